@@ -1,0 +1,327 @@
+"""Domain models shared by every stage: what a persona is, what a batch asks for, what a post holds."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, computed_field, field_validator, model_validator
+
+from beatdesk.prices import format_usd
+
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=18, decimal_places=9),
+    PlainSerializer(format_usd, return_type=str, when_used="json"),
+]
+"""USD, exact; written to JSON as decimal text such as "0.06"."""
+BeatKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+Hashtag = Annotated[str, Field(pattern=r"^#[A-Za-z][A-Za-z0-9_]{0,49}$")]
+HexColour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
+
+
+class ContentFormat(StrEnum):
+    hero_text = "hero_text"
+    video = "video"
+
+
+class PostStatus(StrEnum):
+    planned = "planned"
+    drafting = "drafting"
+    rendering = "rendering"
+    in_review = "in_review"
+    approved = "approved"
+    scheduled = "scheduled"
+    published = "published"
+    rejected = "rejected"
+    failed = "failed"
+
+
+class StepStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+    skipped = "skipped"
+
+
+class BatchStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Beat(Strict):
+    """A recurring subject the persona explains, with its own take and rotation rules."""
+
+    key: BeatKey
+    title: str = Field(min_length=3, max_length=120)
+    kind: Literal["evergreen", "news_pegged"] = "evergreen"
+    weight: float = Field(default=1.0, gt=0, le=100)
+    cooldown_days: int = Field(default=3, ge=0, le=365)
+    """Days before the beat may run again."""
+    notes: str = Field(default="", max_length=4000)
+    """The persona's take on this beat, in its own words; drafts build on it."""
+    angles: tuple[str, ...] = ()
+    """Specific cases a piece on this beat can make."""
+    hashtags: tuple[Hashtag, ...] = ()
+    video_friendly: bool = False
+    """Whether the beat reads well as a short video (a process, a before/after, a number that moves)."""
+
+
+class Channel(Strict):
+    """Where the persona posts; `outbox` writes files locally."""
+
+    name: Literal["outbox", "mastodon", "bluesky", "x", "linkedin", "threads", "instagram", "webhook"]
+    account: str = ""
+
+
+class Budgets(Strict):
+    per_batch_usd: Money = Decimal("5")
+    per_day_usd: Money = Decimal("20")
+
+
+class CardStyle(Strict):
+    """How the local hero card looks."""
+
+    background: HexColour = "#101418"
+    foreground: HexColour = "#f4f1ea"
+    accent: HexColour = "#ffb000"
+    font_path: str | None = None
+
+
+class BatchDefaults(Strict):
+    items: int = Field(default=5, ge=1, le=50)
+    video: int = Field(default=1, ge=0, le=50)
+
+
+class Persona(Strict):
+    """A content persona: who speaks, about what, where and when."""
+
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+    handle: Annotated[str, Field(pattern=r"^@[A-Za-z0-9_.]{1,30}$")]
+    display_name: str = Field(min_length=1, max_length=80)
+    voice: str = Field(min_length=1, max_length=4000)
+    """How the persona sounds: register, stance, words it uses and avoids."""
+    audience: str = ""
+    timezone: str = "UTC"
+    beats: tuple[Beat, ...] = Field(min_length=1)
+    channels: tuple[Channel, ...] = (Channel(name="outbox"),)
+    slots: tuple[time, ...] = (time(9, 0), time(17, 0))
+    """Local posting times, in the persona's time zone."""
+    budgets: Budgets = Budgets()
+    batch: BatchDefaults = BatchDefaults()
+    style: CardStyle = CardStyle()
+    banned_phrases: tuple[str, ...] = ()
+
+    @field_validator("beats")
+    @classmethod
+    def _unique_beats(cls, beats: tuple[Beat, ...]) -> tuple[Beat, ...]:
+        seen: set[str] = set()
+        for beat in beats:
+            if beat.key in seen:
+                raise ValueError(f"beat key {beat.key!r} appears twice")
+            seen.add(beat.key)
+        return beats
+
+    def beat(self, key: str) -> Beat:
+        for beat in self.beats:
+            if beat.key == key:
+                return beat
+        raise KeyError(key)
+
+
+class Source(Strict):
+    """A piece of material the persona may draw on: a note, a digest line, a feed item."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,79}$")
+    title: str
+    published: date | None = None
+    url: str | None = None
+    beats: tuple[str, ...] = ()
+    text: str = Field(min_length=1)
+
+    def sentences(self) -> list[str]:
+        return [s.strip() for s in re.split(r"(?<=[.!?])\s+", self.text.strip()) if s.strip()]
+
+
+class BatchSpec(Strict):
+    """What a batch asks for: exact counts per format, and an optional special message."""
+
+    persona: str
+    counts: dict[ContentFormat, Annotated[int, Field(ge=0, le=50)]]
+    message: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _some_items(self) -> BatchSpec:
+        if sum(self.counts.values()) < 1:
+            raise ValueError("a batch needs at least one item")
+        return self
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def formats(self) -> list[ContentFormat]:
+        """One entry per item, videos first, so plans and posts line up."""
+        order = (ContentFormat.video, ContentFormat.hero_text)
+        return [fmt for fmt in order for _ in range(self.counts.get(fmt, 0))]
+
+
+class Plan(Strict):
+    """The planner's decision for one item, with its reasons."""
+
+    beat_key: str
+    beat_title: str
+    content_format: ContentFormat
+    title: str
+    angle: str
+    """The specific case the piece makes."""
+    button: str
+    """The closing line the piece lands on."""
+    peg: tuple[str, ...] = ("evergreen",)
+    """Source ids the piece is pegged on, or ("evergreen",)."""
+    why_beat: str
+    why_format: str
+    freshness: str
+
+
+class HeroTextDraft(Strict):
+    content_format: Literal[ContentFormat.hero_text] = ContentFormat.hero_text
+    title: str = Field(min_length=3, max_length=160)
+    body: str = Field(min_length=20)
+    button: str
+    caption: str = Field(min_length=1, max_length=2200)
+    hashtags: tuple[Hashtag, ...]
+    image_prompt: str
+    alt_text: str = Field(min_length=1, max_length=1000)
+
+
+class Scene(Strict):
+    on_screen: str = Field(min_length=1, max_length=120)
+    voiceover: str = Field(min_length=1)
+    seconds: float = Field(gt=0, le=30)
+
+
+class VideoDraft(Strict):
+    content_format: Literal[ContentFormat.video] = ContentFormat.video
+    title: str = Field(min_length=3, max_length=160)
+    hook: str = Field(min_length=1)
+    scenes: tuple[Scene, ...] = Field(min_length=1)
+    caption: str = Field(min_length=1, max_length=2200)
+    hashtags: tuple[Hashtag, ...]
+    video_prompt: str
+    cover_prompt: str
+
+    @property
+    def seconds(self) -> float:
+        return sum(scene.seconds for scene in self.scenes)
+
+    @property
+    def voiceover(self) -> str:
+        return " ".join(scene.voiceover for scene in self.scenes)
+
+
+Draft = Annotated[HeroTextDraft | VideoDraft, Field(discriminator="content_format")]
+
+
+class Artifact(BaseModel):
+    """A file (or URL) a step produced."""
+
+    kind: str
+    path: str | None = None
+    url: str | None = None
+    content_type: str
+    size_bytes: int | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+class PipelineStep(BaseModel):
+    """One step of a post's pipeline: who did it, what it made, what it cost and how long it took."""
+
+    id: int
+    name: str
+    status: StepStatus
+    provider: str | None = None
+    model: str | None = None
+    artifact: Artifact | None = None
+    cost_usd: Money = Decimal("0")
+    latency_s: float | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    worker: str | None = None
+    """host:pid of the process that ran the step."""
+
+
+class Publication(BaseModel):
+    channel: str
+    remote_id: str
+    url: str | None = None
+    published_at: datetime
+
+
+class PostEvent(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    from_status: PostStatus | None
+    to_status: PostStatus
+    note: str | None = None
+
+
+class Post(BaseModel):
+    """A post with its plan, draft, pipeline and decisions: the whole story."""
+
+    id: int
+    batch_id: int
+    persona: str
+    content_format: ContentFormat
+    status: PostStatus
+    status_changed_at: datetime
+    message: str | None = None
+    plan: Plan
+    draft: Draft | None = None
+    steps: list[PipelineStep] = []
+    events: list[PostEvent] = []
+    publications: list[Publication] = []
+    slot_at: datetime | None = None
+    reason: str | None = None
+    created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def title(self) -> str:
+        return self.draft.title if self.draft else self.plan.title
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_cost_usd(self) -> Money:
+        """The sum of the post's steps."""
+        return sum((step.cost_usd for step in self.steps), Decimal("0"))
+
+
+class Batch(BaseModel):
+    id: int
+    persona: str
+    status: BatchStatus
+    spec: BatchSpec
+    created_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = None
+    posts: list[Post] = []
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_cost_usd(self) -> Money:
+        """The sum of the batch's posts."""
+        return sum((post.total_cost_usd for post in self.posts), Decimal("0"))

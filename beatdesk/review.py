@@ -1,0 +1,30 @@
+"""Review decisions on a post: approve at a slot, reject with a reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from beatdesk.errors import BeatdeskError
+from beatdesk.models import Persona, PostStatus
+from beatdesk.slots import next_free_slot
+from beatdesk.store import repo
+
+
+def approve(session: Session, *, post_id: int, persona: Persona, actor: str, at: datetime | None = None) -> None:
+    """Approve the post into `at`, or the persona's next free slot."""
+    now = datetime.now(UTC)
+    if at is not None and at <= now:
+        raise BeatdeskError(f"--at {at.isoformat()} is in the past; give a future time")
+    slot = at or next_free_slot(persona, after=now, taken=repo.taken_slots(session, persona=persona.key))
+    repo.transition(
+        session, post_id=post_id, to=PostStatus.approved, actor=actor, action="approve", note=f"slot {slot.isoformat()}"
+    )
+    repo.set_slot(session, post_id=post_id, slot_at=slot)
+
+
+def reject(session: Session, *, post_id: int, actor: str, reason: str) -> None:
+    if not reason.strip():
+        raise BeatdeskError("a rejection needs a reason: --reason TEXT")
+    repo.transition(session, post_id=post_id, to=PostStatus.rejected, actor=actor, action="reject", note=reason.strip())

@@ -1,0 +1,78 @@
+"""The one settings object, read from BEATDESK_* variables and a .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from beatdesk.errors import ConfigError, describe_validation_error
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BEATDESK_", env_file=".env", extra="ignore")
+
+    home: Path = Path(".beatdesk")
+    """Where personas, the SQLite store and artifacts live."""
+    database_url: str | None = None
+    """SQLAlchemy URL; unset means SQLite at $BEATDESK_HOME/beatdesk.db."""
+    broker_url: str | None = None
+    """redis://… sends tasks to `beatdesk worker` processes; unset runs them in-process."""
+    llm: str = "offline"
+    image_renderer: str = "local"
+    video_renderer: str = "local"
+    fal_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("FAL_KEY", "BEATDESK_FAL_KEY"))
+    llm_api_key: SecretStr | None = None
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
+    batch_timeout_s: float = Field(default=900, gt=0)
+    """How long `batch run` waits for workers before it returns."""
+
+    @field_validator("home")
+    @classmethod
+    def _absolute(cls, home: Path) -> Path:
+        return home.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'beatdesk.db'}"
+
+    @property
+    def in_process(self) -> bool:
+        return not self.broker_url
+
+    def check_secrets(self) -> None:
+        """Refuse a paid provider whose key is missing, naming the variable to set."""
+        for name in ("image_renderer", "video_renderer"):
+            if getattr(self, name).startswith("fal:") and self.fal_key is None:
+                raise ConfigError(f"BEATDESK_{name.upper()} uses fal.ai but FAL_KEY is not set")
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings with secrets and URL passwords hidden."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********"
+            elif name.endswith("_url") and value:
+                value = make_url(value).render_as_string(hide_password=True)
+            shown[name] = str(value) if isinstance(value, Path) else value
+        shown["effective_database_url"] = make_url(self.effective_database_url).render_as_string(hide_password=True)
+        shown["mode"] = "in-process" if self.in_process else "celery workers"
+        return shown
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, source="environment (BEATDESK_*)")) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,55 @@
+"""Recording a pipeline step: a row marked running before the work, and done or failed after it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+
+from beatdesk.models import Artifact, StepStatus
+from beatdesk.store import Store, repo
+
+
+@dataclass
+class StepRun:
+    """What the work inside a step reports back: its cost and what it made."""
+
+    cost_usd: Decimal = Decimal("0")
+    artifact: Artifact | None = None
+
+
+def one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+@contextmanager
+def run_step(store: Store, *, post_id: int, name: str, provider: str, model: str) -> Iterator[StepRun]:
+    """Run the block as the post's step `name`; a failure is recorded on the step and re-raised."""
+    with store.session() as session:
+        step_id = repo.start_step(session, post_id=post_id, name=name, provider=provider, model=model)
+    run = StepRun()
+    started = time.perf_counter()
+    try:
+        yield run
+    except Exception as err:
+        with store.session() as session:
+            repo.end_step(
+                session,
+                step_id=step_id,
+                status=StepStatus.failed,
+                latency_s=time.perf_counter() - started,
+                error=one_line(err),
+            )
+        raise
+    with store.session() as session:
+        repo.end_step(
+            session,
+            step_id=step_id,
+            status=StepStatus.done,
+            cost_usd=run.cost_usd,
+            latency_s=time.perf_counter() - started,
+            artifact=run.artifact,
+        )

@@ -1,0 +1,337 @@
+"""Data access, in one place: every read and write of batches, posts and steps goes through here."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from pydantic import TypeAdapter
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
+
+from beatdesk.errors import NotFoundError
+from beatdesk.models import (
+    Artifact,
+    Batch,
+    BatchSpec,
+    BatchStatus,
+    ContentFormat,
+    Draft,
+    PipelineStep,
+    Plan,
+    Post,
+    PostEvent,
+    PostStatus,
+    Publication,
+    StepStatus,
+)
+from beatdesk.states import TERMINAL_FOR_BATCH, check_transition
+from beatdesk.store.schema import ArtifactRow, BatchRow, EventRow, PostRow, StepRow, utcnow
+
+_draft_adapter: TypeAdapter[Draft] = TypeAdapter(Draft)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- batches -------------------------------------------------------------------------------------
+
+
+def create_batch(session: Session, *, spec: BatchSpec) -> int:
+    row = BatchRow(persona=spec.persona, status=BatchStatus.queued, spec=spec.model_dump(mode="json"))
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def set_batch_status(session: Session, *, batch_id: int, status: BatchStatus, error: str | None = None) -> None:
+    values: dict[str, object] = {"status": status, "error": error}
+    if status in (BatchStatus.done, BatchStatus.failed):
+        values["finished_at"] = utcnow()
+    session.execute(update(BatchRow).where(BatchRow.id == batch_id).values(**values))
+
+
+def finish_batch_if_done(session: Session, *, batch_id: int) -> bool:
+    """Mark the batch done once no post holds it up; safe to call from every worker at once."""
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(PostRow)
+        .where(PostRow.batch_id == batch_id, PostRow.status.not_in(list(TERMINAL_FOR_BATCH)))
+    )
+    if waiting:
+        return False
+    result = session.execute(
+        update(BatchRow)
+        .where(BatchRow.id == batch_id, BatchRow.status.in_([BatchStatus.queued, BatchStatus.running]))
+        .values(status=BatchStatus.done, finished_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def get_batch(session: Session, batch_id: int) -> Batch:
+    row = session.get(BatchRow, batch_id, options=[selectinload(BatchRow.posts).options(*_post_loads())])
+    if row is None:
+        raise NotFoundError(f"no batch with id {batch_id}")
+    return Batch(
+        id=row.id,
+        persona=row.persona,
+        status=BatchStatus(row.status),
+        spec=BatchSpec.model_validate(row.spec),
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        error=row.error,
+        posts=[_post(post) for post in row.posts],
+    )
+
+
+def batch_progress(session: Session, *, batch_id: int) -> tuple[int, int]:
+    """(steps finished, steps in all) over the batch's posts."""
+    rows = session.execute(
+        select(StepRow.status, func.count())
+        .join(PostRow, PostRow.id == StepRow.post_id)
+        .where(PostRow.batch_id == batch_id)
+        .group_by(StepRow.status)
+    ).all()
+    total = sum(count for _, count in rows)
+    ended = sum(count for status, count in rows if status in (StepStatus.done, StepStatus.failed, StepStatus.skipped))
+    return ended, total
+
+
+# --- posts ---------------------------------------------------------------------------------------
+
+
+def add_planned_post(
+    session: Session, *, batch_id: int, persona: str, plan: Plan, steps: Sequence[str], actor: str = "planner"
+) -> int:
+    """A new post in `planned`, with its pipeline's steps queued in order."""
+    row = PostRow(
+        batch_id=batch_id,
+        persona=persona,
+        beat_key=plan.beat_key,
+        content_format=plan.content_format,
+        status=PostStatus.planned,
+        plan=plan.model_dump(mode="json"),
+    )
+    row.steps = [StepRow(position=i, name=name, status=StepStatus.queued) for i, name in enumerate(steps)]
+    row.events = [EventRow(actor=actor, action="plan", from_status=None, to_status=PostStatus.planned)]
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _post_loads() -> list[_AbstractLoad]:
+    return [selectinload(PostRow.steps), selectinload(PostRow.events), selectinload(PostRow.publications)]
+
+
+def get_post(session: Session, post_id: int) -> Post:
+    row = session.get(PostRow, post_id, options=[selectinload(PostRow.batch), *_post_loads()])
+    if row is None:
+        raise NotFoundError(f"no post with id {post_id}")
+    return _post(row)
+
+
+def list_posts(
+    session: Session,
+    *,
+    persona: str | None = None,
+    status: PostStatus | None = None,
+    batch_id: int | None = None,
+    limit: int = 200,
+) -> list[Post]:
+    query = select(PostRow).options(selectinload(PostRow.batch), *_post_loads()).order_by(PostRow.id.desc())
+    if persona:
+        query = query.where(PostRow.persona == persona)
+    if status:
+        query = query.where(PostRow.status == status)
+    if batch_id is not None:
+        query = query.where(PostRow.batch_id == batch_id)
+    return [_post(row) for row in session.scalars(query.limit(limit))]
+
+
+def last_run_of_beats(session: Session, *, persona: str) -> dict[str, datetime]:
+    """When each beat last went into a post that is alive (not rejected or failed)."""
+    rows = session.execute(
+        select(PostRow.beat_key, func.max(PostRow.created_at))
+        .where(PostRow.persona == persona, PostRow.status.not_in([PostStatus.rejected, PostStatus.failed]))
+        .group_by(PostRow.beat_key)
+    ).all()
+    return {key: _aware(at) for key, at in rows}
+
+
+def recent_angles(session: Session, *, persona: str, limit: int = 200) -> set[str]:
+    rows = session.scalars(
+        select(PostRow.plan).where(PostRow.persona == persona).order_by(PostRow.id.desc()).limit(limit)
+    )
+    return {plan["angle"] for plan in rows}
+
+
+def transition(
+    session: Session,
+    *,
+    post_id: int,
+    to: PostStatus,
+    actor: str,
+    action: str,
+    note: str | None = None,
+) -> PostStatus:
+    """Move a post to `to` if the state table allows it; log the event; return the old status."""
+    row = session.get(PostRow, post_id, with_for_update=True)
+    if row is None:
+        raise NotFoundError(f"no post with id {post_id}")
+    current = PostStatus(row.status)
+    check_transition(post_id, current, to)
+    row.status = to
+    row.status_changed_at = utcnow()
+    if action in ("reject", "fail"):
+        row.reason = note
+    session.add(EventRow(post_id=post_id, actor=actor, action=action, from_status=current, to_status=to, note=note))
+    return current
+
+
+def fail_post(session: Session, *, post_id: int, actor: str, reason: str) -> None:
+    """End the post as failed with its reason; the steps that would have followed are skipped."""
+    transition(session, post_id=post_id, to=PostStatus.failed, actor=actor, action="fail", note=reason)
+    skip_queued_steps(session, post_id=post_id, reason="an earlier step failed")
+
+
+def save_draft(session: Session, *, post_id: int, draft: Draft) -> None:
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(draft=draft.model_dump(mode="json")))
+
+
+def set_slot(session: Session, *, post_id: int, slot_at: datetime | None) -> None:
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(slot_at=slot_at))
+
+
+def taken_slots(session: Session, *, persona: str) -> set[datetime]:
+    rows = session.scalars(select(PostRow.slot_at).where(PostRow.persona == persona, PostRow.slot_at.is_not(None)))
+    return {_aware(at) for at in rows if at is not None}
+
+
+# --- steps ---------------------------------------------------------------------------------------
+
+
+def start_step(session: Session, *, post_id: int, name: str, provider: str | None, model: str | None) -> int:
+    """Mark the post's step `name` running (a retry reuses the row) and return its id."""
+    row = session.scalars(
+        select(StepRow).where(StepRow.post_id == post_id, StepRow.name == name).order_by(StepRow.position)
+    ).first()
+    if row is None:
+        position = session.scalar(
+            select(func.coalesce(func.max(StepRow.position) + 1, 0)).where(StepRow.post_id == post_id)
+        )
+        row = StepRow(post_id=post_id, position=position, name=name)
+        session.add(row)
+    row.status = StepStatus.running
+    row.provider, row.model = provider, model
+    row.started_at, row.finished_at, row.error = utcnow(), None, None
+    row.worker = worker_name()
+    session.flush()
+    return row.id
+
+
+def end_step(
+    session: Session,
+    *,
+    step_id: int,
+    status: StepStatus,
+    cost_usd: Decimal = Decimal("0"),
+    latency_s: float | None = None,
+    artifact: Artifact | None = None,
+    post_id: int | None = None,
+    error: str | None = None,
+) -> None:
+    row = session.get(StepRow, step_id)
+    if row is None:
+        raise NotFoundError(f"no step with id {step_id}")
+    if artifact is not None:
+        art = ArtifactRow(post_id=row.post_id, **artifact.model_dump())
+        session.add(art)
+        session.flush()
+        row.artifact_id = art.id
+    row.status = status
+    row.cost_usd = cost_usd
+    row.latency_s = latency_s
+    row.finished_at = utcnow()
+    row.error = error
+
+
+def skip_queued_steps(session: Session, *, post_id: int, reason: str) -> None:
+    """Steps that will not run because an earlier one failed."""
+    session.execute(
+        update(StepRow)
+        .where(StepRow.post_id == post_id, StepRow.status == StepStatus.queued)
+        .values(status=StepStatus.skipped, error=reason, finished_at=utcnow())
+    )
+
+
+# --- rows to models --------------------------------------------------------------------------
+
+
+def _aware(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def _step(row: StepRow) -> PipelineStep:
+    art = row.artifact
+    return PipelineStep(
+        id=row.id,
+        name=row.name,
+        status=StepStatus(row.status),
+        provider=row.provider,
+        model=row.model,
+        artifact=Artifact(
+            kind=art.kind,
+            path=art.path,
+            url=art.url,
+            content_type=art.content_type,
+            size_bytes=art.size_bytes,
+            width=art.width,
+            height=art.height,
+        )
+        if art
+        else None,
+        cost_usd=row.cost_usd,
+        latency_s=row.latency_s,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        error=row.error,
+        worker=row.worker,
+    )
+
+
+def _post(row: PostRow) -> Post:
+    return Post(
+        id=row.id,
+        batch_id=row.batch_id,
+        persona=row.persona,
+        content_format=ContentFormat(row.content_format),
+        status=PostStatus(row.status),
+        status_changed_at=row.status_changed_at,
+        message=row.batch.spec.get("message"),
+        plan=Plan.model_validate(row.plan),
+        draft=_draft_adapter.validate_python(row.draft) if row.draft else None,
+        steps=[_step(step) for step in row.steps],
+        events=[
+            PostEvent(
+                at=e.at,
+                actor=e.actor,
+                action=e.action,
+                from_status=PostStatus(e.from_status) if e.from_status else None,
+                to_status=PostStatus(e.to_status),
+                note=e.note,
+            )
+            for e in row.events
+        ],
+        publications=[
+            Publication(channel=p.channel, remote_id=p.remote_id, url=p.url, published_at=p.published_at)
+            for p in row.publications
+        ],
+        slot_at=row.slot_at,
+        reason=row.reason,
+        created_at=row.created_at,
+    )

@@ -1,0 +1,1 @@
+"""The `beatdesk` command line: thin commands that parse, call one function and print."""

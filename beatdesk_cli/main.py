@@ -1,0 +1,281 @@
+"""The `beatdesk` command: set-up, batches, the review queue, and workers."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from beatdesk.errors import BeatdeskError
+from beatdesk.home import init_home
+from beatdesk.models import BatchStatus, PostStatus
+from beatdesk.personas import load_persona
+from beatdesk.review import approve, reject
+from beatdesk.settings import Settings, get_settings
+from beatdesk.store import Store, open_store, repo
+from beatdesk_cli.show import batch_json, post_summary, posts_table, print_json, print_post
+from drafter.registry import drafter_for
+from planner.registry import planner_for
+from planner.spec import spec_from_flags
+from renderers.registry import image_renderer
+
+app = typer.Typer(help="beatdesk: an editorial pipeline for explainer posts.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+batch_app = typer.Typer(help="Batches of posts.", no_args_is_help=True)
+queue_app = typer.Typer(help="The review queue.", no_args_is_help=True)
+post_app = typer.Typer(help="One post.", no_args_is_help=True)
+review_app = typer.Typer(help="Review decisions.", no_args_is_help=True)
+for sub, name in (
+    (config_app, "config"),
+    (batch_app, "batch"),
+    (queue_app, "queue"),
+    (post_app, "post"),
+    (review_app, "review"),
+):
+    app.add_typer(sub, name=name)
+
+console = Console()
+errors = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+
+
+def edge(func: F) -> F:
+    """Show a BeatdeskError as one line on stderr and exit 1, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BeatdeskError as err:
+            errors.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _store(settings: Settings) -> Store:
+    return open_store(settings.effective_database_url)
+
+
+def _actor() -> str:
+    return os.environ.get("USER") or "cli"
+
+
+@app.command()
+@edge
+def init() -> None:
+    """Create the beatdesk home with the example persona @ash (safe to run again)."""
+    settings = get_settings()
+    created = init_home(settings.home)
+    _store(settings)
+    console.print(f"home: {settings.home}")
+    for path in created:
+        console.print(f"  created {path.relative_to(settings.home) if path != settings.home else path}")
+    if not created:
+        console.print("  everything was already there")
+
+
+@config_app.command("show")
+@edge
+def config_show(as_json: JsonFlag = False) -> None:
+    """Print the effective settings, secrets masked."""
+    shown = get_settings().masked()
+    if as_json:
+        print_json(shown)
+        return
+    for key, value in shown.items():
+        console.print(f"{key} = {value}", highlight=False)
+
+
+@batch_app.command("run")
+@edge
+def batch_run(
+    persona: Annotated[str, typer.Option(help="Persona key or handle, e.g. ash or @ash.")],
+    items: Annotated[int | None, typer.Option(help="How many items in all (default: the persona's).")] = None,
+    video: Annotated[int | None, typer.Option(help="How many of them are videos.")] = None,
+    message: Annotated[str | None, typer.Option(help="A special message, stored on the batch.")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the batch to finish.")] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Plan, draft and render a batch; its posts end in the review queue."""
+    from workers.graph import start_batch, wait_for_batch  # the CLI's edge onto the workers
+
+    settings = get_settings()
+    settings.check_secrets()
+    chosen = load_persona(settings.home, persona)
+    spec = spec_from_flags(chosen, items=items, video=video, message=message)
+    planner_for(settings.llm), drafter_for(settings.llm), image_renderer(settings.image_renderer)
+    batch_id = start_batch(settings, spec)
+    if not wait:
+        _print_batch_started(batch_id, as_json)
+        return
+    if not settings.in_process and not as_json:
+        from workers.app import workers_answering
+
+        if not workers_answering():
+            errors.print(f"no worker answered; batch {batch_id} waits in the queue until `beatdesk worker` runs")
+    if as_json:
+        batch = wait_for_batch(settings, batch_id, timeout_s=settings.batch_timeout_s)
+    else:
+        columns = (
+            TextColumn(f"batch {batch_id}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("steps"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=errors, transient=True) as progress:
+            task = progress.add_task("steps", total=None)
+            batch = wait_for_batch(
+                settings,
+                batch_id,
+                timeout_s=settings.batch_timeout_s,
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total or None),
+            )
+    if as_json:
+        print_json(batch_json(batch))
+    else:
+        console.print(posts_table(batch.posts, title=f"batch {batch.id} · {batch.persona} · {batch.status}"))
+        console.print(f"total cost: {batch_json(batch)['total_cost_usd']} USD")
+    if batch.status is BatchStatus.failed:
+        errors.print(f"[red]error:[/] batch {batch.id} failed: {batch.error}", highlight=False)
+        raise typer.Exit(1)
+    if batch.status is not BatchStatus.done:
+        errors.print(
+            f"batch {batch.id} is still {batch.status} after {settings.batch_timeout_s:g}s; "
+            f"follow it with `beatdesk queue list`"
+        )
+        raise typer.Exit(3)
+
+
+def _print_batch_started(batch_id: int, as_json: bool) -> None:
+    if as_json:
+        print_json({"batch_id": batch_id, "status": "queued", "posts": []})
+    else:
+        console.print(f"batch {batch_id} queued")
+
+
+@queue_app.command("list")
+@edge
+def queue_list(
+    persona: Annotated[str | None, typer.Option(help="Only this persona's posts.")] = None,
+    status: Annotated[PostStatus | None, typer.Option(help="Only posts in this status.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List posts, newest first."""
+    settings = get_settings()
+    key = load_persona(settings.home, persona).key if persona else None
+    with _store(settings).session() as session:
+        posts = repo.list_posts(session, persona=key, status=status)
+    if as_json:
+        print_json([post_summary(post) for post in posts])
+    else:
+        console.print(posts_table(posts, title=f"{len(posts)} posts"))
+
+
+@post_app.command("show")
+@edge
+def post_show(post_id: Annotated[int, typer.Argument(help="The post's id.")], as_json: JsonFlag = False) -> None:
+    """Show a post's whole story: plan, draft, pipeline and cost."""
+    with _store(get_settings()).session() as session:
+        post = repo.get_post(session, post_id)
+    if as_json:
+        print_json(post.model_dump(mode="json"))
+    else:
+        print_post(console, post)
+
+
+@review_app.command("approve")
+@edge
+def review_approve(
+    post_id: Annotated[int, typer.Argument(help="The post's id.")],
+    at: Annotated[
+        str | None, typer.Option(help="ISO time; without a zone, the persona's. Default: next free slot.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Approve a post in review into its slot."""
+    settings = get_settings()
+    store = _store(settings)
+    with store.session() as session:
+        persona = load_persona(settings.home, repo.get_post(session, post_id).persona)
+        approve(session, post_id=post_id, persona=persona, actor=_actor(), at=_parse_at(at, persona.timezone))
+    _print_decision(store, post_id, as_json)
+
+
+@review_app.command("reject")
+@edge
+def review_reject(
+    post_id: Annotated[int, typer.Argument(help="The post's id.")],
+    reason: Annotated[str, typer.Option(help="Why, for the record and the drafter.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Reject a post in review, with a reason."""
+    store = _store(get_settings())
+    with store.session() as session:
+        reject(session, post_id=post_id, actor=_actor(), reason=reason)
+    _print_decision(store, post_id, as_json)
+
+
+def _parse_at(at: str | None, timezone: str) -> datetime | None:
+    if at is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(at)
+    except ValueError:
+        raise BeatdeskError(f"--at {at!r} is not an ISO time such as 2026-12-01T09:30") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(timezone))
+
+
+def _print_decision(store: Store, post_id: int, as_json: bool) -> None:
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+    if as_json:
+        print_json(
+            post_summary(post) | {"slot_at": post.slot_at.isoformat() if post.slot_at else None, "reason": post.reason}
+        )
+    else:
+        slot = f" for {post.slot_at:%Y-%m-%d %H:%M} UTC" if post.slot_at else ""
+        console.print(f"post {post.id} is {post.status}{slot}")
+
+
+@app.command()
+@edge
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Processes (default BEATDESK_WORKER_CONCURRENCY).")] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Run a Celery worker on BEATDESK_BROKER_URL."""
+    from workers.app import check_broker, configure
+
+    settings = get_settings()
+    if settings.in_process:
+        raise BeatdeskError("BEATDESK_BROKER_URL is not set; a worker needs a broker such as redis://127.0.0.1:6379/0")
+    celery_app = configure(settings)
+    check_broker(settings)
+    _store(settings)  # migrated and reachable before any task arrives
+    celery_app.worker_main(
+        [
+            "worker",
+            f"--concurrency={concurrency or settings.worker_concurrency}",
+            f"--loglevel={loglevel}",
+            f"--hostname=beatdesk-{os.getpid()}@%h",
+        ]
+    )
+
+
+def main() -> None:
+    app(prog_name="beatdesk")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""How posts and batches look in a terminal (Rich) and in `--json` output."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from beatdesk.models import Batch, ContentFormat, HeroTextDraft, Post, VideoDraft
+from beatdesk.prices import format_usd
+
+SUMMARY_FIELDS = (
+    "id",
+    "batch_id",
+    "persona",
+    "content_format",
+    "status",
+    "title",
+    "total_cost_usd",
+    "status_changed_at",
+)
+
+
+def post_summary(post: Post) -> dict[str, Any]:
+    return post.model_dump(mode="json", include=set(SUMMARY_FIELDS))
+
+
+def batch_json(batch: Batch) -> dict[str, Any]:
+    return {
+        "batch_id": batch.id,
+        "persona": batch.persona,
+        "status": batch.status,
+        "message": batch.spec.message,
+        "counts": {str(fmt): n for fmt, n in batch.spec.counts.items()},
+        "error": batch.error,
+        "total_cost_usd": format_usd(batch.total_cost_usd),
+        "posts": [post_summary(post) for post in batch.posts],
+    }
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def posts_table(posts: list[Post], *, title: str | None = None) -> Table:
+    table = Table(title=title, header_style="bold")
+    for column in ("id", "batch", "format", "status", "title", "cost (USD)"):
+        table.add_column(column, justify="right" if column in ("id", "batch", "cost (USD)") else "left")
+    for post in posts:
+        table.add_row(
+            str(post.id),
+            str(post.batch_id),
+            str(post.content_format),
+            str(post.status),
+            post.title,
+            format_usd(post.total_cost_usd),
+        )
+    return table
+
+
+def steps_table(post: Post) -> Table:
+    table = Table(title="Pipeline", header_style="bold")
+    for column in ("step", "status", "provider · model", "artifact", "cost (USD)", "latency", "worker"):
+        table.add_column(column)
+    for step in post.steps:
+        artifact = ""
+        if step.artifact:
+            name = (step.artifact.path or step.artifact.url or "").rsplit("/", 1)[-1]
+            size = f" {step.artifact.width}x{step.artifact.height}" if step.artifact.width else ""
+            artifact = f"{name}{size}"
+        table.add_row(
+            step.name,
+            str(step.status) + (f": {step.error}" if step.error else ""),
+            f"{step.provider} · {step.model}" if step.provider else "",
+            artifact,
+            format_usd(step.cost_usd),
+            f"{step.latency_s:.2f}s" if step.latency_s is not None else "",
+            step.worker or "",
+        )
+    return table
+
+
+def print_post(console: Console, post: Post) -> None:
+    plan = post.plan
+    header = Text.assemble(
+        (f"#{post.id} ", "bold"),
+        (post.title, "bold"),
+        f"\n{post.persona} · {post.content_format} · {post.status} since {post.status_changed_at:%Y-%m-%d %H:%M} UTC",
+        f" · total {format_usd(post.total_cost_usd)} USD",
+    )
+    if post.slot_at:
+        header.append(f"\nslot {post.slot_at:%Y-%m-%d %H:%M} UTC")
+    if post.reason:
+        header.append(f"\nreason: {post.reason}")
+    console.print(header)
+    plan_text = (
+        f"[bold]{plan.beat_title}[/] ({plan.beat_key}) · peg: {', '.join(plan.peg)}\n"
+        f"angle: {plan.angle}\nbutton: {plan.button}\n"
+        f"why this beat: {plan.why_beat}\nwhy this format: {plan.why_format}\nfreshness: {plan.freshness}"
+    )
+    if post.message:
+        plan_text += f"\nbatch message: {post.message}"
+    console.print(Panel(plan_text, title="Plan (drafter input)", expand=False))
+    draft = post.draft
+    if isinstance(draft, HeroTextDraft):
+        console.print(Panel(draft.body, title="Body"))
+    elif isinstance(draft, VideoDraft):
+        scenes = Table("s", "on screen", "voiceover", title=f"Video script · {draft.seconds:g}s")
+        for scene in draft.scenes:
+            scenes.add_row(f"{scene.seconds:g}", scene.on_screen, scene.voiceover)
+        console.print(Group(Text(f"Hook: {draft.hook}"), scenes))
+    if draft is not None:
+        console.print(Panel(draft.caption, title="Caption"))
+    console.print(steps_table(post))
+    if post.content_format is ContentFormat.video and draft is None:
+        console.print("no draft yet")

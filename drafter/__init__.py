@@ -1,0 +1,1 @@
+"""The drafter: one plan in, one publishable draft out."""

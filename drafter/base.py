@@ -1,0 +1,39 @@
+"""The drafter's interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from beatdesk.models import Draft, Persona, Plan, Source
+
+
+@dataclass(frozen=True)
+class DraftingContext:
+    persona: Persona
+    plan: Plan
+    sources: list[Source]
+    """The sources the plan cites, then others on the same beat."""
+    note: str | None = None
+    """A reviewer's note when a draft is sent back."""
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    draft: Draft
+    cost_usd: Decimal = Decimal("0")
+
+
+class Drafter(Protocol):
+    provider: str
+    model: str
+
+    def draft(self, context: DraftingContext) -> DraftResult: ...
+
+
+def cited_sources(plan: Plan, sources: list[Source]) -> list[Source]:
+    """The sources the plan pegs on first, then the others tagged with its beat."""
+    by_id = {source.id: source for source in sources}
+    cited = [by_id[i] for i in plan.peg if i in by_id]
+    return cited + [s for s in sources if plan.beat_key in s.beats and s not in cited]

@@ -1,0 +1,1 @@
+"""The planner: which beats, angles and formats a batch gets, and why."""

@@ -1,0 +1,45 @@
+"""The renderer's interface: a request for one piece of media, and what came back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal, Protocol
+
+from beatdesk.models import Artifact, Persona
+
+Aspect = Literal["4:5", "9:16", "1:1", "16:9"]
+
+SIZES: dict[Aspect, tuple[int, int]] = {
+    "4:5": (1080, 1350),
+    "9:16": (1080, 1920),
+    "1:1": (1080, 1080),
+    "16:9": (1920, 1080),
+}
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    kind: str
+    """What the image is for: hero_image, cover_image."""
+    title: str
+    kicker: str
+    """A short line above the title (the beat)."""
+    prompt: str
+    persona: Persona
+    aspect: Aspect
+    out_path: Path
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    artifact: Artifact
+    cost_usd: Decimal = Decimal("0")
+
+
+class ImageRenderer(Protocol):
+    provider: str
+    model: str
+
+    def render(self, request: ImageRequest) -> RenderResult: ...

@@ -1,0 +1,92 @@
+"""The local hero card: title, kicker and handle set in type with Pillow; offline and free."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from PIL import Image, ImageDraw, ImageFont
+
+from beatdesk.models import Artifact
+from renderers.base import SIZES, ImageRequest, RenderResult
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+@lru_cache(maxsize=64)
+def _font(path: str | None, size: int) -> Font:
+    if path:
+        return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size)  # Pillow's bundled scalable font: no system fonts needed
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and draw.textlength(candidate, font=font) <= width:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines
+
+
+def fit_text(
+    draw: ImageDraw.ImageDraw, text: str, font_path: str | None, box: tuple[int, int], start: int, smallest: int = 20
+) -> tuple[Font, list[str], int]:
+    """The largest font size at which `text` wraps inside `box` (width, height); never overflows."""
+    width, height = box
+    size = start
+    while True:
+        font = _font(font_path, size)
+        lines = _wrap(draw, text, font, width)
+        line_height = int(size * 1.18)
+        widest = max((draw.textlength(line, font=font) for line in lines), default=0)
+        if (len(lines) * line_height <= height and widest <= width) or size <= smallest:
+            return font, lines, line_height
+        size = max(smallest, int(size * 0.92))
+
+
+class LocalImageRenderer:
+    provider = "local"
+    model = "pillow-card"
+
+    def render(self, request: ImageRequest) -> RenderResult:
+        style = request.persona.style
+        width, height = SIZES[request.aspect]
+        margin = width // 12
+        image = Image.new("RGB", (width, height), style.background)
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((margin, margin, margin + width // 6, margin + 14), fill=style.accent)
+
+        kicker_font = _font(style.font_path, width // 28)
+        draw.text((margin, margin + 48), request.kicker.upper(), font=kicker_font, fill=style.accent)
+
+        title_top = margin + 48 + width // 14
+        title_box = (width - 2 * margin, height - title_top - margin - width // 8)
+        font, lines, line_height = fit_text(draw, request.title, style.font_path, title_box, start=width // 11)
+        for i, line in enumerate(lines):
+            draw.text((margin, title_top + i * line_height), line, font=font, fill=style.foreground)
+
+        footer = f"{request.persona.display_name}  {request.persona.handle}"
+        draw.text(
+            (margin, height - margin - width // 24),
+            footer,
+            font=_font(style.font_path, width // 30),
+            fill=style.foreground,
+        )
+
+        request.out_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = request.out_path.with_suffix(".part")
+        image.save(partial, format="PNG", optimize=True)
+        os.replace(partial, request.out_path)  # never leave a half-written image under the real name
+        return RenderResult(
+            artifact=Artifact(
+                kind=request.kind,
+                path=str(request.out_path),
+                content_type="image/png",
+                size_bytes=request.out_path.stat().st_size,
+                width=width,
+                height=height,
+            )
+        )

@@ -1,0 +1,65 @@
+"""The Celery app. With no broker configured, tasks run in-process (eagerly) with the same code."""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from beatdesk.errors import UnreachableServiceError
+from beatdesk.settings import Settings
+from beatdesk.store import forget_stores
+
+app = Celery("beatdesk", include=["workers.tasks"])
+
+LONGEST_TASK_S = 30 * 60
+
+
+def configure(settings: Settings) -> Celery:
+    """Point the app at the broker in `settings`, or at in-process execution when there is none."""
+    common = {
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        # A task is acknowledged after it ran, so a worker that dies mid-task gives it back.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": LONGEST_TASK_S,
+        "task_time_limit": LONGEST_TASK_S + 60,
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+    }
+    if settings.broker_url:
+        app.conf.update(
+            broker_url=settings.broker_url,
+            task_always_eager=False,
+            # Redis redelivers unacknowledged tasks after this; it must outlast the longest task.
+            broker_transport_options={"visibility_timeout": LONGEST_TASK_S * 2},
+            **common,
+        )
+    else:
+        app.conf.update(broker_url="memory://", task_always_eager=True, task_eager_propagates=True, **common)
+    return app
+
+
+def check_broker(settings: Settings) -> None:
+    """Fail fast, in one line, when the broker cannot be reached."""
+    if not settings.broker_url:
+        return
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=3)
+    except Exception as err:
+        shown = settings.masked()["broker_url"]
+        raise UnreachableServiceError(f"cannot reach the broker at {shown}: {err}; nothing was started") from None
+
+
+def workers_answering(timeout: float = 1.5) -> int:
+    """How many `beatdesk worker` processes answer a ping."""
+    return len(app.control.ping(timeout=timeout) or [])
+
+
+@worker_process_init.connect
+def _fresh_connections(**_: object) -> None:
+    # Database connections must not cross a fork.
+    forget_stores()

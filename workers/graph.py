@@ -1,0 +1,57 @@
+"""Running a batch: create it, hand it to the plan task (a worker, or a thread in-process), and watch the store."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from beatdesk.models import Batch, BatchSpec, BatchStatus
+from beatdesk.settings import Settings
+from beatdesk.steps import one_line
+from beatdesk.store import open_store, repo
+from workers.app import check_broker, configure
+from workers.tasks import plan_batch_task
+
+Progress = Callable[[int, int], None]
+
+
+def start_batch(settings: Settings, spec: BatchSpec) -> int:
+    """Check the broker and the database, store the batch, and dispatch its plan task."""
+    configure(settings)
+    check_broker(settings)
+    store = open_store(settings.effective_database_url)
+    with store.session() as session:
+        batch_id = repo.create_batch(session, spec=spec)
+    if settings.in_process:
+        # Eager tasks run in the caller; a thread lets the caller watch progress meanwhile.
+        threading.Thread(target=_run_in_process, args=(settings, batch_id), daemon=True).start()
+    else:
+        plan_batch_task.delay(batch_id)
+    return batch_id
+
+
+def _run_in_process(settings: Settings, batch_id: int) -> None:
+    try:
+        plan_batch_task.delay(batch_id)
+    except Exception as err:  # a bug, not bad input: keep the batch honest about it
+        with open_store(settings.effective_database_url).session() as session:
+            repo.set_batch_status(session, batch_id=batch_id, status=BatchStatus.failed, error=one_line(err))
+
+
+def wait_for_batch(
+    settings: Settings, batch_id: int, *, timeout_s: float, on_progress: Progress | None = None
+) -> Batch:
+    """Poll the store until the batch is done or failed, or the time is up; return it as it stands."""
+    store = open_store(settings.effective_database_url)
+    deadline = time.monotonic() + timeout_s
+    interval = 0.1 if settings.in_process else 0.25
+    while True:
+        with store.session() as session:
+            batch = repo.get_batch(session, batch_id)
+            ended, total = repo.batch_progress(session, batch_id=batch_id)
+        if on_progress:
+            on_progress(ended, total)
+        if batch.status in (BatchStatus.done, BatchStatus.failed) or time.monotonic() >= deadline:
+            return batch
+        time.sleep(interval)

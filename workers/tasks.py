@@ -1,0 +1,53 @@
+"""One task per stage. Each takes plain ids, calls one stage function, and hands on to the next."""
+
+from __future__ import annotations
+
+from beatdesk.settings import get_settings
+from beatdesk.store import Store, open_store, repo
+from drafter.registry import drafter_for
+from drafter.stage import draft_post
+from planner.registry import planner_for
+from planner.stage import plan_batch
+from renderers.registry import image_renderer
+from renderers.stage import render_post
+from workers.app import app
+
+
+def _store() -> Store:
+    return open_store(get_settings().effective_database_url)
+
+
+@app.task(name="beatdesk.plan_batch")
+def plan_batch_task(batch_id: int) -> None:
+    settings = get_settings()
+    post_ids = plan_batch(_store(), batch_id=batch_id, home=settings.home, planner=planner_for(settings.llm))
+    for post_id in post_ids:
+        draft_post_task.delay(post_id)
+    if not post_ids:
+        settle(batch_id)
+
+
+@app.task(name="beatdesk.draft_post")
+def draft_post_task(post_id: int) -> None:
+    settings = get_settings()
+    if draft_post(_store(), post_id=post_id, home=settings.home, drafter=drafter_for(settings.llm)):
+        render_post_task.delay(post_id)
+    else:
+        settle_post(post_id)
+
+
+@app.task(name="beatdesk.render_post")
+def render_post_task(post_id: int) -> None:
+    settings = get_settings()
+    render_post(_store(), post_id=post_id, home=settings.home, renderer=image_renderer(settings.image_renderer))
+    settle_post(post_id)
+
+
+def settle_post(post_id: int) -> None:
+    with _store().session() as session:
+        settle(repo.get_post(session, post_id).batch_id)
+
+
+def settle(batch_id: int) -> None:
+    with _store().session() as session:
+        repo.finish_batch_if_done(session, batch_id=batch_id)
