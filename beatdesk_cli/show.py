@@ -65,7 +65,7 @@ def posts_table(posts: list[Post], *, title: str | None = None) -> Table:
 def steps_table(post: Post) -> Table:
     table = Table(title="Pipeline", header_style="bold")
     for column in ("step", "status", "provider · model", "artifact", "cost (USD)", "latency", "worker"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("step", "provider · model", "cost (USD)", "latency"))
     for step in post.steps:
         artifact = ""
         if step.artifact:

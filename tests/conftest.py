@@ -1,0 +1,100 @@
+"""Fixtures: a fresh home per test, real PostgreSQL and Redis, and no network beyond this machine."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from beatdesk.settings import get_settings
+from beatdesk.store import forget_stores
+from beatdesk_cli.main import app
+
+PG_ADMIN_URL = os.environ.get("BEATDESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BEATDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            local = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = host == "localhost"
+        if not local:
+            raise RuntimeError(f"tests may not reach the network: connect to {address!r} blocked")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network() -> Iterator[None]:
+    """Real providers are never called from tests: only loopback connections go through."""
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh BEATDESK_HOME with embedded defaults; settings and engines re-read per test."""
+    for name in list(os.environ):
+        if (name.startswith("BEATDESK_") and not name.startswith("BEATDESK_TEST_")) or name == "FAL_KEY":
+            monkeypatch.delenv(name)
+    path = tmp_path / "home"
+    monkeypatch.setenv("BEATDESK_HOME", str(path))
+    monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
+    get_settings.cache_clear()
+    forget_stores()
+    yield path
+    get_settings.cache_clear()
+    forget_stores()
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    return CliRunner(env={"COLUMNS": "160"})  # wide enough that Rich tables do not wrap what tests look for
+
+
+def run_cli(runner: CliRunner, *args: str, code: int = 0) -> Any:
+    """Invoke the CLI; check its exit code; return parsed JSON when --json was given."""
+    get_settings.cache_clear()
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    return json.loads(result.stdout) if "--json" in args and code == 0 else result
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database on the local server, dropped afterwards."""
+    name = f"beatdesk_test_{uuid.uuid4().hex[:10]}"
+    admin = make_url(PG_ADMIN_URL)
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    yield url
+    forget_stores()
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis database on the local server, emptied before and after."""
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()

@@ -1,0 +1,115 @@
+"""The store on SQLite and on PostgreSQL: migrations, exact money, states, batch completion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from beatdesk.errors import InvalidTransitionError, NotFoundError
+from beatdesk.models import Artifact, BatchSpec, BatchStatus, ContentFormat, Plan, PostStatus, StepStatus
+from beatdesk.store import Store, forget_stores, open_store, repo
+
+PLAN = Plan(
+    beat_key="open_weights",
+    beat_title="Open weights",
+    content_format=ContentFormat.hero_text,
+    title="Open weights are free the way a puppy is free",
+    angle="Open weights are free the way a puppy is free",
+    button="Count the cost of serving it.",
+    why_beat="test",
+    why_format="test",
+    freshness="test",
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, home: Path) -> Iterator[Store]:
+    url = f"sqlite:///{home / 'beatdesk.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    yield open_store(url)
+    forget_stores()
+
+
+def new_post(store: Store) -> tuple[int, int]:
+    with store.session() as session:
+        batch_id = repo.create_batch(session, spec=BatchSpec(persona="ash", counts={ContentFormat.hero_text: 1}))
+        post_id = repo.add_planned_post(
+            session, batch_id=batch_id, persona="ash", plan=PLAN, steps=("plan", "draft", "hero_image")
+        )
+    return batch_id, post_id
+
+
+def test_migrations_create_the_schema_once(store: Store) -> None:
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"batches", "posts", "pipeline_steps", "artifacts", "post_events", "publications"} <= tables
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    forget_stores()
+    open_store(store.engine.url.render_as_string(hide_password=False))  # a second start migrates nothing
+
+
+def test_money_round_trips_exactly(store: Store) -> None:
+    _, post_id = new_post(store)
+    amounts = [Decimal("0.000000075"), Decimal("12.345678901"), Decimal("0.06")]
+    with store.session() as session:
+        for name, amount in zip(("plan", "draft", "hero_image"), amounts, strict=True):
+            step_id = repo.start_step(session, post_id=post_id, name=name, provider="p", model="m")
+            repo.end_step(session, step_id=step_id, status=StepStatus.done, cost_usd=amount, latency_s=0.5)
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+    assert [s.cost_usd for s in post.steps] == amounts
+    assert post.total_cost_usd == sum(amounts) == Decimal("12.405678976")
+    assert all(isinstance(s.cost_usd, Decimal) for s in post.steps)
+
+
+def test_steps_keep_order_artifact_and_times(store: Store) -> None:
+    _, post_id = new_post(store)
+    with store.session() as session:
+        step_id = repo.start_step(session, post_id=post_id, name="hero_image", provider="local", model="pillow-card")
+        art = Artifact(kind="hero_image", path="/x.png", content_type="image/png", size_bytes=10, width=4, height=5)
+        repo.end_step(session, step_id=step_id, status=StepStatus.done, artifact=art, latency_s=0.25)
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+    assert [s.name for s in post.steps] == ["plan", "draft", "hero_image"]
+    assert [s.status for s in post.steps] == [StepStatus.queued, StepStatus.queued, StepStatus.done]
+    done = post.steps[2]
+    assert done.artifact == art and done.worker and done.latency_s == 0.25
+    assert done.finished_at is not None and done.finished_at.utcoffset().total_seconds() == 0
+    assert done.started_at is not None and done.started_at <= done.finished_at <= datetime.now(UTC)
+
+
+def test_transitions_are_checked_and_logged(store: Store) -> None:
+    _, post_id = new_post(store)
+    with store.session() as session:
+        repo.transition(session, post_id=post_id, to=PostStatus.drafting, actor="t", action="draft")
+    with pytest.raises(InvalidTransitionError, match="drafting; it cannot become approved"), store.session() as session:
+        repo.transition(session, post_id=post_id, to=PostStatus.approved, actor="t", action="approve")
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+    assert post.status is PostStatus.drafting
+    assert [(e.from_status, e.to_status) for e in post.events] == [
+        (None, PostStatus.planned),
+        (PostStatus.planned, PostStatus.drafting),
+    ]
+    with pytest.raises(NotFoundError, match="no post with id 999"), store.session() as session:
+        repo.get_post(session, 999)
+
+
+def test_batch_finishes_when_no_post_holds_it(store: Store) -> None:
+    batch_id, post_id = new_post(store)
+    with store.session() as session:
+        assert not repo.finish_batch_if_done(session, batch_id=batch_id)
+        repo.fail_post(session, post_id=post_id, actor="t", reason="boom")
+    with store.session() as session:
+        assert repo.finish_batch_if_done(session, batch_id=batch_id)
+        assert not repo.finish_batch_if_done(session, batch_id=batch_id)  # only once
+    with store.session() as session:
+        batch = repo.get_batch(session, batch_id)
+    assert batch.status is BatchStatus.done and batch.finished_at is not None
+    post = batch.posts[0]
+    assert post.status is PostStatus.failed and post.reason == "boom"
+    assert {s.status for s in post.steps} == {StepStatus.skipped}
