@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -274,7 +275,19 @@ def worker(
 
 
 def main() -> None:
-    app(prog_name="beatdesk")
+    """The console script: usage errors too become one line (`error: …`) with exit code 2."""
+    try:
+        code = app(prog_name="beatdesk", standalone_mode=False)
+    except typer.Abort:
+        errors.print("aborted")
+        sys.exit(130)
+    except typer.TyperException as err:  # usage errors: a bad option value, an unknown command
+        shown = err.format_message() if hasattr(err, "format_message") else str(err)
+        errors.print(f"[red]error:[/] {shown}", highlight=False, soft_wrap=True)
+        sys.exit(getattr(err, "exit_code", 2))
+        errors.print("aborted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

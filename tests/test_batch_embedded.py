@@ -30,8 +30,18 @@ def test_batch_of_five_ends_in_review_with_images_and_costs(cli: CliRunner, home
         assert image_step["name"] == ("cover_image" if post["content_format"] == "video" else "hero_image")
         assert image_step["provider"] == "local" and image_step["cost_usd"] == "0"
         for step in post["steps"]:
-            assert set(step) >= {"name", "status", "provider", "model", "artifact", "cost_usd", "latency_s",
-                                 "started_at", "finished_at", "error"}
+            assert set(step) >= {
+                "name",
+                "status",
+                "provider",
+                "model",
+                "artifact",
+                "cost_usd",
+                "latency_s",
+                "started_at",
+                "finished_at",
+                "error",
+            }
             assert step["latency_s"] is not None and step["started_at"] <= step["finished_at"]
         path = Path(image_step["artifact"]["path"])
         assert path.is_file() and path.is_relative_to(home / "artifacts")
@@ -67,7 +77,9 @@ def test_next_batch_rotates_beats_and_angles(cli: CliRunner) -> None:
 def test_message_is_stored_and_shown(cli: CliRunner) -> None:
     run_cli(cli, "init")
     message = "Generate exactly 2 items: 1 video and 1 hero_text."
-    out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "2", "--video", "1", "--message", message, "--json")
+    out = run_cli(
+        cli, "batch", "run", "--persona", "ash", "--items", "2", "--video", "1", "--message", message, "--json"
+    )
     assert out["message"] == message
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["message"] == message

@@ -91,7 +91,9 @@ def open_store(url: str) -> Store:
             engine.dispose()
             shown = make_url(url).render_as_string(hide_password=True)
             reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
-            raise UnreachableServiceError(f"cannot reach the database at {shown}: {reason}") from None
+            raise UnreachableServiceError(
+                f"cannot reach the database at {shown}: {reason}; nothing was started"
+            ) from None
         _stores[url] = Store(engine)
         return _stores[url]
 
