@@ -39,18 +39,20 @@ def worker(env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[byt
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    configure(load_settings(broker_url=env["BEATDESK_BROKER_URL"]))
-    deadline = time.monotonic() + 60
-    while not workers_answering(timeout=1.0):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"worker did not start:\n{(tmp_path / 'worker.log').read_text()}")
-    yield process
-    os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-    log.close()
+        configure(load_settings(broker_url=env["BEATDESK_BROKER_URL"]))
+        deadline = time.monotonic() + 60
+        while not workers_answering(timeout=1.0):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"worker did not start:\n{(tmp_path / 'worker.log').read_text()}")
+        yield process
+    finally:  # never leave a worker behind: it would take the next test's tasks
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

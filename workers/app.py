@@ -29,6 +29,11 @@ def configure(settings: Settings) -> Celery:
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
     }
+    broker = settings.broker_url or "memory://"
+    if app.conf.broker_url != broker:
+        # Celery caches broker connection and producer pools on first use; a new broker needs new ones.
+        app._pool = None
+        app.amqp._producer_pool = None
     if settings.broker_url:
         app.conf.update(
             broker_url=settings.broker_url,
