@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from beatdesk.errors import UnknownProviderError
+from beatdesk.registry import Registry
 from drafter.base import Drafter
 from drafter.offline import OfflineDrafter
 
-DRAFTERS: dict[str, Callable[[str], Drafter]] = {"offline": lambda _model: OfflineDrafter()}
+DRAFTERS: Registry[Drafter] = Registry("drafter", "BEATDESK_LLM")
+DRAFTERS.register("offline", lambda _model: OfflineDrafter())
 
 
 def drafter_for(name: str) -> Drafter:
-    provider, _, model = name.partition(":")
-    if provider not in DRAFTERS:
-        raise UnknownProviderError(f"unknown drafter {name!r} (BEATDESK_LLM); known: {', '.join(sorted(DRAFTERS))}")
-    return DRAFTERS[provider](model)
+    return DRAFTERS.resolve(name)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from beatdesk.errors import UnknownProviderError
+from beatdesk.registry import Registry
 from planner.base import Planner
 from planner.offline import OfflinePlanner
 
-PLANNERS: dict[str, Callable[[str], Planner]] = {"offline": lambda _model: OfflinePlanner()}
+PLANNERS: Registry[Planner] = Registry("planner", "BEATDESK_LLM")
+PLANNERS.register("offline", lambda _model: OfflinePlanner())
 
 
 def planner_for(name: str) -> Planner:
-    provider, _, model = name.partition(":")
-    if provider not in PLANNERS:
-        raise UnknownProviderError(f"unknown planner {name!r} (BEATDESK_LLM); known: {', '.join(sorted(PLANNERS))}")
-    return PLANNERS[provider](model)
+    return PLANNERS.resolve(name)
