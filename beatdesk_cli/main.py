@@ -24,7 +24,7 @@ from beatdesk.store import Store, open_store, repo
 from beatdesk_cli.show import batch_json, post_summary, posts_table, print_json, print_post
 from drafter.registry import drafter_for
 from planner.registry import planner_for
-from planner.spec import spec_from_flags
+from planner.spec import build_spec
 from renderers.registry import image_renderer
 
 app = typer.Typer(help="beatdesk: an editorial pipeline for explainer posts.", no_args_is_help=True)
@@ -113,7 +113,7 @@ def batch_run(
     settings = get_settings()
     settings.check_secrets()
     chosen = load_persona(settings.home, persona)
-    spec = spec_from_flags(chosen, items=items, video=video, message=message)
+    spec = build_spec(chosen, items=items, video=video, message=message)
     planner_for(settings.llm), drafter_for(settings.llm), image_renderer(settings.image_renderer)
     batch_id = start_batch(settings, spec)
     if not wait:

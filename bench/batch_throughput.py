@@ -29,12 +29,12 @@ def main() -> None:
     from beatdesk.home import init_home
     from beatdesk.personas import load_persona
     from beatdesk.settings import get_settings
-    from planner.spec import spec_from_flags
+    from planner.spec import build_spec
     from workers.graph import start_batch, wait_for_batch
 
     settings = get_settings()
     init_home(home)
-    spec = spec_from_flags(load_persona(home, "ash"), items=args.items, video=args.video, message=None)
+    spec = build_spec(load_persona(home, "ash"), items=args.items, video=args.video, message=None)
     tracemalloc.start()
     started = time.perf_counter()
     batch_id = start_batch(settings, spec)

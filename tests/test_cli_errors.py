@@ -56,6 +56,13 @@ def test_more_videos_than_items(cli: CliRunner, ready: Path) -> None:
     assert batches_in(ready) == 0
 
 
+def test_message_contradicting_flags(cli: CliRunner, ready: Path) -> None:
+    message = "six posts, two of them videos"
+    result = run_cli(cli, "batch", "run", "--persona", "ash", "--video", "1", "--message", message, code=1)
+    assert_one_line(result.stderr, "--video 1 contradicts the message", message)
+    assert batches_in(ready) == 0
+
+
 def test_non_numeric_count(ready: Path) -> None:
     """Through the installed console script, as a person types it."""
     result = subprocess.run(
