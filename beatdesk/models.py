@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -143,11 +144,19 @@ class Source(Strict):
     """A piece of material the persona may draw on: a note, a digest line, a feed item."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,79}$")
-    title: str
+    title: str = Field(min_length=1)
+    kind: Literal["note", "digest", "feed"] = "note"
     published: date | None = None
     url: str | None = None
+    origin: str | None = None
+    """The file or feed it came from."""
     beats: tuple[str, ...] = ()
     text: str = Field(min_length=1)
+    """Untrusted: quoted to models as data, never obeyed."""
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(" ".join(self.text.lower().split()).encode()).hexdigest()
 
     def sentences(self) -> list[str]:
         return [s.strip() for s in re.split(r"(?<=[.!?])\s+", self.text.strip()) if s.strip()]
@@ -192,6 +201,9 @@ class Plan(Strict):
     why_beat: str
     why_format: str
     freshness: str
+    """What makes the item distinct from the rest of the batch and from recent posts."""
+    freshness_score: float = Field(default=0.0, ge=0, le=1)
+    """Highest similarity to another item of the batch or a recent post (0 = nothing alike)."""
 
 
 class HeroTextDraft(Strict):

@@ -1,4 +1,4 @@
-"""Persona files under $BEATDESK_HOME/personas/: `KEY.toml`, and source notes in `KEY/sources/*.md`."""
+"""Persona files under $BEATDESK_HOME/personas/: one `KEY.toml` per persona."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from beatdesk.errors import PersonaFileError, UnknownPersonaError, describe_validation_error
-from beatdesk.models import Persona, Source
-
-FRONT_MATTER = "+++"
+from beatdesk.models import Persona
 
 
 def personas_dir(home: Path) -> Path:
@@ -45,36 +43,5 @@ def parse_persona_file(path: Path) -> Persona:
     data.setdefault("key", path.stem)
     try:
         return Persona.model_validate(data)
-    except ValidationError as err:
-        raise PersonaFileError(describe_validation_error(err, source=path)) from None
-
-
-def load_sources(home: Path, persona: Persona) -> list[Source]:
-    """The persona's source notes, newest first."""
-    folder = personas_dir(home) / persona.key / "sources"
-    sources = [parse_source_file(path) for path in sorted(folder.glob("*.md"))]
-    return sorted(sources, key=lambda s: (s.published is not None, s.published), reverse=True)
-
-
-def parse_source_file(path: Path) -> Source:
-    """A Markdown note, optionally opening with TOML front matter between `+++` lines."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise PersonaFileError(f"{path}: not UTF-8 text") from None
-    meta: dict[str, object] = {}
-    if text.startswith(FRONT_MATTER):
-        head, sep, body = text[len(FRONT_MATTER) :].partition(f"\n{FRONT_MATTER}")
-        if not sep:
-            raise PersonaFileError(f"{path}: front matter opened with +++ is never closed")
-        try:
-            meta = tomllib.loads(head)
-        except tomllib.TOMLDecodeError as err:
-            raise PersonaFileError(f"{path}: front matter is not valid TOML: {err}") from None
-        text = body
-    meta.setdefault("id", path.stem.lower())
-    meta.setdefault("title", path.stem.replace("-", " "))
-    try:
-        return Source.model_validate({**meta, "text": " ".join(text.split())})
     except ValidationError as err:
         raise PersonaFileError(describe_validation_error(err, source=path)) from None

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     fal_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("FAL_KEY", "BEATDESK_FAL_KEY"))
     llm_api_key: SecretStr | None = None
     worker_concurrency: int = Field(default=2, ge=1, le=64)
+    freshness_days: int = Field(default=30, ge=0, le=3650)
+    """How far back a new item must not repeat a post."""
+    freshness_threshold: float = Field(default=0.4, gt=0, le=1)
+    """Similarity (0..1) at which two angles count as the same piece."""
     batch_timeout_s: float = Field(default=900, gt=0)
     """How long `batch run` waits for workers before it returns."""
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
-from beatdesk.models import PostStatus
-from beatdesk.personas import load_persona, load_sources
+from beatdesk.models import Plan, PostStatus, Source
+from beatdesk.personas import load_persona
 from beatdesk.pipeline import DRAFT
 from beatdesk.steps import one_line, run_step
 from beatdesk.store import Store, repo
@@ -23,7 +24,7 @@ def draft_post(store: Store, *, post_id: int, home: Path, drafter: Drafter) -> b
     try:
         with run_step(store, post_id=post_id, name=DRAFT, provider=drafter.provider, model=drafter.model) as step:
             persona = load_persona(home, post.persona)
-            sources = cited_sources(post.plan, load_sources(home, persona))
+            sources = sources_for(store, post.persona, post.plan)
             result = drafter.draft(DraftingContext(persona=persona, plan=post.plan, sources=sources))
             step.cost_usd = result.cost_usd
     except Exception as err:
@@ -34,3 +35,11 @@ def draft_post(store: Store, *, post_id: int, home: Path, drafter: Drafter) -> b
         repo.save_draft(session, post_id=post_id, draft=result.draft)
         repo.transition(session, post_id=post_id, to=PostStatus.rendering, actor="drafter", action="drafted")
     return True
+
+
+def sources_for(store: Store, persona: str, plan: Plan) -> list[Source]:
+    """The sources the plan cites, then recent ones on its beat."""
+    with store.session() as session:
+        cited = repo.list_sources(session, persona=persona, keys=[key for key in plan.peg if key != "evergreen"])
+        recent = repo.list_sources(session, persona=persona, since=date.today() - timedelta(days=90), limit=500)
+    return cited_sources(plan, cited + [s for s in recent if s not in cited])

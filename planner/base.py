@@ -7,7 +7,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from beatdesk.errors import BeatdeskError
 from beatdesk.models import BatchSpec, Persona, Plan, Source
+
+DEFAULT_FRESHNESS_THRESHOLD = 0.4
+"""Similarity (TF-IDF cosine, 0..1) at or above which two angles count as the same piece."""
+
+
+class PlanningError(BeatdeskError):
+    pass
+
+
+@dataclass(frozen=True)
+class RecentPost:
+    post_id: int
+    title: str
+    angle: str
 
 
 @dataclass(frozen=True)
@@ -16,17 +31,23 @@ class PlanningContext:
 
     persona: Persona
     sources: list[Source]
+    """Recent sources, newest first."""
     spec: BatchSpec
     now: datetime
     last_run: dict[str, datetime] = field(default_factory=dict)
-    """When each beat last went into a live post."""
-    recent_angles: set[str] = field(default_factory=set)
+    """When each beat last went into a live post (planned to published)."""
+    recent: list[RecentPost] = field(default_factory=list)
+    """The persona's live posts inside the freshness window."""
+    freshness_days: int = 30
+    freshness_threshold: float = DEFAULT_FRESHNESS_THRESHOLD
 
 
 @dataclass(frozen=True)
 class PlanResult:
     plans: list[Plan]
     cost_usd: Decimal = Decimal("0")
+    notes: list[str] = field(default_factory=list)
+    """What the planner had to correct or fall back on, for the record."""
 
 
 class Planner(Protocol):

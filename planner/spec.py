@@ -66,7 +66,7 @@ def read_message(message: str) -> MessageCounts:
 
     def note(fmt: ContentFormat, n: int) -> None:
         if counts.get(fmt, n) != n:
-            raise BatchSpecError(f'message "{message}" asks for {counts[fmt]} and for {n} {fmt} items')
+            raise BatchSpecError(f"message {_quote(message)} asks for {counts[fmt]} and for {n} {fmt} items")
         counts[fmt] = n
 
     for match in _ASSIGN.finditer(text):
@@ -79,7 +79,7 @@ def read_message(message: str) -> MessageCounts:
         text = pattern.sub(" ", text)
     totals = {int(m.group(1)) for m in _TOTAL.finditer(text)}
     if len(totals) > 1:
-        raise BatchSpecError(f'message "{message}" gives more than one total: {sorted(totals)}')
+        raise BatchSpecError(f"message {_quote(message)} gives more than one total: {sorted(totals)}")
     total = totals.pop() if totals else None
 
     mentioned = {fmt for fmt, noun in _FORMATS.items() if re.search(rf"\b(?:{noun})\b", text)} | set(counts)
@@ -93,16 +93,17 @@ def read_message(message: str) -> MessageCounts:
         fmt, n = next(iter(counts.items()))
         other = next(f for f in ContentFormat if f is not fmt)
         if n > total:
-            raise BatchSpecError(f'message "{message}" asks for {n} {fmt} items out of {total} in all')
+            raise BatchSpecError(f"message {_quote(message)} asks for {n} {fmt} items out of {total} in all")
         counts[other] = total - n
     if total is not None and len(counts) == 2 and sum(counts.values()) != total:
         parts = " and ".join(f"{n} {fmt}" for fmt, n in counts.items())
         raise BatchSpecError(
-            f'message "{message}" asks for {total} items in all but {parts} make {sum(counts.values())}'
+            f"message {_quote(message)} asks for {total} items in all but {parts} make {sum(counts.values())}"
         )
     if total is None and not counts:
         raise BatchSpecError(
-            f'message "{message}" has no counts beatdesk can read; say e.g. "5 items, 1 video" or "3 hero_text only"'
+            f"message {_quote(message)} has no counts beatdesk can read; "
+            'say e.g. "5 items, 1 video" or "3 hero_text only"'
         )
     return MessageCounts(total=total, counts=counts)
 
@@ -131,7 +132,7 @@ def build_spec(
         raise BatchSpecError(f"--video ({videos}) cannot be larger than --items ({total})")
     if said_hero is not None and total - videos != said_hero:
         raise BatchSpecError(
-            f'message "{message}" asks for {said_hero} hero_text items, but the flags make {total - videos}'
+            f"message {_quote(message)} asks for {said_hero} hero_text items, but the flags make {total - videos}"
         )
     try:
         return BatchSpec(
@@ -145,5 +146,11 @@ def build_spec(
 
 def _agree(message: str | None, flag: str, given: int | None, said: int | None) -> int | None:
     if given is not None and said is not None and given != said:
-        raise BatchSpecError(f'{flag} {given} contradicts the message "{message}", which asks for {said}')
+        raise BatchSpecError(f"{flag} {given} contradicts the message {_quote(message)}, which asks for {said}")
     return given if given is not None else said
+
+
+def _quote(message: str | None) -> str:
+    """The message as errors quote it: on one line, and not longer than a line."""
+    text = " ".join((message or "").split())
+    return f'"{text if len(text) <= 120 else text[:117] + "..."}"'

@@ -3,44 +3,89 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from beatdesk.models import BatchStatus, StepStatus
-from beatdesk.personas import load_persona, load_sources
+from beatdesk.models import BatchSpec, BatchStatus, Persona, StepStatus
+from beatdesk.personas import load_persona
 from beatdesk.pipeline import PLAN, STEPS
 from beatdesk.prices import split_cost
 from beatdesk.steps import one_line
 from beatdesk.store import Store, repo
-from planner.base import Planner, PlanningContext
+from planner.base import DEFAULT_FRESHNESS_THRESHOLD, Planner, PlanningContext, PlanResult, RecentPost
+from planner.sources import sync_folder
+
+SOURCE_WINDOW = timedelta(days=90)
 
 
-def plan_batch(store: Store, *, batch_id: int, home: Path, planner: Planner) -> list[int]:
+def planning_context(
+    store: Store,
+    *,
+    home: Path,
+    persona: Persona,
+    spec: BatchSpec,
+    now: datetime | None = None,
+    freshness_days: int = 30,
+    freshness_threshold: float = DEFAULT_FRESHNESS_THRESHOLD,
+) -> PlanningContext:
+    """The persona, its recent sources (the folder's notes synced in first) and its recent history."""
+    now = now or datetime.now(UTC)
+    sync_folder(store, home=home, persona=persona)
+    with store.session() as session:
+        sources = repo.list_sources(session, persona=persona.key, since=(now - SOURCE_WINDOW).date())
+        last_run = repo.last_run_of_beats(session, persona=persona.key)
+        recent = repo.recent_plans(session, persona=persona.key, since=now - timedelta(days=freshness_days))
+    return PlanningContext(
+        persona=persona,
+        sources=sources,
+        spec=spec,
+        now=now,
+        last_run=last_run,
+        recent=[RecentPost(post_id=i, title=plan.title, angle=plan.angle) for i, plan in recent],
+        freshness_days=freshness_days,
+        freshness_threshold=freshness_threshold,
+    )
+
+
+def plan_batch(
+    store: Store,
+    *,
+    batch_id: int,
+    home: Path,
+    planner: Planner,
+    freshness_days: int = 30,
+    freshness_threshold: float = DEFAULT_FRESHNESS_THRESHOLD,
+) -> list[int]:
     """Plan the batch and create its posts; on failure the batch is marked failed with the reason."""
     with store.session() as session:
         batch = repo.get_batch(session, batch_id)
         if batch.status is not BatchStatus.queued:  # a redelivered task: planning already happened
             return [post.id for post in batch.posts if post.status == "planned"]
         repo.set_batch_status(session, batch_id=batch_id, status=BatchStatus.running)
-        last_run = repo.last_run_of_beats(session, persona=batch.persona)
-        recent = repo.recent_angles(session, persona=batch.persona)
     started = time.perf_counter()
     try:
         persona = load_persona(home, batch.persona)
-        context = PlanningContext(
+        context = planning_context(
+            store,
+            home=home,
             persona=persona,
-            sources=load_sources(home, persona),
             spec=batch.spec,
-            now=datetime.now(UTC),
-            last_run=last_run,
-            recent_angles=recent,
+            freshness_days=freshness_days,
+            freshness_threshold=freshness_threshold,
         )
         result = planner.plan(context)
     except Exception as err:  # any planning failure ends the batch with its reason, never a half-made batch
         with store.session() as session:
             repo.set_batch_status(session, batch_id=batch_id, status=BatchStatus.failed, error=one_line(err))
         return []
-    latency = time.perf_counter() - started
+    return _store_plans(
+        store, batch_id=batch_id, persona=persona, planner=planner, result=result, latency=time.perf_counter() - started
+    )
+
+
+def _store_plans(
+    store: Store, *, batch_id: int, persona: Persona, planner: Planner, result: PlanResult, latency: float
+) -> list[int]:
     shares = split_cost(result.cost_usd, len(result.plans))
     post_ids = []
     with store.session() as session:

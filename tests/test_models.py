@@ -11,7 +11,7 @@ import pytest
 from beatdesk.errors import InvalidTransitionError, PersonaFileError
 from beatdesk.home import init_home
 from beatdesk.models import BatchSpec, ContentFormat, PipelineStep, PostStatus, StepStatus
-from beatdesk.personas import load_persona, parse_persona_file, parse_source_file
+from beatdesk.personas import load_persona, parse_persona_file
 from beatdesk.prices import format_usd, image_cost, split_cost, token_cost
 from beatdesk.states import check_transition
 
@@ -66,14 +66,6 @@ def test_duplicate_beat_keys_refused(tmp_path: Path) -> None:
 def test_unknown_field_refused(tmp_path: Path) -> None:
     with pytest.raises(PersonaFileError, match=r"colour.*Extra inputs"):
         parse_persona_file(write(tmp_path / "kim.toml", 'colour = "red"\n' + MINIMAL.format(weight=1)))
-
-
-def test_source_front_matter(tmp_path: Path) -> None:
-    path = write(tmp_path / "note.md", '+++\ntitle = "T"\npublished = 2026-01-02\nbeats = ["a_b"]\n+++\nOne. Two!\n')
-    source = parse_source_file(path)
-    assert (source.id, source.title, source.beats, source.sentences()) == ("note", "T", ("a_b",), ["One.", "Two!"])
-    with pytest.raises(PersonaFileError, match="never closed"):
-        parse_source_file(write(tmp_path / "open.md", "+++\ntitle = 'x'\nbody"))
 
 
 def test_batch_spec_formats_line_up() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from beatdesk.errors import InvalidTransitionError, NotFoundError
@@ -45,9 +47,10 @@ def new_post(store: Store) -> tuple[int, int]:
 
 def test_migrations_create_the_schema_once(store: Store) -> None:
     tables = set(inspect(store.engine).get_table_names())
-    assert {"batches", "posts", "pipeline_steps", "artifacts", "post_events", "publications"} <= tables
+    assert {"batches", "posts", "pipeline_steps", "artifacts", "post_events", "publications", "sources"} <= tables
+    scripts = ScriptDirectory(str(resources.files("beatdesk.store") / "migrations"))
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == scripts.get_current_head()
     forget_stores()
     open_store(store.engine.url.render_as_string(hide_password=False))  # a second start migrates nothing
 

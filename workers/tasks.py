@@ -20,7 +20,14 @@ def _store() -> Store:
 @app.task(name="beatdesk.plan_batch")
 def plan_batch_task(batch_id: int) -> None:
     settings = get_settings()
-    post_ids = plan_batch(_store(), batch_id=batch_id, home=settings.home, planner=planner_for(settings.llm))
+    post_ids = plan_batch(
+        _store(),
+        batch_id=batch_id,
+        home=settings.home,
+        planner=planner_for(settings.llm),
+        freshness_days=settings.freshness_days,
+        freshness_threshold=settings.freshness_threshold,
+    )
     for post_id in post_ids:
         draft_post_task.delay(post_id)
     if not post_ids:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from pydantic import TypeAdapter
@@ -27,10 +27,11 @@ from beatdesk.models import (
     PostEvent,
     PostStatus,
     Publication,
+    Source,
     StepStatus,
 )
 from beatdesk.states import TERMINAL_FOR_BATCH, check_transition
-from beatdesk.store.schema import ArtifactRow, BatchRow, EventRow, PostRow, StepRow, utcnow
+from beatdesk.store.schema import ArtifactRow, BatchRow, EventRow, PostRow, SourceRow, StepRow, utcnow
 
 _draft_adapter: TypeAdapter[Draft] = TypeAdapter(Draft)
 
@@ -163,13 +164,6 @@ def last_run_of_beats(session: Session, *, persona: str) -> dict[str, datetime]:
     return {key: _aware(at) for key, at in rows}
 
 
-def recent_angles(session: Session, *, persona: str, limit: int = 200) -> set[str]:
-    rows = session.scalars(
-        select(PostRow.plan).where(PostRow.persona == persona).order_by(PostRow.id.desc()).limit(limit)
-    )
-    return {plan["angle"] for plan in rows}
-
-
 def transition(
     session: Session,
     *,
@@ -269,11 +263,91 @@ def skip_queued_steps(session: Session, *, post_id: int, reason: str) -> None:
     )
 
 
+# --- sources -------------------------------------------------------------------------------------
+
+
+def store_sources(session: Session, *, persona: str, sources: Sequence[Source]) -> tuple[list[Source], int]:
+    """Keep each source once per persona: same text is skipped, a changed note under its key updated.
+
+    Returns (added or updated, skipped)."""
+    hashes = {source.content_hash for source in sources}
+    known = set(
+        session.scalars(
+            select(SourceRow.content_hash).where(SourceRow.persona == persona, SourceRow.content_hash.in_(hashes))
+        )
+    )
+    kept: list[Source] = []
+    for source in sources:
+        digest = source.content_hash
+        if digest in known:
+            continue
+        known.add(digest)
+        values = {
+            "kind": source.kind,
+            "title": source.title,
+            "url": source.url,
+            "origin": source.origin or "",
+            "published": source.published,
+            "text": source.text,
+            "content_hash": digest,
+            "beats": list(source.beats),
+        }
+        row = session.scalars(select(SourceRow).where(SourceRow.persona == persona, SourceRow.key == source.id)).first()
+        if row is None:
+            session.add(SourceRow(persona=persona, key=source.id, **values))
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+        kept.append(source)
+    session.flush()
+    return kept, len(sources) - len(kept)
+
+
+def list_sources(
+    session: Session, *, persona: str, since: date | None = None, keys: Sequence[str] | None = None, limit: int = 5000
+) -> list[Source]:
+    """The persona's sources, newest first (undated last)."""
+    query = select(SourceRow).where(SourceRow.persona == persona)
+    if since is not None:
+        query = query.where(SourceRow.published >= since)
+    if keys is not None:
+        query = query.where(SourceRow.key.in_(list(keys)))
+    query = query.order_by(SourceRow.published.desc().nulls_last(), SourceRow.id.desc()).limit(limit)
+    return [_source(row) for row in session.scalars(query)]
+
+
+def recent_plans(session: Session, *, persona: str, since: datetime) -> list[tuple[int, Plan]]:
+    """(post id, plan) of the persona's live posts since `since`, newest first."""
+    rows = session.execute(
+        select(PostRow.id, PostRow.plan)
+        .where(
+            PostRow.persona == persona,
+            PostRow.created_at >= since,
+            PostRow.status.not_in([PostStatus.rejected, PostStatus.failed]),
+        )
+        .order_by(PostRow.id.desc())
+    ).all()
+    return [(post_id, Plan.model_validate(plan)) for post_id, plan in rows]
+
+
 # --- rows to models --------------------------------------------------------------------------
 
 
 def _aware(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def _source(row: SourceRow) -> Source:
+    return Source(
+        id=row.key,
+        title=row.title,
+        kind=row.kind,  # type: ignore[arg-type]
+        published=row.published,
+        url=row.url,
+        origin=row.origin or None,
+        beats=tuple(row.beats),
+        text=row.text,
+    )
 
 
 def _step(row: StepRow) -> PipelineStep:

@@ -1,0 +1,221 @@
+"""Selection: the rules every planner's proposals go through, enforced by code.
+
+Beats rotate by weight, cooldown and how recently they ran; a news-pegged item needs a recent
+source; no two items of a batch and no item and a recent post are near-duplicates; counts per
+format are exact. Whoever proposes the candidates (the offline catalogue or a model), these rules
+decide, and every plan says why it was chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+
+from beatdesk.models import Beat, ContentFormat, Plan, Source
+from planner.base import PlanningContext, RecentPost
+from planner.similarity import similarity
+
+NEVER_RUN_STALENESS = 3.0
+"""A beat never run counts as three cooldowns stale: it goes first, but weight still matters."""
+PEG_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A proposed item: a beat, the case it makes, and what it is pegged on."""
+
+    beat: Beat
+    angle: str
+    button: str
+    peg: Source | None = None
+    title: str | None = None
+    content_format: ContentFormat | None = None
+    """The proposer's choice of format, honoured where the counts allow."""
+    reason: str | None = None
+    """The proposer's own words on why."""
+
+
+@dataclass(frozen=True)
+class BeatStanding:
+    beat: Beat
+    score: float
+    days_since: float | None
+    in_cooldown: bool
+
+
+@dataclass
+class Selection:
+    plans: list[Plan]
+    dropped: list[str]
+    """One line per candidate the rules turned down, with the reason."""
+
+
+def standings(context: PlanningContext) -> dict[str, BeatStanding]:
+    out = {}
+    for beat in context.persona.beats:
+        last = context.last_run.get(beat.key)
+        days = (context.now - last).total_seconds() / 86400 if last else None
+        staleness = NEVER_RUN_STALENESS if days is None else min(days / max(beat.cooldown_days, 1), NEVER_RUN_STALENESS)
+        in_cooldown = days is not None and days < beat.cooldown_days
+        out[beat.key] = BeatStanding(beat, beat.weight * staleness, days, in_cooldown)
+    return out
+
+
+def recent_pegs(context: PlanningContext, beat: Beat) -> list[Source]:
+    """Sources tagged with the beat inside the peg window, newest first."""
+    cutoff = (context.now - PEG_WINDOW).date()
+    return [s for s in context.sources if beat.key in s.beats and s.published is not None and s.published >= cutoff]
+
+
+def select(context: PlanningContext, candidates: list[Candidate], *, count: int | None = None) -> Selection:
+    """Choose up to `count` (default: the batch's total) candidates that pass every rule."""
+    count = context.spec.total if count is None else count
+    table = standings(context)
+    dropped: list[str] = []
+    valid: list[Candidate] = []
+    for cand in candidates:
+        if cand.beat.kind == "news_pegged" and cand.peg is None:
+            dropped.append(f"{cand.beat.key}: '{cand.angle}' dropped: a news-pegged beat needs a recent source")
+        else:
+            valid.append(cand)
+    recent_texts = [f"{r.title}. {r.angle}" for r in context.recent]
+    vs_recent = similarity([c.angle for c in valid], recent_texts)
+    vs_each = similarity([c.angle for c in valid], [c.angle for c in valid])
+    threshold = context.freshness_threshold
+
+    chosen: list[int] = []
+    uses: dict[str, int] = {}
+    remaining = list(range(len(valid)))
+    while len(chosen) < count and remaining:
+        remaining.sort(
+            key=lambda i: (
+                table[valid[i].beat.key].in_cooldown,
+                uses.get(valid[i].beat.key, 0),
+                -table[valid[i].beat.key].score,
+                i,
+            )
+        )
+        pick = remaining.pop(0)
+        cand = valid[pick]
+        nearest_recent = int(np.argmax(vs_recent[pick])) if recent_texts else None
+        if nearest_recent is not None and vs_recent[pick, nearest_recent] >= threshold:
+            post = context.recent[nearest_recent]
+            dropped.append(
+                f"{cand.beat.key}: '{cand.angle}' dropped: too close to recent post #{post.post_id} "
+                f"'{post.title}' ({vs_recent[pick, nearest_recent]:.2f} >= {threshold:g})"
+            )
+            continue
+        twin = next((j for j in chosen if vs_each[pick, j] >= threshold), None)
+        if twin is not None:
+            dropped.append(
+                f"{cand.beat.key}: '{cand.angle}' dropped: near-duplicate of '{valid[twin].angle}' in this batch "
+                f"({vs_each[pick, twin]:.2f})"
+            )
+            continue
+        chosen.append(pick)
+        uses[cand.beat.key] = uses.get(cand.beat.key, 0) + 1
+
+    picked = [valid[i] for i in chosen]
+    formats = assign_formats(picked, context)
+    plans = []
+    for i, fmt in zip(chosen, formats, strict=True):
+        others = [j for j in chosen if j != i]
+        batch_sim = max((float(vs_each[i, j]) for j in others), default=0.0)
+        batch_twin = valid[max(others, key=lambda j: vs_each[i, j])].angle if others else None
+        recent_sim = float(vs_recent[i].max()) if recent_texts else 0.0
+        recent_twin = context.recent[int(np.argmax(vs_recent[i]))] if recent_texts else None
+        plans.append(
+            _plan(
+                valid[i],
+                fmt,
+                table[valid[i].beat.key],
+                context,
+                batch=(batch_sim, batch_twin),
+                recent=(recent_sim, recent_twin),
+                repeats=uses[valid[i].beat.key],
+            )
+        )
+    return Selection(plans=plans, dropped=dropped)
+
+
+def assign_formats(picked: list[Candidate], context: PlanningContext) -> list[ContentFormat]:
+    """Exact counts: a proposer's format where it fits, then videos to the best video-friendly items."""
+    need = dict(context.spec.counts)
+    out: list[ContentFormat | None] = [None] * len(picked)
+    for i, cand in enumerate(picked):
+        if cand.content_format is not None and need.get(cand.content_format, 0) > 0:
+            out[i] = cand.content_format
+            need[cand.content_format] -= 1
+    open_slots = sorted(
+        (i for i in range(len(picked)) if out[i] is None), key=lambda i: (not picked[i].beat.video_friendly, i)
+    )
+    for i in open_slots:
+        fmt = ContentFormat.video if need.get(ContentFormat.video, 0) > 0 else ContentFormat.hero_text
+        out[i] = fmt
+        need[fmt] = need.get(fmt, 0) - 1
+    return [fmt or ContentFormat.hero_text for fmt in out]
+
+
+def _plan(
+    cand: Candidate,
+    fmt: ContentFormat,
+    standing: BeatStanding,
+    context: PlanningContext,
+    *,
+    batch: tuple[float, str | None],
+    recent: tuple[float, RecentPost | None],
+    repeats: int,
+) -> Plan:
+    beat = cand.beat
+    if standing.days_since is None:
+        recency = "it has not run yet"
+    else:
+        recency = f"it last ran {standing.days_since:.1f} days ago (cooldown {beat.cooldown_days})"
+    why_beat = f"{beat.title}: weight {beat.weight:g}, {recency}; rotation score {standing.score:.2f}."
+    if standing.in_cooldown:
+        why_beat += " Chosen inside its cooldown: no beat outside it had a fresh angle left."
+    if cand.peg is not None:
+        why_beat += f" Pegged on source {cand.peg.id} ({cand.peg.published}): {cand.peg.title}."
+    if cand.reason:
+        why_beat += f" Proposer: {cand.reason}"
+    if cand.content_format is fmt:
+        why_format = f"{fmt}: as proposed, and the batch still needed one."
+    elif fmt is ContentFormat.video:
+        why_format = (
+            "video: the beat is marked video-friendly; a short sequence shows the case better than a card."
+            if beat.video_friendly
+            else "video: the batch asks for a video and no video-friendly item was left."
+        )
+    else:
+        why_format = "hero_text: the case needs a few paragraphs of reasoning more than motion."
+    batch_sim, batch_twin = batch
+    recent_sim, recent_twin = recent
+    parts = [
+        f"only item on {beat.title.lower()} in this batch"
+        if repeats == 1
+        else f"one of {repeats} items on {beat.title.lower()}, each with its own angle"
+    ]
+    if batch_twin is not None:
+        parts.append(f"closest other item '{batch_twin}' at {batch_sim:.2f}")
+    if recent_twin is not None:
+        parts.append(
+            f"closest post of the last {context.freshness_days} days #{recent_twin.post_id} at {recent_sim:.2f}"
+        )
+    else:
+        parts.append(f"no posts in the last {context.freshness_days} days to repeat")
+    parts.append(f"threshold {context.freshness_threshold:g}")
+    return Plan(
+        beat_key=beat.key,
+        beat_title=beat.title,
+        content_format=fmt,
+        title=cand.title or cand.angle,
+        angle=cand.angle,
+        button=cand.button,
+        peg=(cand.peg.id,) if cand.peg else ("evergreen",),
+        why_beat=why_beat,
+        why_format=why_format,
+        freshness="; ".join(parts).capitalize() + ".",
+        freshness_score=round(min(max(batch_sim, recent_sim), 1.0), 4),
+    )

@@ -1,0 +1,251 @@
+"""Reading sources: notes, digests of short insights, and RSS/Atom feeds, from files or URLs.
+
+Everything is parsed before anything is stored, so a bad input stores nothing. Source text is
+untrusted: it is kept as data and quoted to models inside a fence, never obeyed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+import feedparser
+import httpx
+from pydantic import ValidationError
+
+from beatdesk.errors import BeatdeskError, describe_validation_error
+from beatdesk.models import Persona, Source
+from beatdesk.store import Store, repo
+from planner.similarity import similarity
+
+Kind = Literal["note", "digest", "feed"]
+FRONT_MATTER = "+++"
+TAG_THRESHOLD = 0.12
+"""Least similarity of a source to a beat's notes for the source to be tagged with that beat."""
+_BULLET = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s+")
+
+
+class SourceError(BeatdeskError):
+    pass
+
+
+class SourceUnreachable(SourceError):
+    """A URL that could not be fetched; the caller skips it and says so."""
+
+
+def slug(text: str, limit: int = 48) -> str:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    out = "-".join(words)[:limit].strip("-")
+    return out or "source"
+
+
+def read_sources(
+    target: str, *, persona: Persona, kind: Kind | None = None, beats: tuple[str, ...] = ()
+) -> list[Source]:
+    """Parse a file or URL into sources, tagged with beats (given, from front matter, or by similarity)."""
+    for key in beats:
+        _check_beat(persona, key, where="--beat")
+    if urlparse(target).scheme in ("http", "https"):
+        sources = _from_url(target, kind=kind)
+    else:
+        sources = _from_file(Path(target), kind=kind)
+    for source in sources:
+        for key in source.beats:
+            _check_beat(persona, key, where=source.origin or target)
+    return tag_beats(sources, persona, given=beats)
+
+
+def _check_beat(persona: Persona, key: str, *, where: str) -> None:
+    if key not in {beat.key for beat in persona.beats}:
+        known = ", ".join(beat.key for beat in persona.beats)
+        raise SourceError(f"{where}: unknown beat {key!r} for persona {persona.key}; known: {known}")
+
+
+def tag_beats(sources: list[Source], persona: Persona, *, given: tuple[str, ...] = ()) -> list[Source]:
+    """Sources without beats get the beats their text is closest to (TF-IDF), above a threshold."""
+    untagged = [i for i, source in enumerate(sources) if not source.beats and not given]
+    profiles = [" ".join((b.title, b.notes, *b.angles)) for b in persona.beats]
+    scores = similarity([sources[i].text + " " + sources[i].title for i in untagged], profiles)
+    tagged = list(sources)
+    for row, i in enumerate(untagged):
+        best = sorted(range(len(profiles)), key=lambda j: -scores[row, j])[:2]
+        keys = tuple(persona.beats[j].key for j in best if scores[row, j] >= TAG_THRESHOLD)
+        tagged[i] = sources[i].model_copy(update={"beats": keys})
+    if given:
+        tagged = [source.model_copy(update={"beats": given}) for source in tagged]
+    return tagged
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise SourceError(f"{path}: a binary file, not text; give a Markdown, text or feed file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SourceError(f"{path}: not UTF-8 text (byte {err.start})") from None
+    if not text.strip():
+        raise SourceError(f"{path}: the file is empty")
+    return text
+
+
+def _guess_kind(text: str, name: str) -> Kind:
+    head = text.lstrip()[:200].lower()
+    if head.startswith("<?xml") or head.startswith("<rss") or head.startswith("<feed"):
+        return "feed"
+    return "digest" if "digest" in name.lower() else "note"
+
+
+def _from_file(path: Path, *, kind: Kind | None) -> list[Source]:
+    text = _read_text(path)
+    kind = kind or _guess_kind(text, path.name)
+    if kind == "feed":
+        return parse_feed(text, origin=str(path))
+    meta, body = split_front_matter(text, origin=str(path))
+    if not body.strip():
+        raise SourceError(f"{path}: no text after the front matter")
+    if kind == "digest":
+        return parse_digest(body, meta=meta, origin=str(path), stem=path.stem)
+    meta.setdefault("title", _first_words(body) if path.suffix.lower() == ".txt" else path.stem.replace("-", " "))
+    meta.setdefault("published", datetime.fromtimestamp(path.stat().st_mtime, UTC).date())
+    return [_source({"id": slug(path.stem, 80), **meta, "kind": "note", "text": " ".join(body.split())}, str(path))]
+
+
+def _from_url(url: str, *, kind: Kind | None) -> list[Source]:
+    try:
+        response = httpx.get(url, timeout=10, follow_redirects=True, headers={"User-Agent": "beatdesk"})
+        response.raise_for_status()
+    except httpx.HTTPStatusError as err:
+        raise SourceUnreachable(f"{url}: the server answered {err.response.status_code}; skipped") from None
+    except httpx.HTTPError as err:
+        raise SourceUnreachable(f"{url}: cannot fetch it ({type(err).__name__}: {err}); skipped") from None
+    text = response.text
+    if not text.strip():
+        raise SourceError(f"{url}: the answer is empty")
+    if (kind or _guess_kind(text, url)) != "feed":
+        raise SourceError(f"{url}: not an RSS or Atom feed; save the page as a note file and add that")
+    return parse_feed(text, origin=url)
+
+
+def split_front_matter(text: str, *, origin: str) -> tuple[dict[str, object], str]:
+    """TOML front matter between `+++` lines, and the body after it."""
+    if not text.startswith(FRONT_MATTER):
+        return {}, text
+    head, sep, body = text[len(FRONT_MATTER) :].partition(f"\n{FRONT_MATTER}")
+    if not sep:
+        raise SourceError(f"{origin}: front matter opened with +++ is never closed")
+    try:
+        return tomllib.loads(head), body
+    except tomllib.TOMLDecodeError as err:
+        raise SourceError(f"{origin}: front matter is not valid TOML: {err}") from None
+
+
+def parse_digest(body: str, *, meta: dict[str, object], origin: str, stem: str) -> list[Source]:
+    """One source per bullet, or per paragraph when there are no bullets."""
+    lines = body.splitlines()
+    if any(_BULLET.match(line) for line in lines):
+        items: list[str] = []
+        current: list[str] = []
+        for line in lines:
+            if _BULLET.match(line):
+                if current:
+                    items.append(" ".join(current))
+                current = [_BULLET.sub("", line, count=1)]
+            elif line.strip() and current:
+                current.append(line.strip())
+        if current:
+            items.append(" ".join(current))
+    else:
+        items = [
+            " ".join(p.split()) for p in re.split(r"\n\s*\n", body) if p.strip() and not p.lstrip().startswith("#")
+        ]
+    published = meta.get("published", date.today())
+    beats = meta.get("beats", ())
+    return [
+        _source(
+            {
+                "id": f"{slug(stem, 40)}-{i + 1}-{slug(item, 30)}"[:80].strip("-"),
+                "title": _first_words(item),
+                "kind": "digest",
+                "published": published,
+                "beats": beats,
+                "text": " ".join(item.split()),
+            },
+            origin,
+        )
+        for i, item in enumerate(items)
+    ]
+
+
+def parse_feed(text: str, *, origin: str) -> list[Source]:
+    feed = feedparser.parse(text)
+    if feed.bozo and not feed.entries:
+        err = feed.bozo_exception
+        line = getattr(err, "getLineNumber", lambda: None)()
+        where = f" (line {line})" if line else ""
+        raise SourceError(f"{origin}: not a valid RSS or Atom feed{where}: {err}")
+    if not feed.entries:
+        raise SourceError(f"{origin}: the feed has no items")
+    sources = []
+    for entry in feed.entries:
+        title = " ".join(str(entry.get("title", "")).split()) or "untitled"
+        summary = entry.get("summary") or (entry.get("content") or [{}])[0].get("value", "")
+        body = " ".join(re.sub(r"<[^>]+>", " ", str(summary)).split()) or title
+        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        source = _source(
+            {
+                "id": "x",
+                "title": title,
+                "kind": "feed",
+                "url": entry.get("link"),
+                "published": date(*stamp[:3]) if stamp else None,
+                "text": body,
+            },
+            origin,
+        )
+        sources.append(source.model_copy(update={"id": f"{slug(title, 40)}-{source.content_hash[:8]}"}))
+    return sources
+
+
+def _first_words(text: str, count: int = 10) -> str:
+    words = text.split()
+    return " ".join(words[:count]) + ("…" if len(words) > count else "")
+
+
+def _source(values: dict[str, object], origin: str) -> Source:
+    try:
+        return Source.model_validate({**values, "origin": origin})
+    except ValidationError as err:
+        raise SourceError(describe_validation_error(err, source=origin)) from None
+
+
+def folder_sources(home: Path, persona: Persona) -> list[Source]:
+    """The notes the team keeps in `personas/KEY/sources/` (Markdown or text), read fresh each time."""
+    folder = home / "personas" / persona.key / "sources"
+    found: list[Source] = []
+    for path in sorted(folder.glob("*")):
+        if path.is_file() and path.suffix.lower() in (".md", ".markdown", ".txt", ".xml", ".rss", ".atom"):
+            found.extend(read_sources(str(path), persona=persona))
+    return found
+
+
+def add_sources(
+    store: Store, *, persona: Persona, target: str, kind: Kind | None = None, beats: tuple[str, ...] = ()
+) -> tuple[list[Source], int]:
+    """Read `target` whole, then store its sources in one transaction: (stored, skipped as already known)."""
+    sources = read_sources(target, persona=persona, kind=kind, beats=beats)
+    with store.session() as session:
+        return repo.store_sources(session, persona=persona.key, sources=sources)
+
+
+def sync_folder(store: Store, *, home: Path, persona: Persona) -> None:
+    sources = folder_sources(home, persona)
+    if sources:
+        with store.session() as session:
+            repo.store_sources(session, persona=persona.key, sources=sources)
