@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -18,13 +19,16 @@ from beatdesk.errors import BeatdeskError
 from beatdesk.home import init_home
 from beatdesk.models import BatchStatus, PostStatus
 from beatdesk.personas import load_persona
+from beatdesk.prices import format_usd
 from beatdesk.review import approve, reject
 from beatdesk.settings import Settings, get_settings
 from beatdesk.store import Store, open_store, repo
-from beatdesk_cli.show import batch_json, post_summary, posts_table, print_json, print_post
+from beatdesk_cli.show import batch_json, post_summary, posts_table, print_json, print_plans, print_post, sources_table
 from drafter.registry import drafter_for
 from planner.registry import planner_for
+from planner.sources import add_sources
 from planner.spec import build_spec
+from planner.stage import planning_context
 from renderers.registry import image_renderer
 
 app = typer.Typer(help="beatdesk: an editorial pipeline for explainer posts.", no_args_is_help=True)
@@ -33,7 +37,9 @@ batch_app = typer.Typer(help="Batches of posts.", no_args_is_help=True)
 queue_app = typer.Typer(help="The review queue.", no_args_is_help=True)
 post_app = typer.Typer(help="One post.", no_args_is_help=True)
 review_app = typer.Typer(help="Review decisions.", no_args_is_help=True)
+sources_app = typer.Typer(help="A persona's sources: notes, digests and feeds.", no_args_is_help=True)
 for sub, name in (
+    (sources_app, "sources"),
     (config_app, "config"),
     (batch_app, "batch"),
     (queue_app, "queue"),
@@ -45,6 +51,13 @@ for sub, name in (
 console = Console()
 errors = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class SourceKind(StrEnum):
+    note = "note"
+    digest = "digest"
+    feed = "feed"
+
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 
@@ -163,6 +176,99 @@ def _print_batch_started(batch_id: int, as_json: bool) -> None:
         print_json({"batch_id": batch_id, "status": "queued", "posts": []})
     else:
         console.print(f"batch {batch_id} queued")
+
+
+@app.command()
+@edge
+def plan(
+    persona: Annotated[str, typer.Option(help="Persona key or handle.")],
+    items: Annotated[int | None, typer.Option(help="How many items in all (default: the persona's).")] = None,
+    video: Annotated[int | None, typer.Option(help="How many of them are videos.")] = None,
+    message: Annotated[str | None, typer.Option(help="A special message with counts, e.g. '5 items, 1 video'.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Dry run: print the plans a batch would get, with their reasons; nothing is drafted or stored."""
+    settings = get_settings()
+    chosen = load_persona(settings.home, persona)
+    spec = build_spec(chosen, items=items, video=video, message=message)
+    planner = planner_for(settings.llm)
+    context = planning_context(
+        _store(settings),
+        home=settings.home,
+        persona=chosen,
+        spec=spec,
+        freshness_days=settings.freshness_days,
+        freshness_threshold=settings.freshness_threshold,
+    )
+    result = planner.plan(context)
+    if as_json:
+        print_json(
+            {
+                "persona": chosen.key,
+                "counts": {str(fmt): n for fmt, n in spec.counts.items()},
+                "message": spec.message,
+                "planner": f"{planner.provider}:{planner.model}",
+                "cost_usd": format_usd(result.cost_usd),
+                "plans": [p.model_dump(mode="json") for p in result.plans],
+                "notes": result.notes,
+            }
+        )
+    else:
+        print_plans(console, result.plans, notes=result.notes)
+
+
+@sources_app.command("add")
+@edge
+def sources_add(
+    targets: Annotated[list[str], typer.Argument(help="Files (Markdown, text, RSS/Atom) or feed URLs.")],
+    persona: Annotated[str, typer.Option(help="Persona key or handle.")],
+    kind: Annotated[SourceKind | None, typer.Option(help="note, digest or feed (default: guessed).")] = None,
+    beat: Annotated[
+        list[str] | None, typer.Option(help="Tag with this beat (repeatable; default: by similarity).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add sources; the same item added twice is kept once."""
+    settings = get_settings()
+    chosen = load_persona(settings.home, persona)
+    stored, skipped, unreachable = add_sources(
+        _store(settings), persona=chosen, targets=targets, kind=kind.value if kind else None, beats=tuple(beat or ())
+    )
+    for line in unreachable:
+        errors.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+    if as_json:
+        print_json(
+            {
+                "added": [s.model_dump(mode="json") for s in stored],
+                "already_known": skipped,
+                "unreachable": unreachable,
+            }
+        )
+    else:
+        console.print(f"{len(stored)} added, {skipped} already known, {len(unreachable)} unreachable")
+    if unreachable and not stored and not skipped:
+        raise typer.Exit(1)
+
+
+@sources_app.command("list")
+@edge
+def sources_list(
+    persona: Annotated[str, typer.Option(help="Persona key or handle.")],
+    beat: Annotated[str | None, typer.Option(help="Only sources tagged with this beat.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """List a persona's sources, newest first."""
+    settings = get_settings()
+    chosen = load_persona(settings.home, persona)
+    with _store(settings).session() as session:
+        found = repo.list_sources(session, persona=chosen.key, limit=100_000 if beat else limit)
+    if beat:
+        found = [s for s in found if beat in s.beats][:limit]
+    if as_json:
+        print_json([s.model_dump(mode="json") for s in found])
+    else:
+        console.print(sources_table(found))
 
 
 @queue_app.command("list")

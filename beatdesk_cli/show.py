@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from beatdesk.models import Batch, ContentFormat, HeroTextDraft, Post, VideoDraft
+from beatdesk.models import Batch, ContentFormat, HeroTextDraft, Plan, Post, Source, VideoDraft
 from beatdesk.prices import format_usd
 
 SUMMARY_FIELDS = (
@@ -118,3 +118,25 @@ def print_post(console: Console, post: Post) -> None:
     console.print(steps_table(post))
     if post.content_format is ContentFormat.video and draft is None:
         console.print("no draft yet")
+
+
+def print_plans(console: Console, plans: list[Plan], *, notes: list[str]) -> None:
+    for n, plan in enumerate(plans, 1):
+        body = (
+            f"[bold]{plan.title}[/]\n{plan.beat_title} ({plan.beat_key}) · {plan.content_format} · "
+            f"peg: {', '.join(plan.peg)} · freshness score {plan.freshness_score:.2f}\n"
+            f"button: {plan.button}\nwhy this beat: {plan.why_beat}\nwhy this format: {plan.why_format}\n"
+            f"freshness: {plan.freshness}"
+        )
+        console.print(Panel(body, title=f"item {n}", expand=False))
+    for note in notes:
+        console.print(f"[dim]{note}[/]", highlight=False)
+
+
+def sources_table(sources: list[Source]) -> Table:
+    table = Table(title=f"{len(sources)} sources", header_style="bold")
+    for column in ("id", "kind", "published", "beats", "title"):
+        table.add_column(column)
+    for source in sources:
+        table.add_row(source.id, source.kind, str(source.published or ""), ", ".join(source.beats), source.title)
+    return table

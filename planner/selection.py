@@ -216,6 +216,10 @@ def _plan(
         peg=(cand.peg.id,) if cand.peg else ("evergreen",),
         why_beat=why_beat,
         why_format=why_format,
-        freshness="; ".join(parts).capitalize() + ".",
+        freshness=_sentence("; ".join(parts)),
         freshness_score=round(min(max(batch_sim, recent_sim), 1.0), 4),
     )
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."

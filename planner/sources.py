@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
+from xml.sax import SAXException
 
 import feedparser
 import httpx
@@ -185,7 +186,8 @@ def parse_digest(body: str, *, meta: dict[str, object], origin: str, stem: str) 
 
 def parse_feed(text: str, *, origin: str) -> list[Source]:
     feed = feedparser.parse(text)
-    if feed.bozo and not feed.entries:
+    # Malformed XML is refused even where feedparser salvaged items: half a feed is not what was meant.
+    if feed.bozo and (isinstance(feed.bozo_exception, SAXException) or not feed.entries):
         err = feed.bozo_exception
         line = getattr(err, "getLineNumber", lambda: None)()
         where = f" (line {line})" if line else ""
@@ -236,12 +238,21 @@ def folder_sources(home: Path, persona: Persona) -> list[Source]:
 
 
 def add_sources(
-    store: Store, *, persona: Persona, target: str, kind: Kind | None = None, beats: tuple[str, ...] = ()
-) -> tuple[list[Source], int]:
-    """Read `target` whole, then store its sources in one transaction: (stored, skipped as already known)."""
-    sources = read_sources(target, persona=persona, kind=kind, beats=beats)
+    store: Store, *, persona: Persona, targets: list[str], kind: Kind | None = None, beats: tuple[str, ...] = ()
+) -> tuple[list[Source], int, list[str]]:
+    """Read every target first, then store all in one transaction.
+
+    Returns (stored, skipped as already known, unreachable URLs with the reason)."""
+    sources: list[Source] = []
+    unreachable: list[str] = []
+    for target in targets:
+        try:
+            sources.extend(read_sources(target, persona=persona, kind=kind, beats=beats))
+        except SourceUnreachable as err:
+            unreachable.append(str(err))
     with store.session() as session:
-        return repo.store_sources(session, persona=persona.key, sources=sources)
+        stored, skipped = repo.store_sources(session, persona=persona.key, sources=sources)
+    return stored, skipped, unreachable
 
 
 def sync_folder(store: Store, *, home: Path, persona: Persona) -> None:
