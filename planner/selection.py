@@ -83,42 +83,36 @@ def select(context: PlanningContext, candidates: list[Candidate], *, count: int 
     recent_texts = [f"{r.title}. {r.angle}" for r in context.recent]
     vs_recent = similarity([c.angle for c in valid], recent_texts)
     vs_each = similarity([c.angle for c in valid], [c.angle for c in valid])
-    threshold = context.freshness_threshold
 
     chosen: list[int] = []
+    formats: list[ContentFormat] = []
     uses: dict[str, int] = {}
     remaining = list(range(len(valid)))
-    while len(chosen) < count and remaining:
-        remaining.sort(
-            key=lambda i: (
-                table[valid[i].beat.key].in_cooldown,
-                uses.get(valid[i].beat.key, 0),
-                -table[valid[i].beat.key].score,
-                i,
-            )
-        )
-        pick = remaining.pop(0)
-        cand = valid[pick]
-        nearest_recent = int(np.argmax(vs_recent[pick])) if recent_texts else None
-        if nearest_recent is not None and vs_recent[pick, nearest_recent] >= threshold:
-            post = context.recent[nearest_recent]
-            dropped.append(
-                f"{cand.beat.key}: '{cand.angle}' dropped: too close to recent post #{post.post_id} "
-                f"'{post.title}' ({vs_recent[pick, nearest_recent]:.2f} >= {threshold:g})"
-            )
-            continue
-        twin = next((j for j in chosen if vs_each[pick, j] >= threshold), None)
-        if twin is not None:
-            dropped.append(
-                f"{cand.beat.key}: '{cand.angle}' dropped: near-duplicate of '{valid[twin].angle}' in this batch "
-                f"({vs_each[pick, twin]:.2f})"
-            )
-            continue
-        chosen.append(pick)
-        uses[cand.beat.key] = uses.get(cand.beat.key, 0) + 1
+    for slot in context.spec.formats()[:count]:  # videos first: they have the fewer good candidates
+        while remaining:
 
-    picked = [valid[i] for i in chosen]
-    formats = assign_formats(picked, context)
+            def rank(i: int, slot: ContentFormat = slot) -> tuple[bool, int, bool, bool, float, int]:
+                cand, standing = valid[i], table[valid[i].beat.key]
+                return (
+                    standing.in_cooldown,
+                    uses.get(cand.beat.key, 0),
+                    cand.content_format not in (None, slot),
+                    slot is ContentFormat.video and not cand.beat.video_friendly,
+                    -standing.score,
+                    i,
+                )
+
+            remaining.sort(key=rank)
+            pick = remaining.pop(0)
+            reason = _too_close(pick, valid, chosen, vs_recent, vs_each, context)
+            if reason:
+                dropped.append(f"{valid[pick].beat.key}: '{valid[pick].angle}' dropped: {reason}")
+                continue
+            chosen.append(pick)
+            formats.append(slot)
+            uses[valid[pick].beat.key] = uses.get(valid[pick].beat.key, 0) + 1
+            break
+
     plans = []
     for i, fmt in zip(chosen, formats, strict=True):
         others = [j for j in chosen if j != i]
@@ -140,22 +134,28 @@ def select(context: PlanningContext, candidates: list[Candidate], *, count: int 
     return Selection(plans=plans, dropped=dropped)
 
 
-def assign_formats(picked: list[Candidate], context: PlanningContext) -> list[ContentFormat]:
-    """Exact counts: a proposer's format where it fits, then videos to the best video-friendly items."""
-    need = dict(context.spec.counts)
-    out: list[ContentFormat | None] = [None] * len(picked)
-    for i, cand in enumerate(picked):
-        if cand.content_format is not None and need.get(cand.content_format, 0) > 0:
-            out[i] = cand.content_format
-            need[cand.content_format] -= 1
-    open_slots = sorted(
-        (i for i in range(len(picked)) if out[i] is None), key=lambda i: (not picked[i].beat.video_friendly, i)
-    )
-    for i in open_slots:
-        fmt = ContentFormat.video if need.get(ContentFormat.video, 0) > 0 else ContentFormat.hero_text
-        out[i] = fmt
-        need[fmt] = need.get(fmt, 0) - 1
-    return [fmt or ContentFormat.hero_text for fmt in out]
+def _too_close(
+    pick: int,
+    valid: list[Candidate],
+    chosen: list[int],
+    vs_recent: np.ndarray,
+    vs_each: np.ndarray,
+    context: PlanningContext,
+) -> str | None:
+    """Why a candidate repeats a recent post or an item already chosen, or None when it is fresh."""
+    threshold = context.freshness_threshold
+    if context.recent:
+        nearest = int(np.argmax(vs_recent[pick]))
+        if vs_recent[pick, nearest] >= threshold:
+            post = context.recent[nearest]
+            return (
+                f"too close to recent post #{post.post_id} '{post.title}' "
+                f"({vs_recent[pick, nearest]:.2f} >= {threshold:g})"
+            )
+    twin = next((j for j in chosen if vs_each[pick, j] >= threshold), None)
+    if twin is not None:
+        return f"near-duplicate of '{valid[twin].angle}' in this batch ({vs_each[pick, twin]:.2f})"
+    return None
 
 
 def _plan(
