@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     video_renderer: str = "local"
     fal_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("FAL_KEY", "BEATDESK_FAL_KEY"))
     llm_api_key: SecretStr | None = None
+    llm_base_url: str | None = None
+    """An OpenAI-compatible endpoint, or a proxy, for the chosen provider."""
+    llm_temperature: float = Field(default=0.4, ge=0, le=2)
+    llm_timeout_s: float = Field(default=60, gt=0)
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     freshness_days: int = Field(default=30, ge=0, le=3650)
     """How far back a new item must not repeat a post."""
@@ -53,6 +57,15 @@ class Settings(BaseSettings):
         for name in ("image_renderer", "video_renderer"):
             if getattr(self, name).startswith("fal:") and self.fal_key is None:
                 raise ConfigError(f"BEATDESK_{name.upper()} uses fal.ai but FAL_KEY is not set")
+
+    def llm_options(self) -> dict[str, Any]:
+        """Keyword arguments for LangChain's init_chat_model, from the BEATDESK_LLM_* settings."""
+        options: dict[str, Any] = {"temperature": self.llm_temperature, "timeout": self.llm_timeout_s}
+        if self.llm_base_url:
+            options["base_url"] = self.llm_base_url
+        if self.llm_api_key is not None:
+            options["api_key"] = self.llm_api_key.get_secret_value()
+        return options
 
     def masked(self) -> dict[str, Any]:
         """The effective settings with secrets and URL passwords hidden."""

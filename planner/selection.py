@@ -35,6 +35,8 @@ class Candidate:
     """The proposer's choice of format, honoured where the counts allow."""
     reason: str | None = None
     """The proposer's own words on why."""
+    priority: int = 0
+    """0 for the planner's own proposals, 1 for fallbacks that only fill what they left."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +93,11 @@ def select(context: PlanningContext, candidates: list[Candidate], *, count: int 
     for slot in context.spec.formats()[:count]:  # videos first: they have the fewer good candidates
         while remaining:
 
-            def rank(i: int, slot: ContentFormat = slot) -> tuple[bool, int, bool, bool, float, int]:
+            def rank(i: int, slot: ContentFormat = slot) -> tuple[bool, int, int, bool, bool, float, int]:
                 cand, standing = valid[i], table[valid[i].beat.key]
                 return (
                     standing.in_cooldown,
+                    cand.priority,
                     uses.get(cand.beat.key, 0),
                     cand.content_format not in (None, slot),
                     slot is ContentFormat.video and not cand.beat.video_friendly,

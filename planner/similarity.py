@@ -18,8 +18,9 @@ def _stem(word: str) -> str:
     """Strip common English suffixes so `changing`, `changed` and `changes` meet; crude, fast, enough here."""
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word  # cache/caching, change/changed
 
 
 def tokens(text: str) -> list[str]:

@@ -1,0 +1,58 @@
+"""Chat models through LangChain: `provider:model` names, token costs, and untrusted text fenced as data."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage
+
+from beatdesk.errors import ConfigError
+from beatdesk.models import Source
+from beatdesk.prices import price_for, token_cost
+
+PROVIDER_PACKAGES = {
+    "openai": "langchain-openai",
+    "anthropic": "langchain-anthropic",
+    "ollama": "langchain-ollama",
+}
+"""Providers beatdesk accepts in BEATDESK_LLM, and the package each needs."""
+
+
+def chat_model(provider: str, model: str, **options: Any) -> BaseChatModel:
+    """A LangChain chat model for `provider:model`; a missing package or price is a one-line error."""
+    from langchain.chat_models import init_chat_model
+
+    if not model:
+        raise ConfigError(f"BEATDESK_LLM={provider!r} names no model; use e.g. {provider}:gpt-4.1-mini")
+    try:
+        price_for(model)
+    except KeyError as err:
+        raise ConfigError(f"BEATDESK_LLM={provider}:{model}: {err.args[0]}") from None
+    try:
+        return init_chat_model(model, model_provider=provider, **options)
+    except ImportError:
+        package = PROVIDER_PACKAGES.get(provider, f"langchain-{provider}")
+        raise ConfigError(
+            f"BEATDESK_LLM={provider}:{model} needs the package {package}: pip install {package}"
+        ) from None
+
+
+def usage(message: AIMessage | None) -> tuple[int, int]:
+    """(input tokens, output tokens) a reply reports; (0, 0) when it reports none."""
+    meta = getattr(message, "usage_metadata", None) or {}
+    return int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+
+
+def reply_cost(model: str, message: AIMessage | None) -> Decimal:
+    return token_cost(model, *usage(message))
+
+
+def fence(source: Source) -> str:
+    """A source quoted as data: its text can say anything, and none of it is an instruction."""
+    body = source.text.replace("<<<", "‹‹‹").replace(">>>", "›››")
+    return (
+        f"<<<SOURCE id={source.id} published={source.published or 'undated'} beats={','.join(source.beats) or '-'}\n"
+        f"title: {source.title}\n{body}\n>>>"
+    )
