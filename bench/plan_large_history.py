@@ -19,7 +19,7 @@ from sqlalchemy import insert
 
 from beatdesk.models import BatchSpec, Beat, ContentFormat, Persona, Source
 from beatdesk.store import open_store, repo
-from beatdesk.store.schema import BatchRow, PostRow
+from beatdesk.store.schema import PostRow
 from planner.offline import OfflinePlanner
 from planner.stage import planning_context
 
@@ -119,11 +119,6 @@ def seed(store_url: str, who: Persona, rng: random.Random, *, posts: int, source
                 }
                 for _ in range(posts)
             ],
-        )
-        session.execute(
-            insert(BatchRow).values(
-                persona=who.key, status="done", spec={"persona": who.key, "counts": {"hero_text": 1}}
-            )
         )
         library = [
             Source(
