@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage
 from beatdesk.errors import ConfigError
 from beatdesk.models import Source
 from beatdesk.prices import price_for, token_cost
+from beatdesk.settings import Settings
 
 PROVIDER_PACKAGES = {
     "openai": "langchain-openai",
@@ -37,6 +38,21 @@ def chat_model(provider: str, model: str, **options: Any) -> BaseChatModel:
         raise ConfigError(
             f"BEATDESK_LLM={provider}:{model} needs the package {package}: pip install {package}"
         ) from None
+
+
+def llm_options(settings: Settings) -> dict[str, Any]:
+    """The chat model's options from settings, with the rate limiter and the shared cache when asked for."""
+    from langchain_core.rate_limiters import InMemoryRateLimiter
+
+    from beatdesk.llm_cache import StoreCache
+    from beatdesk.store import open_store
+
+    options = settings.llm_options()
+    if settings.llm_requests_per_second:
+        options["rate_limiter"] = InMemoryRateLimiter(requests_per_second=settings.llm_requests_per_second)
+    if settings.llm_cache:
+        options["cache"] = StoreCache(open_store(settings.effective_database_url))
+    return options
 
 
 def usage(message: AIMessage | None) -> tuple[int, int]:

@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, computed_field, field_validator, model_validator
 
@@ -99,6 +99,23 @@ class CardStyle(Strict):
     font_path: str | None = None
 
 
+class DraftRules(Strict):
+    """What a publishable draft looks like for this persona; the drafter's checks enforce it."""
+
+    body_words: tuple[int, int] = (120, 450)
+    """Least and most words in a hero_text body."""
+    caption_max_chars: int = Field(default=500, ge=50, le=3000)
+    hashtags: tuple[int, int] = (2, 5)
+    video_max_seconds: float = Field(default=60, gt=0, le=180)
+
+    @field_validator("body_words", "hashtags")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 0 <= value[0] <= value[1]:
+            raise ValueError(f"expected [least, most] with 0 <= least <= most, got {list(value)}")
+        return value
+
+
 class BatchDefaults(Strict):
     items: int = Field(default=5, ge=1, le=50)
     video: int = Field(default=1, ge=0, le=50)
@@ -121,6 +138,7 @@ class Persona(Strict):
     budgets: Budgets = Budgets()
     batch: BatchDefaults = BatchDefaults()
     style: CardStyle = CardStyle()
+    drafting: DraftRules = DraftRules()
     banned_phrases: tuple[str, ...] = ()
 
     @field_validator("beats")
@@ -211,8 +229,9 @@ class HeroTextDraft(Strict):
     title: str = Field(min_length=3, max_length=160)
     body: str = Field(min_length=20)
     button: str
-    caption: str = Field(min_length=1, max_length=2200)
-    hashtags: tuple[Hashtag, ...]
+    caption: str = Field(min_length=1, max_length=5000)
+    hashtags: tuple[str, ...]
+    """Judged by the drafter's checks (form, count, duplicates), not refused here."""
     image_prompt: str
     alt_text: str = Field(min_length=1, max_length=1000)
 
@@ -228,8 +247,8 @@ class VideoDraft(Strict):
     title: str = Field(min_length=3, max_length=160)
     hook: str = Field(min_length=1)
     scenes: tuple[Scene, ...] = Field(min_length=1)
-    caption: str = Field(min_length=1, max_length=2200)
-    hashtags: tuple[Hashtag, ...]
+    caption: str = Field(min_length=1, max_length=5000)
+    hashtags: tuple[str, ...]
     video_prompt: str
     cover_prompt: str
 
@@ -243,6 +262,14 @@ class VideoDraft(Strict):
 
 
 Draft = Annotated[HeroTextDraft | VideoDraft, Field(discriminator="content_format")]
+
+
+class Check(BaseModel):
+    """One editorial check of a draft, shown to reviewers."""
+
+    name: str
+    level: Literal["ok", "warn", "fail"]
+    detail: str
 
 
 class Artifact(BaseModel):
@@ -303,6 +330,9 @@ class Post(BaseModel):
     message: str | None = None
     plan: Plan
     draft: Draft | None = None
+    checks: list[Check] = []
+    draft_history: list[dict[str, Any]] = []
+    """Earlier drafts, oldest first, each with when it was replaced and the reviewer's note."""
     steps: list[PipelineStep] = []
     events: list[PostEvent] = []
     publications: list[Publication] = []

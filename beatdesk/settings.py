@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     """An OpenAI-compatible endpoint, or a proxy, for the chosen provider."""
     llm_temperature: float = Field(default=0.4, ge=0, le=2)
     llm_timeout_s: float = Field(default=60, gt=0)
+    llm_max_tokens: int = Field(default=2000, ge=16)
+    llm_max_retries: int = Field(default=3, ge=0, le=10)
+    """Retries with backoff on 429, 5xx and timeouts, done by the provider's client."""
+    llm_requests_per_second: float | None = Field(default=None, gt=0)
+    """Client-side rate limit for model calls, per process; unset means none."""
+    llm_cache: bool = False
+    """Keep model replies in the store, so an identical re-draft costs nothing."""
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     freshness_days: int = Field(default=30, ge=0, le=3650)
     """How far back a new item must not repeat a post."""
@@ -60,7 +67,12 @@ class Settings(BaseSettings):
 
     def llm_options(self) -> dict[str, Any]:
         """Keyword arguments for LangChain's init_chat_model, from the BEATDESK_LLM_* settings."""
-        options: dict[str, Any] = {"temperature": self.llm_temperature, "timeout": self.llm_timeout_s}
+        options: dict[str, Any] = {
+            "temperature": self.llm_temperature,
+            "timeout": self.llm_timeout_s,
+            "max_tokens": self.llm_max_tokens,
+            "max_retries": self.llm_max_retries,
+        }
         if self.llm_base_url:
             options["base_url"] = self.llm_base_url
         if self.llm_api_key is not None:

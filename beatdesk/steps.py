@@ -40,6 +40,7 @@ def run_step(store: Store, *, post_id: int, name: str, provider: str, model: str
                 session,
                 step_id=step_id,
                 status=StepStatus.failed,
+                cost_usd=getattr(err, "cost_usd", run.cost_usd),  # money spent before the failure still counts
                 latency_s=time.perf_counter() - started,
                 error=one_line(err),
             )

@@ -63,15 +63,17 @@ class OfflineDrafter:
 
     def _hero_text(self, context: DraftingContext) -> HeroTextDraft:
         persona, plan = context.persona, context.plan
-        notes = _sentences(persona.beat(plan.beat_key).notes)
+        beat = persona.beat(plan.beat_key)
+        notes = _sentences(beat.notes)
         hashtags = _hashtags(persona, plan)
-        body = _env.get_template(
-            "hero_text_body.md.j2"
-        ).render(
+        template = _env.get_template("hero_text_body.md.j2")
+        body = template.render(
             plan=plan,
             lead=notes[0] if notes else "",
             take=" ".join(n for n in notes[1:] if n != plan.button),  # the button closes the piece, once
-            sources=context.sources[:2],
+            # Sources are quoted and attributed, never passed off as the persona's own words.
+            sources=[{"title": s.title, "quote": " ".join(_sentences(s.text)[:2])} for s in context.sources[:2]],
+            related=[a.rstrip(".") for a in beat.angles if a != plan.angle][:2],
         )
         return HeroTextDraft(
             title=plan.title,
@@ -90,7 +92,7 @@ class OfflineDrafter:
         for sentence in notes[:2]:
             scenes.append(Scene(on_screen=_short(sentence, 80), voiceover=sentence, seconds=_seconds(sentence)))
         for source in context.sources[:1]:
-            line = _sentences(source.text)[0]
+            line = f"“{_sentences(source.text)[0]}”"  # quoted: the source's words, not the persona's
             scenes.append(Scene(on_screen=_short(source.title, 80), voiceover=line, seconds=_seconds(line)))
         scenes.append(Scene(on_screen=_short(plan.button, 80), voiceover=plan.button, seconds=_seconds(plan.button)))
         while sum(s.seconds for s in scenes) > MAX_VIDEO_SECONDS and len(scenes) > 2:

@@ -11,9 +11,10 @@ from beatdesk.pipeline import DRAFT
 from beatdesk.steps import one_line, run_step
 from beatdesk.store import Store, repo
 from drafter.base import Drafter, DraftingContext, cited_sources
+from drafter.checks import run_checks
 
 
-def draft_post(store: Store, *, post_id: int, home: Path, drafter: Drafter) -> bool:
+def draft_post(store: Store, *, post_id: int, home: Path, drafter: Drafter, note: str | None = None) -> bool:
     """Draft the post; True when it is ready to render, False when it failed or was not due."""
     with store.session() as session:
         post = repo.get_post(session, post_id)
@@ -25,14 +26,15 @@ def draft_post(store: Store, *, post_id: int, home: Path, drafter: Drafter) -> b
         with run_step(store, post_id=post_id, name=DRAFT, provider=drafter.provider, model=drafter.model) as step:
             persona = load_persona(home, post.persona)
             sources = sources_for(store, post.persona, post.plan)
-            result = drafter.draft(DraftingContext(persona=persona, plan=post.plan, sources=sources))
+            result = drafter.draft(DraftingContext(persona=persona, plan=post.plan, sources=sources, note=note))
             step.cost_usd = result.cost_usd
+            checks = run_checks(result.draft, persona, sources)
     except Exception as err:
         with store.session() as session:
             repo.fail_post(session, post_id=post_id, actor="drafter", reason=f"draft failed: {one_line(err)}")
         return False
     with store.session() as session:
-        repo.save_draft(session, post_id=post_id, draft=result.draft)
+        repo.save_draft(session, post_id=post_id, draft=result.draft, checks=checks)
         repo.transition(session, post_id=post_id, to=PostStatus.rendering, actor="drafter", action="drafted")
     return True
 

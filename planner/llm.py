@@ -52,7 +52,7 @@ class LLMPlanner:
 
     def __init__(self, chat: BaseChatModel, *, provider: str, model: str) -> None:
         self.chat, self.provider, self.model = chat, provider, model
-        self._structured = chat.with_structured_output(ProposedBatch, include_raw=True)
+        self._structured = chat.with_structured_output(ProposedBatch, include_raw=True, method="function_calling")
 
     def plan(self, context: PlanningContext) -> PlanResult:
         cost = Decimal("0")

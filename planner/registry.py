@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from beatdesk.llm import PROVIDER_PACKAGES, chat_model
+from beatdesk.llm import PROVIDER_PACKAGES, chat_model, llm_options
 from beatdesk.registry import Registry
 from beatdesk.settings import get_settings
 from planner.base import Planner
@@ -15,7 +15,7 @@ PLANNERS.register("offline", lambda _model: OfflinePlanner())
 
 def _llm_planner(provider: str) -> None:
     def build(model: str) -> Planner:
-        chat = chat_model(provider, model, **get_settings().llm_options())
+        chat = chat_model(provider, model, **llm_options(get_settings()))
         return LLMPlanner(chat, provider=provider, model=model)
 
     PLANNERS.register(provider, build)

@@ -19,6 +19,7 @@ from beatdesk.models import (
     Batch,
     BatchSpec,
     BatchStatus,
+    Check,
     ContentFormat,
     Draft,
     PipelineStep,
@@ -193,8 +194,37 @@ def fail_post(session: Session, *, post_id: int, actor: str, reason: str) -> Non
     skip_queued_steps(session, post_id=post_id, reason="an earlier step failed")
 
 
-def save_draft(session: Session, *, post_id: int, draft: Draft) -> None:
-    session.execute(update(PostRow).where(PostRow.id == post_id).values(draft=draft.model_dump(mode="json")))
+def save_draft(session: Session, *, post_id: int, draft: Draft, checks: Sequence[Check] = ()) -> None:
+    session.execute(
+        update(PostRow)
+        .where(PostRow.id == post_id)
+        .values(draft=draft.model_dump(mode="json"), checks=[c.model_dump() for c in checks])
+    )
+
+
+def save_checks(session: Session, *, post_id: int, checks: Sequence[Check]) -> None:
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(checks=[c.model_dump() for c in checks]))
+
+
+def archive_draft(session: Session, *, post_id: int, note: str | None, actor: str) -> None:
+    """Move the current draft into the post's history before a new one is made."""
+    row = session.get(PostRow, post_id, with_for_update=True)
+    if row is None:
+        raise NotFoundError(f"no post with id {post_id}")
+    if row.draft is not None:
+        entry = {"draft": row.draft, "checks": row.checks or [], "replaced_at": utcnow().isoformat(), "by": actor,
+                 "note": note}  # fmt: skip
+        row.draft_history = [*(row.draft_history or []), entry]
+        row.draft, row.checks = None, None
+
+
+def queue_steps(session: Session, *, post_id: int, names: Sequence[str]) -> None:
+    """Append queued steps for work about to be done again; earlier steps and their costs stay."""
+    position = session.scalar(select(func.max(StepRow.position) + 1).where(StepRow.post_id == post_id)) or 0
+    session.add_all(
+        StepRow(post_id=post_id, position=position + i, name=name, status=StepStatus.queued)
+        for i, name in enumerate(names)
+    )
 
 
 def set_slot(session: Session, *, post_id: int, slot_at: datetime | None) -> None:
@@ -210,9 +240,18 @@ def taken_slots(session: Session, *, persona: str) -> set[datetime]:
 
 
 def start_step(session: Session, *, post_id: int, name: str, provider: str | None, model: str | None) -> int:
-    """Mark the post's step `name` running (a retry reuses the row) and return its id."""
+    """Mark the post's step `name` running and return its id.
+
+    A queued or running row of that name is reused (a retry resumes it); a finished one is never
+    overwritten: its cost stays on the record and a new row is added."""
     row = session.scalars(
-        select(StepRow).where(StepRow.post_id == post_id, StepRow.name == name).order_by(StepRow.position)
+        select(StepRow)
+        .where(
+            StepRow.post_id == post_id,
+            StepRow.name == name,
+            StepRow.status.in_([StepStatus.queued, StepStatus.running]),
+        )
+        .order_by(StepRow.position)
     ).first()
     if row is None:
         position = session.scalar(
@@ -389,6 +428,8 @@ def _post(row: PostRow) -> Post:
         message=row.batch.spec.get("message"),
         plan=Plan.model_validate(row.plan),
         draft=_draft_adapter.validate_python(row.draft) if row.draft else None,
+        checks=[Check.model_validate(c) for c in row.checks or []],
+        draft_history=row.draft_history or [],
         steps=[_step(step) for step in row.steps],
         events=[
             PostEvent(

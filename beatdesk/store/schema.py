@@ -94,6 +94,8 @@ class PostRow(Base):
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    checks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    draft_history: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -187,3 +189,14 @@ class SourceRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     beats: Mapped[list[str]] = mapped_column(JSON)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LLMCacheRow(Base):
+    """LangChain's LLM cache, kept in the store so every worker shares it."""
+
+    __tablename__ = "llm_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """sha256 of the prompt and the model's settings."""
+    generations: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

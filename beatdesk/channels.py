@@ -1,0 +1,50 @@
+"""What each channel allows in one post, and how it counts characters."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import regex
+
+_URL = re.compile(r"https?://\S+")
+# X counts these code point ranges as one, everything else (CJK, emoji) as two; a URL is always 23.
+_X_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+
+
+@dataclass(frozen=True)
+class ChannelRules:
+    max_length: int | None
+    """Characters as the channel counts them; None where it sets no limit."""
+    max_hashtags: int | None = None
+    counting: str = "graphemes"
+
+
+CHANNELS: dict[str, ChannelRules] = {
+    "outbox": ChannelRules(None),
+    "webhook": ChannelRules(None),
+    "x": ChannelRules(280, counting="x-weighted"),
+    "bluesky": ChannelRules(300),
+    "mastodon": ChannelRules(500),
+    "threads": ChannelRules(500),
+    "linkedin": ChannelRules(3000),
+    "instagram": ChannelRules(2200, max_hashtags=30),
+}
+
+
+def graphemes(text: str) -> int:
+    """User-perceived characters: an emoji with its modifiers counts once."""
+    return len(regex.findall(r"\X", text))
+
+
+def x_weighted(text: str) -> int:
+    length = 0
+    for part in _URL.split(text):
+        for char in part:
+            code = ord(char)
+            length += 1 if any(lo <= code <= hi for lo, hi in _X_LIGHT) else 2
+    return length + 23 * len(_URL.findall(text))
+
+
+def length_on(channel: str, text: str) -> int:
+    return x_weighted(text) if CHANNELS[channel].counting == "x-weighted" else graphemes(text)

@@ -1,0 +1,157 @@
+"""Editorial checks of a draft, the way an editor reads it; stored on the post and shown to reviewers.
+
+Structural checks (lengths, hashtags, video length) decide whether a model's draft goes back for a
+repair round; the others (figures, verbatim copying, banned phrases, injected instructions) are
+for the reviewer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from beatdesk.channels import CHANNELS, length_on
+from beatdesk.models import Check, Draft, HeroTextDraft, Persona, Source, VideoDraft
+
+STRUCTURAL = frozenset({"body_length", "paragraphs", "caption_length", "hashtag_form", "hashtag_count",
+                        "hashtag_duplicates", "hashtags_at_end", "video_length"})  # fmt: skip
+HASHTAG = re.compile(r"^#[A-Za-z][A-Za-z0-9_]{0,49}$")
+FIGURE = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)\s?(%|x|×|[kKmMbB]\b|points?\b)?")
+INJECTION = re.compile(
+    r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) instructions"
+    r"|disregard (?:the |all |your )?(?:rules|instructions)|new instructions:|you are now (?:a|an|the) "
+    r"|make every item|write \d+ items",
+    re.IGNORECASE,
+)
+VERBATIM_WORDS = 10
+"""A run of this many words copied from a source, outside quotation marks, is flagged."""
+
+
+def run_checks(draft: Draft, persona: Persona, sources: list[Source]) -> list[Check]:
+    checks: list[Check] = []
+    rules = persona.drafting
+    if isinstance(draft, HeroTextDraft):
+        words = len(draft.body.split())
+        least, most = rules.body_words
+        checks.append(_level("body_length", least <= words <= most, f"{words} words (persona range {least}-{most})"))
+        paragraphs = len([p for p in draft.body.split("\n\n") if p.strip()])
+        checks.append(_level("paragraphs", 3 <= paragraphs <= 5, f"{paragraphs} paragraphs (3 to 5)"))
+    if isinstance(draft, VideoDraft):
+        seconds = draft.seconds
+        checks.append(
+            _level(
+                "video_length", seconds <= rules.video_max_seconds, f"{seconds:g}s (limit {rules.video_max_seconds:g}s)"
+            )
+        )
+    checks += _caption_checks(draft, persona)
+    checks += _hashtag_checks(draft.hashtags, draft.caption, persona)
+    text = _text_of(draft)
+    checks.append(_banned(text, persona.banned_phrases))
+    checks.append(_figures(text, sources))
+    checks.append(_verbatim(text, sources))
+    checks.append(_injection(text, sources))
+    return checks
+
+
+def structural_failures(checks: Iterable[Check]) -> list[str]:
+    return [f"{c.name}: {c.detail}" for c in checks if c.name in STRUCTURAL and c.level == "fail"]
+
+
+def _level(name: str, ok: bool, detail: str, *, bad: str = "fail") -> Check:
+    return Check(name=name, level="ok" if ok else bad, detail=detail)  # type: ignore[arg-type]
+
+
+def _text_of(draft: Draft) -> str:
+    if isinstance(draft, HeroTextDraft):
+        return "\n".join((draft.title, draft.body, draft.button, draft.caption))
+    return "\n".join((draft.title, draft.hook, *(f"{s.on_screen}\n{s.voiceover}" for s in draft.scenes), draft.caption))
+
+
+def _caption_checks(draft: Draft, persona: Persona) -> list[Check]:
+    caption = draft.caption
+    limit = persona.drafting.caption_max_chars
+    out = [_level("caption_length", len(caption) <= limit, f"{len(caption)} characters (persona limit {limit})")]
+    for channel in persona.channels:
+        rules = CHANNELS[channel.name]
+        if rules.max_length is not None:
+            n = length_on(channel.name, caption)
+            out.append(
+                _level(
+                    f"fits_{channel.name}", n <= rules.max_length, f"{n} of {rules.max_length} characters", bad="warn"
+                )
+            )
+    return out
+
+
+def _hashtag_checks(tags: Iterable[str], caption: str, persona: Persona) -> list[Check]:
+    tags = list(tags)
+    least, most = persona.drafting.hashtags
+    bad = [t if len(t) <= 40 else t[:37] + "..." for t in tags if not HASHTAG.match(t)]
+    lowered = [t.lower() for t in tags]
+    dupes = sorted({t for t in lowered if lowered.count(t) > 1})
+    tail = caption.rstrip().split("\n")[-1].split()
+    return [
+        _level("hashtag_form", not bad, f"malformed: {', '.join(bad)}" if bad else "all #Word, at most 50 characters"),
+        _level("hashtag_count", least <= len(tags) <= most, f"{len(tags)} hashtags ({least} to {most})"),
+        _level("hashtag_duplicates", not dupes, f"repeated: {', '.join(dupes)}" if dupes else "none repeated"),
+        _level("hashtags_at_end", tail == tags, "the caption ends with the hashtags" if tail == tags
+               else "the caption's last line must be the hashtags, in order"),
+    ]  # fmt: skip
+
+
+def _banned(text: str, phrases: Iterable[str]) -> Check:
+    found = [p for p in phrases if p.lower() in text.lower()]
+    return _level("banned_phrases", not found, f"uses {', '.join(repr(p) for p in found)}" if found else "none used")
+
+
+def _figures(text: str, sources: list[Source]) -> Check:
+    """Numbers, percentages and scores the draft states that no cited source contains."""
+    known = {_norm(m.group(1)) for s in sources for m in FIGURE.finditer(f"{s.title} {s.text}")}
+    stated = [m.group(0).strip() for m in FIGURE.finditer(text)]
+    unsupported = sorted({f for f in stated if _norm(FIGURE.match(f).group(1)) not in known})  # type: ignore[union-attr]
+    if not unsupported:
+        return Check(name="figures_supported", level="ok", detail=f"{len(stated)} figures, all in the cited sources")
+    return Check(name="figures_supported", level="warn", detail=f"not in any cited source: {', '.join(unsupported)}")
+
+
+def _norm(number: str) -> str:
+    return number.replace(",", "")
+
+
+def _unquoted(text: str) -> str:
+    return re.sub(r"[“\"][^”\"]*[”\"]", " ", text)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _verbatim(text: str, sources: list[Source]) -> Check:
+    """A run of VERBATIM_WORDS words that stands in a source, outside quotation marks."""
+    mine = _words(_unquoted(text))
+    runs = {tuple(mine[i : i + VERBATIM_WORDS]) for i in range(len(mine) - VERBATIM_WORDS + 1)}
+    for source in sources:
+        theirs = _words(source.text)
+        for i in range(len(theirs) - VERBATIM_WORDS + 1):
+            if tuple(theirs[i : i + VERBATIM_WORDS]) in runs:
+                copied = " ".join(theirs[i : i + VERBATIM_WORDS])
+                return Check(
+                    name="verbatim_copy", level="warn", detail=f"copies source {source.id} unquoted: '{copied}…'"
+                )
+    return Check(name="verbatim_copy", level="ok", detail="no unquoted run copied from a source")
+
+
+def _injection(text: str, sources: list[Source]) -> Check:
+    """A source carrying instructions: the draft must not act on them (nor repeat them)."""
+    carriers = [(s, m.group(0)) for s in sources for m in [INJECTION.search(s.text)] if m]
+    if not carriers:
+        return Check(name="source_instructions", level="ok", detail="no source carries instructions")
+    echoed = [s.id for s, phrase in carriers if phrase.lower() in text.lower()]
+    ids = ", ".join(s.id for s, _ in carriers)
+    if echoed:
+        return Check(
+            name="source_instructions", level="fail", detail=f"the draft repeats instructions from {', '.join(echoed)}"
+        )
+    return Check(
+        name="source_instructions", level="warn", detail=f"{ids} carries instructions; treated as data, not followed"
+    )
