@@ -300,6 +300,8 @@ class PipelineStep(BaseModel):
     error: str | None = None
     worker: str | None = None
     """host:pid of the process that ran the step."""
+    detail: str | None = None
+    """How the step went, beyond its status: e.g. a reply served from the LLM cache."""
 
 
 class Publication(BaseModel):

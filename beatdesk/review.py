@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import Persona, PostStatus
+from beatdesk.pipeline import STEPS
 from beatdesk.slots import next_free_slot
 from beatdesk.store import repo
 
@@ -28,3 +29,11 @@ def reject(session: Session, *, post_id: int, actor: str, reason: str) -> None:
     if not reason.strip():
         raise BeatdeskError("a rejection needs a reason: --reason TEXT")
     repo.transition(session, post_id=post_id, to=PostStatus.rejected, actor=actor, action="reject", note=reason.strip())
+
+
+def send_back_for_redraft(session: Session, *, post_id: int, actor: str, note: str | None) -> None:
+    """Back to drafting with the reviewer's note; the current draft goes into the post's history."""
+    post = repo.get_post(session, post_id)
+    repo.transition(session, post_id=post_id, to=PostStatus.drafting, actor=actor, action="redraft", note=note)
+    repo.archive_draft(session, post_id=post_id, note=note, actor=actor)
+    repo.queue_steps(session, post_id=post_id, names=STEPS[post.content_format][1:])  # all but planning

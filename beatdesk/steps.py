@@ -18,6 +18,7 @@ class StepRun:
 
     cost_usd: Decimal = Decimal("0")
     artifact: Artifact | None = None
+    detail: str | None = None
 
 
 def one_line(err: BaseException) -> str:
@@ -53,4 +54,5 @@ def run_step(store: Store, *, post_id: int, name: str, provider: str, model: str
             cost_usd=run.cost_usd,
             latency_s=time.perf_counter() - started,
             artifact=run.artifact,
+            detail=run.detail,
         )

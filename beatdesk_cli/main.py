@@ -301,6 +301,22 @@ def post_show(post_id: Annotated[int, typer.Argument(help="The post's id.")], as
         print_post(console, post)
 
 
+@post_app.command("redraft")
+@edge
+def post_redraft(
+    post_id: Annotated[int, typer.Argument(help="The post's id.")],
+    note: Annotated[str | None, typer.Option(help="What to change; given to the drafter.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A new draft for the same plan (the old one is kept in the post's history), then new media."""
+    from workers.graph import redraft
+
+    settings = get_settings()
+    drafter_for(settings.llm), image_renderer(settings.image_renderer)
+    redraft(settings, post_id=post_id, note=note, actor=_actor())
+    _print_decision(_store(settings), post_id, as_json)
+
+
 @review_app.command("approve")
 @edge
 def review_approve(

@@ -74,7 +74,7 @@ def steps_table(post: Post) -> Table:
             artifact = f"{name}{size}"
         table.add_row(
             step.name,
-            str(step.status) + (f": {step.error}" if step.error else ""),
+            str(step.status) + (f": {step.error}" if step.error else "") + (f" ({step.detail})" if step.detail else ""),
             f"{step.provider} · {step.model}" if step.provider else "",
             artifact,
             format_usd(step.cost_usd),

@@ -23,6 +23,7 @@ class DraftingContext:
 class DraftResult:
     draft: Draft
     cost_usd: Decimal = Decimal("0")
+    detail: str | None = None
 
 
 class Drafter(Protocol):
@@ -37,3 +38,15 @@ def cited_sources(plan: Plan, sources: list[Source]) -> list[Source]:
     by_id = {source.id: source for source in sources}
     cited = [by_id[i] for i in plan.peg if i in by_id]
     return cited + [s for s in sources if plan.beat_key in s.beats and s not in cited]
+
+
+class UnavailableDrafter:
+    """Stands in for a drafter that could not be built, so each item's step fails with the reason."""
+
+    def __init__(self, name: str, error: Exception) -> None:
+        self.provider, _, model = name.partition(":")
+        self.model = model or self.provider
+        self.error = error
+
+    def draft(self, context: DraftingContext) -> DraftResult:
+        raise self.error

@@ -101,6 +101,7 @@ class LLMDrafter:
         messages = self._messages(context)
         cost = Decimal("0")
         problems: list[str] = []
+        cached_before = self.cached_replies
         for attempt in (1, 2):  # the draft, then one repair round
             try:
                 reply = cast(dict[str, Any], self._structured[fmt].invoke(messages))
@@ -111,8 +112,10 @@ class LLMDrafter:
             cost += self._cost(raw_message)
             draft, problems, shown = self._read(reply, context)
             if draft is not None and not problems:
-                return DraftResult(draft=draft, cost_usd=cost)
-            if attempt == 1:
+                cached = self.cached_replies - cached_before
+                detail = f"{cached} of {attempt} replies served from the LLM cache, at no cost" if cached else None
+                return DraftResult(draft=draft, cost_usd=cost, detail=detail)
+            if attempt == 1:  # one repair round, with the problems spelled out
                 repair = _env.get_template("draft_repair.md.j2").render(problems=problems, previous=shown)
                 messages = [*messages, HumanMessage(repair)]
         raise DraftingError(f"no valid draft after a repair round: {'; '.join(problems)}", cost)

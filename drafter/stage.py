@@ -27,7 +27,7 @@ def draft_post(store: Store, *, post_id: int, home: Path, drafter: Drafter, note
             persona = load_persona(home, post.persona)
             sources = sources_for(store, post.persona, post.plan)
             result = drafter.draft(DraftingContext(persona=persona, plan=post.plan, sources=sources, note=note))
-            step.cost_usd = result.cost_usd
+            step.cost_usd, step.detail = result.cost_usd, result.detail
             checks = run_checks(result.draft, persona, sources)
     except Exception as err:
         with store.session() as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from beatdesk.models import ContentFormat, PostStatus
+from beatdesk.models import ContentFormat, PostStatus, StepStatus
 from beatdesk.personas import load_persona
 from beatdesk.pipeline import COVER_IMAGE, HERO_IMAGE
 from beatdesk.steps import one_line, run_step
@@ -20,6 +20,8 @@ def render_post(store: Store, *, post_id: int, home: Path, renderer: ImageRender
         return False
     video = post.content_format is ContentFormat.video
     name = COVER_IMAGE if video else HERO_IMAGE
+    done_before = sum(1 for s in post.steps if s.name == name and s.status is StepStatus.done)
+    version = f"-v{done_before + 1}" if done_before else ""  # a rerender keeps the earlier image on disk
     try:
         with run_step(store, post_id=post_id, name=name, provider=renderer.provider, model=renderer.model) as step:
             persona = load_persona(home, post.persona)
@@ -34,7 +36,7 @@ def render_post(store: Store, *, post_id: int, home: Path, renderer: ImageRender
                     prompt=prompt,
                     persona=persona,
                     aspect="9:16" if video else "4:5",
-                    out_path=home / "artifacts" / f"batch-{post.batch_id}" / f"post-{post_id}-{name}.png",
+                    out_path=home / "artifacts" / f"batch-{post.batch_id}" / f"post-{post_id}-{name}{version}.png",
                 )
             )
             step.artifact, step.cost_usd = result.artifact, result.cost_usd

@@ -7,11 +7,12 @@ import time
 from collections.abc import Callable
 
 from beatdesk.models import Batch, BatchSpec, BatchStatus
+from beatdesk.review import send_back_for_redraft
 from beatdesk.settings import Settings
 from beatdesk.steps import one_line
 from beatdesk.store import open_store, repo
 from workers.app import check_broker, configure
-from workers.tasks import plan_batch_task
+from workers.tasks import draft_post_task, plan_batch_task
 
 Progress = Callable[[int, int], None]
 
@@ -55,3 +56,12 @@ def wait_for_batch(
         if batch.status in (BatchStatus.done, BatchStatus.failed) or time.monotonic() >= deadline:
             return batch
         time.sleep(interval)
+
+
+def redraft(settings: Settings, *, post_id: int, note: str | None, actor: str) -> None:
+    """Send a post back for a new draft and hand it to the draft task (a worker, or right here)."""
+    configure(settings)
+    check_broker(settings)
+    with open_store(settings.effective_database_url).session() as session:
+        send_back_for_redraft(session, post_id=post_id, actor=actor, note=note)
+    draft_post_task.delay(post_id, note)

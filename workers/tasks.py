@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from beatdesk.errors import BeatdeskError
 from beatdesk.settings import get_settings
 from beatdesk.store import Store, open_store, repo
+from drafter.base import Drafter, UnavailableDrafter
 from drafter.registry import drafter_for
 from drafter.stage import draft_post
 from planner.registry import planner_for
@@ -35,9 +37,13 @@ def plan_batch_task(batch_id: int) -> None:
 
 
 @app.task(name="beatdesk.draft_post")
-def draft_post_task(post_id: int) -> None:
+def draft_post_task(post_id: int, note: str | None = None) -> None:
     settings = get_settings()
-    if draft_post(_store(), post_id=post_id, home=settings.home, drafter=drafter_for(settings.llm)):
+    try:
+        drafter: Drafter = drafter_for(settings.llm)
+    except BeatdeskError as err:  # a missing key or package fails this item's step, not the worker
+        drafter = UnavailableDrafter(settings.llm, err)
+    if draft_post(_store(), post_id=post_id, home=settings.home, drafter=drafter, note=note):
         render_post_task.delay(post_id)
     else:
         settle_post(post_id)

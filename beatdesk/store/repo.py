@@ -277,6 +277,7 @@ def end_step(
     artifact: Artifact | None = None,
     post_id: int | None = None,
     error: str | None = None,
+    detail: str | None = None,
 ) -> None:
     row = session.get(StepRow, step_id)
     if row is None:
@@ -291,6 +292,7 @@ def end_step(
     row.latency_s = latency_s
     row.finished_at = utcnow()
     row.error = error
+    row.detail = detail
 
 
 def skip_queued_steps(session: Session, *, post_id: int, reason: str) -> None:
@@ -414,6 +416,7 @@ def _step(row: StepRow) -> PipelineStep:
         finished_at=row.finished_at,
         error=row.error,
         worker=row.worker,
+        detail=row.detail,
     )
 
 

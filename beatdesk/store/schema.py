@@ -139,6 +139,8 @@ class StepRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[str | None] = mapped_column(Text)
+    """A note on how the step went, e.g. that a reply came from the cache."""
     request_id: Mapped[str | None] = mapped_column(String(128))
     """The provider's request id, stored before waiting so a retry resumes instead of paying again."""
 

@@ -7,6 +7,7 @@ Create Date: 2026-11-23 13:59:17.677022
 
 from alembic import op
 import sqlalchemy as sa
+
 import beatdesk.store.schema
 
 
