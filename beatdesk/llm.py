@@ -38,6 +38,12 @@ def chat_model(provider: str, model: str, **options: Any) -> BaseChatModel:
         raise ConfigError(
             f"BEATDESK_LLM={provider}:{model} needs the package {package}: pip install {package}"
         ) from None
+    except Exception as err:  # the client refused its settings, most often a missing API key
+        reason = " ".join(str(err).split())[:200]
+        raise ConfigError(
+            f"BEATDESK_LLM={provider}:{model}: the client could not start ({reason}); "
+            "set the provider's API key or BEATDESK_LLM_API_KEY"
+        ) from None
 
 
 def llm_options(settings: Settings) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from typing import Any
 
 from langchain_core.caches import BaseCache
 from langchain_core.load import dumps, loads
-from langchain_core.outputs import Generation
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.outputs import ChatGeneration, Generation
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -27,7 +28,10 @@ class StoreCache(BaseCache):
     def lookup(self, prompt: str, llm_string: str) -> Sequence[Generation] | None:
         with self.store.session() as session:
             text = session.scalar(select(LLMCacheRow.generations).where(LLMCacheRow.key == _key(prompt, llm_string)))
-        return loads(text) if text else None
+        if not text:
+            return None
+        # Only what a chat reply is made of may come back from the store: no clients, no URLs.
+        return loads(text, allowed_objects=[ChatGeneration, Generation, AIMessage, AIMessageChunk])
 
     def update(self, prompt: str, llm_string: str, return_val: Sequence[Generation]) -> None:
         try:

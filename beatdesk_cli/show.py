@@ -115,6 +115,12 @@ def print_post(console: Console, post: Post) -> None:
         console.print(Group(Text(f"Hook: {draft.hook}"), scenes))
     if draft is not None:
         console.print(Panel(draft.caption, title="Caption"))
+    if post.checks:
+        marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}
+        checks = Table("check", "", "detail", title="Checks", header_style="bold")
+        for check in sorted(post.checks, key=lambda c: ("fail", "warn", "ok").index(c.level)):
+            checks.add_row(check.name, marks[check.level], check.detail)
+        console.print(checks)
     console.print(steps_table(post))
     if post.content_format is ContentFormat.video and draft is None:
         console.print("no draft yet")
