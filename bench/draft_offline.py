@@ -36,7 +36,8 @@ def main() -> None:
             title=f"Source {i} on {beat.title}",
             beats=(beat.key,),
             published=date(2026, 11, 1),
-            text=f"A team measured {i % 97}% fewer failures after {beat.notes.split('.')[0].lower()}. It took {i % 13} weeks.",
+            text=f"A team measured {i % 97}% fewer failures after {beat.notes.split('.')[0].lower()}. "
+            f"It took {i % 13} weeks.",
         )
         for i, beat in enumerate(persona.beats * 20)
     ]
