@@ -186,6 +186,8 @@ class BatchSpec(Strict):
     persona: str
     counts: dict[ContentFormat, Annotated[int, Field(ge=0, le=50)]]
     message: str | None = Field(default=None, max_length=2000)
+    max_cost_usd: Money | None = None
+    """A cap on what the batch may spend, below the persona's per-batch budget."""
 
     @model_validator(mode="after")
     def _some_items(self) -> BatchSpec:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from beatdesk.models import ContentFormat
 
-PLAN, DRAFT, HERO_IMAGE, COVER_IMAGE = "plan", "draft", "hero_image", "cover_image"
+PLAN, DRAFT, HERO_IMAGE, COVER_IMAGE, VIDEO = "plan", "draft", "hero_image", "cover_image", "video"
 
 STEPS: dict[ContentFormat, tuple[str, ...]] = {
     ContentFormat.hero_text: (PLAN, DRAFT, HERO_IMAGE),
-    # The video file itself comes with the video renderer; until then a video item gets its cover.
-    ContentFormat.video: (PLAN, DRAFT, COVER_IMAGE),
+    ContentFormat.video: (PLAN, DRAFT, COVER_IMAGE, VIDEO),
 }
+MEDIA_STEPS = frozenset({HERO_IMAGE, COVER_IMAGE, VIDEO})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_DOWN, Decimal
 
 from pydantic import BaseModel
@@ -38,6 +39,11 @@ def price_for(model: str) -> Price:
 
 def image_cost(model: str, images: int = 1) -> Decimal:
     return price_for(model).per_image * images
+
+
+def video_cost(model: str, seconds: float) -> Decimal:
+    """Priced per started second, as video providers bill."""
+    return price_for(model).per_video_second * math.ceil(seconds)
 
 
 def token_cost(model: str, input_tokens: int, output_tokens: int) -> Decimal:

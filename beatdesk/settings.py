@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     """Client-side rate limit for model calls, per process; unset means none."""
     llm_cache: bool = False
     """Keep model replies in the store, so an identical re-draft costs nothing."""
+    fal_url: str = "https://queue.fal.run/"
+    """fal's queue endpoint, or a proxy or fal-compatible server (plain http allowed)."""
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     freshness_days: int = Field(default=30, ge=0, le=3650)
     """How far back a new item must not repeat a post."""
@@ -63,7 +65,7 @@ class Settings(BaseSettings):
         """Refuse a paid provider whose key is missing, naming the variable to set."""
         for name in ("image_renderer", "video_renderer"):
             if getattr(self, name).startswith("fal:") and self.fal_key is None:
-                raise ConfigError(f"BEATDESK_{name.upper()} uses fal.ai but FAL_KEY is not set")
+                raise ConfigError(f"BEATDESK_{name.upper()} uses fal.ai but FAL_KEY is not set; nothing was spent")
 
     def llm_options(self) -> dict[str, Any]:
         """Keyword arguments for LangChain's init_chat_model, from the BEATDESK_LLM_* settings."""

@@ -14,11 +14,21 @@ from beatdesk.store import Store, repo
 
 @dataclass
 class StepRun:
-    """What the work inside a step reports back: its cost and what it made."""
+    """What the work inside a step reports back (cost, artifact, detail), and its provider request id."""
 
+    store: Store
+    step_id: int
+    request_id: str | None = None
+    """Set when an earlier attempt of this step already submitted work to the provider."""
     cost_usd: Decimal = Decimal("0")
     artifact: Artifact | None = None
     detail: str | None = None
+
+    def remember_request(self, request_id: str) -> None:
+        """Store the provider's request id now, before waiting, so a retry resumes instead of paying again."""
+        self.request_id = request_id
+        with self.store.session() as session:
+            repo.set_request_id(session, step_id=self.step_id, request_id=request_id)
 
 
 def one_line(err: BaseException) -> str:
@@ -27,14 +37,30 @@ def one_line(err: BaseException) -> str:
 
 
 @contextmanager
-def run_step(store: Store, *, post_id: int, name: str, provider: str, model: str) -> Iterator[StepRun]:
-    """Run the block as the post's step `name`; a failure is recorded on the step and re-raised."""
+def run_step(
+    store: Store,
+    *,
+    post_id: int,
+    name: str,
+    provider: str,
+    model: str,
+    transient: tuple[type[BaseException], ...] = (),
+) -> Iterator[StepRun]:
+    """Run the block as the post's step `name`; a failure is recorded on the step and re-raised.
+
+    A `transient` error leaves the step running, with its request id and the error noted, for the
+    retry that will resume it."""
     with store.session() as session:
         step_id = repo.start_step(session, post_id=post_id, name=name, provider=provider, model=model)
-    run = StepRun()
+        request_id = repo.step_request_id(session, step_id=step_id)
+    run = StepRun(store=store, step_id=step_id, request_id=request_id)
     started = time.perf_counter()
     try:
         yield run
+    except transient as err:
+        with store.session() as session:
+            repo.note_step_error(session, step_id=step_id, error=f"will retry: {one_line(err)}")
+        raise
     except Exception as err:
         with store.session() as session:
             repo.end_step(

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -29,7 +30,8 @@ from planner.registry import planner_for
 from planner.sources import add_sources
 from planner.spec import build_spec
 from planner.stage import planning_context
-from renderers.registry import image_renderer
+from renderers.estimate import estimate_batch
+from renderers.registry import image_renderer, video_renderer
 
 app = typer.Typer(help="beatdesk: an editorial pipeline for explainer posts.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
@@ -117,6 +119,9 @@ def batch_run(
     items: Annotated[int | None, typer.Option(help="How many items in all (default: the persona's).")] = None,
     video: Annotated[int | None, typer.Option(help="How many of them are videos.")] = None,
     message: Annotated[str | None, typer.Option(help="A special message, stored on the batch.")] = None,
+    max_cost: Annotated[
+        Decimal | None, typer.Option(help="Cap on what the batch may spend, in USD (below the persona's budget).")
+    ] = None,
     wait: Annotated[bool, typer.Option(help="Wait for the batch to finish.")] = True,
     as_json: JsonFlag = False,
 ) -> None:
@@ -127,8 +132,14 @@ def batch_run(
     settings.check_secrets()
     chosen = load_persona(settings.home, persona)
     spec = build_spec(chosen, items=items, video=video, message=message)
-    planner_for(settings.llm), drafter_for(settings.llm), image_renderer(settings.image_renderer)
+    planner_for(settings.llm), drafter_for(settings.llm)
+    images, videos = image_renderer(settings.image_renderer), video_renderer(settings.video_renderer)
+    spec = spec.model_copy(update={"max_cost_usd": max_cost})
+    estimate = estimate_batch(spec, image=images, video=videos, persona=chosen)
+    cap = chosen.budgets.per_batch_usd if max_cost is None else min(max_cost, chosen.budgets.per_batch_usd)
     batch_id = start_batch(settings, spec)
+    if not as_json:
+        errors.print(f"batch {batch_id}: media estimated at {format_usd(estimate)} USD, budget {format_usd(cap)} USD")
     if not wait:
         _print_batch_started(batch_id, as_json)
         return
@@ -312,7 +323,7 @@ def post_redraft(
     from workers.graph import redraft
 
     settings = get_settings()
-    drafter_for(settings.llm), image_renderer(settings.image_renderer)
+    drafter_for(settings.llm), image_renderer(settings.image_renderer), video_renderer(settings.video_renderer)
     redraft(settings, post_id=post_id, note=note, actor=_actor())
     _print_decision(_store(settings), post_id, as_json)
 

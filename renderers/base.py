@@ -1,4 +1,4 @@
-"""The renderer's interface: a request for one piece of media, and what came back."""
+"""The renderers' interface: a request for one piece of media, and what came back."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal, Protocol
 
-from beatdesk.models import Artifact, Persona
+from beatdesk.models import Artifact, Persona, Scene
 
 Aspect = Literal["4:5", "9:16", "1:1", "16:9"]
 
@@ -17,6 +17,14 @@ SIZES: dict[Aspect, tuple[int, int]] = {
     "1:1": (1080, 1080),
     "16:9": (1920, 1080),
 }
+
+
+class RequestMemory(Protocol):
+    """Where a renderer keeps the provider's request id, so a retried render resumes instead of paying again."""
+
+    request_id: str | None
+
+    def remember_request(self, request_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -33,13 +41,35 @@ class ImageRequest:
 
 
 @dataclass(frozen=True)
+class VideoRequest:
+    title: str
+    scenes: tuple[Scene, ...]
+    prompt: str
+    persona: Persona
+    aspect: Aspect
+    out_path: Path
+
+
+@dataclass(frozen=True)
 class RenderResult:
     artifact: Artifact
     cost_usd: Decimal = Decimal("0")
+    detail: str | None = None
 
 
 class ImageRenderer(Protocol):
     provider: str
     model: str
 
-    def render(self, request: ImageRequest) -> RenderResult: ...
+    def estimate(self) -> Decimal: ...
+
+    def render(self, request: ImageRequest, job: RequestMemory) -> RenderResult: ...
+
+
+class VideoRenderer(Protocol):
+    provider: str
+    model: str
+
+    def estimate(self, seconds: float) -> Decimal: ...
+
+    def render(self, request: VideoRequest, job: RequestMemory) -> RenderResult: ...

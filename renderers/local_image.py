@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from beatdesk.models import Artifact
-from renderers.base import SIZES, ImageRequest, RenderResult
+from beatdesk.models import Artifact, Persona
+from renderers.base import SIZES, ImageRequest, RenderResult, RequestMemory
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
@@ -51,35 +52,16 @@ class LocalImageRenderer:
     provider = "local"
     model = "pillow-card"
 
-    def render(self, request: ImageRequest) -> RenderResult:
-        style = request.persona.style
-        width, height = SIZES[request.aspect]
-        margin = width // 12
-        image = Image.new("RGB", (width, height), style.background)
-        draw = ImageDraw.Draw(image)
-        draw.rectangle((margin, margin, margin + width // 6, margin + 14), fill=style.accent)
+    def estimate(self) -> Decimal:
+        return Decimal("0")
 
-        kicker_font = _font(style.font_path, width // 28)
-        draw.text((margin, margin + 48), request.kicker.upper(), font=kicker_font, fill=style.accent)
-
-        title_top = margin + 48 + width // 14
-        title_box = (width - 2 * margin, height - title_top - margin - width // 8)
-        font, lines, line_height = fit_text(draw, request.title, style.font_path, title_box, start=width // 11)
-        for i, line in enumerate(lines):
-            draw.text((margin, title_top + i * line_height), line, font=font, fill=style.foreground)
-
-        footer = f"{request.persona.display_name}  {request.persona.handle}"
-        draw.text(
-            (margin, height - margin - width // 24),
-            footer,
-            font=_font(style.font_path, width // 30),
-            fill=style.foreground,
-        )
-
+    def render(self, request: ImageRequest, job: RequestMemory | None = None) -> RenderResult:
+        image = card(request.persona, title=request.title, kicker=request.kicker, size=SIZES[request.aspect])
         request.out_path.parent.mkdir(parents=True, exist_ok=True)
         partial = request.out_path.with_suffix(".part")
         image.save(partial, format="PNG", optimize=True)
         os.replace(partial, request.out_path)  # never leave a half-written image under the real name
+        width, height = image.size
         return RenderResult(
             artifact=Artifact(
                 kind=request.kind,
@@ -90,3 +72,28 @@ class LocalImageRenderer:
                 height=height,
             )
         )
+
+
+def card(persona: Persona, *, title: str, kicker: str, size: tuple[int, int]) -> Image.Image:
+    """A typographic card: accent bar, kicker, the title as large as fits, and the persona's name."""
+    style = persona.style
+    width, height = size
+    margin = width // 12
+    image = Image.new("RGB", (width, height), style.background)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((margin, margin, margin + width // 6, margin + 14), fill=style.accent)
+
+    kicker_font = _font(style.font_path, width // 28)
+    draw.text((margin, margin + 48), kicker.upper(), font=kicker_font, fill=style.accent)
+
+    title_top = margin + 48 + width // 14
+    title_box = (width - 2 * margin, height - title_top - margin - width // 8)
+    font, lines, line_height = fit_text(draw, title, style.font_path, title_box, start=width // 11)
+    for i, line in enumerate(lines):
+        draw.text((margin, title_top + i * line_height), line, font=font, fill=style.foreground)
+
+    footer = f"{persona.display_name}  {persona.handle}"
+    draw.text(
+        (margin, height - margin - width // 24), footer, font=_font(style.font_path, width // 30), fill=style.foreground
+    )
+    return image

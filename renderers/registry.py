@@ -1,14 +1,39 @@
-"""Image renderers by name (BEATDESK_IMAGE_RENDERER): `local` today; fal.ai registers here the same way."""
+"""Renderers by name: `local`, or `fal:MODEL` (BEATDESK_IMAGE_RENDERER, BEATDESK_VIDEO_RENDERER)."""
 
 from __future__ import annotations
 
+from beatdesk.errors import ConfigError
+from beatdesk.prices import PRICES
 from beatdesk.registry import Registry
-from renderers.base import ImageRenderer
+from beatdesk.settings import get_settings
+from renderers.base import ImageRenderer, VideoRenderer
+from renderers.fal import FalImageRenderer, FalQueue, FalVideoRenderer
 from renderers.local_image import LocalImageRenderer
+from renderers.local_video import LocalVideoRenderer
 
 IMAGE_RENDERERS: Registry[ImageRenderer] = Registry("image renderer", "BEATDESK_IMAGE_RENDERER")
+VIDEO_RENDERERS: Registry[VideoRenderer] = Registry("video renderer", "BEATDESK_VIDEO_RENDERER")
 IMAGE_RENDERERS.register("local", lambda _model: LocalImageRenderer())
+VIDEO_RENDERERS.register("local", lambda _model: LocalVideoRenderer())
+
+
+def _fal_queue(model: str, unit: str) -> FalQueue:
+    settings = get_settings()
+    priced = sorted(name for name, price in PRICES.items() if getattr(price, unit) > 0)
+    if model not in priced:
+        raise ConfigError(f"unknown fal model {model!r}; priced models: {', '.join(priced)}")
+    if settings.fal_key is None:
+        raise ConfigError("a fal renderer is selected but FAL_KEY is not set")
+    return FalQueue(key=settings.fal_key.get_secret_value(), base_url=settings.fal_url)
+
+
+IMAGE_RENDERERS.register("fal", lambda model: FalImageRenderer(model, _fal_queue(model, "per_image")))
+VIDEO_RENDERERS.register("fal", lambda model: FalVideoRenderer(model, _fal_queue(model, "per_video_second")))
 
 
 def image_renderer(name: str) -> ImageRenderer:
     return IMAGE_RENDERERS.resolve(name)
+
+
+def video_renderer(name: str) -> VideoRenderer:
+    return VIDEO_RENDERERS.resolve(name)

@@ -1,49 +1,118 @@
-"""The render stage: make a drafted post's media, record it, and hand the post to review."""
+"""The render stage: make a drafted post's media (hero image, or cover and video), record it, hand it to review.
+
+Each paid step reserves its estimate against the budgets first; one that would pass them is
+skipped with the reason and the post is flagged. A transient provider error leaves the step
+running with its request id and is raised for the task to retry, which then resumes the request.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from beatdesk.models import ContentFormat, PostStatus, StepStatus
+from beatdesk import budget
+from beatdesk.models import Check, ContentFormat, HeroTextDraft, Persona, PipelineStep, Post, PostStatus, StepStatus
 from beatdesk.personas import load_persona
-from beatdesk.pipeline import COVER_IMAGE, HERO_IMAGE
+from beatdesk.pipeline import MEDIA_STEPS, VIDEO
 from beatdesk.steps import one_line, run_step
 from beatdesk.store import Store, repo
-from renderers.base import ImageRenderer, ImageRequest
+from renderers.base import ImageRenderer, ImageRequest, RenderResult, RequestMemory, VideoRenderer, VideoRequest
+from renderers.fal import TransientRenderError
 
 
-def render_post(store: Store, *, post_id: int, home: Path, renderer: ImageRenderer) -> bool:
-    """Render the post's image; True when the post went to review."""
+def render_post(
+    store: Store, *, post_id: int, home: Path, image: ImageRenderer, video: VideoRenderer | None = None
+) -> bool:
+    """Render the post's pending media; True when the post went to review."""
     with store.session() as session:
         post = repo.get_post(session, post_id)
+        batch = repo.get_batch_spec(session, post.batch_id)
     if post.status is not PostStatus.rendering or post.draft is None:
         return False
-    video = post.content_format is ContentFormat.video
-    name = COVER_IMAGE if video else HERO_IMAGE
-    done_before = sum(1 for s in post.steps if s.name == name and s.status is StepStatus.done)
-    version = f"-v{done_before + 1}" if done_before else ""  # a rerender keeps the earlier image on disk
-    try:
-        with run_step(store, post_id=post_id, name=name, provider=renderer.provider, model=renderer.model) as step:
-            persona = load_persona(home, post.persona)
-            prompt = (
-                post.draft.cover_prompt if post.draft.content_format is ContentFormat.video else post.draft.image_prompt
-            )
-            result = renderer.render(
-                ImageRequest(
-                    kind=name,
-                    title=post.draft.title,
-                    kicker=post.plan.beat_title,
-                    prompt=prompt,
-                    persona=persona,
-                    aspect="9:16" if video else "4:5",
-                    out_path=home / "artifacts" / f"batch-{post.batch_id}" / f"post-{post_id}-{name}{version}.png",
+    persona = load_persona(home, post.persona)
+    pending = [s for s in post.steps if s.name in MEDIA_STEPS and s.status in (StepStatus.queued, StepStatus.running)]
+    flags: list[Check] = []
+    for step in pending:
+        renderer: ImageRenderer | VideoRenderer
+        if step.name == VIDEO:
+            if video is None:
+                raise ValueError("a video step needs a video renderer")
+            renderer, estimate = video, video.estimate(_seconds(post))
+        else:
+            renderer, estimate = image, image.estimate()
+        if step.status is StepStatus.queued:
+            with store.session() as session:
+                reason = budget.reserve(
+                    session, step_id=step.id, batch_id=post.batch_id, persona=persona, estimate=estimate,
+                    batch_cap=batch.max_cost_usd,
+                )  # fmt: skip
+                if reason:
+                    repo.end_step(session, step_id=step.id, status=StepStatus.skipped, error=f"not started: {reason}")
+            if reason:
+                flags.append(Check(name="budget", level="fail", detail=f"{step.name} skipped: {reason}"))
+                continue
+        try:
+            with run_step(
+                store,
+                post_id=post_id,
+                name=step.name,
+                provider=renderer.provider,
+                model=renderer.model,
+                transient=(TransientRenderError,),
+            ) as run:
+                result = _render(step, post, persona, home, renderer, run)
+                run.artifact, run.cost_usd, run.detail = result.artifact, result.cost_usd, result.detail
+        except TransientRenderError:
+            raise
+        except Exception as err:
+            with store.session() as session:
+                repo.fail_post(
+                    session, post_id=post_id, actor="renderer", reason=f"{step.name} failed: {one_line(err)}"
                 )
-            )
-            step.artifact, step.cost_usd = result.artifact, result.cost_usd
-    except Exception as err:
-        with store.session() as session:
-            repo.fail_post(session, post_id=post_id, actor="renderer", reason=f"{name} failed: {one_line(err)}")
-        return False
+            return False
     with store.session() as session:
+        if flags:
+            repo.save_checks(session, post_id=post_id, checks=[*post.checks, *flags])
         repo.transition(session, post_id=post_id, to=PostStatus.in_review, actor="renderer", action="rendered")
     return True
+
+
+def _seconds(post: Post) -> float:
+    return post.draft.seconds if post.draft is not None and post.draft.content_format is ContentFormat.video else 0.0
+
+
+def _render(
+    step: PipelineStep,
+    post: Post,
+    persona: Persona,
+    home: Path,
+    renderer: ImageRenderer | VideoRenderer,
+    job: RequestMemory,
+) -> RenderResult:
+    draft = post.draft
+    assert draft is not None  # checked by the caller; narrows the type
+    done_before = sum(1 for s in post.steps if s.name == step.name and s.status is StepStatus.done)
+    version = f"-v{done_before + 1}" if done_before else ""  # a rerender keeps the earlier file on disk
+    folder = home / "artifacts" / f"batch-{post.batch_id}"
+    if step.name == VIDEO:
+        if draft.content_format is not ContentFormat.video:
+            raise ValueError(f"post {post.id} has a video step but a {draft.content_format} draft")
+        request = VideoRequest(
+            title=draft.title,
+            scenes=draft.scenes,
+            prompt=draft.video_prompt,
+            persona=persona,
+            aspect="9:16",
+            out_path=folder / f"post-{post.id}-video{version}.mp4",
+        )
+        return renderer.render(request, job)  # type: ignore[arg-type]
+    prompt = draft.image_prompt if isinstance(draft, HeroTextDraft) else draft.cover_prompt
+    image_request = ImageRequest(
+        kind=step.name,
+        title=draft.title,
+        kicker=post.plan.beat_title,
+        prompt=prompt,
+        persona=persona,
+        aspect="4:5" if post.content_format is ContentFormat.hero_text else "9:16",
+        out_path=folder / f"post-{post.id}-{step.name}{version}.png",
+    )
+    return renderer.render(image_request, job)  # type: ignore[arg-type]

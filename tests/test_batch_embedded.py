@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import imageio_ffmpeg
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -25,9 +26,11 @@ def test_batch_of_five_ends_in_review_with_images_and_costs(cli: CliRunner, home
     for summary in posts:
         post = run_cli(cli, "post", "show", str(summary["id"]), "--json")
         beats.add(post["plan"]["beat_key"])
-        assert [s["status"] for s in post["steps"]] == ["done", "done", "done"]
-        image_step = post["steps"][-1]
-        assert image_step["name"] == ("cover_image" if post["content_format"] == "video" else "hero_image")
+        video = post["content_format"] == "video"
+        names = ["plan", "draft", "cover_image", "video"] if video else ["plan", "draft", "hero_image"]
+        assert [s["name"] for s in post["steps"]] == names
+        assert {s["status"] for s in post["steps"]} == {"done"}
+        image_step = post["steps"][2]
         assert image_step["provider"] == "local" and image_step["cost_usd"] == "0"
         for step in post["steps"]:
             assert set(step) >= {
@@ -51,8 +54,13 @@ def test_batch_of_five_ends_in_review_with_images_and_costs(cli: CliRunner, home
         draft = post["draft"]
         assert draft["title"] and draft["caption"].endswith(" ".join(draft["hashtags"]))
         assert 2 <= len(draft["hashtags"]) <= 5
-        if post["content_format"] == "video":
-            assert draft["scenes"] and sum(s["seconds"] for s in draft["scenes"]) <= 60
+        if video:
+            seconds = sum(s["seconds"] for s in draft["scenes"])
+            assert draft["scenes"] and seconds <= 60
+            clip = post["steps"][3]["artifact"]
+            assert clip["content_type"] == "video/mp4" and (clip["width"], clip["height"]) == (720, 1280)
+            frames, duration = imageio_ffmpeg.count_frames_and_secs(clip["path"])  # ffmpeg reads it back
+            assert abs(duration - seconds) < 0.5 and frames >= seconds * 10
         else:
             assert len(draft["body"].split("\n\n")) >= 3
         plan = post["plan"]

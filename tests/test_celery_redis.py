@@ -80,8 +80,8 @@ def test_batch_runs_on_workers_not_in_the_cli(env: dict[str, str], worker: subpr
     assert {p.status for p in batch.posts} == {PostStatus.in_review}
     workers = set()
     for post in batch.posts:
-        assert [s.status for s in post.steps] == [StepStatus.done] * 3
-        image = post.steps[-1].artifact
+        assert {s.status for s in post.steps} == {StepStatus.done}
+        image = post.steps[2].artifact
         assert image is not None and image.path and Path(image.path).is_file()
         workers |= {s.worker for s in post.steps}
     pids = {int(w.rsplit(":", 1)[1]) for w in workers if w}

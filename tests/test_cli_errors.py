@@ -98,7 +98,7 @@ def test_not_a_database_url(cli: CliRunner, ready: Path, monkeypatch: pytest.Mon
 def test_unknown_renderer_lists_known(cli: CliRunner, ready: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BEATDESK_IMAGE_RENDERER", "dalle")
     result = run_cli(cli, "batch", "run", "--persona", "ash", code=1)
-    assert_one_line(result.stderr, "unknown image renderer 'dalle'", "known: local")
+    assert_one_line(result.stderr, "unknown image renderer 'dalle'", "known: fal, local")
     assert batches_in(ready) == 0
 
 

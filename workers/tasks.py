@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
+from celery import Task
+
 from beatdesk.errors import BeatdeskError
 from beatdesk.settings import get_settings
 from beatdesk.store import Store, open_store, repo
@@ -10,9 +14,12 @@ from drafter.registry import drafter_for
 from drafter.stage import draft_post
 from planner.registry import planner_for
 from planner.stage import plan_batch
-from renderers.registry import image_renderer
+from renderers.fal import TransientRenderError
+from renderers.registry import image_renderer, video_renderer
 from renderers.stage import render_post
 from workers.app import app
+
+RENDER_RETRIES = 5
 
 
 def _store() -> Store:
@@ -49,11 +56,34 @@ def draft_post_task(post_id: int, note: str | None = None) -> None:
         settle_post(post_id)
 
 
-@app.task(name="beatdesk.render_post")
-def render_post_task(post_id: int) -> None:
+@app.task(name="beatdesk.render_post", bind=True, max_retries=RENDER_RETRIES)
+def render_post_task(self: Task, post_id: int) -> None:
     settings = get_settings()
-    render_post(_store(), post_id=post_id, home=settings.home, renderer=image_renderer(settings.image_renderer))
+    try:
+        render_post(
+            _store(),
+            post_id=post_id,
+            home=settings.home,
+            image=image_renderer(settings.image_renderer),
+            video=video_renderer(settings.video_renderer),
+        )
+    except TransientRenderError as err:
+        if self.request.retries < RENDER_RETRIES:
+            # The step stays running with its request id: the retry resumes it, never pays again.
+            raise self.retry(exc=err, countdown=backoff(self.request.retries)) from err
+        with _store().session() as session:
+            reason = f"gave up after {RENDER_RETRIES + 1} tries: {err}"
+            repo.fail_running_steps(session, post_id=post_id, reason=reason)
+            repo.fail_post(session, post_id=post_id, actor="renderer", reason=reason)
+    except BeatdeskError as err:  # a renderer that cannot start (no key, unknown model) fails the item
+        with _store().session() as session:
+            repo.fail_post(session, post_id=post_id, actor="renderer", reason=str(err))
     settle_post(post_id)
+
+
+def backoff(retries: int) -> float:
+    """Exponential backoff with full jitter, capped at a minute."""
+    return random.uniform(0, min(60.0, 2.0 * 2**retries))
 
 
 def settle_post(post_id: int) -> None:

@@ -91,6 +91,22 @@ def get_batch(session: Session, batch_id: int) -> Batch:
     )
 
 
+def get_batch_spec(session: Session, batch_id: int) -> BatchSpec:
+    spec = session.scalar(select(BatchRow.spec).where(BatchRow.id == batch_id))
+    if spec is None:
+        raise NotFoundError(f"no batch with id {batch_id}")
+    return BatchSpec.model_validate(spec)
+
+
+def fail_running_steps(session: Session, *, post_id: int, reason: str) -> None:
+    """Steps left running by retries that gave up: failed, their reservations released."""
+    session.execute(
+        update(StepRow)
+        .where(StepRow.post_id == post_id, StepRow.status == StepStatus.running)
+        .values(status=StepStatus.failed, error=reason, finished_at=utcnow(), cost_usd=Decimal("0"))
+    )
+
+
 def batch_progress(session: Session, *, batch_id: int) -> tuple[int, int]:
     """(steps finished, steps in all) over the batch's posts."""
     rows = session.execute(
@@ -259,12 +275,27 @@ def start_step(session: Session, *, post_id: int, name: str, provider: str | Non
         )
         row = StepRow(post_id=post_id, position=position, name=name)
         session.add(row)
+    resumed = row.status == StepStatus.running
     row.status = StepStatus.running
     row.provider, row.model = provider, model
-    row.started_at, row.finished_at, row.error = utcnow(), None, None
+    if not resumed:  # a resumed step keeps its start time, request id and cost reservation
+        row.started_at = utcnow()
+    row.finished_at, row.error = None, None
     row.worker = worker_name()
     session.flush()
     return row.id
+
+
+def step_request_id(session: Session, *, step_id: int) -> str | None:
+    return session.scalar(select(StepRow.request_id).where(StepRow.id == step_id))
+
+
+def set_request_id(session: Session, *, step_id: int, request_id: str) -> None:
+    session.execute(update(StepRow).where(StepRow.id == step_id).values(request_id=request_id))
+
+
+def note_step_error(session: Session, *, step_id: int, error: str) -> None:
+    session.execute(update(StepRow).where(StepRow.id == step_id).values(error=error))
 
 
 def end_step(

@@ -1,0 +1,215 @@
+"""fal.ai renderers through its queue protocol: submit once, store the request id, then wait and download.
+
+fal has no idempotency key, so a submit is sent again only when it certainly never arrived (the
+connection was refused, or the queue answered 429/5xx). A submit whose answer was lost after it was
+sent is not repeated: the step fails and says so, rather than risk paying twice. Status and result
+go through fal-client, pointed at `BEATDESK_FAL_URL`.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import fal_client
+import fal_client.client as fal_module
+import httpx
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from beatdesk.errors import BeatdeskError
+from beatdesk.models import Artifact
+from beatdesk.prices import image_cost, price_for, video_cost
+from renderers.base import ImageRequest, RenderResult, RequestMemory, VideoRequest
+
+FAL_QUEUE_URL = "https://queue.fal.run/"
+
+
+class RenderRefused(BeatdeskError):
+    """The provider refused the work (a bad prompt, NSFW, a bad key): retrying will not help."""
+
+
+class TransientRenderError(BeatdeskError):
+    """Worth another try later: 429, 5xx, a timeout, a dropped connection."""
+
+
+def _transient_status(code: int) -> bool:
+    return code in (408, 409, 425, 429) or code >= 500
+
+
+class FalQueue:
+    """The queue protocol: submit by hand (to control retries), status and result through fal-client."""
+
+    def __init__(self, *, key: str, base_url: str, poll_interval_s: float = 0.5, timeout_s: float = 600) -> None:
+        self.key, self.base_url = key, base_url.rstrip("/") + "/"
+        self.poll_interval_s, self.timeout_s = poll_interval_s, timeout_s
+        self.client = fal_client.SyncClient(key=key, default_timeout=60)
+
+    @retry(
+        retry=retry_if_exception_type(TransientRenderError),
+        stop=stop_after_attempt(4),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5),
+        reraise=True,
+    )
+    def submit(self, application: str, arguments: dict[str, Any]) -> str:
+        url = self.base_url + application
+        try:
+            response = httpx.post(url, json=arguments, headers={"Authorization": f"Key {self.key}"}, timeout=30)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as err:  # never reached fal: safe to send again
+            raise TransientRenderError(f"cannot reach {url}: {err}") from err
+        except httpx.HTTPError as err:  # sent, answer lost: fal may have taken it, so do not send again
+            raise RenderRefused(
+                f"the submit to {application} was sent but its answer was lost ({type(err).__name__}); "
+                "not resubmitted, to avoid paying twice: rerender the post to try again"
+            ) from err
+        if _transient_status(response.status_code):
+            raise TransientRenderError(f"{application} answered {response.status_code} to the submit")
+        if response.status_code >= 400:
+            raise RenderRefused(f"{application} refused the request ({response.status_code}): {_detail(response)}")
+        return str(response.json()["request_id"])
+
+    def wait(self, application: str, request_id: str) -> dict[str, Any]:
+        """Poll until the request completes, then fetch its result."""
+        self._point_client()
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            while True:
+                status = self.client.status(application, request_id)
+                if isinstance(status, fal_client.Completed):
+                    if status.error:
+                        raise RenderRefused(f"{application} failed request {request_id}: {status.error}")
+                    return dict(self.client.result(application, request_id))
+                if time.monotonic() > deadline:
+                    raise TransientRenderError(f"{application} request {request_id} not done after {self.timeout_s:g}s")
+                time.sleep(self.poll_interval_s)
+        except fal_client.client.FalClientHTTPError as err:
+            if _transient_status(err.status_code):
+                raise TransientRenderError(f"{application} answered {err.status_code}: {err.message}") from err
+            raise RenderRefused(f"{application} answered {err.status_code}: {err.message}") from err
+        except httpx.HTTPError as err:
+            raise TransientRenderError(f"{application}: {type(err).__name__}: {err}") from err
+
+    def _point_client(self) -> None:
+        # fal-client builds status and result URLs from this module constant; it has no base-URL option.
+        fal_module.QUEUE_URL_FORMAT = self.base_url
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    detail = body.get("detail", body) if isinstance(body, dict) else body
+    return str(detail)[:300]
+
+
+@retry(
+    retry=retry_if_exception_type(TransientRenderError),
+    stop=stop_after_attempt(3),
+    wait=wait_exponential_jitter(multiplier=0.2, max=3),
+    reraise=True,
+)
+def download(url: str, out_path: Path) -> tuple[Path, str, int]:
+    """Fetch a result file next to `out_path` (its extension from the content type); atomic, never half-written."""
+    try:
+        response = httpx.get(url, timeout=60, follow_redirects=True)
+    except httpx.HTTPError as err:
+        raise TransientRenderError(f"downloading {url} failed: {type(err).__name__}") from err
+    if response.status_code >= 400:
+        error = TransientRenderError if _transient_status(response.status_code) else RenderRefused
+        raise error(f"downloading {url} failed: {response.status_code}")
+    content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
+    path = out_path.with_suffix(mimetypes.guess_extension(content_type) or out_path.suffix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".part")
+    try:
+        partial.write_bytes(response.content)
+        os.replace(partial, path)
+    except OSError as err:  # a full disk, a read-only folder: say which file
+        partial.unlink(missing_ok=True)
+        raise RenderRefused(f"cannot write {path}: {err.strerror or err}") from err
+    return path, content_type, len(response.content)
+
+
+class FalImageRenderer:
+    provider = "fal"
+
+    def __init__(self, model: str, queue: FalQueue) -> None:
+        price_for(model)  # an unpriced model is refused before anything is spent
+        self.model, self.queue = model, queue
+
+    def estimate(self) -> Decimal:
+        return image_cost(self.model)
+
+    def render(self, request: ImageRequest, job: RequestMemory) -> RenderResult:
+        arguments = {
+            "prompt": request.prompt,
+            "aspect_ratio": request.aspect,
+            "num_images": 1,
+            "output_format": "png",
+            "enable_safety_checker": True,
+        }
+        request_id = job.request_id
+        if request_id is None:
+            request_id = self.queue.submit(self.model, arguments)
+            job.remember_request(request_id)
+        result = self.queue.wait(self.model, request_id)
+        if any(result.get("has_nsfw_concepts") or []):
+            raise RenderRefused(f"{self.model} flagged the image as NSFW (request {request_id})")
+        images = result.get("images") or []
+        if not images:
+            raise RenderRefused(f"{self.model} returned no image (request {request_id})")
+        image = images[0]
+        path, content_type, size = download(image["url"], request.out_path)
+        seed = result.get("seed")
+        return RenderResult(
+            artifact=Artifact(
+                kind=request.kind,
+                path=str(path),
+                url=image["url"],
+                content_type=image.get("content_type") or content_type,
+                size_bytes=size,
+                width=image.get("width"),
+                height=image.get("height"),
+            ),
+            cost_usd=image_cost(self.model),
+            detail=f"request {request_id}" + (f", seed {seed}" if seed is not None else ""),
+        )
+
+
+class FalVideoRenderer:
+    """Text-to-video on fal (e.g. fal-ai/veo3/fast), priced per second of video."""
+
+    provider = "fal"
+
+    def __init__(self, model: str, queue: FalQueue) -> None:
+        price_for(model)
+        self.model, self.queue = model, queue
+
+    def estimate(self, seconds: float) -> Decimal:
+        return video_cost(self.model, seconds)
+
+    def render(self, request: VideoRequest, job: RequestMemory) -> RenderResult:
+        seconds = sum(scene.seconds for scene in request.scenes)
+        script = " ".join(scene.voiceover for scene in request.scenes)
+        arguments = {"prompt": f"{request.prompt}\nVoiceover: {script}", "aspect_ratio": request.aspect,
+                     "duration": f"{round(seconds)}s", "generate_audio": True}  # fmt: skip
+        request_id = job.request_id
+        if request_id is None:
+            request_id = self.queue.submit(self.model, arguments)
+            job.remember_request(request_id)
+        result = self.queue.wait(self.model, request_id)
+        video = result.get("video") or {}
+        if not video.get("url"):
+            raise RenderRefused(f"{self.model} returned no video (request {request_id})")
+        path, content_type, size = download(video["url"], request.out_path)
+        return RenderResult(
+            artifact=Artifact(
+                kind="video", path=str(path), url=video["url"], content_type=content_type, size_bytes=size
+            ),
+            cost_usd=video_cost(self.model, seconds),
+            detail=f"request {request_id}, {seconds:g}s",
+        )
