@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 
 from celery import Task
 
@@ -59,31 +60,42 @@ def draft_post_task(post_id: int, note: str | None = None) -> None:
 @app.task(name="beatdesk.render_post", bind=True, max_retries=RENDER_RETRIES)
 def render_post_task(self: Task, post_id: int) -> None:
     settings = get_settings()
-    try:
-        render_post(
-            _store(),
-            post_id=post_id,
-            home=settings.home,
-            image=image_renderer(settings.image_renderer),
-            video=video_renderer(settings.video_renderer),
-        )
-    except TransientRenderError as err:
-        if self.request.retries < RENDER_RETRIES:
-            # The step stays running with its request id: the retry resumes it, never pays again.
-            raise self.retry(exc=err, countdown=backoff(self.request.retries)) from err
-        with _store().session() as session:
-            reason = f"gave up after {RENDER_RETRIES + 1} tries: {err}"
-            repo.fail_running_steps(session, post_id=post_id, reason=reason)
-            repo.fail_post(session, post_id=post_id, actor="renderer", reason=reason)
-    except BeatdeskError as err:  # a renderer that cannot start (no key, unknown model) fails the item
-        with _store().session() as session:
-            repo.fail_post(session, post_id=post_id, actor="renderer", reason=str(err))
+    waited_here = 0
+    while True:
+        try:
+            render_post(
+                _store(),
+                post_id=post_id,
+                home=settings.home,
+                image=image_renderer(settings.image_renderer),
+                video=video_renderer(settings.video_renderer),
+            )
+        except TransientRenderError as err:
+            tries = self.request.retries + waited_here
+            if tries >= RENDER_RETRIES:
+                give_up_render(post_id, f"gave up after {tries + 1} tries: {err}")
+            elif self.request.is_eager:  # in-process: no broker to hand the retry to, so wait here
+                waited_here += 1
+                time.sleep(backoff(tries))
+                continue
+            else:  # the step stays running with its request id: the retry resumes it, never pays again
+                raise self.retry(exc=err, countdown=backoff(tries)) from err
+        except BeatdeskError as err:  # a renderer that cannot start (no key, unknown model) fails the item
+            with _store().session() as session:
+                repo.fail_post(session, post_id=post_id, actor="renderer", reason=str(err))
+        break
     settle_post(post_id)
+
+
+def give_up_render(post_id: int, reason: str) -> None:
+    with _store().session() as session:
+        repo.fail_running_steps(session, post_id=post_id, reason=reason)
+        repo.fail_post(session, post_id=post_id, actor="renderer", reason=reason)
 
 
 def backoff(retries: int) -> float:
     """Exponential backoff with full jitter, capped at a minute."""
-    return random.uniform(0, min(60.0, 2.0 * 2**retries))
+    return random.uniform(0, min(60.0, 0.5 * 2**retries))
 
 
 def settle_post(post_id: int) -> None:

@@ -1,0 +1,140 @@
+"""A small server on 127.0.0.1 that speaks fal's queue protocol: submit, status, result, cancel, and the files.
+
+Behaviour is set per test: latency, bursts of 429/500 answers, NSFW flags, a rejected prompt, or a
+submit whose answer is lost after the request was taken (and charged).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from PIL import Image
+
+
+def png_bytes(width: int = 64, height: int = 80) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "#336699").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@dataclass
+class FalState:
+    url: str = ""
+    latency_s: float = 0.0
+    status_errors: list[int] = field(default_factory=list)
+    """Answers given to the next status polls instead of the status (e.g. [429, 429, 500])."""
+    submit_errors: list[int] = field(default_factory=list)
+    lose_submit_answers: int = 0
+    """How many of the next submits are taken (and charged) but answered by a dropped connection."""
+    nsfw: bool = False
+    reject_prompt: str | None = None
+    """Submits whose prompt contains this are refused with 422."""
+    submits: list[dict[str, Any]] = field(default_factory=list)
+    charges: int = 0
+    started: dict[str, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@contextmanager
+def fal_server() -> Iterator[FalState]:
+    state = FalState()
+    image = png_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            app = self.path.strip("/")
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            if self.headers.get("Authorization") != "Key test-fal-key":
+                self._send(401, {"detail": "bad key"})
+                return
+            with state.lock:
+                if state.submit_errors:
+                    self._send(state.submit_errors.pop(0), {"detail": "scripted"})
+                    return
+                if state.reject_prompt and state.reject_prompt in body.get("prompt", ""):
+                    self._send(422, {"detail": [{"msg": "prompt violates the content policy"}]})
+                    return
+                request_id = uuid.uuid4().hex
+                state.submits.append({"app": app, "request_id": request_id, "arguments": body})
+                state.charges += 1
+                state.started[request_id] = time.monotonic()
+                lose = state.lose_submit_answers > 0
+                state.lose_submit_answers -= lose
+            if lose:  # taken and charged, but the answer never arrives
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            owner_alias = "/".join(app.split("/")[:2])
+            base = f"{state.url}{owner_alias}/requests/{request_id}"
+            self._send(200, {"request_id": request_id, "response_url": base, "status_url": base + "/status",
+                             "cancel_url": base + "/cancel"})  # fmt: skip
+
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            if path.startswith("/files/"):
+                if path.endswith(".mp4"):
+                    self._send(200, b"\x00\x00\x00\x18ftypmp42fake-video", "video/mp4")
+                else:
+                    self._send(200, image, "image/png")
+                return
+            parts = path.strip("/").split("/")
+            if "requests" not in parts:
+                self._send(404, {"detail": "not found"})
+                return
+            request_id = parts[parts.index("requests") + 1]
+            if request_id not in state.started:
+                self._send(404, {"detail": f"unknown request {request_id}"})
+                return
+            done = time.monotonic() - state.started[request_id] >= state.latency_s
+            if path.endswith("/status"):
+                with state.lock:
+                    error = state.status_errors.pop(0) if state.status_errors else None
+                if error:
+                    self._send(error, {"detail": "scripted"})
+                elif done:
+                    self._send(
+                        200, {"status": "COMPLETED", "logs": None, "metrics": {"inference_time": state.latency_s}}
+                    )
+                else:
+                    self._send(200, {"status": "IN_PROGRESS", "logs": None})
+                return
+            app = next(s["app"] for s in state.submits if s["request_id"] == request_id)
+            if "veo" in app or "video" in app:
+                self._send(200, {"video": {"url": f"{state.url}files/{request_id}.mp4", "content_type": "video/mp4"}})
+            else:
+                self._send(200, {"images": [{"url": f"{state.url}files/{request_id}.png", "content_type": "image/png",
+                                             "width": 64, "height": 80}],
+                                 "seed": 42, "has_nsfw_concepts": [state.nsfw]})  # fmt: skip
+
+        def do_PUT(self) -> None:
+            self._send(200, {"status": "CANCELLATION_REQUESTED"})
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -1,0 +1,129 @@
+"""fal.ai renderers against a server on 127.0.0.1 that speaks fal's queue protocol: paid once, budgeted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import run_cli
+from tests.fake_fal import FalState, fal_server
+
+FLUX = "fal-ai/flux-pro/v1.1-ultra"
+
+
+@pytest.fixture
+def fal(cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FalState]:
+    with fal_server() as state:
+        monkeypatch.setenv("FAL_KEY", "test-fal-key")
+        monkeypatch.setenv("BEATDESK_FAL_URL", state.url)
+        monkeypatch.setenv("BEATDESK_IMAGE_RENDERER", f"fal:{FLUX}")
+        run_cli(cli, "init")
+        yield state
+
+
+def run(cli: CliRunner, *args: str, code: int = 0) -> dict:
+    return run_cli(cli, "batch", "run", "--persona", "ash", *args, "--json", code=code)
+
+
+def image_step(cli: CliRunner, post_id: int) -> dict:
+    post = run_cli(cli, "post", "show", str(post_id), "--json")
+    return next(s for s in post["steps"] if s["name"] in ("hero_image", "cover_image"))
+
+
+def test_images_through_the_queue_are_paid_once_each(cli: CliRunner, fal: FalState, home: Path) -> None:
+    out = run(cli, "--items", "3", "--video", "0")
+    assert {p["status"] for p in out["posts"]} == {"in_review"}
+    assert fal.charges == len(fal.submits) == 3
+    assert {s["app"] for s in fal.submits} == {FLUX}
+    assert fal.submits[0]["arguments"]["aspect_ratio"] == "4:5"
+    assert Decimal(out["total_cost_usd"]) == Decimal("0.18")
+    step = image_step(cli, out["posts"][0]["id"])
+    assert (step["provider"], step["model"], step["cost_usd"]) == ("fal", FLUX, "0.06")
+    assert step["artifact"]["content_type"] == "image/png" and step["artifact"]["url"].startswith(fal.url)
+    assert Path(step["artifact"]["path"]).is_file() and Path(step["artifact"]["path"]).is_relative_to(home)
+    assert "seed 42" in step["detail"]
+
+
+def test_a_429_burst_ends_in_success_with_one_charge(cli: CliRunner, fal: FalState) -> None:
+    fal.status_errors = [429, 429, 429]
+    out = run(cli, "--items", "1", "--video", "0")
+    assert out["posts"][0]["status"] == "in_review" and fal.charges == 1
+
+
+def test_a_500_while_waiting_resumes_the_stored_request(cli: CliRunner, fal: FalState) -> None:
+    fal.status_errors = [500]
+    out = run(cli, "--items", "1", "--video", "0")
+    assert out["posts"][0]["status"] == "in_review"
+    assert fal.charges == 1  # the task retried and resumed the request id it had stored
+
+
+def test_nsfw_fails_the_step_with_the_reason(cli: CliRunner, fal: FalState) -> None:
+    fal.nsfw = True
+    out = run(cli, "--items", "1", "--video", "0")
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    assert post["status"] == "failed" and "flagged the image as NSFW" in post["reason"]
+    assert image_step(cli, post["id"])["status"] == "failed"
+
+
+def test_a_rejected_prompt_fails_at_once_with_the_providers_message(cli: CliRunner, fal: FalState) -> None:
+    fal.reject_prompt = "Editorial hero image"
+    out = run(cli, "--items", "1", "--video", "0")
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    assert post["status"] == "failed" and "refused the request (422)" in post["reason"]
+    assert "content policy" in post["reason"] and fal.charges == 0
+
+
+def test_a_lost_submit_answer_is_not_resubmitted(cli: CliRunner, fal: FalState) -> None:
+    fal.lose_submit_answers = 1
+    out = run(cli, "--items", "1", "--video", "0")
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    assert post["status"] == "failed" and "not resubmitted, to avoid paying twice" in post["reason"]
+    assert fal.charges == 1 and len(fal.submits) == 1
+
+
+def test_submit_429_is_retried_without_a_double_charge(cli: CliRunner, fal: FalState) -> None:
+    fal.submit_errors = [429, 503]
+    out = run(cli, "--items", "1", "--video", "0")
+    assert out["posts"][0]["status"] == "in_review" and fal.charges == 1
+
+
+def test_a_budget_stops_the_fourth_image_of_four(cli: CliRunner, fal: FalState) -> None:
+    out = run(cli, "--items", "4", "--video", "0", "--max-cost", "0.18")
+    assert fal.charges == 3 and Decimal(out["total_cost_usd"]) == Decimal("0.18")
+    statuses = [image_step(cli, p["id"])["status"] for p in out["posts"]]
+    assert sorted(statuses) == ["done", "done", "done", "skipped"]
+    skipped = next(p for p in out["posts"] if image_step(cli, p["id"])["status"] == "skipped")
+    post = run_cli(cli, "post", "show", str(skipped["id"]), "--json")
+    assert post["status"] == "in_review"  # flagged for the reviewer, not lost
+    flag = next(c for c in post["checks"] if c["name"] == "budget")
+    assert flag["level"] == "fail" and "batch budget" in flag["detail"] and "0.18" in flag["detail"]
+
+
+def test_fal_video_is_priced_per_second(
+    cli: CliRunner, fal: FalState, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BEATDESK_VIDEO_RENDERER", "fal:fal-ai/veo3/fast")
+    persona = home / "personas" / "ash.toml"
+    persona.write_text(persona.read_text().replace('per_batch_usd = "5.00"', 'per_batch_usd = "50.00"'))
+    out = run(cli, "--items", "1", "--video", "1")
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    video = next(s for s in post["steps"] if s["name"] == "video")
+    seconds = sum(s["seconds"] for s in post["draft"]["scenes"])
+    assert video["status"] == "done" and video["artifact"]["content_type"] == "video/mp4"
+    assert Decimal(video["cost_usd"]) == Decimal("0.40") * -(-int(seconds * 10) // 10)
+
+
+def test_unknown_fal_model_lists_the_priced_ones(
+    cli: CliRunner, fal: FalState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BEATDESK_IMAGE_RENDERER", "fal:fal-ai/nope")
+    result = run_cli(cli, "batch", "run", "--persona", "ash", code=1)
+    assert (
+        "unknown fal model 'fal-ai/nope'; priced models: fal-ai/flux-pro/v1.1-ultra, fal-ai/flux/schnell"
+        in result.stderr
+    )
+    assert fal.charges == 0
