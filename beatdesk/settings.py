@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     """Keep model replies in the store, so an identical re-draft costs nothing."""
     fal_url: str = "https://queue.fal.run/"
     """fal's queue endpoint, or a proxy or fal-compatible server (plain http allowed)."""
+    visibility_timeout_s: int = Field(default=3600, ge=1)
+    """Redis gives an unacknowledged task to another worker after this; keep it above the longest render."""
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     freshness_days: int = Field(default=30, ge=0, le=3650)
     """How far back a new item must not repeat a post."""

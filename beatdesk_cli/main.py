@@ -55,6 +55,11 @@ errors = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class WorkerPool(StrEnum):
+    prefork = "prefork"
+    threads = "threads"
+
+
 class SourceKind(StrEnum):
     note = "note"
     digest = "digest"
@@ -387,6 +392,9 @@ def _print_decision(store: Store, post_id: int, as_json: bool) -> None:
 def worker(
     concurrency: Annotated[int | None, typer.Option(help="Processes (default BEATDESK_WORKER_CONCURRENCY).")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    pool: Annotated[
+        WorkerPool, typer.Option(help="prefork (processes) or threads: renders wait on the network, threads hold many.")
+    ] = WorkerPool.prefork,
 ) -> None:
     """Run a Celery worker on BEATDESK_BROKER_URL."""
     from workers.app import check_broker, configure
@@ -402,6 +410,7 @@ def worker(
             "worker",
             f"--concurrency={concurrency or settings.worker_concurrency}",
             f"--loglevel={loglevel}",
+            f"--pool={pool.value}",
             f"--hostname=beatdesk-{os.getpid()}@%h",
         ]
     )

@@ -28,6 +28,8 @@ def configure(settings: Settings) -> Celery:
         "task_time_limit": LONGEST_TASK_S + 60,
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
+        "worker_send_task_events": True,  # so Flower (or `celery events`) can follow the tasks
+        "task_send_sent_event": True,
     }
     broker = settings.broker_url or "memory://"
     if app.conf.broker_url != broker:
@@ -38,8 +40,12 @@ def configure(settings: Settings) -> Celery:
         app.conf.update(
             broker_url=settings.broker_url,
             task_always_eager=False,
-            # Redis redelivers unacknowledged tasks after this; it must outlast the longest task.
-            broker_transport_options={"visibility_timeout": LONGEST_TASK_S * 2},
+            # Redis redelivers a task whose worker died once this passes; it must outlast the longest task.
+            broker_transport_options={
+                "visibility_timeout": settings.visibility_timeout_s,
+                "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 4)),
+                "unacked_restore_throttle": 1 if settings.visibility_timeout_s < 120 else 10,
+            },
             **common,
         )
     else:

@@ -1,0 +1,107 @@
+"""A worker killed with SIGKILL in the middle of a fal render: the post completes once, paid once."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from beatdesk.models import BatchStatus, PostStatus, StepStatus
+from beatdesk.settings import load_settings
+from beatdesk.store import open_store, repo
+from tests.fake_fal import FalState, fal_server
+from workers.app import configure, workers_answering
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def fal() -> Iterator[FalState]:
+    with fal_server() as state:
+        yield state
+
+
+@pytest.fixture
+def env(home: Path, redis_url: str, pg_url: str, fal: FalState) -> dict[str, str]:
+    values = {
+        "BEATDESK_HOME": str(home),
+        "BEATDESK_BROKER_URL": redis_url,
+        "BEATDESK_DATABASE_URL": pg_url,
+        "BEATDESK_IMAGE_RENDERER": "fal:fal-ai/flux-pro/v1.1-ultra",
+        "BEATDESK_FAL_URL": fal.url,
+        "FAL_KEY": "test-fal-key",
+        "BEATDESK_VISIBILITY_TIMEOUT_S": "3",  # a dead worker's task comes back after 3 s
+    }
+    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "init"], env=os.environ | values, check=True)
+    return os.environ | values
+
+
+def start_worker(env: dict[str, str], log: Path, pool: str = "threads") -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "beatdesk_cli.main", "worker", "--concurrency", "4", "--pool", pool],
+        env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    configure(load_settings(broker_url=env["BEATDESK_BROKER_URL"]))
+    deadline = time.monotonic() + 60
+    while not workers_answering(timeout=1.0):
+        if process.poll() is not None or time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise AssertionError(f"worker did not start:\n{log.read_text()}")
+    return process
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_sigkill_mid_render_completes_once_with_one_charge(env: dict[str, str], fal: FalState, tmp_path: Path) -> None:
+    fal.latency_s = 6.0
+    log = tmp_path / "workers.log"
+    first = start_worker(env, log)
+    second = None
+    try:
+        started = subprocess.run(
+            [sys.executable, "-m", "beatdesk_cli.main", "batch", "run", "--persona", "ash", "--items", "1",
+             "--video", "0", "--no-wait", "--json"],
+            env=env, capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        batch_id = json.loads(started.stdout)["batch_id"]
+        deadline = time.monotonic() + 60
+        while not fal.submits:  # the render has been submitted: its request id is stored
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        time.sleep(0.5)
+        stop(first, signal.SIGKILL)
+        second = start_worker(env, log)
+        store = open_store(env["BEATDESK_DATABASE_URL"])
+        deadline = time.monotonic() + 90
+        while True:
+            with store.session() as session:
+                batch = repo.get_batch(session, batch_id)
+            if batch.status is BatchStatus.done or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert batch.status is BatchStatus.done, log.read_text()[-3000:]
+        post = batch.posts[0]
+        assert post.status is PostStatus.in_review
+        images = [s for s in post.steps if s.name == "hero_image"]
+        assert [s.status for s in images] == [StepStatus.done]
+        assert len(fal.submits) == 1 and fal.charges == 1  # resumed, never submitted twice
+        assert post.total_cost_usd == images[0].cost_usd == images[0].cost_usd.__class__("0.06")
+    finally:
+        stop(first, signal.SIGKILL)
+        if second is not None:
+            stop(second)
