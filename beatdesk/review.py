@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import Persona, PostStatus
-from beatdesk.pipeline import STEPS
+from beatdesk.pipeline import MEDIA_STEPS, STEPS
 from beatdesk.slots import next_free_slot
 from beatdesk.store import repo
 
@@ -37,3 +37,12 @@ def send_back_for_redraft(session: Session, *, post_id: int, actor: str, note: s
     repo.transition(session, post_id=post_id, to=PostStatus.drafting, actor=actor, action="redraft", note=note)
     repo.archive_draft(session, post_id=post_id, note=note, actor=actor)
     repo.queue_steps(session, post_id=post_id, names=STEPS[post.content_format][1:])  # all but planning
+
+
+def send_back_for_rerender(session: Session, *, post_id: int, actor: str, note: str | None) -> None:
+    """Back to rendering: new media steps are queued after the old ones, whose files and costs stay."""
+    post = repo.get_post(session, post_id)
+    if post.draft is None:
+        raise BeatdeskError(f"post {post_id} has no draft to render; redraft it first")
+    repo.transition(session, post_id=post_id, to=PostStatus.rendering, actor=actor, action="rerender", note=note)
+    repo.queue_steps(session, post_id=post_id, names=[n for n in STEPS[post.content_format] if n in MEDIA_STEPS])

@@ -333,6 +333,34 @@ def post_redraft(
     _print_decision(_store(settings), post_id, as_json)
 
 
+@post_app.command("rerender")
+@edge
+def post_rerender(
+    post_id: Annotated[int, typer.Argument(help="The post's id.")],
+    model: Annotated[
+        str | None, typer.Option(help="Image renderer for this time, e.g. fal:fal-ai/flux/schnell.")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="Why, for the record.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """New media for the post's current draft; earlier files and their costs are kept."""
+    from workers.graph import rerender
+
+    settings = get_settings()
+    image_renderer(model or settings.image_renderer), video_renderer(settings.video_renderer)
+    rerender(settings, post_id=post_id, note=note, actor=_actor(), image_model=model)
+    _print_decision(_store(settings), post_id, as_json)
+
+
+@app.command()
+@edge
+def sweep() -> None:
+    """Re-queue renders stuck in `running` past the time limit (the scheduler runs this every 5 minutes)."""
+    from workers.graph import sweep as sweep_stuck
+
+    console.print(f"{sweep_stuck(get_settings())} stuck render(s) re-queued")
+
+
 @review_app.command("approve")
 @edge
 def review_approve(

@@ -116,3 +116,9 @@ def _render(
         out_path=folder / f"post-{post.id}-{step.name}{version}.png",
     )
     return renderer.render(image_request, job)  # type: ignore[arg-type]
+
+
+def stuck_posts(store: Store, *, older_than_s: float) -> list[int]:
+    """Posts in rendering whose media step has been running longer than any render may take."""
+    with store.session() as session:
+        return repo.posts_with_stuck_steps(session, names=sorted(MEDIA_STEPS), older_than_s=older_than_s)

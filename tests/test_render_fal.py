@@ -127,3 +127,41 @@ def test_unknown_fal_model_lists_the_priced_ones(
         in result.stderr
     )
     assert fal.charges == 0
+
+
+def test_rerender_with_another_model_keeps_the_first_image_and_its_cost(cli: CliRunner, fal: FalState) -> None:
+    out = run(cli, "--items", "1", "--video", "0")
+    post_id = out["posts"][0]["id"]
+    again = run_cli(cli, "post", "rerender", str(post_id), "--model", "fal:fal-ai/flux/schnell", "--json")
+    assert again["status"] == "in_review" and fal.charges == 2
+    post = run_cli(cli, "post", "show", str(post_id), "--json")
+    images = [s for s in post["steps"] if s["name"] == "hero_image"]
+    assert [(s["model"], s["cost_usd"]) for s in images] == [(FLUX, "0.06"), ("fal-ai/flux/schnell", "0.003")]
+    assert images[0]["artifact"]["path"] != images[1]["artifact"]["path"]
+    assert all(Path(s["artifact"]["path"]).is_file() for s in images)
+    assert post["total_cost_usd"] == "0.063"
+
+
+def test_sweeper_resumes_a_render_left_running(cli: CliRunner, fal: FalState, home: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from beatdesk.store import open_store
+    from beatdesk.store.schema import PostRow, StepRow
+
+    out = run(cli, "--items", "1", "--video", "0")
+    post_id = out["posts"][0]["id"]
+    request_id = fal.submits[0]["request_id"]
+    store = open_store(f"sqlite:///{home / 'beatdesk.db'}")
+    with store.session() as session:  # as a worker lost mid-render an hour ago would leave it
+        session.execute(update(PostRow).where(PostRow.id == post_id).values(status="rendering"))
+        session.execute(
+            update(StepRow)
+            .where(StepRow.post_id == post_id, StepRow.name == "hero_image")
+            .values(status="running", request_id=request_id, started_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+    assert "1 stuck render(s) re-queued" in run_cli(cli, "sweep").stdout
+    post = run_cli(cli, "post", "show", str(post_id), "--json")
+    assert post["status"] == "in_review" and fal.charges == 1  # resumed the stored request, no new submit
+    assert run_cli(cli, "sweep").stdout.startswith("0 stuck")

@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable
 
 from beatdesk.models import Batch, BatchSpec, BatchStatus
-from beatdesk.review import send_back_for_redraft
+from beatdesk.review import send_back_for_redraft, send_back_for_rerender
 from beatdesk.settings import Settings
 from beatdesk.steps import one_line
 from beatdesk.store import open_store, repo
 from workers.app import check_broker, configure
-from workers.tasks import draft_post_task, plan_batch_task
+from workers.tasks import draft_post_task, plan_batch_task, render_post_task, requeue_stuck_renders
 
 Progress = Callable[[int, int], None]
 
@@ -65,3 +65,19 @@ def redraft(settings: Settings, *, post_id: int, note: str | None, actor: str) -
     with open_store(settings.effective_database_url).session() as session:
         send_back_for_redraft(session, post_id=post_id, actor=actor, note=note)
     draft_post_task.delay(post_id, note)
+
+
+def rerender(settings: Settings, *, post_id: int, note: str | None, actor: str, image_model: str | None) -> None:
+    """Send a post back for new media and hand it to the render task."""
+    configure(settings)
+    check_broker(settings)
+    with open_store(settings.effective_database_url).session() as session:
+        send_back_for_rerender(session, post_id=post_id, actor=actor, note=note)
+    render_post_task.delay(post_id, image_model)
+
+
+def sweep(settings: Settings) -> int:
+    """Re-queue renders stuck in running; the scheduler does this every 5 minutes."""
+    configure(settings)
+    check_broker(settings)
+    return requeue_stuck_renders()

@@ -17,8 +17,8 @@ from planner.registry import planner_for
 from planner.stage import plan_batch
 from renderers.fal import TransientRenderError
 from renderers.registry import image_renderer, video_renderer
-from renderers.stage import render_post
-from workers.app import app
+from renderers.stage import render_post, stuck_posts
+from workers.app import LONGEST_TASK_S, app
 
 RENDER_RETRIES = 5
 
@@ -58,7 +58,7 @@ def draft_post_task(post_id: int, note: str | None = None) -> None:
 
 
 @app.task(name="beatdesk.render_post", bind=True, max_retries=RENDER_RETRIES)
-def render_post_task(self: Task, post_id: int) -> None:
+def render_post_task(self: Task, post_id: int, image_model: str | None = None) -> None:
     settings = get_settings()
     waited_here = 0
     while True:
@@ -67,7 +67,7 @@ def render_post_task(self: Task, post_id: int) -> None:
                 _store(),
                 post_id=post_id,
                 home=settings.home,
-                image=image_renderer(settings.image_renderer),
+                image=image_renderer(image_model or settings.image_renderer),
                 video=video_renderer(settings.video_renderer),
             )
         except TransientRenderError as err:
@@ -106,3 +106,21 @@ def settle_post(post_id: int) -> None:
 def settle(batch_id: int) -> None:
     with _store().session() as session:
         repo.finish_batch_if_done(session, batch_id=batch_id)
+
+
+@app.task(name="beatdesk.sweep_stuck_steps")
+def sweep_stuck_steps_task() -> int:
+    return requeue_stuck_renders()
+
+
+def requeue_stuck_renders() -> int:
+    """Re-queue renders whose step has run past the time limit (a lost task); they resume their request."""
+    post_ids = stuck_posts(_store(), older_than_s=LONGEST_TASK_S + 60)
+    for post_id in post_ids:
+        render_post_task.delay(post_id)
+    return len(post_ids)
+
+
+app.conf.beat_schedule = {
+    "sweep-stuck-steps": {"task": "beatdesk.sweep_stuck_steps", "schedule": 300.0},
+}

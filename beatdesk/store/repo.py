@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import TypeAdapter
@@ -105,6 +105,22 @@ def fail_running_steps(session: Session, *, post_id: int, reason: str) -> None:
         .where(StepRow.post_id == post_id, StepRow.status == StepStatus.running)
         .values(status=StepStatus.failed, error=reason, finished_at=utcnow(), cost_usd=Decimal("0"))
     )
+
+
+def posts_with_stuck_steps(session: Session, *, names: Sequence[str], older_than_s: float) -> list[int]:
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    rows = session.scalars(
+        select(StepRow.post_id)
+        .join(PostRow, PostRow.id == StepRow.post_id)
+        .where(
+            StepRow.name.in_(list(names)),
+            StepRow.status == StepStatus.running,
+            StepRow.started_at < cutoff,
+            PostRow.status == PostStatus.rendering,
+        )
+        .distinct()
+    )
+    return sorted(rows)
 
 
 def batch_progress(session: Session, *, batch_id: int) -> tuple[int, int]:
