@@ -43,10 +43,12 @@ def _transient_status(code: int) -> bool:
 class FalQueue:
     """The queue protocol: submit by hand (to control retries), status and result through fal-client."""
 
-    def __init__(self, *, key: str, base_url: str, poll_interval_s: float = 0.5, timeout_s: float = 600) -> None:
+    def __init__(self, *, key: str, base_url: str, poll_interval_s: float = 0.1, timeout_s: float = 600) -> None:
         self.key, self.base_url = key, base_url.rstrip("/") + "/"
         self.poll_interval_s, self.timeout_s = poll_interval_s, timeout_s
         self.client = fal_client.SyncClient(key=key, default_timeout=60)
+        # One pooled HTTP client for submits and downloads: a new one per call costs ~50 ms of TLS set-up.
+        self.http = httpx.Client(timeout=60, follow_redirects=True, headers={"User-Agent": "beatdesk"})
 
     @retry(
         retry=retry_if_exception_type(TransientRenderError),
@@ -57,7 +59,7 @@ class FalQueue:
     def submit(self, application: str, arguments: dict[str, Any]) -> str:
         url = self.base_url + application
         try:
-            response = httpx.post(url, json=arguments, headers={"Authorization": f"Key {self.key}"}, timeout=30)
+            response = self.http.post(url, json=arguments, headers={"Authorization": f"Key {self.key}"}, timeout=30)
         except (httpx.ConnectError, httpx.ConnectTimeout) as err:  # never reached fal: safe to send again
             raise TransientRenderError(f"cannot reach {url}: {err}") from err
         except httpx.HTTPError as err:  # sent, answer lost: fal may have taken it, so do not send again
@@ -75,6 +77,7 @@ class FalQueue:
         """Poll until the request completes, then fetch its result."""
         self._point_client()
         deadline = time.monotonic() + self.timeout_s
+        interval = self.poll_interval_s
         try:
             while True:
                 status = self.client.status(application, request_id)
@@ -84,13 +87,41 @@ class FalQueue:
                     return dict(self.client.result(application, request_id))
                 if time.monotonic() > deadline:
                     raise TransientRenderError(f"{application} request {request_id} not done after {self.timeout_s:g}s")
-                time.sleep(self.poll_interval_s)
+                time.sleep(interval)
+                interval = min(interval * 1.5, 2.0)  # quick for fast models, gentle on long videos
         except fal_client.client.FalClientHTTPError as err:
             if _transient_status(err.status_code):
                 raise TransientRenderError(f"{application} answered {err.status_code}: {err.message}") from err
             raise RenderRefused(f"{application} answered {err.status_code}: {err.message}") from err
         except httpx.HTTPError as err:
             raise TransientRenderError(f"{application}: {type(err).__name__}: {err}") from err
+
+    @retry(
+        retry=retry_if_exception_type(TransientRenderError),
+        stop=stop_after_attempt(3),
+        wait=wait_exponential_jitter(multiplier=0.2, max=3),
+        reraise=True,
+    )
+    def download(self, url: str, out_path: Path) -> tuple[Path, str, int]:
+        """Fetch a result file next to `out_path` (its extension from the content type); atomic, never half-written."""
+        try:
+            response = self.http.get(url)
+        except httpx.HTTPError as err:
+            raise TransientRenderError(f"downloading {url} failed: {type(err).__name__}") from err
+        if response.status_code >= 400:
+            error = TransientRenderError if _transient_status(response.status_code) else RenderRefused
+            raise error(f"downloading {url} failed: {response.status_code}")
+        content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
+        path = out_path.with_suffix(mimetypes.guess_extension(content_type) or out_path.suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(path.suffix + ".part")
+        try:
+            partial.write_bytes(response.content)
+            os.replace(partial, path)
+        except OSError as err:  # a full disk, a read-only folder: say which file
+            partial.unlink(missing_ok=True)
+            raise RenderRefused(f"cannot write {path}: {err.strerror or err}") from err
+        return path, content_type, len(response.content)
 
     def _point_client(self) -> None:
         # fal-client builds status and result URLs from this module constant; it has no base-URL option.
@@ -104,34 +135,6 @@ def _detail(response: httpx.Response) -> str:
         return response.text[:200]
     detail = body.get("detail", body) if isinstance(body, dict) else body
     return str(detail)[:300]
-
-
-@retry(
-    retry=retry_if_exception_type(TransientRenderError),
-    stop=stop_after_attempt(3),
-    wait=wait_exponential_jitter(multiplier=0.2, max=3),
-    reraise=True,
-)
-def download(url: str, out_path: Path) -> tuple[Path, str, int]:
-    """Fetch a result file next to `out_path` (its extension from the content type); atomic, never half-written."""
-    try:
-        response = httpx.get(url, timeout=60, follow_redirects=True)
-    except httpx.HTTPError as err:
-        raise TransientRenderError(f"downloading {url} failed: {type(err).__name__}") from err
-    if response.status_code >= 400:
-        error = TransientRenderError if _transient_status(response.status_code) else RenderRefused
-        raise error(f"downloading {url} failed: {response.status_code}")
-    content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
-    path = out_path.with_suffix(mimetypes.guess_extension(content_type) or out_path.suffix)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".part")
-    try:
-        partial.write_bytes(response.content)
-        os.replace(partial, path)
-    except OSError as err:  # a full disk, a read-only folder: say which file
-        partial.unlink(missing_ok=True)
-        raise RenderRefused(f"cannot write {path}: {err.strerror or err}") from err
-    return path, content_type, len(response.content)
 
 
 class FalImageRenderer:
@@ -163,7 +166,7 @@ class FalImageRenderer:
         if not images:
             raise RenderRefused(f"{self.model} returned no image (request {request_id})")
         image = images[0]
-        path, content_type, size = download(image["url"], request.out_path)
+        path, content_type, size = self.queue.download(image["url"], request.out_path)
         seed = result.get("seed")
         return RenderResult(
             artifact=Artifact(
@@ -205,7 +208,7 @@ class FalVideoRenderer:
         video = result.get("video") or {}
         if not video.get("url"):
             raise RenderRefused(f"{self.model} returned no video (request {request_id})")
-        path, content_type, size = download(video["url"], request.out_path)
+        path, content_type, size = self.queue.download(video["url"], request.out_path)
         return RenderResult(
             artifact=Artifact(
                 kind="video", path=str(path), url=video["url"], content_type=content_type, size_bytes=size

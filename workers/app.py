@@ -39,6 +39,7 @@ def configure(settings: Settings) -> Celery:
     if settings.broker_url:
         app.conf.update(
             broker_url=settings.broker_url,
+            result_backend=settings.broker_url,  # only tasks that ask for a result (ping) store one
             task_always_eager=False,
             # Redis redelivers a task whose worker died once this passes; it must outlast the longest task.
             broker_transport_options={

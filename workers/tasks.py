@@ -124,3 +124,9 @@ def requeue_stuck_renders() -> int:
 app.conf.beat_schedule = {
     "sweep-stuck-steps": {"task": "beatdesk.sweep_stuck_steps", "schedule": 300.0},
 }
+
+
+@app.task(name="beatdesk.ping", ignore_result=False)
+def ping_task() -> str:
+    """A no-op round trip: is a worker there, and what does a task cost on this broker?"""
+    return "pong"
