@@ -3,7 +3,7 @@
 fal has no idempotency key, so a submit is sent again only when it certainly never arrived (the
 connection was refused, or the queue answered 429/5xx). A submit whose answer was lost after it was
 sent is not repeated: the step fails and says so, rather than risk paying twice. Status and result
-go through fal-client, pointed at `BEATDESK_FAL_URL`.
+go through fal-client's request handles, at `BEATDESK_FAL_URL`.
 """
 
 from __future__ import annotations
@@ -73,18 +73,31 @@ class FalQueue:
             raise RenderRefused(f"{application} refused the request ({response.status_code}): {_detail(response)}")
         return str(response.json()["request_id"])
 
+    def handle(self, application: str, request_id: str) -> fal_module.SyncRequestHandle:
+        """fal-client's handle on a stored request, at this queue's address (fal-client has no base-URL option)."""
+        app = fal_module.AppId.from_endpoint_id(application)
+        prefix = f"{app.namespace}/" if app.namespace else ""
+        base = f"{self.base_url}{prefix}{app.owner}/{app.alias}/requests/{request_id}"
+        return fal_module.SyncRequestHandle(
+            request_id=request_id,
+            response_url=base,
+            status_url=base + "/status",
+            cancel_url=base + "/cancel",
+            client=self.client._client,
+        )
+
     def wait(self, application: str, request_id: str) -> dict[str, Any]:
         """Poll until the request completes, then fetch its result."""
-        self._point_client()
+        handle = self.handle(application, request_id)
         deadline = time.monotonic() + self.timeout_s
         interval = self.poll_interval_s
         try:
             while True:
-                status = self.client.status(application, request_id)
+                status = handle.status()
                 if isinstance(status, fal_client.Completed):
                     if status.error:
                         raise RenderRefused(f"{application} failed request {request_id}: {status.error}")
-                    return dict(self.client.result(application, request_id))
+                    return dict(handle.get())
                 if time.monotonic() > deadline:
                     raise TransientRenderError(f"{application} request {request_id} not done after {self.timeout_s:g}s")
                 time.sleep(interval)
@@ -122,10 +135,6 @@ class FalQueue:
             partial.unlink(missing_ok=True)
             raise RenderRefused(f"cannot write {path}: {err.strerror or err}") from err
         return path, content_type, len(response.content)
-
-    def _point_client(self) -> None:
-        # fal-client builds status and result URLs from this module constant; it has no base-URL option.
-        fal_module.QUEUE_URL_FORMAT = self.base_url
 
 
 def _detail(response: httpx.Response) -> str:
