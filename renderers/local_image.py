@@ -43,8 +43,14 @@ def fit_text(
         lines = _wrap(draw, text, font, width)
         line_height = int(size * 1.18)
         widest = max((draw.textlength(line, font=font) for line in lines), default=0)
-        if (len(lines) * line_height <= height and widest <= width) or size <= smallest:
+        if len(lines) * line_height <= height and widest <= width:
             return font, lines, line_height
+        if size <= smallest:  # still too long at the smallest size: keep what fits and end on an ellipsis
+            kept = lines[: max(1, height // line_height)]
+            while kept and draw.textlength(kept[-1] + " …", font=font) > width:
+                kept[-1] = kept[-1].rsplit(" ", 1)[0] if " " in kept[-1] else ""
+            kept[-1] = (kept[-1] + " …").strip()
+            return font, kept, line_height
         size = max(smallest, int(size * 0.92))
 
 
