@@ -139,6 +139,10 @@ class Persona(Strict):
     batch: BatchDefaults = BatchDefaults()
     style: CardStyle = CardStyle()
     drafting: DraftRules = DraftRules()
+    image_renderer: str | None = None
+    """Overrides BEATDESK_IMAGE_RENDERER for this persona, e.g. "fal:fal-ai/flux-pro/v1.1-ultra"."""
+    video_renderer: str | None = None
+    """Overrides BEATDESK_VIDEO_RENDERER for this persona."""
     banned_phrases: tuple[str, ...] = ()
 
     @field_validator("beats")

@@ -7,6 +7,7 @@ running with its request id and is raised for the task to retry, which then resu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from beatdesk import budget
@@ -18,10 +19,11 @@ from beatdesk.store import Store, repo
 from renderers.base import ImageRenderer, ImageRequest, RenderResult, RequestMemory, VideoRenderer, VideoRequest
 from renderers.fal import TransientRenderError
 
+Choose = Callable[[Persona], tuple[ImageRenderer, VideoRenderer]]
+"""Picks the renderers for a persona (its own override, or the settings')."""
 
-def render_post(
-    store: Store, *, post_id: int, home: Path, image: ImageRenderer, video: VideoRenderer | None = None
-) -> bool:
+
+def render_post(store: Store, *, post_id: int, home: Path, choose: Choose) -> bool:
     """Render the post's pending media; True when the post went to review."""
     with store.session() as session:
         post = repo.get_post(session, post_id)
@@ -29,13 +31,12 @@ def render_post(
     if post.status is not PostStatus.rendering or post.draft is None:
         return False
     persona = load_persona(home, post.persona)
+    image, video = choose(persona)
     pending = [s for s in post.steps if s.name in MEDIA_STEPS and s.status in (StepStatus.queued, StepStatus.running)]
     flags: list[Check] = []
     for step in pending:
         renderer: ImageRenderer | VideoRenderer
         if step.name == VIDEO:
-            if video is None:
-                raise ValueError("a video step needs a video renderer")
             renderer, estimate = video, video.estimate(_seconds(post))
         else:
             renderer, estimate = image, image.estimate()

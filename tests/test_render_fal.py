@@ -165,3 +165,12 @@ def test_sweeper_resumes_a_render_left_running(cli: CliRunner, fal: FalState, ho
     post = run_cli(cli, "post", "show", str(post_id), "--json")
     assert post["status"] == "in_review" and fal.charges == 1  # resumed the stored request, no new submit
     assert run_cli(cli, "sweep").stdout.startswith("0 stuck")
+
+
+def test_a_persona_may_choose_its_own_renderer(cli: CliRunner, fal: FalState, home: Path) -> None:
+    persona = home / "personas" / "ash.toml"
+    persona.write_text('image_renderer = "fal:fal-ai/flux/schnell"\n' + persona.read_text())
+    out = run(cli, "--items", "1", "--video", "0")
+    step = image_step(cli, out["posts"][0]["id"])
+    assert (step["model"], step["cost_usd"]) == ("fal-ai/flux/schnell", "0.003")
+    assert fal.submits[0]["app"] == "fal-ai/flux/schnell"

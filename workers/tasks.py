@@ -67,8 +67,10 @@ def render_post_task(self: Task, post_id: int, image_model: str | None = None) -
                 _store(),
                 post_id=post_id,
                 home=settings.home,
-                image=image_renderer(image_model or settings.image_renderer),
-                video=video_renderer(settings.video_renderer),
+                choose=lambda persona: (
+                    image_renderer(image_model or persona.image_renderer or settings.image_renderer),
+                    video_renderer(persona.video_renderer or settings.video_renderer),
+                ),
             )
         except TransientRenderError as err:
             tries = self.request.retries + waited_here
