@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -30,6 +31,12 @@ def load_persona(home: Path, name: str) -> Persona:
     if not path.is_file():
         known = ", ".join(known_personas(home)) or f"none yet; run `beatdesk init` (home: {home})"
         raise UnknownPersonaError(f"unknown persona {name!r}; known personas: {known}")
+    return _parsed(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _parsed(path: Path, mtime_ns: int) -> Persona:
+    """Parsed once per version of the file: every draft and render of a batch reads the same persona."""
     return parse_persona_file(path)
 
 
