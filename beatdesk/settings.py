@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     video_renderer: str = "local"
     fal_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("FAL_KEY", "BEATDESK_FAL_KEY"))
     llm_api_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    """Signs session and CSRF cookies; unset, one is made and kept in $BEATDESK_HOME/secret.key."""
     llm_base_url: str | None = None
     """An OpenAI-compatible endpoint, or a proxy, for the chosen provider."""
     llm_temperature: float = Field(default=0.4, ge=0, le=2)

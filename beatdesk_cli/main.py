@@ -39,8 +39,10 @@ batch_app = typer.Typer(help="Batches of posts.", no_args_is_help=True)
 queue_app = typer.Typer(help="The review queue.", no_args_is_help=True)
 post_app = typer.Typer(help="One post.", no_args_is_help=True)
 review_app = typer.Typer(help="Review decisions.", no_args_is_help=True)
+users_app = typer.Typer(help="People who use the review desk.", no_args_is_help=True)
 sources_app = typer.Typer(help="A persona's sources: notes, digests and feeds.", no_args_is_help=True)
 for sub, name in (
+    (users_app, "users"),
     (sources_app, "sources"),
     (config_app, "config"),
     (batch_app, "batch"),
@@ -53,6 +55,11 @@ for sub, name in (
 console = Console()
 errors = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Role(StrEnum):
+    reviewer = "reviewer"
+    admin = "admin"
 
 
 class WorkerPool(StrEnum):
@@ -443,6 +450,42 @@ def worker(
             f"--hostname=beatdesk-{os.getpid()}@%h",
         ]
     )
+
+
+@app.command()
+@edge
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the review desk (web pages) on HOST:PORT."""
+    import uvicorn
+
+    from review_web.app import create_app
+
+    settings = get_settings()
+    if host not in ("127.0.0.1", "localhost", "::1") and settings.secret_key is None:
+        raise BeatdeskError(f"serving on {host} needs BEATDESK_SECRET_KEY set (a long random string)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@users_app.command("add")
+@edge
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[Role, typer.Option(help="reviewer or admin.")] = Role.reviewer,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Add a person who may log in to the review desk."""
+    from beatdesk.users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _store(get_settings()).session() as session:
+        user = add_user(session, name=name, role=role.value, password=password)
+    console.print(f"user {user.name} added as {user.role}")
 
 
 def main() -> None:

@@ -187,6 +187,41 @@ def list_posts(
     return [_post(row) for row in session.scalars(query.limit(limit))]
 
 
+def page_posts(
+    session: Session,
+    *,
+    persona: str | None,
+    status: PostStatus | None,
+    content_format: ContentFormat | None,
+    batch_id: int | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Post], int]:
+    """One page of the queue, newest first, and how many posts match in all."""
+    where = []
+    if persona:
+        where.append(PostRow.persona == persona)
+    if status:
+        where.append(PostRow.status == status)
+    if content_format:
+        where.append(PostRow.content_format == content_format)
+    if batch_id is not None:
+        where.append(PostRow.batch_id == batch_id)
+    total = session.scalar(select(func.count()).select_from(PostRow).where(*where)) or 0
+    rows = session.scalars(
+        select(PostRow).options(selectinload(PostRow.batch), *_post_loads()).where(*where)
+        .order_by(PostRow.id.desc()).offset(offset).limit(limit)
+    )  # fmt: skip
+    return [_post(row) for row in rows], total
+
+
+def status_counts(session: Session, *, persona: str | None = None) -> dict[str, int]:
+    query = select(PostRow.status, func.count()).group_by(PostRow.status)
+    if persona:
+        query = query.where(PostRow.persona == persona)
+    return {status: count for status, count in session.execute(query).all()}
+
+
 def last_run_of_beats(session: Session, *, persona: str) -> dict[str, datetime]:
     """When each beat last went into a post that is alive (not rejected or failed)."""
     rows = session.execute(
@@ -218,6 +253,12 @@ def transition(
         row.reason = note
     session.add(EventRow(post_id=post_id, actor=actor, action=action, from_status=current, to_status=to, note=note))
     return current
+
+
+def log_event(session: Session, *, post_id: int, actor: str, action: str, note: str | None = None) -> None:
+    """A decision that does not change the status (an edit), kept in the post's audit log."""
+    status = session.scalar(select(PostRow.status).where(PostRow.id == post_id))
+    session.add(EventRow(post_id=post_id, actor=actor, action=action, from_status=status, to_status=status, note=note))
 
 
 def fail_post(session: Session, *, post_id: int, actor: str, reason: str) -> None:

@@ -1,0 +1,1 @@
+"""The review desk: a small server-rendered web app over the review queue."""

@@ -1,0 +1,256 @@
+"""The review desk's web app: log in, read the queue, open a post's whole story, edit and decide.
+
+Server-rendered Jinja2 pages (autoescaped), plain forms. Sessions are signed, HttpOnly, SameSite
+cookies (Starlette's SessionMiddleware); every form carries a CSRF token (asgi-csrf); login attempts
+are rate-limited (limits). Nothing but the login page is visible without a session.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from asgi_csrf import asgi_csrf
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.middleware.sessions import SessionMiddleware
+
+from beatdesk.errors import BeatdeskError, NotFoundError
+from beatdesk.models import ContentFormat, Post, PostStatus
+from beatdesk.personas import load_persona
+from beatdesk.prices import format_usd
+from beatdesk.review import approve, reject
+from beatdesk.settings import Settings
+from beatdesk.store import open_store, repo
+from beatdesk.users import User, authenticate, get_user
+from drafter.edit import edit_draft
+
+TEMPLATES = Path(__file__).parent / "templates"
+PAGE_SIZE = 25
+LOGIN_LIMIT = parse("5/minute")
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def secret_key(settings: Settings) -> str:
+    """BEATDESK_SECRET_KEY, or one made once and kept in the home (readable by its owner only)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path = settings.home / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def relative_time(at: datetime, now: datetime | None = None) -> str:
+    seconds = int(((now or datetime.now(UTC)) - at).total_seconds())
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            amount = f"{seconds // size}{unit}"
+            break
+    else:
+        amount = f"{seconds}s"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def current_user(request: Request) -> User:
+    """The logged-in user; anyone else is sent to the login page."""
+    user_id = request.session.get("user_id")
+    user = None
+    if user_id is not None:
+        with request.app.state.store.session() as session:
+            user = get_user(session, user_id)
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+Viewer = Annotated[User, Depends(current_user)]
+
+
+def create_app(settings: Settings) -> Any:
+    store = open_store(settings.effective_database_url)
+    templates = Jinja2Templates(directory=str(TEMPLATES))  # autoescape is on for .html
+    templates.env.filters["usd"] = format_usd
+    templates.env.filters["ago"] = relative_time
+    limiter = MovingWindowRateLimiter(MemoryStorage())
+    app = FastAPI(title="beatdesk review", docs_url=None, redoc_url=None, openapi_url=None)
+
+    app.state.store = store
+
+    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        csrftoken = request.scope["csrftoken"]()
+        return templates.TemplateResponse(request, name, {"csrftoken": csrftoken, **context}, status_code=status_code)
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, _: LoginRequired) -> RedirectResponse:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, exc: Exception) -> HTMLResponse:
+        detail = getattr(exc, "detail", "Not found")
+        return page(request, "404.html", status_code=404, detail=detail, user=None)
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "/") -> HTMLResponse:
+        return page(request, "login.html", next=_safe_next(next), error=None, user=None)
+
+    @app.post("/login", response_model=None)
+    def login(
+        request: Request,
+        name: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        next: Annotated[str, Form()] = "/",
+    ) -> Response:
+        client = request.client.host if request.client else "?"
+        if not limiter.hit(LOGIN_LIMIT, client, name):
+            return page(request, "login.html", status_code=429, next=_safe_next(next), user=None,
+                        error="Too many attempts; wait a minute and try again.")  # fmt: skip
+        with store.session() as session:
+            user = authenticate(session, name=name, password=password)
+        if user is None:
+            return page(request, "login.html", status_code=401, next=_safe_next(next), user=None,
+                        error="Wrong name or password.")  # fmt: skip
+        request.session.clear()
+        request.session["user_id"] = user.id
+        return RedirectResponse(_safe_next(next), status_code=303)
+
+    @app.post("/logout")
+    def logout(request: Request) -> RedirectResponse:
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    @app.get("/", response_class=HTMLResponse)
+    def queue(
+        request: Request,
+        user: Viewer,
+        persona: str | None = None,
+        status: str | None = None,
+        format: str | None = None,
+        batch: str | None = None,
+        p: int = 1,
+    ) -> HTMLResponse:
+        chosen_status = PostStatus(status) if status and status in PostStatus.__members__ else None
+        chosen_format = ContentFormat(format) if format and format in ContentFormat.__members__ else None
+        batch_id = int(batch) if batch and batch.isdigit() else None
+        with store.session() as session:
+            posts, total = repo.page_posts(
+                session, persona=persona or None, status=chosen_status, content_format=chosen_format,
+                batch_id=batch_id, offset=(max(p, 1) - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+            )  # fmt: skip
+            counts = repo.status_counts(session, persona=persona or None)
+        filters = {"persona": persona or "", "status": status or "", "format": format or "", "batch": batch or ""}
+        pages = max(1, -(-total // PAGE_SIZE))
+        return page(
+            request, "queue.html", user=user, posts=posts, counts=counts, filters=filters, total=total,
+            page=max(p, 1), pages=pages, query=lambda n: urlencode({**filters, "p": n}),
+            statuses=list(PostStatus), formats=list(ContentFormat),
+        )  # fmt: skip
+
+    def load_post(post_id: int) -> Post:
+        try:
+            with store.session() as session:
+                return repo.get_post(session, post_id)
+        except NotFoundError as err:
+            raise HTTPException(status_code=404, detail=str(err)) from None
+
+    @app.get("/posts/{post_id}", response_class=HTMLResponse)
+    def post_page(request: Request, post_id: int, user: Viewer, error: str | None = None) -> HTMLResponse:
+        post = load_post(post_id)
+        handle = _handle(settings, post.persona)
+        return page(request, "post.html", user=user, post=post, handle=handle, error=error)
+
+    def decide(post_id: int, action: Any) -> RedirectResponse:
+        load_post(post_id)
+        try:
+            with store.session() as session:
+                action(session)
+        except BeatdeskError as err:
+            return RedirectResponse(f"/posts/{post_id}?{urlencode({'error': str(err)})}", status_code=303)
+        return RedirectResponse(f"/posts/{post_id}", status_code=303)
+
+    @app.post("/posts/{post_id}/approve")
+    def approve_post(post_id: int, user: Viewer, at: Annotated[str, Form()] = "") -> RedirectResponse:
+        def act(session: Any) -> None:
+            post = repo.get_post(session, post_id)
+            persona = load_persona(settings.home, post.persona)
+            when = _parse_local(at, persona.timezone) if at.strip() else None
+            approve(session, post_id=post_id, persona=persona, actor=user.name, at=when)
+
+        return decide(post_id, act)
+
+    @app.post("/posts/{post_id}/reject")
+    def reject_post(post_id: int, user: Viewer, reason: Annotated[str, Form()] = "") -> RedirectResponse:
+        return decide(post_id, lambda session: reject(session, post_id=post_id, actor=user.name, reason=reason))
+
+    @app.post("/posts/{post_id}/edit")
+    def edit_post(
+        post_id: int,
+        user: Viewer,
+        title: Annotated[str, Form()],
+        caption: Annotated[str, Form()],
+        hashtags: Annotated[str, Form()],
+        body: Annotated[str, Form()] = "",
+    ) -> RedirectResponse:
+        changes = {"title": title, "caption": caption, "hashtags": hashtags.split()}
+        if body:
+            changes["body"] = body
+        return decide(
+            post_id,
+            lambda session: edit_draft(session, post_id=post_id, home=settings.home, actor=user.name, changes=changes),
+        )
+
+    @app.get("/artifacts/{path:path}")
+    def artifact(path: str, user: Viewer) -> FileResponse:
+        root = (settings.home / "artifacts").resolve()
+        target = (root / path).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            raise HTTPException(status_code=404, detail=f"no artifact {path}")
+        return FileResponse(target)
+
+    wrapped = SessionMiddleware(
+        asgi_csrf(app, signing_secret=secret_key(settings), always_protect={"/login"}),
+        secret_key=secret_key(settings),
+        session_cookie="beatdesk_session",
+        max_age=8 * 3600,
+        same_site="lax",
+        https_only=False,
+    )
+    wrapped.fastapi = app  # type: ignore[attr-defined]
+    return wrapped
+
+
+def _safe_next(target: str) -> str:
+    """Only paths on this site: never an open redirect."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+def _handle(settings: Settings, key: str) -> str:
+    try:
+        return load_persona(settings.home, key).handle
+    except BeatdeskError:
+        return f"@{key}"
+
+
+def _parse_local(text: str, timezone: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BeatdeskError(f"{text!r} is not a time such as 2026-12-01T09:30") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(timezone))

@@ -1,0 +1,151 @@
+"""The review desk in a real headless Chromium (Debian's), driven by Playwright, against `beatdesk serve`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from typer.testing import CliRunner
+
+from tests.conftest import run_cli
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("BEATDESK_TEST_ARTIFACTS", "test-artifacts")).resolve()
+PASSWORD = "correct horse battery"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def desk(cli: CliRunner, home: Path) -> Iterator[str]:
+    """A home with a batch of three posts and a reviewer, served by `beatdesk serve` on 127.0.0.1."""
+    run_cli(cli, "init")
+    run_cli(cli, "batch", "run", "--persona", "ash", "--items", "3", "--video", "1")
+    env = os.environ | {"BEATDESK_HOME": str(home)}
+    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "rita", "--password-stdin"],
+                   input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)  # fmt: skip
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "beatdesk_cli.main", "serve", "--port", str(port)], env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{url}/login", timeout=1)
+            break
+        except httpx.HTTPError:
+            assert server.poll() is None and time.monotonic() < deadline, "beatdesk serve did not start"
+            time.sleep(0.2)
+    yield url
+    server.terminate()
+    server.wait(timeout=15)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def log_in(page: Page, url: str, path: str = "/") -> None:
+    page.goto(f"{url}{path}")
+    expect(page).to_have_url(f"{url}/login?next={path}")
+    page.fill("input[name=name]", "rita")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_a_reviewer_works_the_queue(desk: str, browser: Browser) -> None:
+    page = browser.new_page()
+    log_in(page, desk)
+    expect(page.locator("#queue tbody tr")).to_have_count(3)
+
+    page.select_option("select[name=format]", "video")
+    page.click("text=Filter")
+    expect(page.locator("#queue tbody tr")).to_have_count(1)
+    page.select_option("select[name=format]", "")
+    page.select_option("select[name=status]", "in_review")
+    page.click("text=Filter")
+    rows = page.locator("#queue tbody tr")
+    expect(rows).to_have_count(3)
+
+    rows.nth(0).locator("a").first.click()
+    expect(page.locator("#pipeline")).to_contain_text("local · pillow-card")
+    expect(page.locator("#total-cost")).to_have_text("0 USD")
+    expect(page.locator("#plan")).to_contain_text("Why this beat")
+    expect(page.locator("#pipeline img.thumb")).to_have_count(1)
+
+    page.fill("textarea[name=caption]", "A sharper caption.\n\n#AI #Benchmarks")
+    page.click("text=Save (checks run again)")
+    expect(page.locator("#caption")).to_contain_text("A sharper caption.")
+    expect(page.locator("#audit")).to_contain_text("changed caption (before")  # the body came back unchanged
+    expect(page.locator("#checks")).to_contain_text("ok paragraphs")
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "post-page.png"), full_page=True)
+
+    page.click("#approve")
+    expect(page.locator("#status")).to_have_text("approved")
+    expect(page.locator("#audit")).to_contain_text("approve")
+
+    page.goto(f"{desk}/?status=in_review")
+    page.locator("#queue tbody tr").nth(0).locator("a").first.click()
+    page.fill("input[name=reason]", "off-voice")
+    page.click("#reject")
+    expect(page.locator("#status")).to_have_text("rejected")
+    expect(page.locator("body")).to_contain_text("reason: off-voice")
+
+    page.click("text=Log out")
+    page.goto(f"{desk}/")
+    expect(page).to_have_url(f"{desk}/login?next=/")
+
+
+def test_html_in_a_draft_shows_as_text(desk: str, browser: Browser) -> None:
+    page = browser.new_page()
+    log_in(page, desk, "/posts/2")
+    page.fill("textarea[name=caption]", "<script>window.pwned = 1</script><b>bold?</b>\n\n#AI #Inference")
+    page.click("text=Save (checks run again)")
+    expect(page.locator("#caption")).to_contain_text("<script>window.pwned = 1</script>")
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("#caption b").count() == 0
+
+
+def test_forms_need_a_session_and_a_csrf_token(desk: str) -> None:
+    anonymous = httpx.get(f"{desk}/posts/1", follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login?next=/posts/1"
+    with httpx.Client(base_url=desk) as client:
+        token = client.get("/login").text.split('name="csrftoken" value="')[1].split('"')[0]
+        assert client.post("/login", data={"name": "rita", "password": PASSWORD}).status_code == 403  # no token
+        bad = client.post("/login", data={"name": "rita", "password": "nope-nope-nope", "csrftoken": token})
+        assert bad.status_code == 401 and "Wrong name or password" in bad.text
+        ok = client.post("/login", data={"name": "rita", "password": PASSWORD, "csrftoken": token})
+        assert ok.status_code == 303
+        assert client.post("/posts/1/reject", data={"reason": "x"}).status_code == 403  # a form without a token
+        assert client.get("/posts/999").status_code == 404
+        session_cookie = ok.headers.get("set-cookie", "")
+        assert "beatdesk_session=" in session_cookie and "httponly" in session_cookie.lower()
+        assert "samesite=lax" in session_cookie.lower()
+
+
+def test_login_attempts_are_rate_limited(desk: str) -> None:
+    with httpx.Client(base_url=desk) as client:
+        token = client.get("/login").text.split('name="csrftoken" value="')[1].split('"')[0]
+        codes = [client.post("/login", data={"name": "rita", "password": "wrong-password", "csrftoken": token}).status_code
+                 for _ in range(6)]  # fmt: skip
+    assert codes[:5] == [401] * 5 and codes[5] == 429
