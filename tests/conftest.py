@@ -17,6 +17,9 @@ import redis
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from beatdesk.home import init_home
+from beatdesk.models import Persona
+from beatdesk.personas import load_persona
 from beatdesk.settings import get_settings
 from beatdesk.store import forget_stores
 from beatdesk_cli.main import app
@@ -61,6 +64,14 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield path
     get_settings.cache_clear()
     forget_stores()
+
+
+@pytest.fixture(scope="session")
+def ash(tmp_path_factory: pytest.TempPathFactory) -> Persona:
+    """The example persona, as `beatdesk init` writes it."""
+    folder = tmp_path_factory.mktemp("ash-home")
+    init_home(folder)
+    return load_persona(folder, "ash")
 
 
 @pytest.fixture

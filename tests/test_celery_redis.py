@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +13,8 @@ import pytest
 
 from beatdesk.models import BatchStatus, PostStatus, StepStatus
 from beatdesk.settings import load_settings
-from beatdesk.store import open_store, repo
-from workers.app import configure, workers_answering
+from tests.workers import start_worker, stop_worker
+from workers.graph import wait_for_batch
 
 pytestmark = pytest.mark.redis
 
@@ -31,28 +29,11 @@ def env(home: Path, redis_url: str, pg_url: str) -> dict[str, str]:
 
 @pytest.fixture
 def worker(env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    log = (tmp_path / "worker.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "beatdesk_cli.main", "worker", "--concurrency", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = start_worker(env, tmp_path / "worker.log")
     try:
-        configure(load_settings(broker_url=env["BEATDESK_BROKER_URL"]))
-        deadline = time.monotonic() + 60
-        while not workers_answering(timeout=1.0):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"worker did not start:\n{(tmp_path / 'worker.log').read_text()}")
         yield process
-    finally:  # never leave a worker behind: it would take the next test's tasks
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+    finally:
+        stop_worker(process)
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -66,14 +47,7 @@ def test_batch_runs_on_workers_not_in_the_cli(env: dict[str, str], worker: subpr
     assert started.returncode == 0, started.stderr
     batch_id = json.loads(started.stdout)["batch_id"]  # the CLI has exited; only the worker can finish the batch
 
-    store = open_store(env["BEATDESK_DATABASE_URL"])
-    deadline = time.monotonic() + 120
-    while True:
-        with store.session() as session:
-            batch = repo.get_batch(session, batch_id)
-        if batch.status is BatchStatus.done or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
+    batch = wait_for_batch(load_settings(database_url=env["BEATDESK_DATABASE_URL"]), batch_id, timeout_s=120)
     assert batch.status is BatchStatus.done, batch
     assert len(batch.posts) == 5
     assert sorted(p.content_format for p in batch.posts) == ["hero_text"] * 4 + ["video"]

@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from beatdesk.channels import graphemes, x_weighted
-from beatdesk.home import init_home
 from beatdesk.models import Channel, Check, HeroTextDraft, Persona, Source, VideoDraft
-from beatdesk.personas import load_persona
 from drafter.checks import STRUCTURAL, run_checks
 from drafter.llm import HeroTextOut, VideoOut, to_draft
 from tests.conftest import run_cli
@@ -23,13 +20,6 @@ SOURCE = Source(
     published=date(2026, 11, 5),
     text="A support assistant sent a 6,000-token system prompt with every request. Input tokens were 82% of the monthly bill.",
 )
-
-
-@pytest.fixture(scope="module")
-def ash(tmp_path_factory: pytest.TempPathFactory) -> Persona:
-    home = tmp_path_factory.mktemp("home")
-    init_home(home)
-    return load_persona(home, "ash")
 
 
 def hero(**changes: object) -> HeroTextDraft:

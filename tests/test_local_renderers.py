@@ -8,19 +8,10 @@ import imageio_ffmpeg
 import pytest
 from PIL import Image, ImageDraw
 
-from beatdesk.home import init_home
 from beatdesk.models import Persona, Scene
-from beatdesk.personas import load_persona
 from renderers.base import SIZES, ImageRequest, VideoRequest
 from renderers.local_image import LocalImageRenderer, fit_text
 from renderers.local_video import LocalVideoRenderer
-
-
-@pytest.fixture(scope="module")
-def ash(tmp_path_factory: pytest.TempPathFactory) -> Persona:
-    home = tmp_path_factory.mktemp("home")
-    init_home(home)
-    return load_persona(home, "ash")
 
 
 @pytest.mark.parametrize("aspect", list(SIZES))

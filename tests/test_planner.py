@@ -9,22 +9,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from beatdesk.home import init_home
 from beatdesk.models import BatchSpec, Beat, ContentFormat, Persona, Source
-from beatdesk.personas import load_persona
 from planner.base import PlanningContext, PlanningError, RecentPost
 from planner.offline import OfflinePlanner
 from tests.conftest import run_cli
 
 START = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)
 V, H = ContentFormat.video, ContentFormat.hero_text
-
-
-@pytest.fixture(scope="module")
-def ash(tmp_path_factory: pytest.TempPathFactory) -> Persona:
-    home = tmp_path_factory.mktemp("home")
-    init_home(home)
-    return load_persona(home, "ash")
 
 
 def weekly_sources(persona: Persona, now: datetime) -> list[Source]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -16,9 +15,9 @@ import pytest
 
 from beatdesk.models import BatchStatus, PostStatus, StepStatus
 from beatdesk.settings import load_settings
-from beatdesk.store import open_store, repo
 from tests.fake_fal import FalState, fal_server
-from workers.app import configure, workers_answering
+from tests.workers import start_worker, stop_worker
+from workers.graph import wait_for_batch
 
 pytestmark = pytest.mark.redis
 
@@ -44,33 +43,10 @@ def env(home: Path, redis_url: str, pg_url: str, fal: FalState) -> dict[str, str
     return os.environ | values
 
 
-def start_worker(env: dict[str, str], log: Path, pool: str = "threads") -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "beatdesk_cli.main", "worker", "--concurrency", "4", "--pool", pool],
-        env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    configure(load_settings(broker_url=env["BEATDESK_BROKER_URL"]))
-    deadline = time.monotonic() + 60
-    while not workers_answering(timeout=1.0):
-        if process.poll() is not None or time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            raise AssertionError(f"worker did not start:\n{log.read_text()}")
-    return process
-
-
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
 def test_sigkill_mid_render_completes_once_with_one_charge(env: dict[str, str], fal: FalState, tmp_path: Path) -> None:
     fal.latency_s = 6.0
     log = tmp_path / "workers.log"
-    first = start_worker(env, log)
+    first = start_worker(env, log, pool="threads", concurrency=4)
     second = None
     try:
         started = subprocess.run(
@@ -84,16 +60,9 @@ def test_sigkill_mid_render_completes_once_with_one_charge(env: dict[str, str], 
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
         time.sleep(0.5)
-        stop(first, signal.SIGKILL)
-        second = start_worker(env, log)
-        store = open_store(env["BEATDESK_DATABASE_URL"])
-        deadline = time.monotonic() + 90
-        while True:
-            with store.session() as session:
-                batch = repo.get_batch(session, batch_id)
-            if batch.status is BatchStatus.done or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
+        stop_worker(first, signal.SIGKILL)
+        second = start_worker(env, log, pool="threads", concurrency=4)
+        batch = wait_for_batch(load_settings(database_url=env["BEATDESK_DATABASE_URL"]), batch_id, timeout_s=90)
         assert batch.status is BatchStatus.done, log.read_text()[-3000:]
         post = batch.posts[0]
         assert post.status is PostStatus.in_review
@@ -102,6 +71,6 @@ def test_sigkill_mid_render_completes_once_with_one_charge(env: dict[str, str], 
         assert len(fal.submits) == 1 and fal.charges == 1  # resumed, never submitted twice
         assert post.total_cost_usd == images[0].cost_usd == images[0].cost_usd.__class__("0.06")
     finally:
-        stop(first, signal.SIGKILL)
+        stop_worker(first, signal.SIGKILL)
         if second is not None:
-            stop(second)
+            stop_worker(second)

@@ -7,19 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from beatdesk.errors import BatchSpecError
-from beatdesk.home import init_home
 from beatdesk.models import ContentFormat, Persona
-from beatdesk.personas import load_persona
 from planner.spec import NUMBER_WORDS, build_spec
 
 V, H = ContentFormat.video, ContentFormat.hero_text
-
-
-@pytest.fixture(scope="module")
-def ash(tmp_path_factory: pytest.TempPathFactory) -> Persona:
-    home = tmp_path_factory.mktemp("home")
-    init_home(home)
-    return load_persona(home, "ash")  # defaults: 5 items, 1 video
 
 
 CASES = [
