@@ -102,7 +102,7 @@ def backoff(retries: int) -> float:
 
 def settle_post(post_id: int) -> None:
     with _store().session() as session:
-        settle(repo.get_post(session, post_id).batch_id)
+        settle(repo.batch_id_of(session, post_id))
 
 
 def settle(batch_id: int) -> None:

@@ -162,6 +162,13 @@ def _post_loads() -> list[_AbstractLoad]:
     return [selectinload(PostRow.steps), selectinload(PostRow.events), selectinload(PostRow.publications)]
 
 
+def batch_id_of(session: Session, post_id: int) -> int:
+    batch_id = session.scalar(select(PostRow.batch_id).where(PostRow.id == post_id))
+    if batch_id is None:
+        raise NotFoundError(f"no post with id {post_id}")
+    return batch_id
+
+
 def get_post(session: Session, post_id: int) -> Post:
     row = session.get(PostRow, post_id, options=[selectinload(PostRow.batch), *_post_loads()])
     if row is None:
