@@ -18,16 +18,18 @@ class ChannelRules:
     """Characters as the channel counts them; None where it sets no limit."""
     max_hashtags: int | None = None
     counting: str = "graphemes"
+    image_aspect: str = "4:5"
+    """The hero image shape the channel shows best in a feed."""
 
 
 CHANNELS: dict[str, ChannelRules] = {
     "outbox": ChannelRules(None),
     "webhook": ChannelRules(None),
-    "x": ChannelRules(280, counting="x-weighted"),
-    "bluesky": ChannelRules(300),
-    "mastodon": ChannelRules(500),
+    "x": ChannelRules(280, counting="x-weighted", image_aspect="16:9"),
+    "bluesky": ChannelRules(300, image_aspect="16:9"),
+    "mastodon": ChannelRules(500, image_aspect="16:9"),
     "threads": ChannelRules(500),
-    "linkedin": ChannelRules(3000),
+    "linkedin": ChannelRules(3000, image_aspect="1:1"),
     "instagram": ChannelRules(2200, max_hashtags=30),
 }
 

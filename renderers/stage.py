@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from beatdesk import budget
+from beatdesk.channels import CHANNELS
 from beatdesk.models import Check, ContentFormat, HeroTextDraft, Persona, PipelineStep, Post, PostStatus, StepStatus
 from beatdesk.personas import load_persona
 from beatdesk.pipeline import MEDIA_STEPS, VIDEO
@@ -113,7 +114,10 @@ def _render(
         kicker=post.plan.beat_title,
         prompt=prompt,
         persona=persona,
-        aspect="4:5" if post.content_format is ContentFormat.hero_text else "9:16",
+        # Hero images take the shape of the persona's first channel; covers match the vertical video.
+        aspect=CHANNELS[persona.channels[0].name].image_aspect
+        if post.content_format is ContentFormat.hero_text
+        else "9:16",  # type: ignore[arg-type]
         out_path=folder / f"post-{post.id}-{step.name}{version}.png",
     )
     return renderer.render(image_request, job)  # type: ignore[arg-type]

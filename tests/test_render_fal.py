@@ -174,3 +174,10 @@ def test_a_persona_may_choose_its_own_renderer(cli: CliRunner, fal: FalState, ho
     step = image_step(cli, out["posts"][0]["id"])
     assert (step["model"], step["cost_usd"]) == ("fal-ai/flux/schnell", "0.003")
     assert fal.submits[0]["app"] == "fal-ai/flux/schnell"
+
+
+def test_hero_image_takes_the_first_channels_shape(cli: CliRunner, fal: FalState, home: Path) -> None:
+    persona = home / "personas" / "ash.toml"
+    persona.write_text(persona.read_text().replace('[[channels]]\nname = "outbox"', '[[channels]]\nname = "linkedin"'))
+    run(cli, "--items", "1", "--video", "0")
+    assert fal.submits[0]["arguments"]["aspect_ratio"] == "1:1"
