@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
@@ -11,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError
-from beatdesk.store.schema import UserRow
+from beatdesk.store.schema import ApiTokenRow, UserRow
 
 Role = Literal["reviewer", "admin"]
 _hasher = PasswordHasher()
@@ -49,3 +51,23 @@ def authenticate(session: Session, *, name: str, password: str) -> User | None:
 def get_user(session: Session, user_id: int) -> User | None:
     row = session.get(UserRow, user_id)
     return User(id=row.id, name=row.name, role=row.role) if row else None  # type: ignore[arg-type]
+
+
+def issue_token(session: Session, *, name: str) -> str:
+    """A new API token for the user; shown once, kept only as its sha256."""
+    row = session.scalar(select(UserRow).where(UserRow.name == name))
+    if row is None:
+        raise BeatdeskError(f"no user named {name!r}; add one with `beatdesk users add {name}`")
+    token = secrets.token_urlsafe(32)
+    session.add(ApiTokenRow(user_id=row.id, token_hash=hashlib.sha256(token.encode()).hexdigest()))
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    user_id = session.scalar(select(ApiTokenRow.user_id).where(ApiTokenRow.token_hash == digest))
+    return get_user(session, user_id) if user_id is not None else None
+
+
+def list_users(session: Session) -> list[User]:
+    return [User(id=r.id, name=r.name, role=r.role) for r in session.scalars(select(UserRow).order_by(UserRow.name))]  # type: ignore[arg-type]

@@ -488,6 +488,16 @@ def users_add(
     console.print(f"user {user.name} added as {user.role}")
 
 
+@users_app.command("token")
+@edge
+def users_token(name: Annotated[str, typer.Argument(help="The user the token acts as.")]) -> None:
+    """Make an API token for NAME (shown once; only its hash is kept)."""
+    from beatdesk.users import issue_token
+
+    with _store(get_settings()).session() as session:
+        print(issue_token(session, name=name))
+
+
 def main() -> None:
     """The console script: usage errors too become one line (`error: …`) with exit code 2."""
     try:

@@ -31,6 +31,7 @@ from beatdesk.settings import Settings
 from beatdesk.store import open_store, repo
 from beatdesk.users import User, authenticate, get_user
 from drafter.edit import edit_draft
+from review_web.api import create_api
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 25
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> Any:
     app = FastAPI(title="beatdesk review", docs_url=None, redoc_url=None, openapi_url=None)
 
     app.state.store = store
+    app.mount("/api", create_api(store, settings.home))
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         csrftoken = request.scope["csrftoken"]()
@@ -172,7 +174,9 @@ def create_app(settings: Settings) -> Any:
     def post_page(request: Request, post_id: int, user: Viewer, error: str | None = None) -> HTMLResponse:
         post = load_post(post_id)
         handle = _handle(settings, post.persona)
-        return page(request, "post.html", user=user, post=post, handle=handle, error=error)
+        with store.session() as session:
+            references = repo.references(session, post_id=post_id)
+        return page(request, "post.html", user=user, post=post, handle=handle, error=error, references=references)
 
     def decide(post_id: int, action: Any) -> RedirectResponse:
         load_post(post_id)

@@ -149,3 +149,43 @@ def test_login_attempts_are_rate_limited(desk: str) -> None:
         codes = [client.post("/login", data={"name": "rita", "password": "wrong-password", "csrftoken": token}).status_code
                  for _ in range(6)]  # fmt: skip
     assert codes[:5] == [401] * 5 and codes[5] == 429
+
+
+def test_json_api_with_tokens(desk: str, cli: CliRunner, home: Path) -> None:
+    reviewer = run_cli(cli, "users", "token", "rita").stdout.strip()
+    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "ada", "--role", "admin", "--password-stdin"],
+                   input=PASSWORD + "\n", text=True, env=os.environ | {"BEATDESK_HOME": str(home)}, check=True)  # fmt: skip
+    admin = run_cli(cli, "users", "token", "ada").stdout.strip()
+    with httpx.Client(base_url=f"{desk}/api") as api:
+        assert api.get("/posts").status_code == 401
+        assert api.get("/posts", headers={"Authorization": "Bearer nope"}).status_code == 401
+        as_rita = {"Authorization": f"Bearer {reviewer}"}
+        posts = api.get("/posts", headers=as_rita, params={"status": "in_review"}).json()
+        assert len(posts) == 3 and {p["status"] for p in posts} == {"in_review"}
+        one = api.get(f"/posts/{posts[0]['id']}", headers=as_rita).json()
+        assert one["steps"] and one["references"] == [] and "total_cost_usd" in one
+        assert api.get("/posts/999", headers=as_rita).status_code == 404
+
+        approved = api.post(f"/posts/{posts[0]['id']}/approve", headers=as_rita, json={}).json()
+        assert approved["status"] == "approved"
+        again = api.post(f"/posts/{posts[0]['id']}/approve", headers=as_rita, json={})
+        assert again.status_code == 409 and "cannot become approved" in again.json()["detail"]
+        rejected = api.post(f"/posts/{posts[1]['id']}/reject", headers=as_rita, json={"reason": "too long"}).json()
+        assert rejected["status"] == "rejected"
+        assert api.post(f"/posts/{posts[2]['id']}/reject", headers=as_rita, json={}).status_code == 422
+
+        word = one["plan"]["beat_title"].split()[0]
+        found = api.get("/search", headers=as_rita, params={"q": word}).json()
+        assert posts[0]["id"] in {p["id"] for p in found}
+
+        ref = api.post(f"/posts/{posts[2]['id']}/references", headers=as_rita,
+                       json={"bot": "helper-bot", "turn_id": "t-42", "excerpt": "As @ash put it…"})  # fmt: skip
+        assert ref.status_code == 201
+        assert api.get(f"/posts/{posts[2]['id']}", headers=as_rita).json()["references"][0]["bot"] == "helper-bot"
+
+        assert api.get("/users", headers=as_rita).status_code == 403
+        assert {u["name"] for u in api.get("/users", headers={"Authorization": f"Bearer {admin}"}).json()} == {
+            "ada",
+            "rita",
+        }
+        assert api.get("/openapi.json").json()["info"]["title"] == "beatdesk API"

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import TypeAdapter
-from sqlalchemy import func, select, update
+from sqlalchemy import String, cast, func, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
@@ -32,7 +32,16 @@ from beatdesk.models import (
     StepStatus,
 )
 from beatdesk.states import TERMINAL_FOR_BATCH, check_transition
-from beatdesk.store.schema import ArtifactRow, BatchRow, EventRow, PostRow, SourceRow, StepRow, utcnow
+from beatdesk.store.schema import (
+    ArtifactRow,
+    BatchRow,
+    ChatReferenceRow,
+    EventRow,
+    PostRow,
+    SourceRow,
+    StepRow,
+    utcnow,
+)
 
 _draft_adapter: TypeAdapter[Draft] = TypeAdapter(Draft)
 
@@ -227,6 +236,29 @@ def status_counts(session: Session, *, persona: str | None = None) -> dict[str, 
     if persona:
         query = query.where(PostRow.persona == persona)
     return {status: count for status, count in session.execute(query).all()}
+
+
+def search_posts(session: Session, *, text: str, limit: int = 50) -> list[Post]:
+    """Posts whose plan or draft mentions `text` (case-insensitive), newest first."""
+    pattern = f"%{text.lower()}%"
+    matches = func.lower(func.coalesce(cast(PostRow.draft, String), "")).like(pattern) | func.lower(
+        cast(PostRow.plan, String)
+    ).like(pattern)
+    query = select(PostRow).options(selectinload(PostRow.batch), *_post_loads()).where(matches)
+    return [_post(row) for row in session.scalars(query.order_by(PostRow.id.desc()).limit(limit))]
+
+
+def add_reference(session: Session, *, post_id: int, bot: str, turn_id: str, excerpt: str, at: datetime) -> None:
+    if session.get(PostRow, post_id) is None:
+        raise NotFoundError(f"no post with id {post_id}")
+    session.add(ChatReferenceRow(post_id=post_id, bot=bot, turn_id=turn_id, excerpt=excerpt, at=at))
+
+
+def references(session: Session, *, post_id: int) -> list[dict[str, object]]:
+    rows = session.scalars(
+        select(ChatReferenceRow).where(ChatReferenceRow.post_id == post_id).order_by(ChatReferenceRow.at)
+    )
+    return [{"bot": r.bot, "turn_id": r.turn_id, "excerpt": r.excerpt, "at": r.at} for r in rows]
 
 
 def last_run_of_beats(session: Session, *, persona: str) -> dict[str, datetime]:
