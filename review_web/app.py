@@ -32,6 +32,7 @@ from beatdesk.store import open_store, repo
 from beatdesk.users import User, authenticate, get_user
 from drafter.edit import edit_draft
 from review_web.api import create_api
+from review_web.chart import cost_chart
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 25
@@ -144,6 +145,8 @@ def create_app(settings: Settings) -> Any:
         status: str | None = None,
         format: str | None = None,
         batch: str | None = None,
+        sort: str = "newest",
+        error: str | None = None,
         p: int = 1,
     ) -> HTMLResponse:
         chosen_status = PostStatus(status) if status and status in PostStatus.__members__ else None
@@ -152,15 +155,17 @@ def create_app(settings: Settings) -> Any:
         with store.session() as session:
             posts, total = repo.page_posts(
                 session, persona=persona or None, status=chosen_status, content_format=chosen_format,
-                batch_id=batch_id, offset=(max(p, 1) - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+                batch_id=batch_id, offset=(max(p, 1) - 1) * PAGE_SIZE, limit=PAGE_SIZE, oldest_first=sort == "oldest",
             )  # fmt: skip
             counts = repo.status_counts(session, persona=persona or None)
-        filters = {"persona": persona or "", "status": status or "", "format": format or "", "batch": batch or ""}
+        filters = {"persona": persona or "", "status": status or "", "format": format or "", "batch": batch or "",
+                   "sort": "oldest" if sort == "oldest" else "newest"}  # fmt: skip
         pages = max(1, -(-total // PAGE_SIZE))
         return page(
             request, "queue.html", user=user, posts=posts, counts=counts, filters=filters, total=total,
             page=max(p, 1), pages=pages, query=lambda n: urlencode({**filters, "p": n}),
-            statuses=list(PostStatus), formats=list(ContentFormat),
+            statuses=list(PostStatus), formats=list(ContentFormat), error=error,
+            here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         )  # fmt: skip
 
     def load_post(post_id: int) -> Post:
@@ -217,6 +222,62 @@ def create_app(settings: Settings) -> Any:
             post_id,
             lambda session: edit_draft(session, post_id=post_id, home=settings.home, actor=user.name, changes=changes),
         )
+
+    @app.post("/posts/{post_id}/redraft")
+    def redraft_post(post_id: int, user: Viewer, note: Annotated[str, Form()] = "") -> RedirectResponse:
+        from workers.graph import redraft
+
+        return decide(
+            post_id, lambda _s: redraft(settings, post_id=post_id, note=note.strip() or None, actor=user.name)
+        )
+
+    @app.post("/posts/{post_id}/rerender")
+    def rerender_post(post_id: int, user: Viewer, note: Annotated[str, Form()] = "") -> RedirectResponse:
+        from workers.graph import rerender
+
+        return decide(
+            post_id,
+            lambda _s: rerender(
+                settings, post_id=post_id, note=note.strip() or None, actor=user.name, image_model=None
+            ),
+        )
+
+    @app.post("/bulk/approve")
+    def bulk_approve(
+        user: Viewer, post_ids: Annotated[list[int], Form()], back: Annotated[str, Form()] = "/"
+    ) -> RedirectResponse:
+        """Approve the ticked posts, each into its persona's next free slot; refusals are listed, not fatal."""
+        refused = []
+        for post_id in post_ids:
+            try:
+                with store.session() as session:
+                    persona = load_persona(settings.home, repo.get_post(session, post_id).persona)
+                    approve(session, post_id=post_id, persona=persona, actor=user.name)
+            except BeatdeskError as err:
+                refused.append(str(err))
+        target = _safe_next(back)
+        if refused:
+            target += ("&" if "?" in target else "?") + urlencode({"error": "; ".join(refused)})
+        return RedirectResponse(target, status_code=303)
+
+    @app.get("/batches/{batch_id}", response_class=HTMLResponse)
+    def batch_page(request: Request, batch_id: int, user: Viewer) -> HTMLResponse:
+        try:
+            with store.session() as session:
+                batch = repo.get_batch(session, batch_id)
+        except NotFoundError as err:
+            raise HTTPException(status_code=404, detail=str(err)) from None
+        return page(request, "batch.html", user=user, batch=batch)
+
+    @app.get("/personas/{key}", response_class=HTMLResponse)
+    def persona_page(request: Request, key: str, user: Viewer) -> HTMLResponse:
+        try:
+            persona = load_persona(settings.home, key)
+        except BeatdeskError as err:
+            raise HTTPException(status_code=404, detail=str(err)) from None
+        with store.session() as session:
+            daily = repo.daily_costs(session, persona=persona.key, days=30)
+        return page(request, "persona.html", user=user, persona=persona, chart=cost_chart(daily), daily=daily)
 
     @app.get("/artifacts/{path:path}")
     def artifact(path: str, user: Viewer) -> FileResponse:

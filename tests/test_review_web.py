@@ -189,3 +189,26 @@ def test_json_api_with_tokens(desk: str, cli: CliRunner, home: Path) -> None:
             "rita",
         }
         assert api.get("/openapi.json").json()["info"]["title"] == "beatdesk API"
+
+
+def test_bulk_approve_send_back_and_the_batch_and_persona_pages(desk: str, browser: Browser) -> None:
+    page = browser.new_page()
+    log_in(page, desk, "/posts/1")
+    page.click("#redraft")
+    expect(page.locator("#audit")).to_contain_text("redraft")
+    expect(page.locator("#status")).to_have_text("in_review")  # in-process: redrafted and rendered again
+    expect(page.locator("#pipeline tbody tr")).to_have_count(7)  # the video's plan, draft, cover, video + the new three
+
+    page.click("text=@ash")
+    expect(page.locator("#costs svg")).to_have_count(1)
+    page.goto(f"{desk}/batches/1")
+    expect(page.locator("#batch-cost")).to_have_text("0 USD")
+
+    page.goto(f"{desk}/?status=in_review&sort=oldest")
+    boxes = page.locator("#queue input[type=checkbox]")
+    expect(boxes).to_have_count(3)
+    boxes.nth(1).check()
+    boxes.nth(2).check()
+    page.click("#approve-selected")
+    expect(page).to_have_url(f"{desk}/?status=in_review&sort=oldest")
+    expect(page.locator("#queue tbody tr")).to_have_count(1)

@@ -212,6 +212,7 @@ def page_posts(
     batch_id: int | None,
     offset: int,
     limit: int,
+    oldest_first: bool = False,
 ) -> tuple[list[Post], int]:
     """One page of the queue, newest first, and how many posts match in all."""
     where = []
@@ -226,7 +227,7 @@ def page_posts(
     total = session.scalar(select(func.count()).select_from(PostRow).where(*where)) or 0
     rows = session.scalars(
         select(PostRow).options(selectinload(PostRow.batch), *_post_loads()).where(*where)
-        .order_by(PostRow.id.desc()).offset(offset).limit(limit)
+        .order_by(PostRow.id.asc() if oldest_first else PostRow.id.desc()).offset(offset).limit(limit)
     )  # fmt: skip
     return [_post(row) for row in rows], total
 
@@ -259,6 +260,25 @@ def references(session: Session, *, post_id: int) -> list[dict[str, object]]:
         select(ChatReferenceRow).where(ChatReferenceRow.post_id == post_id).order_by(ChatReferenceRow.at)
     )
     return [{"bot": r.bot, "turn_id": r.turn_id, "excerpt": r.excerpt, "at": r.at} for r in rows]
+
+
+def daily_costs(session: Session, *, persona: str, days: int) -> list[tuple[date, dict[str, Decimal]]]:
+    """Cost per UTC day and per step kind over the last `days` days, oldest first, every day listed."""
+    today = utcnow().date()
+    start = today - timedelta(days=days - 1)
+    rows = session.execute(
+        select(StepRow.started_at, StepRow.name, StepRow.cost_usd)
+        .join(PostRow, PostRow.id == StepRow.post_id)
+        .where(PostRow.persona == persona, StepRow.started_at >= datetime.combine(start, datetime.min.time(), UTC))
+    ).all()
+    table: dict[date, dict[str, Decimal]] = {start + timedelta(days=i): {} for i in range(days)}
+    for started_at, name, cost in rows:
+        if started_at is None:
+            continue
+        day = _aware(started_at).date()
+        if day in table and cost:
+            table[day][name] = table[day].get(name, Decimal(0)) + Decimal(cost)
+    return list(table.items())
 
 
 def last_run_of_beats(session: Session, *, persona: str) -> dict[str, datetime]:
