@@ -1,0 +1,93 @@
+"""Review desk page latency with 10,000 posts and 50,000 steps in SQLite: the queue page and a post page.
+
+Prints median and p95 over repeated requests through the whole ASGI stack (sessions, CSRF, templates).
+Target: p95 under 100 ms on the project's 2-core machine.
+Run: python bench/review_pages.py [--posts 10000] [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from starlette.testclient import TestClient
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--posts", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="beatdesk-bench-"))
+    os.environ["BEATDESK_HOME"] = str(home)
+    for name in ("BEATDESK_DATABASE_URL", "BEATDESK_BROKER_URL"):
+        os.environ.pop(name, None)
+    from beatdesk.home import init_home
+    from beatdesk.models import BatchSpec, ContentFormat
+    from beatdesk.settings import get_settings
+    from beatdesk.store import open_store, repo
+    from beatdesk.store.schema import PostRow, StepRow
+    from beatdesk.users import add_user
+    from review_web.app import create_app
+
+    init_home(home)
+    store = open_store(get_settings().effective_database_url)
+    rng = random.Random(3)
+    now = datetime.now(UTC)
+    draft = {"content_format": "hero_text", "title": "T", "body": "Body text. " * 60, "button": "b",
+             "caption": "c\n\n#AI #LLM", "hashtags": ["#AI", "#LLM"], "image_prompt": "p", "alt_text": "a"}  # fmt: skip
+    with store.session() as session:
+        batch_id = repo.create_batch(session, spec=BatchSpec(persona="ash", counts={ContentFormat.hero_text: 1}))
+        session.execute(insert(PostRow), [
+            {"batch_id": batch_id, "persona": "ash", "beat_key": "open_weights", "content_format": "hero_text",
+             "status": rng.choice(["in_review", "approved", "published", "rejected"]), "status_changed_at": now,
+             "created_at": now - timedelta(minutes=i),
+             "plan": {"beat_key": "open_weights", "beat_title": "Open weights", "content_format": "hero_text",
+                      "title": f"Post {i}", "angle": f"Angle {i}", "button": "b", "why_beat": "w",
+                      "why_format": "w", "freshness": "f"},
+             "draft": draft | {"title": f"Post {i}"}, "checks": []}
+            for i in range(args.posts)
+        ])  # fmt: skip
+        ids = list(session.scalars(select(PostRow.id)))
+        session.execute(insert(StepRow), [
+            {"post_id": post_id, "position": n, "name": name, "status": "done", "provider": "local", "model": "m",
+             "cost_usd": Decimal("0.01"), "latency_s": 0.1, "started_at": now, "finished_at": now}
+            for post_id in ids for n, name in enumerate(("plan", "draft", "hero_image", "check", "publish"))
+        ])  # fmt: skip
+        add_user(session, name="bench", role="reviewer", password="a long bench password")
+
+    client = TestClient(create_app(get_settings()))
+    token = client.get("/login").text.split('name="csrftoken" value="')[1].split('"')[0]
+    client.post("/login", data={"name": "bench", "password": "a long bench password", "csrftoken": token})
+    pages = {
+        "queue (first page)": lambda: "/",
+        "queue (in_review, page 20)": lambda: "/?status=in_review&p=20",
+        "post page": lambda: f"/posts/{rng.choice(ids)}",
+    }
+    print(f"{len(ids)} posts, {len(ids) * 5} steps in SQLite")
+    for label, path in pages.items():
+        timings = []
+        for _ in range(args.requests):
+            started = time.perf_counter()
+            response = client.get(path())
+            timings.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.status_code
+        timings.sort()
+        p95 = timings[int(len(timings) * 0.95) - 1]
+        print(
+            f"{label:<28} median {statistics.median(timings) * 1000:6.1f} ms   "
+            f"p95 {p95 * 1000:6.1f} ms  [target p95 < 100 ms]"
+        )
+
+
+if __name__ == "__main__":
+    main()
