@@ -29,7 +29,7 @@ from beatdesk.prices import format_usd
 from beatdesk.review import approve, reject
 from beatdesk.settings import Settings
 from beatdesk.store import open_store, repo
-from beatdesk.users import User, authenticate, get_user
+from beatdesk.users import User, add_user, authenticate, get_user, list_users
 from drafter.edit import edit_draft
 from review_web.api import create_api
 from review_web.chart import cost_chart
@@ -106,7 +106,12 @@ def create_app(settings: Settings) -> Any:
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> HTMLResponse:
         detail = getattr(exc, "detail", "Not found")
-        return page(request, "404.html", status_code=404, detail=detail, user=None)
+        return page(request, "404.html", status_code=404, detail=detail, user=None, heading="Not found")
+
+    @app.exception_handler(403)
+    async def forbidden(request: Request, exc: Exception) -> HTMLResponse:
+        detail = getattr(exc, "detail", "Forbidden")
+        return page(request, "404.html", status_code=403, detail=detail, user=None, heading="Not allowed")
 
     @app.get("/login", response_class=HTMLResponse)
     def login_form(request: Request, next: str = "/") -> HTMLResponse:
@@ -278,6 +283,31 @@ def create_app(settings: Settings) -> Any:
         with store.session() as session:
             daily = repo.daily_costs(session, persona=persona.key, days=30)
         return page(request, "persona.html", user=user, persona=persona, chart=cost_chart(daily), daily=daily)
+
+    def require_admin(user: User) -> None:
+        if user.role != "admin":
+            raise HTTPException(status_code=403, detail="only an admin may manage users")
+
+    @app.get("/admin/users", response_class=HTMLResponse)
+    def users_page(request: Request, user: Viewer, error: str | None = None) -> HTMLResponse:
+        require_admin(user)
+        with store.session() as session:
+            people = list_users(session)
+        return page(request, "users.html", user=user, people=people, error=error)
+
+    @app.post("/admin/users")
+    def users_add(
+        user: Viewer, name: Annotated[str, Form()], role: Annotated[str, Form()], password: Annotated[str, Form()]
+    ) -> RedirectResponse:
+        require_admin(user)
+        if role not in ("reviewer", "admin"):
+            return RedirectResponse("/admin/users?" + urlencode({"error": f"unknown role {role!r}"}), status_code=303)
+        try:
+            with store.session() as session:
+                add_user(session, name=name.strip(), role=role, password=password)  # type: ignore[arg-type]
+        except BeatdeskError as err:
+            return RedirectResponse("/admin/users?" + urlencode({"error": str(err)}), status_code=303)
+        return RedirectResponse("/admin/users", status_code=303)
 
     @app.get("/artifacts/{path:path}")
     def artifact(path: str, user: Viewer) -> FileResponse:

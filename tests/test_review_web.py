@@ -212,3 +212,26 @@ def test_bulk_approve_send_back_and_the_batch_and_persona_pages(desk: str, brows
     page.click("#approve-selected")
     expect(page).to_have_url(f"{desk}/?status=in_review&sort=oldest")
     expect(page.locator("#queue tbody tr")).to_have_count(1)
+
+
+def test_only_admins_manage_users(desk: str, browser: Browser, home: Path) -> None:
+    page = browser.new_page()
+    log_in(page, desk)
+    assert page.goto(f"{desk}/admin/users").status == 403  # rita is a reviewer
+    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "ada", "--role", "admin", "--password-stdin"],
+                   input=PASSWORD + "\n", text=True, env=os.environ | {"BEATDESK_HOME": str(home)}, check=True)  # fmt: skip
+    page.goto(f"{desk}/")
+    page.click("text=Log out")
+    page.goto(f"{desk}/admin/users")
+    page.fill("input[name=name]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#users")).to_contain_text("rita")
+    page.fill("form[action='/admin/users'] input[name=name]", "sam")
+    page.fill("form[action='/admin/users'] input[name=password]", "short")
+    page.click("#add-user")
+    expect(page.locator(".error")).to_contain_text("at least 10 characters")
+    page.fill("form[action='/admin/users'] input[name=name]", "sam")
+    page.fill("form[action='/admin/users'] input[name=password]", "a long enough password")
+    page.click("#add-user")
+    expect(page.locator("#users")).to_contain_text("sam")
