@@ -6,7 +6,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from beatdesk.errors import BeatdeskError
 from beatdesk.home import init_home
@@ -40,9 +41,13 @@ queue_app = typer.Typer(help="The review queue.", no_args_is_help=True)
 post_app = typer.Typer(help="One post.", no_args_is_help=True)
 review_app = typer.Typer(help="Review decisions.", no_args_is_help=True)
 users_app = typer.Typer(help="People who use the review desk.", no_args_is_help=True)
+publish_app = typer.Typer(help="Publishing approved posts.", no_args_is_help=True)
+schedule_app = typer.Typer(help="What goes out when.", no_args_is_help=True)
 sources_app = typer.Typer(help="A persona's sources: notes, digests and feeds.", no_args_is_help=True)
 for sub, name in (
     (users_app, "users"),
+    (publish_app, "publish"),
+    (schedule_app, "schedule"),
     (sources_app, "sources"),
     (config_app, "config"),
     (batch_app, "batch"),
@@ -486,6 +491,50 @@ def users_add(
     with _store(get_settings()).session() as session:
         user = add_user(session, name=name, role=role.value, password=password)
     console.print(f"user {user.name} added as {user.role}")
+
+
+@publish_app.command("due")
+@edge
+def publish_due_now(
+    now: Annotated[
+        str | None, typer.Option(help="Act as if it were this ISO time (UTC unless a zone is given).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Publish every approved post whose slot has come, to each of its persona's channels, once."""
+    from publishers.stage import publish_due
+
+    settings = get_settings()
+    when = _parse_at(now, "UTC") if now else datetime.now(UTC)
+    published = publish_due(_store(settings), home=settings.home, now=when)  # type: ignore[arg-type]
+    if as_json:
+        print_json({"published": published})
+    else:
+        console.print(
+            f"{len(published)} post(s) published" + (f": {', '.join(map(str, published))}" if published else "")
+        )
+
+
+@schedule_app.command("show")
+@edge
+def schedule_show(
+    persona: Annotated[str | None, typer.Option(help="Only this persona's posts.")] = None, as_json: JsonFlag = False
+) -> None:
+    """Approved posts and their slots, soonest first."""
+    settings = get_settings()
+    key = load_persona(settings.home, persona).key if persona else None
+    with _store(settings).session() as session:
+        posts = repo.scheduled_posts(session, persona=key)
+    if as_json:
+        print_json([post_summary(p) | {"slot_at": p.slot_at.isoformat() if p.slot_at else None} for p in posts])
+        return
+    table = Table(
+        "slot (UTC)", "id", "persona", "format", "title", title=f"{len(posts)} scheduled", header_style="bold"
+    )
+    for post in posts:
+        slot = f"{post.slot_at:%Y-%m-%d %H:%M}" if post.slot_at else ""
+        table.add_row(slot, str(post.id), post.persona, str(post.content_format), post.title)
+    console.print(table)
 
 
 @users_app.command("token")

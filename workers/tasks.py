@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from datetime import UTC, datetime
 
 from celery import Task
 
@@ -15,6 +16,7 @@ from drafter.registry import drafter_for
 from drafter.stage import draft_post
 from planner.registry import planner_for
 from planner.stage import plan_batch
+from publishers.stage import publish_due
 from renderers.fal import TransientRenderError
 from renderers.registry import image_renderer, video_renderer
 from renderers.stage import render_post, stuck_posts
@@ -132,3 +134,12 @@ app.conf.beat_schedule = {
 def ping_task() -> str:
     """A no-op round trip: is a worker there, and what does a task cost on this broker?"""
     return "pong"
+
+
+@app.task(name="beatdesk.publish_due")
+def publish_due_task() -> int:
+    """Publish approved posts whose slot has come (every minute on the beat schedule)."""
+    return len(publish_due(_store(), home=get_settings().home, now=datetime.now(UTC)))
+
+
+app.conf.beat_schedule["publish-due"] = {"task": "beatdesk.publish_due", "schedule": 60.0}

@@ -38,6 +38,7 @@ from beatdesk.store.schema import (
     ChatReferenceRow,
     EventRow,
     PostRow,
+    PublicationRow,
     SourceRow,
     StepRow,
     utcnow,
@@ -279,6 +280,32 @@ def daily_costs(session: Session, *, persona: str, days: int) -> list[tuple[date
         if day in table and cost:
             table[day][name] = table[day].get(name, Decimal(0)) + Decimal(cost)
     return list(table.items())
+
+
+def due_posts(session: Session, *, now: datetime) -> list[Post]:
+    """Approved posts whose slot has come, oldest slot first."""
+    query = (
+        select(PostRow)
+        .options(selectinload(PostRow.batch), *_post_loads())
+        .where(PostRow.status == PostStatus.approved, PostRow.slot_at <= now)
+        .order_by(PostRow.slot_at)
+    )
+    return [_post(row) for row in session.scalars(query)]
+
+
+def add_publication(session: Session, *, post_id: int, channel: str, remote_id: str, url: str | None) -> None:
+    session.add(PublicationRow(post_id=post_id, channel=channel, remote_id=remote_id, url=url, published_at=utcnow()))
+
+
+def scheduled_posts(session: Session, *, persona: str | None = None) -> list[Post]:
+    query = (
+        select(PostRow)
+        .options(selectinload(PostRow.batch), *_post_loads())
+        .where(PostRow.status == PostStatus.approved, PostRow.slot_at.is_not(None))
+    )
+    if persona:
+        query = query.where(PostRow.persona == persona)
+    return [_post(row) for row in session.scalars(query.order_by(PostRow.slot_at))]
 
 
 def last_run_of_beats(session: Session, *, persona: str) -> dict[str, datetime]:

@@ -1,0 +1,1 @@
+"""Publishers: approved posts out to the persona's channels, once each."""

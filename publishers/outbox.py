@@ -1,0 +1,39 @@
+"""The local outbox (the default channel): each post becomes a folder with its text, media and metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from publishers.base import Outgoing, Published
+
+
+class OutboxPublisher:
+    channel = "outbox"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _target(self, outgoing: Outgoing) -> Path:
+        return self.folder / f"post-{outgoing.post.id}"
+
+    def find(self, outgoing: Outgoing) -> Published | None:
+        target = self._target(outgoing)
+        return Published(remote_id=f"outbox:{outgoing.post.id}", url=target.as_uri()) if target.is_dir() else None
+
+    def publish(self, outgoing: Outgoing) -> Published:
+        target = self._target(outgoing)
+        partial = target.with_name(target.name + ".part")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        (partial / "post.txt").write_text(outgoing.text + "\n", encoding="utf-8")
+        for path in outgoing.media:
+            shutil.copy2(path, partial / path.name)
+        meta = {"post_id": outgoing.post.id, "persona": outgoing.post.persona, "title": outgoing.post.title,
+                "slot_at": outgoing.post.slot_at.isoformat() if outgoing.post.slot_at else None,
+                "media": [p.name for p in outgoing.media]}  # fmt: skip
+        (partial / "post.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        os.replace(partial, target)  # the folder appears whole, or not at all
+        return Published(remote_id=f"outbox:{outgoing.post.id}", url=target.as_uri())
