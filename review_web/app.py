@@ -31,6 +31,7 @@ from beatdesk.settings import Settings
 from beatdesk.store import open_store, repo
 from beatdesk.users import User, add_user, authenticate, get_user, list_users
 from drafter.edit import edit_draft
+from publishers.text import fit
 from review_web.api import create_api
 from review_web.chart import cost_chart
 
@@ -186,7 +187,8 @@ def create_app(settings: Settings) -> Any:
         handle = _handle(settings, post.persona)
         with store.session() as session:
             references = repo.references(session, post_id=post_id)
-        return page(request, "post.html", user=user, post=post, handle=handle, error=error, references=references)
+        return page(request, "post.html", user=user, post=post, handle=handle, error=error, references=references,
+                    previews=channel_previews(settings, post))  # fmt: skip
 
     def decide(post_id: int, action: Any) -> RedirectResponse:
         load_post(post_id)
@@ -327,6 +329,23 @@ def create_app(settings: Settings) -> Any:
     )
     wrapped.fastapi = app  # type: ignore[attr-defined]
     return wrapped
+
+
+def channel_previews(settings: Settings, post: Post) -> dict[str, list[str] | str]:
+    """The caption as each of the persona's channels will carry it: one post, a thread, or why it cannot."""
+    if post.draft is None:
+        return {}
+    try:
+        channels = [c.name for c in load_persona(settings.home, post.persona).channels]
+    except BeatdeskError:
+        return {}
+    previews: dict[str, list[str] | str] = {}
+    for channel in channels:
+        try:
+            previews[channel] = fit(post.draft.caption, channel)
+        except BeatdeskError as err:
+            previews[channel] = str(err)
+    return previews
 
 
 def _safe_next(target: str) -> str:

@@ -90,6 +90,7 @@ def test_a_reviewer_works_the_queue(desk: str, browser: Browser) -> None:
     expect(page.locator("#total-cost")).to_have_text("0 USD")
     expect(page.locator("#plan")).to_contain_text("Why this beat")
     expect(page.locator("#pipeline img.thumb")).to_have_count(1)
+    expect(page.locator("#previews")).to_contain_text("outbox")
 
     page.fill("textarea[name=caption]", "A sharper caption.\n\n#AI #Benchmarks")
     page.click("text=Save (checks run again)")
