@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError
-from beatdesk.models import Persona, PostStatus
+from beatdesk.models import PostStatus
+from beatdesk.personas import load_persona
 from beatdesk.pipeline import MEDIA_STEPS, STEPS
 from beatdesk.slots import next_free_slot
 from beatdesk.store import repo
 
 
-def approve(session: Session, *, post_id: int, persona: Persona, actor: str, at: datetime | None = None) -> None:
-    """Approve the post into `at`, or the persona's next free slot."""
+def parse_time(text: str, *, label: str = "time") -> datetime:
+    """An ISO time as people type it; one without a zone stays naive, to be read in the persona's zone."""
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BeatdeskError(f"{label} {text!r} is not an ISO time such as 2026-12-01T09:30") from None
+
+
+def approve(session: Session, *, post_id: int, home: Path, actor: str, at: datetime | None = None) -> None:
+    """Approve the post into `at` (naive: the persona's local time), or the persona's next free slot."""
+    persona = load_persona(home, repo.get_post(session, post_id).persona)
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(persona.timezone))
     now = datetime.now(UTC)
     if at is not None and at <= now:
         raise BeatdeskError(f"--at {at.isoformat()} is in the past; give a future time")

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -22,7 +21,7 @@ from beatdesk.home import init_home
 from beatdesk.models import BatchStatus, PostStatus
 from beatdesk.personas import load_persona
 from beatdesk.prices import format_usd
-from beatdesk.review import approve, reject
+from beatdesk.review import approve, parse_time, reject
 from beatdesk.settings import Settings, get_settings
 from beatdesk.store import Store, open_store, repo
 from beatdesk_cli.show import batch_json, post_summary, posts_table, print_json, print_plans, print_post, sources_table
@@ -387,8 +386,8 @@ def review_approve(
     settings = get_settings()
     store = _store(settings)
     with store.session() as session:
-        persona = load_persona(settings.home, repo.get_post(session, post_id).persona)
-        approve(session, post_id=post_id, persona=persona, actor=_actor(), at=_parse_at(at, persona.timezone))
+        when = parse_time(at, label="--at") if at is not None else None
+        approve(session, post_id=post_id, home=settings.home, actor=_actor(), at=when)
     _print_decision(store, post_id, as_json)
 
 
@@ -404,16 +403,6 @@ def review_reject(
     with store.session() as session:
         reject(session, post_id=post_id, actor=_actor(), reason=reason)
     _print_decision(store, post_id, as_json)
-
-
-def _parse_at(at: str | None, timezone: str) -> datetime | None:
-    if at is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(at)
-    except ValueError:
-        raise BeatdeskError(f"--at {at!r} is not an ISO time such as 2026-12-01T09:30") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(timezone))
 
 
 def _print_decision(store: Store, post_id: int, as_json: bool) -> None:
@@ -505,7 +494,8 @@ def publish_due_now(
     from publishers.stage import publish_due
 
     settings = get_settings()
-    when = _parse_at(now, "UTC") if now else datetime.now(UTC)
+    when = parse_time(now, label="--now") if now else datetime.now(UTC)
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
     published = publish_due(_store(settings), home=settings.home, now=when)  # type: ignore[arg-type]
     if as_json:
         print_json({"published": published})

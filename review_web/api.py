@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 
 from beatdesk.errors import BeatdeskError, NotFoundError
 from beatdesk.models import ContentFormat, Post, PostStatus
-from beatdesk.personas import load_persona
 from beatdesk.review import approve, reject
 from beatdesk.store import Store, repo
 from beatdesk.users import User, list_users, user_for_token
@@ -106,11 +105,7 @@ def create_api(store: Store, home: Path) -> FastAPI:
 
     @api.post("/posts/{post_id}/approve", response_model=PostSummary)
     def approve_post(post_id: int, body: ApproveBody, user: Annotated[User, Depends(token_user)]) -> PostSummary:
-        def act(session: Any) -> None:
-            persona = load_persona(home, repo.get_post(session, post_id).persona)
-            approve(session, post_id=post_id, persona=persona, actor=user.name, at=body.at)
-
-        run(act)
+        run(lambda s: approve(s, post_id=post_id, home=home, actor=user.name, at=body.at))
         return summary(run(lambda s: repo.get_post(s, post_id)))
 
     @api.post("/posts/{post_id}/reject", response_model=PostSummary)

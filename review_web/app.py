@@ -26,7 +26,7 @@ from beatdesk.errors import BeatdeskError, NotFoundError
 from beatdesk.models import ContentFormat, Post, PostStatus
 from beatdesk.personas import load_persona
 from beatdesk.prices import format_usd
-from beatdesk.review import approve, reject
+from beatdesk.review import approve, parse_time, reject
 from beatdesk.settings import Settings
 from beatdesk.store import open_store, repo
 from beatdesk.users import User, add_user, authenticate, get_user, list_users
@@ -201,11 +201,9 @@ def create_app(settings: Settings) -> Any:
 
     @app.post("/posts/{post_id}/approve")
     def approve_post(post_id: int, user: Viewer, at: Annotated[str, Form()] = "") -> RedirectResponse:
-        def act(session: Any) -> None:
-            post = repo.get_post(session, post_id)
-            persona = load_persona(settings.home, post.persona)
-            when = _parse_local(at, persona.timezone) if at.strip() else None
-            approve(session, post_id=post_id, persona=persona, actor=user.name, at=when)
+        def act(session: Any) -> None:  # a bad time is refused on the page, like any other decision
+            when = parse_time(at, label="the time") if at.strip() else None
+            approve(session, post_id=post_id, home=settings.home, actor=user.name, at=when)
 
         return decide(post_id, act)
 
@@ -258,8 +256,7 @@ def create_app(settings: Settings) -> Any:
         for post_id in post_ids:
             try:
                 with store.session() as session:
-                    persona = load_persona(settings.home, repo.get_post(session, post_id).persona)
-                    approve(session, post_id=post_id, persona=persona, actor=user.name)
+                    approve(session, post_id=post_id, home=settings.home, actor=user.name)
             except BeatdeskError as err:
                 refused.append(str(err))
         target = _safe_next(back)
@@ -358,13 +355,3 @@ def _handle(settings: Settings, key: str) -> str:
         return load_persona(settings.home, key).handle
     except BeatdeskError:
         return f"@{key}"
-
-
-def _parse_local(text: str, timezone: str) -> datetime:
-    from zoneinfo import ZoneInfo
-
-    try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise BeatdeskError(f"{text!r} is not a time such as 2026-12-01T09:30") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(timezone))
