@@ -1,8 +1,9 @@
 """Budgets: a paid step reserves its estimate before it starts, and does not start past a limit.
 
-The reservation is the step's own cost, written before the work; the batch row is locked while
-checking (PostgreSQL), and SQLite takes its write lock with the reservation, so two workers cannot
-both take the last dollar.
+The reservation is the step's own cost, written before the work. Reservations of one persona run
+one at a time (PostgreSQL: an advisory lock per persona, held to the end of the transaction; SQLite:
+the reservation is the transaction's first statement, so it takes the database's single write lock),
+so two workers, in one batch or two, cannot both take the last dollar of a batch or of the day.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from beatdesk.models import Persona
+from beatdesk.models import Persona, StepStatus
 from beatdesk.prices import format_usd
-from beatdesk.store.schema import BatchRow, PostRow, StepRow
+from beatdesk.store.schema import PostRow, StepRow
 
 
 def reserve(
@@ -25,17 +26,22 @@ def reserve(
     """Reserve `estimate` on the step; return why not (and reserve nothing) when a budget would be passed."""
     if estimate <= 0:
         return None
-    session.execute(select(BatchRow.id).where(BatchRow.id == batch_id).with_for_update())
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"beatdesk-budget:{persona.key}"))))
     session.execute(update(StepRow).where(StepRow.id == step_id).values(cost_usd=estimate))
     session.flush()
     batch_spent = _sum(session.scalars(
         select(StepRow.cost_usd).join(PostRow, PostRow.id == StepRow.post_id).where(PostRow.batch_id == batch_id)
     ))  # fmt: skip
     day_start = datetime.combine(datetime.now(ZoneInfo(persona.timezone)).date(), time(), ZoneInfo(persona.timezone))
+    # Today's steps, and reservations not started yet (this one, and other batches' in flight).
     day_spent = _sum(session.scalars(
         select(StepRow.cost_usd).join(PostRow, PostRow.id == StepRow.post_id)
-        .where(PostRow.persona == persona.key, StepRow.started_at >= day_start.astimezone(UTC))
-    )) + (estimate if not _started(session, step_id) else Decimal("0"))  # fmt: skip
+        .where(PostRow.persona == persona.key, or_(
+            StepRow.started_at >= day_start.astimezone(UTC),
+            and_(StepRow.started_at.is_(None), StepRow.status == StepStatus.queued),
+        ))
+    ))  # fmt: skip
     cap = persona.budgets.per_batch_usd if batch_cap is None else min(batch_cap, persona.budgets.per_batch_usd)
     reason = None
     if batch_spent > cap:
@@ -48,10 +54,6 @@ def reserve(
     if reason:
         session.execute(update(StepRow).where(StepRow.id == step_id).values(cost_usd=Decimal("0")))
     return reason
-
-
-def _started(session: Session, step_id: int) -> bool:
-    return session.scalar(select(StepRow.started_at).where(StepRow.id == step_id)) is not None
 
 
 def _sum(values: object) -> Decimal:

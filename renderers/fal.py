@@ -18,6 +18,7 @@ from typing import Any
 import fal_client
 import fal_client.client as fal_module
 import httpx
+from httpx_sse import SSEError, connect_sse
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from beatdesk.errors import BeatdeskError
@@ -49,6 +50,7 @@ class FalQueue:
         self.client = fal_client.SyncClient(key=key, default_timeout=60)
         # One pooled HTTP client for submits and downloads: a new one per call costs ~50 ms of TLS set-up.
         self.http = httpx.Client(timeout=60, follow_redirects=True, headers={"User-Agent": "beatdesk"})
+        self._auth = {"Authorization": f"Key {key}"}
 
     @retry(
         retry=retry_if_exception_type(TransientRenderError),
@@ -59,7 +61,7 @@ class FalQueue:
     def submit(self, application: str, arguments: dict[str, Any]) -> str:
         url = self.base_url + application
         try:
-            response = self.http.post(url, json=arguments, headers={"Authorization": f"Key {self.key}"}, timeout=30)
+            response = self.http.post(url, json=arguments, headers=self._auth, timeout=30)
         except (httpx.ConnectError, httpx.ConnectTimeout) as err:  # never reached fal: safe to send again
             raise TransientRenderError(f"cannot reach {url}: {err}") from err
         except httpx.HTTPError as err:  # sent, answer lost: fal may have taken it, so do not send again
@@ -87,27 +89,52 @@ class FalQueue:
         )
 
     def wait(self, application: str, request_id: str) -> dict[str, Any]:
-        """Poll until the request completes, then fetch its result."""
+        """Wait for the request to complete (its status stream, or polls where there is none); return its result."""
         handle = self.handle(application, request_id)
         deadline = time.monotonic() + self.timeout_s
-        interval = self.poll_interval_s
         try:
-            while True:
-                status = handle.status()
-                if isinstance(status, fal_client.Completed):
-                    if status.error:
-                        raise RenderRefused(f"{application} failed request {request_id}: {status.error}")
-                    return dict(handle.get())
-                if time.monotonic() > deadline:
-                    raise TransientRenderError(f"{application} request {request_id} not done after {self.timeout_s:g}s")
-                time.sleep(interval)
-                interval = min(interval * 1.5, 2.0)  # quick for fast models, gentle on long videos
+            if not self._stream_until_done(application, handle, deadline):
+                self._poll_until_done(application, handle, deadline)
+            response = self.http.get(handle.response_url, headers=self._auth, timeout=60)
         except fal_client.client.FalClientHTTPError as err:
             if _transient_status(err.status_code):
                 raise TransientRenderError(f"{application} answered {err.status_code}: {err.message}") from err
             raise RenderRefused(f"{application} answered {err.status_code}: {err.message}") from err
-        except httpx.HTTPError as err:
+        except (httpx.HTTPError, SSEError) as err:
             raise TransientRenderError(f"{application}: {type(err).__name__}: {err}") from err
+        _raise_for_answer(application, response)
+        return dict(response.json())
+
+    def _stream_until_done(self, application: str, handle: fal_module.SyncRequestHandle, deadline: float) -> bool:
+        """Follow the request's status stream (server-sent events) to COMPLETED: no poll overshoot, one
+        connection. False when the server has no stream (a fal-compatible proxy may not)."""
+        url = handle.status_url + "/stream"
+        with connect_sse(self.http, "GET", url, headers=self._auth, timeout=httpx.Timeout(60, read=60)) as source:
+            if source.response.status_code in (404, 405):
+                return False
+            _raise_for_answer(application, source.response)
+            for event in source.iter_sse():
+                if _completed(application, handle.request_id, event.json()):
+                    return True
+                if time.monotonic() > deadline:
+                    break
+        if time.monotonic() > deadline:
+            raise TransientRenderError(f"{application} request {handle.request_id} not done after {self.timeout_s:g}s")
+        raise TransientRenderError(f"{application} closed the status stream of {handle.request_id} before it completed")
+
+    def _poll_until_done(self, application: str, handle: fal_module.SyncRequestHandle, deadline: float) -> None:
+        interval = self.poll_interval_s
+        while True:
+            status = handle.status()
+            if isinstance(status, fal_client.Completed):
+                _completed(application, handle.request_id, {"status": "COMPLETED", "error": status.error})
+                return
+            if time.monotonic() > deadline:
+                raise TransientRenderError(
+                    f"{application} request {handle.request_id} not done after {self.timeout_s:g}s"
+                )
+            time.sleep(interval)
+            interval = min(interval * 1.5, 2.0)  # quick for fast models, gentle on long videos
 
     @retry(
         retry=retry_if_exception_type(TransientRenderError),
@@ -135,6 +162,24 @@ class FalQueue:
             partial.unlink(missing_ok=True)
             raise RenderRefused(f"cannot write {path}: {err.strerror or err}") from err
         return path, content_type, len(response.content)
+
+
+def _completed(application: str, request_id: str, status: dict[str, Any]) -> bool:
+    if status.get("status") != "COMPLETED":
+        return False
+    if status.get("error"):
+        raise RenderRefused(f"{application} failed request {request_id}: {status['error']}")
+    return True
+
+
+def _raise_for_answer(application: str, response: httpx.Response) -> None:
+    if response.status_code < 400:
+        return
+    error = TransientRenderError if _transient_status(response.status_code) else RenderRefused
+    if error is TransientRenderError:
+        raise error(f"{application} answered {response.status_code}")
+    response.read()
+    raise error(f"{application} answered {response.status_code}: {_detail(response)}")
 
 
 def _detail(response: httpx.Response) -> str:

@@ -36,6 +36,11 @@ class FalState:
     lose_submit_answers: int = 0
     """How many of the next submits are taken (and charged) but answered by a dropped connection."""
     nsfw: bool = False
+    stream: bool = True
+    """Whether status/stream (server-sent events) is served; without it clients poll /status."""
+    error: str | None = None
+    """An error the next completed requests report in their status (the model failed)."""
+    status_calls: int = 0
     reject_prompt: str | None = None
     """Submits whose prompt contains this are refused with 422."""
     submits: list[dict[str, Any]] = field(default_factory=list)
@@ -102,18 +107,22 @@ def fal_server() -> Iterator[FalState]:
             if request_id not in state.started:
                 self._send(404, {"detail": f"unknown request {request_id}"})
                 return
-            done = time.monotonic() - state.started[request_id] >= state.latency_s
-            if path.endswith("/status"):
+            remaining = state.started[request_id] + state.latency_s - time.monotonic()
+            completed = {"status": "COMPLETED", "logs": None, "metrics": {"inference_time": state.latency_s}}
+            if state.error:
+                completed |= {"error": state.error, "error_type": "runner_error"}
+            if path.endswith("/status") or path.endswith("/status/stream"):
                 with state.lock:
+                    state.status_calls += 1
                     error = state.status_errors.pop(0) if state.status_errors else None
                 if error:
                     self._send(error, {"detail": "scripted"})
-                elif done:
-                    self._send(
-                        200, {"status": "COMPLETED", "logs": None, "metrics": {"inference_time": state.latency_s}}
-                    )
+                elif path.endswith("/status"):
+                    self._send(200, completed if remaining <= 0 else {"status": "IN_PROGRESS", "logs": None})
+                elif not state.stream:
+                    self._send(404, {"detail": "Not Found"})
                 else:
-                    self._send(200, {"status": "IN_PROGRESS", "logs": None})
+                    self._stream_status(remaining, completed)
                 return
             app = next(s["app"] for s in state.submits if s["request_id"] == request_id)
             if "veo" in app or "video" in app:
@@ -122,6 +131,19 @@ def fal_server() -> Iterator[FalState]:
                 self._send(200, {"images": [{"url": f"{state.url}files/{request_id}.png", "content_type": "image/png",
                                              "width": 64, "height": 80}],
                                  "seed": 42, "has_nsfw_concepts": [state.nsfw]})  # fmt: skip
+
+        def _stream_status(self, remaining: float, completed: dict[str, Any]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            self.close_connection = True  # the end of the stream is the end of the connection
+            if remaining > 0:
+                self.wfile.write(b'data: {"status": "IN_PROGRESS", "logs": null}\n\n')
+                self.wfile.flush()
+                time.sleep(remaining)
+            self.wfile.write(f"data: {json.dumps(completed)}\n\n".encode())
+            self.wfile.flush()
 
         def do_PUT(self) -> None:
             self._send(200, {"status": "CANCELLATION_REQUESTED"})

@@ -61,6 +61,28 @@ def test_a_500_while_waiting_resumes_the_stored_request(cli: CliRunner, fal: Fal
     assert fal.charges == 1  # the task retried and resumed the request id it had stored
 
 
+def test_the_status_stream_waits_without_polling(cli: CliRunner, fal: FalState) -> None:
+    fal.latency_s = 0.5
+    out = run(cli, "--items", "2", "--video", "0")
+    assert {p["status"] for p in out["posts"]} == {"in_review"}
+    assert fal.status_calls == 2  # one stream per request, however long the render
+
+
+def test_a_server_without_a_status_stream_is_polled(cli: CliRunner, fal: FalState) -> None:
+    fal.stream, fal.latency_s = False, 0.4
+    out = run(cli, "--items", "1", "--video", "0")
+    assert out["posts"][0]["status"] == "in_review" and fal.charges == 1
+    assert fal.status_calls >= 3  # the 404 on the stream, then polls until COMPLETED
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_model_error_in_the_status_fails_the_step(cli: CliRunner, fal: FalState, stream: bool) -> None:
+    fal.stream, fal.error = stream, "CUDA out of memory"
+    out = run(cli, "--items", "1", "--video", "0")
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    assert post["status"] == "failed" and "CUDA out of memory" in post["reason"] and fal.charges == 1
+
+
 def test_nsfw_fails_the_step_with_the_reason(cli: CliRunner, fal: FalState) -> None:
     fal.nsfw = True
     out = run(cli, "--items", "1", "--video", "0")
