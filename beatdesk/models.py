@@ -9,7 +9,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, computed_field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from beatdesk.prices import format_usd
 
@@ -78,11 +87,56 @@ class Beat(Strict):
     """Whether the beat reads well as a short video (a process, a before/after, a number that moves)."""
 
 
-class Channel(Strict):
-    """Where the persona posts; `outbox` writes files locally."""
+ChannelName = Literal["outbox", "mastodon", "bluesky", "x", "linkedin", "threads", "instagram", "webhook"]
 
-    name: Literal["outbox", "mastodon", "bluesky", "x", "linkedin", "threads", "instagram", "webhook"]
+
+def check_cron(line: str) -> str:
+    """A five-field cron line (minute hour day month weekday), or a ValueError that quotes it."""
+    from croniter import croniter  # imported here: only personas with cron lines pay for it
+
+    if len(line.split()) != 5 or not croniter.is_valid(line):
+        raise ValueError(f"not a five-field cron line (minute hour day month weekday): {line!r}")
+    return line
+
+
+CronLine = Annotated[str, AfterValidator(check_cron)]
+
+
+class Channel(Strict):
+    """Where the persona posts; `outbox` writes files locally. Credentials never live here (see README)."""
+
+    name: ChannelName
     account: str = ""
+    """Who posts: a Bluesky handle, a LinkedIn author URN (urn:li:person:…); a label elsewhere."""
+    url: str | None = None
+    """The Mastodon instance, the webhook's target, or another API address (a proxy, a test server)."""
+    policy: Literal["thread", "caption"] | None = None
+    """A long hero_text body as a thread of posts, or the caption alone with the image. Default: thread where
+    the channel has threads (X, Bluesky, Mastodon, Threads), caption elsewhere."""
+    max_length: int | None = Field(default=None, ge=50, le=100_000)
+    """The channel's limit where an instance sets its own (Mastodon)."""
+    slots: tuple[time, ...] = ()
+    cron: tuple[CronLine, ...] = ()
+    """This channel's own posting times (local times, or cron lines); a post goes out at the first of them
+    at or after its approved slot. Empty: at the approved slot."""
+
+    @model_validator(mode="after")
+    def _addresses(self) -> Channel:
+        if self.url is not None and not re.match(r"^https?://[^\s/]+", self.url):
+            raise ValueError(f"url must be an http(s) address, got {self.url!r}")
+        if self.name in ("mastodon", "webhook") and self.url is None:
+            raise ValueError(f"a {self.name} channel needs url (e.g. https://mastodon.social)")
+        return self
+
+
+class BatchSchedule(Strict):
+    """A batch the scheduler makes by itself, e.g. weekdays at 06:00: 5 items, 1 video."""
+
+    cron: CronLine
+    """In the persona's time zone."""
+    items: int = Field(default=5, ge=1, le=50)
+    video: int = Field(default=0, ge=0, le=50)
+    message: str = Field(default="", max_length=2000)
 
 
 class Budgets(Strict):
@@ -135,6 +189,9 @@ class Persona(Strict):
     channels: tuple[Channel, ...] = (Channel(name="outbox"),)
     slots: tuple[time, ...] = (time(9, 0), time(17, 0))
     """Local posting times, in the persona's time zone."""
+    slot_cron: tuple[CronLine, ...] = ()
+    """More posting times as cron lines (e.g. "30 8 * * 1-5"), in the persona's time zone."""
+    schedule: tuple[BatchSchedule, ...] = ()
     budgets: Budgets = Budgets()
     batch: BatchDefaults = BatchDefaults()
     style: CardStyle = CardStyle()

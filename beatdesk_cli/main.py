@@ -19,7 +19,7 @@ from rich.table import Table
 from beatdesk.errors import BeatdeskError
 from beatdesk.home import init_home
 from beatdesk.models import BatchStatus, PostStatus
-from beatdesk.personas import load_persona
+from beatdesk.personas import known_personas, load_persona
 from beatdesk.prices import format_usd
 from beatdesk.review import approve, parse_time, reject
 from beatdesk.settings import Settings, get_settings
@@ -434,6 +434,7 @@ def worker(
         raise BeatdeskError("BEATDESK_BROKER_URL is not set; a worker needs a broker such as redis://127.0.0.1:6379/0")
     celery_app = configure(settings)
     check_broker(settings)
+    _check_channels(settings)
     _store(settings)  # migrated and reachable before any task arrives
     celery_app.worker_main(
         [
@@ -496,13 +497,22 @@ def publish_due_now(
     settings = get_settings()
     when = parse_time(now, label="--now") if now else datetime.now(UTC)
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    published = publish_due(_store(settings), home=settings.home, now=when)  # type: ignore[arg-type]
+    _check_channels(settings)
+    # By hand, channels blocked by an earlier refusal are tried again (someone fixed the credentials).
+    published = publish_due(_store(settings), home=settings.home, now=when, retry_blocked=True)  # type: ignore[arg-type]
     if as_json:
         print_json({"published": published})
     else:
         console.print(
             f"{len(published)} post(s) published" + (f": {', '.join(map(str, published))}" if published else "")
         )
+
+
+def _check_channels(settings: Settings) -> None:
+    """Every persona's channels have their credentials: said at start-up, not at post time."""
+    from publishers.credentials import check_channels
+
+    check_channels([load_persona(settings.home, key) for key in known_personas(settings.home)], settings.home)
 
 
 @schedule_app.command("show")

@@ -11,11 +11,20 @@ from beatdesk.models import Post
 
 @dataclass(frozen=True)
 class Outgoing:
-    """What goes to a channel: the post, its text for that channel, and its media files."""
+    """What goes to a channel: the post, its text for that channel (one part, or a thread), its media."""
 
     post: Post
-    text: str
+    parts: tuple[str, ...]
     media: tuple[Path, ...]
+    alt: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.parts)
+
+    def key(self, part: int = 0) -> str:
+        """Stable per post and part: the same on every retry, so a channel that takes a key posts once."""
+        return f"beatdesk-post-{self.post.id}-{part}"
 
 
 @dataclass(frozen=True)
@@ -27,8 +36,9 @@ class Published:
 class Publisher(Protocol):
     channel: str
 
-    def find(self, outgoing: Outgoing) -> Published | None:
-        """What an earlier attempt may already have posted (a retry after a timeout checks first)."""
-        ...
+    def publish(self, outgoing: Outgoing) -> Published:
+        """Post it, a thread part by part; the answer names the first part.
 
-    def publish(self, outgoing: Outgoing) -> Published: ...
+        This may be a retry after a lost answer: look for what an earlier attempt made (or send a key the
+        channel deduplicates by) and post only what is missing."""
+        ...

@@ -19,21 +19,19 @@ class OutboxPublisher:
     def _target(self, outgoing: Outgoing) -> Path:
         return self.folder / f"post-{outgoing.post.id}"
 
-    def find(self, outgoing: Outgoing) -> Published | None:
-        target = self._target(outgoing)
-        return Published(remote_id=f"outbox:{outgoing.post.id}", url=target.as_uri()) if target.is_dir() else None
-
     def publish(self, outgoing: Outgoing) -> Published:
         target = self._target(outgoing)
+        if target.is_dir():  # an earlier attempt got this far: the folder only ever appears whole
+            return Published(remote_id=f"outbox:{outgoing.post.id}", url=target.as_uri())
         partial = target.with_name(target.name + ".part")
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        (partial / "post.txt").write_text(outgoing.text + "\n", encoding="utf-8")
+        (partial / "post.txt").write_text("\n\n---\n\n".join(outgoing.parts) + "\n", encoding="utf-8")
         for path in outgoing.media:
             shutil.copy2(path, partial / path.name)
         meta = {"post_id": outgoing.post.id, "persona": outgoing.post.persona, "title": outgoing.post.title,
                 "slot_at": outgoing.post.slot_at.isoformat() if outgoing.post.slot_at else None,
-                "media": [p.name for p in outgoing.media]}  # fmt: skip
+                "parts": len(outgoing.parts), "media": [p.name for p in outgoing.media]}  # fmt: skip
         (partial / "post.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         os.replace(partial, target)  # the folder appears whole, or not at all
         return Published(remote_id=f"outbox:{outgoing.post.id}", url=target.as_uri())

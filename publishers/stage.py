@@ -1,63 +1,156 @@
 """The publish stage: approved posts whose slot has come go out to every channel, exactly once each.
 
-A publication row (post, channel) is stored as soon as the channel answers; a retry first looks
-for a row, then asks the channel whether an earlier attempt already posted, and only then posts.
-The post is `published` when every channel is done.
+A publisher takes a post first (approved -> scheduled, one publisher at a time). A publication row
+(post, channel) is stored as soon as the channel answers; a retry skips channels with a row, and
+each publisher looks for what a lost answer already made before posting (or sends a key the
+channel deduplicates by). Transient errors are retried with backoff, then left for the next sweep;
+a refusal (revoked token, a post the channel will not take) blocks that channel, with the reason on
+the post, until someone publishes it by hand. The post is `published` when every channel is done.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
 from beatdesk.errors import BeatdeskError
-from beatdesk.models import Post, PostStatus
+from beatdesk.models import Channel, Check, HeroTextDraft, Persona, Post, PostStatus, StepStatus
 from beatdesk.personas import load_persona
+from beatdesk.slots import channel_time
 from beatdesk.steps import one_line, run_step
 from beatdesk.store import Store, repo
-from publishers.base import Outgoing, Publisher
+from publishers.base import Outgoing, Published, Publisher
+from publishers.bluesky import BlueskyPublisher
+from publishers.credentials import credentials_for
+from publishers.http import PublishAuthError, TransientPublishError
+from publishers.linkedin import LinkedInPublisher
+from publishers.mastodon import MastodonPublisher
 from publishers.outbox import OutboxPublisher
+from publishers.webhook import WebhookPublisher
+from publishers.x import XPublisher
+from renderers.channel_text import channel_parts
+
+PUBLISHERS: dict[str, Callable[..., Publisher]] = {
+    "mastodon": MastodonPublisher, "bluesky": BlueskyPublisher, "x": XPublisher, "linkedin": LinkedInPublisher,
+    "webhook": WebhookPublisher,
+}  # fmt: skip
+RETRY_WAIT = wait_exponential_jitter(multiplier=0.5, max=10)
 
 
-def publisher_for(channel: str, home: Path) -> Publisher:
-    if channel == "outbox":
+@dataclass(frozen=True)
+class ChannelState:
+    channel: Channel
+    due_at: datetime
+    status: str
+    """published, due, waiting (its time has not come), or blocked (with `reason`)."""
+    reason: str | None = None
+
+
+def publisher_for(persona: Persona, channel: Channel, home: Path) -> Publisher:
+    if channel.name == "outbox":
         return OutboxPublisher(home / "outbox")
-    raise BeatdeskError(f"channel {channel!r} has no publisher yet; known: outbox")
+    if channel.name not in PUBLISHERS:
+        raise BeatdeskError(f"channel {channel.name!r} has no publisher; known: outbox, {', '.join(PUBLISHERS)}")
+    return PUBLISHERS[channel.name](channel, credentials_for(persona, channel, home), home / "outbox" / ".media")
 
 
-def publish_due(store: Store, *, home: Path, now: datetime) -> list[int]:
-    """Publish every approved post whose slot is at or before `now`; return the ids published."""
+def channel_states(post: Post, persona: Persona, *, now: datetime) -> list[ChannelState]:
+    """Where the post stands on each of its persona's channels."""
+    done = {p.channel for p in post.publications}
+    states = []
+    for channel in persona.channels:
+        due_at = channel_time(persona, channel, post.slot_at) if post.slot_at else now
+        last = [s for s in post.steps if s.name == f"publish_{channel.name}"]
+        if channel.name in done:
+            states.append(ChannelState(channel, due_at, "published"))
+        elif last and last[-1].status is StepStatus.failed:
+            states.append(ChannelState(channel, due_at, "blocked", last[-1].error))
+        else:
+            states.append(ChannelState(channel, due_at, "due" if due_at <= now else "waiting"))
+    return states
+
+
+def publish_due(store: Store, *, home: Path, now: datetime, retry_blocked: bool = False) -> list[int]:
+    """Publish what is due on every channel; return the ids of posts now fully published.
+
+    The sweep leaves blocked channels alone; by hand (`retry_blocked`), they are tried again."""
     with store.session() as session:
         due = repo.due_posts(session, now=now)
-    return [post.id for post in due if publish_post(store, post=post, home=home)]
-
-
-def publish_post(store: Store, *, post: Post, home: Path) -> bool:
-    persona = load_persona(home, post.persona)
-    done = {p.channel for p in post.publications}
-    latest = {
-        s.name: Path(s.artifact.path) for s in post.steps if s.artifact and s.artifact.path and s.status == "done"
-    }
-    media = tuple(latest.values())  # the newest file of each media step: a rerender replaces the earlier one
-    text = post.draft.caption if post.draft else post.title
-    for channel in persona.channels:
-        if channel.name in done:
+    published = []
+    for post in due:
+        persona = load_persona(home, post.persona)
+        wanted = {"due", "blocked"} if retry_blocked else {"due"}
+        if not any(s.status in wanted for s in channel_states(post, persona, now=now)):
             continue
+        with store.session() as session:
+            if not repo.claim_for_publishing(session, post_id=post.id, now=now):
+                continue  # another publisher has it
+        if publish_post(store, post=post, persona=persona, home=home, now=now, wanted=wanted):
+            published.append(post.id)
+    return published
+
+
+def publish_post(store: Store, *, post: Post, persona: Persona, home: Path, now: datetime, wanted: set[str]) -> bool:
+    """Publish the claimed post to its channels in `wanted` states; True when every channel is done."""
+    media = _media(post)
+    alt = post.draft.alt_text if isinstance(post.draft, HeroTextDraft) else post.title
+    flags: list[Check] = []
+    for state in channel_states(post, persona, now=now):
+        if state.status not in wanted:
+            continue
+        channel = state.channel
         try:
-            with run_step(store, post_id=post.id, name=f"publish_{channel.name}", provider=channel.name,
-                          model=channel.account or channel.name) as step:  # fmt: skip
-                publisher = publisher_for(channel.name, home)
-                outgoing = Outgoing(post=post, text=text, media=media)
-                answer = publisher.find(outgoing) or publisher.publish(outgoing)
+            with run_step(
+                store,
+                post_id=post.id,
+                name=f"publish_{channel.name}",
+                provider=channel.name,
+                model=channel.account or channel.name,
+                transient=(TransientPublishError,),
+            ) as step:
+                outgoing = Outgoing(post=post, parts=tuple(channel_parts(post, channel)), media=media, alt=alt)
+                answer = _publish_with_retries(publisher_for(persona, channel, home), outgoing)
                 with store.session() as session:
                     repo.add_publication(session, post_id=post.id, channel=channel.name,
                                          remote_id=answer.remote_id, url=answer.url)  # fmt: skip
-                step.detail = answer.remote_id
-        except Exception as err:
+                step.detail = answer.remote_id + (
+                    f" (a thread of {len(outgoing.parts)})" if len(outgoing.parts) > 1 else ""
+                )
+        except TransientPublishError as err:
             with store.session() as session:
-                repo.log_event(session, post_id=post.id, actor="publisher", action="publish_failed",
+                repo.log_event(session, post_id=post.id, actor="publisher", action="publish_retry_later",
                                note=f"{channel.name}: {one_line(err)}")  # fmt: skip
-            return False
+        except Exception as err:
+            what = "needs new credentials" if isinstance(err, PublishAuthError) else "refused"
+            flags.append(Check(name=f"publish_{channel.name}", level="fail", detail=f"{what}: {one_line(err)}"))
     with store.session() as session:
-        repo.transition(session, post_id=post.id, to=PostStatus.published, actor="publisher", action="publish")
-    return True
+        fresh = repo.get_post(session, post.id)
+        if flags:
+            kept = [c for c in fresh.checks if c.name not in {f.name for f in flags}]
+            repo.save_checks(session, post_id=post.id, checks=[*kept, *flags])
+            for flag in flags:
+                repo.log_event(session, post_id=post.id, actor="publisher", action="publish_blocked",
+                               note=f"{flag.name.removeprefix('publish_')}: {flag.detail}")  # fmt: skip
+        states = channel_states(fresh, persona, now=now)
+        if all(s.status == "published" for s in states):
+            repo.transition(session, post_id=post.id, to=PostStatus.published, actor="publisher", action="publish")
+            return True
+        repo.transition(session, post_id=post.id, to=PostStatus.approved, actor="publisher", action="publish_partly",
+                        note=", ".join(f"{s.channel.name}: {s.status}" for s in states))  # fmt: skip
+        return False
+
+
+@retry(retry=retry_if_exception_type(TransientPublishError), stop=stop_after_attempt(4), wait=RETRY_WAIT, reraise=True)
+def _publish_with_retries(publisher: Publisher, outgoing: Outgoing) -> Published:
+    return publisher.publish(outgoing)
+
+
+def _media(post: Post) -> tuple[Path, ...]:
+    """The newest file of each media step: a rerender replaces the earlier one."""
+    latest = {s.name: Path(s.artifact.path) for s in post.steps
+              if s.artifact and s.artifact.path and s.status is StepStatus.done}  # fmt: skip
+    return tuple(latest.values())

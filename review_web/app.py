@@ -31,7 +31,8 @@ from beatdesk.settings import Settings
 from beatdesk.store import open_store, repo
 from beatdesk.users import User, add_user, authenticate, get_user, list_users
 from drafter.edit import edit_draft
-from publishers.text import fit
+from publishers.stage import ChannelState, channel_states
+from renderers.channel_text import channel_parts
 from review_web.api import create_api
 from review_web.chart import cost_chart
 
@@ -188,7 +189,7 @@ def create_app(settings: Settings) -> Any:
         with store.session() as session:
             references = repo.references(session, post_id=post_id)
         return page(request, "post.html", user=user, post=post, handle=handle, error=error, references=references,
-                    previews=channel_previews(settings, post))  # fmt: skip
+                    previews=channel_previews(settings, post), channels=publishing(settings, post))  # fmt: skip
 
     def decide(post_id: int, action: Any) -> RedirectResponse:
         load_post(post_id)
@@ -328,20 +329,30 @@ def create_app(settings: Settings) -> Any:
     return wrapped
 
 
+def publishing(settings: Settings, post: Post) -> list[ChannelState]:
+    """Where an approved post stands on each channel: published (with its link), due, waiting, or blocked."""
+    if post.slot_at is None or post.status not in (PostStatus.approved, PostStatus.scheduled, PostStatus.published):
+        return []
+    try:
+        return channel_states(post, load_persona(settings.home, post.persona), now=datetime.now(UTC))
+    except BeatdeskError:
+        return []
+
+
 def channel_previews(settings: Settings, post: Post) -> dict[str, list[str] | str]:
     """The caption as each of the persona's channels will carry it: one post, a thread, or why it cannot."""
     if post.draft is None:
         return {}
     try:
-        channels = [c.name for c in load_persona(settings.home, post.persona).channels]
+        channels = load_persona(settings.home, post.persona).channels
     except BeatdeskError:
         return {}
     previews: dict[str, list[str] | str] = {}
     for channel in channels:
         try:
-            previews[channel] = fit(post.draft.caption, channel)
+            previews[channel.name] = channel_parts(post, channel)
         except BeatdeskError as err:
-            previews[channel] = str(err)
+            previews[channel.name] = str(err)
     return previews
 
 

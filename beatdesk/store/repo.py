@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import TypeAdapter
-from sqlalchemy import String, cast, func, select, update
+from sqlalchemy import String, and_, cast, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
@@ -282,15 +282,44 @@ def daily_costs(session: Session, *, persona: str, days: int) -> list[tuple[date
     return list(table.items())
 
 
-def due_posts(session: Session, *, now: datetime) -> list[Post]:
-    """Approved posts whose slot has come, oldest slot first."""
+def due_posts(session: Session, *, now: datetime, stale_after_s: float = 600) -> list[Post]:
+    """Approved posts whose slot has come, oldest slot first; and posts a publisher took but left
+    (its process died) longer than `stale_after_s` ago."""
+    stale = now - timedelta(seconds=stale_after_s)
     query = (
         select(PostRow)
         .options(selectinload(PostRow.batch), *_post_loads())
-        .where(PostRow.status == PostStatus.approved, PostRow.slot_at <= now)
+        .where(
+            PostRow.slot_at <= now,
+            or_(
+                PostRow.status == PostStatus.approved,
+                and_(PostRow.status == PostStatus.scheduled, PostRow.status_changed_at < stale),
+            ),
+        )
         .order_by(PostRow.slot_at)
     )
     return [_post(row) for row in session.scalars(query)]
+
+
+def claim_for_publishing(session: Session, *, post_id: int, now: datetime, stale_after_s: float = 600) -> bool:
+    """Take the post for publishing (approved -> scheduled) unless another publisher holds it: one at a time."""
+    stale = now - timedelta(seconds=stale_after_s)
+    taken = session.execute(
+        update(PostRow)
+        .where(
+            PostRow.id == post_id,
+            or_(
+                PostRow.status == PostStatus.approved,
+                and_(PostRow.status == PostStatus.scheduled, PostRow.status_changed_at < stale),
+            ),
+        )
+        .values(status=PostStatus.scheduled, status_changed_at=now)
+    )
+    if not taken.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.add(EventRow(post_id=post_id, actor="publisher", action="publishing", from_status=PostStatus.approved,
+                         to_status=PostStatus.scheduled))  # fmt: skip
+    return True
 
 
 def add_publication(session: Session, *, post_id: int, channel: str, remote_id: str, url: str | None) -> None:

@@ -1,0 +1,212 @@
+"""One small server on 127.0.0.1 that speaks the parts of Mastodon, Bluesky (atproto XRPC), X API v2,
+LinkedIn's posts API and a webhook receiver that beatdesk uses, recording every request.
+
+Per test: revoke a token (401), answer the next creates with 429/503, or take the next create and
+drop the connection before answering (a lost answer), to check that a retry posts nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+TOKEN = "channel-token"
+APP_PASSWORD = "app-pass-1234"
+WEBHOOK_SECRET = "whsec-test"
+CREATES = {
+    ("POST", "/api/v1/statuses"): "mastodon",
+    ("POST", "/xrpc/com.atproto.repo.createRecord"): "bluesky",
+    ("POST", "/2/tweets"): "x",
+    ("POST", "/rest/posts"): "linkedin",
+    ("POST", "/hook"): "webhook",
+}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class ChannelServer:
+    url: str = ""
+    requests: list[Request] = field(default_factory=list)
+    posts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """What each channel now shows, by channel name: one entry per remote post."""
+    revoked: set[str] = field(default_factory=set)
+    create_errors: dict[str, list[int]] = field(default_factory=dict)
+    lose_answers: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def sent(self, method: str, path: str) -> list[Request]:
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+
+@contextmanager
+def channel_server() -> Iterator[ChannelServer]:
+    state = ChannelServer()
+    idempotent: dict[str, dict[str, Any]] = {}
+    records: dict[str, dict[str, Any]] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode() if body is not None else b""
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+            request = Request(method, parts.path, parse_qs(parts.query), {k.lower(): v for k, v in self.headers.items()},
+                              body)  # fmt: skip
+            with state.lock:
+                state.requests.append(request)
+            channel = _channel_of(parts.path)
+            if channel in state.revoked or not self._authorised(channel, request):
+                self._send(401, {"error": "invalid_token", "error_description": "The access token is invalid"})
+                return
+            create = CREATES.get((method, parts.path))
+            if create:
+                with state.lock:
+                    errors = state.create_errors.get(create) or []
+                    error = errors.pop(0) if errors else None
+                if error:
+                    self._send(error, {"error": "scripted", "message": "slow down"})
+                    return
+            status, answer, headers = self._answer(channel, method, parts.path, request)
+            with state.lock:
+                lose = bool(create) and state.lose_answers.get(create, 0) > 0
+                if lose:
+                    state.lose_answers[create] -= 1  # type: ignore[index]
+            if lose:  # taken, but the answer never arrives
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            self._send(status, answer, headers)
+
+        def _authorised(self, channel: str, request: Request) -> bool:
+            if channel == "webhook":
+                expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), request.headers["x-beatdesk-timestamp"].encode()
+                                                + b"." + request.body, hashlib.sha256).hexdigest()  # fmt: skip
+                return hmac.compare_digest(expected, request.headers.get("x-beatdesk-signature", ""))
+            if request.path.endswith("createSession") or request.path.startswith("/upload/"):
+                return True
+            token = "bsky-jwt" if channel == "bluesky" else TOKEN
+            return request.headers.get("authorization") == f"Bearer {token}"
+
+        def _answer(self, channel: str, method: str, path: str, r: Request) -> tuple[int, Any, dict[str, str]]:
+            with state.lock:
+                shown = state.posts.setdefault(channel, [])
+                if path == "/api/v2/media":
+                    return 200, {"id": uuid.uuid4().hex[:8], "type": "image"}, {}
+                if path == "/api/v1/statuses":
+                    key = r.headers.get("idempotency-key", "")
+                    if key and key in idempotent:
+                        return 200, idempotent[key], {}
+                    status = {"id": str(len(shown) + 100), "url": f"{state.url}@ash/{len(shown) + 100}"} | r.json()
+                    shown.append(status)
+                    idempotent[key] = status
+                    return 200, status, {}
+                if path.endswith("createSession"):
+                    if r.json() != {"identifier": "ash.test", "password": APP_PASSWORD}:
+                        return 401, {"error": "AuthenticationRequired", "message": "Invalid identifier or password"}, {}
+                    return 200, {"did": "did:plc:ash", "handle": "ash.test", "accessJwt": "bsky-jwt"}, {}
+                if path.endswith("getRecord"):
+                    rkey = r.query["rkey"][0]
+                    if rkey not in records:
+                        return 400, {"error": "RecordNotFound", "message": f"Could not locate record: {rkey}"}, {}
+                    return 200, records[rkey], {}
+                if path.endswith("uploadBlob"):
+                    return 200, {"blob": {"$type": "blob", "ref": {"$link": "bafkrei" + uuid.uuid4().hex[:20]},
+                                          "mimeType": r.headers["content-type"], "size": len(r.body)}}, {}  # fmt: skip
+                if path.endswith("createRecord"):
+                    data = r.json()
+                    if data["rkey"] in records:
+                        return 400, {"error": "InvalidRequest", "message": "Record already exists"}, {}
+                    uri = f"at://{data['repo']}/{data['collection']}/{data['rkey']}"
+                    records[data["rkey"]] = {"uri": uri, "cid": "bafy" + data["rkey"], "value": data["record"]}
+                    shown.append(data["record"])
+                    return 200, {"uri": uri, "cid": "bafy" + data["rkey"]}, {}
+                if path == "/2/users/me":
+                    return 200, {"data": {"id": "42", "username": "ash"}}, {}
+                if path == "/2/users/42/tweets":
+                    newest = [{"id": t["id"], "text": t["text"]} for t in reversed(shown)]
+                    return 200, ({"data": newest[:20]} if newest else {"meta": {"result_count": 0}}), {}
+                if path == "/2/media/upload":
+                    return 200, {"data": {"id": str(uuid.uuid4().int)[:12], "media_key": "3_1"}}, {}
+                if path == "/2/tweets":
+                    tweet = {"id": str(1000 + len(shown))} | r.json()
+                    shown.append(tweet)
+                    return 201, {"data": {"id": tweet["id"], "text": tweet["text"]}}, {}
+                if path == "/rest/images":
+                    n = len(state.sent("POST", "/rest/images")) - 1  # this request is already recorded
+                    return 200, {"value": {"uploadUrl": f"{state.url}upload/img{n}", "image": f"urn:li:image:{n}"}}, {}
+                if path.startswith("/upload/"):
+                    return 201, None, {}
+                if path == "/rest/posts" and method == "GET":
+                    return 200, {"elements": [{"id": p["id"], "commentary": p["commentary"]} for p in shown]}, {}
+                if path == "/rest/posts":
+                    post = {"id": f"urn:li:share:{700 + len(shown)}"} | r.json()
+                    shown.append(post)
+                    return 201, None, {"x-restli-id": post["id"]}
+                if path == "/hook":
+                    delivery = r.json()
+                    if not any(d["id"] == delivery["id"] for d in shown):
+                        shown.append(delivery)
+                    return 200, {"id": f"hook-{delivery['post_id']}"}, {}
+            return 404, {"error": "NotFound"}, {}
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_PUT(self) -> None:
+            self._handle("PUT")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _channel_of(path: str) -> str:
+    if path.startswith("/api/"):
+        return "mastodon"
+    if path.startswith("/xrpc/"):
+        return "bluesky"
+    if path.startswith("/2/"):
+        return "x"
+    if path.startswith(("/rest/", "/upload/")):
+        return "linkedin"
+    return "webhook"

@@ -1,0 +1,217 @@
+"""Each channel against a server on 127.0.0.1 that speaks its API: the right fields, media, keys and
+facets; a lost answer or a 429 never makes a second post; a revoked token blocks only its channel."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from publishers.bluesky import facets
+from publishers.http import PublishRefused
+from publishers.media import shrink_image
+from publishers.webhook import signature
+from tests.conftest import run_cli
+from tests.fake_channels import APP_PASSWORD, TOKEN, WEBHOOK_SECRET, ChannelServer, channel_server
+
+NOW = "2099-01-05T09:00:00+00:00"
+CREDENTIALS = {
+    "BEATDESK_ASH_MASTODON_TOKEN": TOKEN, "BEATDESK_ASH_BLUESKY_APP_PASSWORD": APP_PASSWORD,
+    "BEATDESK_ASH_X_TOKEN": TOKEN, "BEATDESK_ASH_LINKEDIN_TOKEN": TOKEN, "BEATDESK_ASH_WEBHOOK_SECRET": WEBHOOK_SECRET,
+}  # fmt: skip
+
+
+def channels_toml(url: str) -> str:
+    return f"""
+[[channels]]
+name = "mastodon"
+url = "{url}"
+
+[[channels]]
+name = "bluesky"
+account = "ash.test"
+url = "{url}"
+
+[[channels]]
+name = "x"
+url = "{url}"
+
+[[channels]]
+name = "linkedin"
+account = "urn:li:person:ash"
+url = "{url}"
+
+[[channels]]
+name = "webhook"
+url = "{url}hook"
+"""
+
+
+@pytest.fixture
+def server(cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChannelServer]:
+    run_cli(cli, "init")
+    persona = home / "personas" / "ash.toml"
+    text = persona.read_text().replace('[[channels]]\nname = "outbox"\n', "")
+    with channel_server() as state:
+        persona.write_text(text + channels_toml(state.url))
+        for name, value in CREDENTIALS.items():
+            monkeypatch.setenv(name, value)
+        yield state
+
+
+def approved_post(cli: CliRunner, video: int = 0) -> int:
+    out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", "--video", str(video), "--json")
+    post_id = out["posts"][0]["id"]
+    run_cli(cli, "review", "approve", str(post_id), "--at", "2099-01-05T08:30")
+    return post_id
+
+
+def publish(cli: CliRunner) -> list[int]:
+    return run_cli(cli, "publish", "due", "--now", NOW, "--json")["published"]
+
+
+def test_every_channel_gets_its_own_request_shape(cli: CliRunner, server: ChannelServer) -> None:
+    post_id = approved_post(cli)
+    assert publish(cli) == [post_id]
+    post = run_cli(cli, "post", "show", str(post_id), "--json")
+    assert post["status"] == "published"
+    assert {p["channel"] for p in post["publications"]} == {"mastodon", "bluesky", "x", "linkedin", "webhook"}
+
+    # Mastodon: the image first, then a thread of statuses, each with its own stable Idempotency-Key.
+    statuses = server.sent("POST", "/api/v1/statuses")
+    assert len(server.sent("POST", "/api/v2/media")) == 1 and len(statuses) >= 2
+    assert [s.headers["idempotency-key"] for s in statuses] == [
+        f"beatdesk-post-{post_id}-{i}" for i in range(len(statuses))
+    ]
+    assert statuses[0].json()["media_ids"] and "media_ids" not in statuses[1].json()
+    assert statuses[1].json()["in_reply_to_id"] == server.posts["mastodon"][0]["id"]
+    assert all(len(s.json()["status"]) <= 500 for s in statuses)
+
+    # Bluesky: a session from the app password, the image as a blob, replies pointing at root and parent.
+    records = [r.json() for r in server.sent("POST", "/xrpc/com.atproto.repo.createRecord")]
+    first, second = records[0]["record"], records[1]["record"]
+    assert first["embed"]["$type"] == "app.bsky.embed.images" and first["embed"]["images"][0]["alt"]
+    assert second["reply"]["root"]["uri"].endswith(records[0]["rkey"])
+    last = records[-1]["record"]
+    tags = [f for f in last["facets"] if f["features"][0]["$type"] == "app.bsky.richtext.facet#tag"]
+    assert tags, last["text"]  # the hashtags close the thread, each a tag facet at its byte offsets
+    for facet in tags:
+        raw = last["text"].encode()[facet["index"]["byteStart"] : facet["index"]["byteEnd"]].decode()
+        assert raw == "#" + facet["features"][0]["tag"]
+
+    # X: the image uploaded, then a chain of replies.
+    tweets = [r.json() for r in server.sent("POST", "/2/tweets")]
+    assert len(server.sent("POST", "/2/media/upload")) == 1 and tweets[0]["media"]["media_ids"]
+    assert tweets[1]["reply"]["in_reply_to_tweet_id"] == server.posts["x"][0]["id"]
+
+    # LinkedIn: versioned headers, the author, the image by its URN, one post.
+    (li,) = server.sent("POST", "/rest/posts")
+    assert li.headers["linkedin-version"] and li.headers["x-restli-protocol-version"] == "2.0.0"
+    assert li.json()["author"] == "urn:li:person:ash" and li.json()["content"]["media"]["id"] == "urn:li:image:0"
+    assert li.json()["commentary"] == post["draft"]["caption"]
+    assert len(server.sent("PUT", "/upload/img0")) == 1
+
+    # The webhook: signed JSON the receiver can check.
+    (hook,) = server.sent("POST", "/hook")
+    assert hook.headers["x-beatdesk-signature"] == signature(WEBHOOK_SECRET, hook.headers["x-beatdesk-timestamp"],
+                                                              hook.body)  # fmt: skip
+    assert hook.json()["post_id"] == post_id and hook.json()["media"][0]["sha256"]
+    assert hook.headers["idempotency-key"] == f"beatdesk-post-{post_id}-0"
+
+    assert publish(cli) == [] and len(server.sent("POST", "/hook")) == 1  # published posts are left alone
+
+
+@pytest.mark.parametrize("channel", ["mastodon", "bluesky", "x", "linkedin", "webhook"])
+def test_a_lost_answer_then_a_retry_makes_one_remote_post(cli: CliRunner, server: ChannelServer, channel: str) -> None:
+    post_id = approved_post(cli)
+    server.lose_answers[channel] = 1  # the channel takes the first post, and the answer is lost
+    assert publish(cli) == [post_id]
+    shown = server.posts[channel]
+    texts = [p.get("status") or p.get("text") or p.get("commentary") or p.get("parts") for p in shown]
+    assert len(texts) == len({json.dumps(t) for t in texts})  # nothing posted twice
+    post = run_cli(cli, "post", "show", str(post_id), "--json")
+    assert len([p for p in post["publications"] if p["channel"] == channel]) == 1
+
+
+def test_a_429_burst_is_retried_with_backoff(cli: CliRunner, server: ChannelServer) -> None:
+    post_id = approved_post(cli)
+    server.create_errors["x"] = [429, 503]
+    assert publish(cli) == [post_id]
+    assert len(server.posts["x"]) == len(server.sent("POST", "/2/tweets")) - 2
+
+
+def test_a_revoked_token_blocks_its_channel_with_a_message(cli: CliRunner, server: ChannelServer) -> None:
+    post_id = approved_post(cli)
+    server.revoked.add("linkedin")
+    assert publish(cli) == []
+    post = run_cli(cli, "post", "show", str(post_id), "--json")
+    assert post["status"] == "approved"  # four channels done, one to go
+    assert {p["channel"] for p in post["publications"]} == {"mastodon", "bluesky", "x", "webhook"}
+    flag = next(c for c in post["checks"] if c["name"] == "publish_linkedin")
+    assert "needs new credentials" in flag["detail"] and "401" in flag["detail"]
+    tries = len(server.sent("GET", "/rest/posts"))
+    assert tries == 1  # an auth error is not retried
+
+    from datetime import UTC, datetime
+
+    from beatdesk.settings import get_settings
+    from beatdesk.store import open_store
+    from publishers.stage import publish_due
+
+    settings = get_settings()
+    sweep = publish_due(open_store(settings.effective_database_url), home=settings.home,
+                        now=datetime.fromisoformat(NOW))  # fmt: skip
+    assert sweep == [] and len(server.sent("GET", "/rest/posts")) == tries  # the sweep leaves it blocked
+
+    server.revoked.clear()  # someone set a fresh token, then publishes by hand
+    assert publish(cli) == [post_id]
+    post = run_cli(cli, "post", "show", str(post_id), "--json")
+    assert post["status"] == "published" and len(server.posts["mastodon"]) == len(
+        server.sent("POST", "/api/v1/statuses")
+    )
+    assert datetime.now(UTC)  # the clock was never needed: times come from --now
+
+
+def test_missing_credentials_are_named_at_start_up(cli: CliRunner, server: ChannelServer,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.delenv("BEATDESK_ASH_BLUESKY_APP_PASSWORD")
+    result = run_cli(cli, "publish", "due", code=1)
+    assert "channel bluesky has no credentials: set BEATDESK_ASH_BLUESKY_APP_PASSWORD" in result.stderr
+    assert "secrets.toml" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert server.requests == []
+
+
+def test_credentials_may_come_from_the_secrets_file(cli: CliRunner, server: ChannelServer, home: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.delenv("BEATDESK_ASH_WEBHOOK_SECRET")
+    (home / "secrets.toml").write_text(f'[ash.webhook]\nsecret = "{WEBHOOK_SECRET}"\n')
+    post_id = approved_post(cli)
+    assert publish(cli) == [post_id]
+
+
+def test_a_webhook_url_must_be_http(cli: CliRunner, server: ChannelServer, home: Path) -> None:
+    persona = home / "personas" / "ash.toml"
+    persona.write_text(persona.read_text().replace(f'url = "{server.url}hook"', 'url = "ftp://example.org/hook"'))
+    result = run_cli(cli, "publish", "due", code=1)
+    assert "channels[4]" in result.stderr and "http(s)" in result.stderr
+
+
+def test_an_image_too_large_is_shrunk_or_refused_with_the_limit(tmp_path: Path) -> None:
+    noisy = tmp_path / "hero.png"
+    Image.effect_noise((1600, 2000), 120).convert("RGB").save(noisy)
+    assert noisy.stat().st_size > 1_000_000
+    smaller = shrink_image("bluesky", noisy, 1_000_000, tmp_path / "work")
+    assert smaller != noisy and smaller.stat().st_size <= 1_000_000 and noisy.exists()
+    with pytest.raises(PublishRefused, match="under the channel's 200 bytes"):
+        shrink_image("bluesky", noisy, 200, tmp_path / "work")
+
+
+def test_facets_count_utf8_bytes() -> None:
+    text = "Ünïcode first — see https://example.org/a?b=1. #Inference #evals"
+    found = facets(text)
+    spans = [text.encode()[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode() for f in found]
+    assert spans == ["https://example.org/a?b=1", "#Inference", "#evals"]
