@@ -138,6 +138,12 @@ class BatchSchedule(Strict):
     video: int = Field(default=0, ge=0, le=50)
     message: str = Field(default="", max_length=2000)
 
+    @model_validator(mode="after")
+    def _counts(self) -> BatchSchedule:
+        if self.video > self.items:
+            raise ValueError(f"video ({self.video}) cannot be more than items ({self.items})")
+        return self
+
 
 class Budgets(Strict):
     per_batch_usd: Money = Decimal("5")

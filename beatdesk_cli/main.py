@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -445,6 +446,43 @@ def worker(
             f"--hostname=beatdesk-{os.getpid()}@%h",
         ]
     )
+
+
+@app.command()
+@edge
+def scheduler(
+    once: Annotated[bool, typer.Option("--once", help="One pass (due batches, due posts), then exit.")] = False,
+    now: Annotated[str | None, typer.Option(help="With --once: act as if it were this ISO time.")] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Make scheduled batches and publish due posts every minute: Celery beat on BEATDESK_BROKER_URL
+    (one active however many run), or a loop in this process on the embedded default."""
+    from publishers.stage import publish_due
+    from workers.app import check_broker, configure
+    from workers.graph import start_scheduled_batches, wait_for_batch
+
+    settings = get_settings()
+    personas = [load_persona(settings.home, key) for key in known_personas(settings.home)]
+    _check_channels(settings)
+    store = _store(settings)
+    if once or settings.in_process:
+        while True:
+            when = parse_time(now, label="--now") if now else datetime.now(UTC)
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+            started = start_scheduled_batches(settings, now=when)  # type: ignore[arg-type]
+            if settings.in_process:
+                for batch_id in started:
+                    wait_for_batch(settings, batch_id, timeout_s=settings.batch_timeout_s)
+            published = publish_due(store, home=settings.home, now=when)  # type: ignore[arg-type]
+            console.print(f"{when:%Y-%m-%d %H:%M} UTC: {len(started)} batch(es) started, {len(published)} post(s) "
+                          f"published; {sum(len(p.schedule) for p in personas)} schedule(s)")  # fmt: skip
+            if once:
+                return
+            time.sleep(60 - datetime.now(UTC).second)
+    celery_app = configure(settings)
+    check_broker(settings)
+    celery_app.start(["beat", "--scheduler=workers.leader:LeaderScheduler", f"--loglevel={loglevel}",
+                      f"--schedule={settings.home / 'beat-schedule'}"])  # fmt: skip
 
 
 @app.command()

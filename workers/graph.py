@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from beatdesk.models import Batch, BatchSpec, BatchStatus
+from beatdesk.personas import known_personas, load_persona
 from beatdesk.review import send_back_for_redraft, send_back_for_rerender
+from beatdesk.schedules import due_batches
 from beatdesk.settings import Settings
 from beatdesk.steps import one_line
 from beatdesk.store import open_store, repo
@@ -24,12 +27,31 @@ def start_batch(settings: Settings, spec: BatchSpec) -> int:
     store = open_store(settings.effective_database_url)
     with store.session() as session:
         batch_id = repo.create_batch(session, spec=spec)
+    dispatch_batch(settings, batch_id)
+    return batch_id
+
+
+def start_scheduled_batches(settings: Settings, *, now: datetime) -> list[int]:
+    """Make and start every scheduled batch that is due; one per due time, however many schedulers ask."""
+    configure(settings)
+    store = open_store(settings.effective_database_url)
+    started = []
+    for key in known_personas(settings.home):
+        for due in due_batches(load_persona(settings.home, key), now=now):
+            with store.session() as session:
+                batch_id = repo.create_scheduled_batch(session, spec=due.spec, schedule_key=due.key)
+            if batch_id is not None:
+                dispatch_batch(settings, batch_id)
+                started.append(batch_id)
+    return started
+
+
+def dispatch_batch(settings: Settings, batch_id: int) -> None:
     if settings.in_process:
         # Eager tasks run in the caller; a thread lets the caller watch progress meanwhile.
         threading.Thread(target=_run_in_process, args=(settings, batch_id), daemon=True).start()
     else:
         plan_batch_task.delay(batch_id)
-    return batch_id
 
 
 def _run_in_process(settings: Settings, batch_id: int) -> None:

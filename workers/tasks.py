@@ -143,3 +143,14 @@ def publish_due_task() -> int:
 
 
 app.conf.beat_schedule["publish-due"] = {"task": "beatdesk.publish_due", "schedule": 60.0}
+
+
+@app.task(name="beatdesk.run_schedules")
+def run_schedules_task() -> int:
+    """Make the personas' scheduled batches that are due (each once, whoever asks)."""
+    from workers.graph import start_scheduled_batches  # the graph imports these tasks
+
+    return len(start_scheduled_batches(get_settings(), now=datetime.now(UTC)))
+
+
+app.conf.beat_schedule["run-schedules"] = {"task": "beatdesk.run_schedules", "schedule": 60.0}

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from pydantic import TypeAdapter
 from sqlalchemy import String, and_, cast, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
@@ -58,6 +59,18 @@ def create_batch(session: Session, *, spec: BatchSpec) -> int:
     row = BatchRow(persona=spec.persona, status=BatchStatus.queued, spec=spec.model_dump(mode="json"))
     session.add(row)
     session.flush()
+    return row.id
+
+
+def create_scheduled_batch(session: Session, *, spec: BatchSpec, schedule_key: str) -> int | None:
+    """The batch for one due time of a schedule, or None when another scheduler already made it."""
+    row = BatchRow(persona=spec.persona, status=BatchStatus.queued, spec=spec.model_dump(mode="json"),
+                   schedule_key=schedule_key)  # fmt: skip
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
     return row.id
 
 

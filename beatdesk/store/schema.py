@@ -78,6 +78,8 @@ class BatchRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    schedule_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    """persona:schedule:due time for a batch the scheduler made: unique, so two schedulers make one."""
 
     posts: Mapped[list[PostRow]] = relationship(back_populates="batch", order_by="PostRow.id")
 
