@@ -31,6 +31,7 @@ from planner.registry import planner_for
 from planner.sources import add_sources
 from planner.spec import build_spec
 from planner.stage import planning_context
+from publishers.stage import ChannelState, channel_states
 from renderers.estimate import estimate_batch
 from renderers.registry import image_renderer, video_renderer
 
@@ -563,16 +564,27 @@ def schedule_show(
     key = load_persona(settings.home, persona).key if persona else None
     with _store(settings).session() as session:
         posts = repo.scheduled_posts(session, persona=key)
+    now = datetime.now(UTC)
+    rows = [(p, channel_states(p, load_persona(settings.home, p.persona), now=now)) for p in posts]
     if as_json:
-        print_json([post_summary(p) | {"slot_at": p.slot_at.isoformat() if p.slot_at else None} for p in posts])
+        print_json([post_summary(p) | {
+            "slot_at": p.slot_at.isoformat() if p.slot_at else None,
+            "channels": [{"channel": s.channel.name, "at": s.due_at.isoformat(), "status": s.status,
+                          "reason": s.reason} for s in states],
+        } for p, states in rows])  # fmt: skip
         return
-    table = Table(
-        "slot (UTC)", "id", "persona", "format", "title", title=f"{len(posts)} scheduled", header_style="bold"
-    )
-    for post in posts:
+    table = Table("slot (UTC)", "id", "persona", "format", "title", "channels", title=f"{len(posts)} scheduled",
+                  header_style="bold")  # fmt: skip
+    for post, states in rows:
         slot = f"{post.slot_at:%Y-%m-%d %H:%M}" if post.slot_at else ""
-        table.add_row(slot, str(post.id), post.persona, str(post.content_format), post.title)
+        where = ", ".join(_channel_cell(s, post.slot_at) for s in states)
+        table.add_row(slot, str(post.id), post.persona, str(post.content_format), post.title, where)
     console.print(table)
+
+
+def _channel_cell(state: ChannelState, slot_at: datetime | None) -> str:
+    at = f" {state.due_at:%H:%M}" if state.due_at != slot_at else ""  # a channel with its own posting times
+    return state.channel.name + at + (f" ({state.status})" if state.status not in ("due", "waiting") else "")
 
 
 @users_app.command("token")
