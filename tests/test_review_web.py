@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from typer.testing import CliRunner
 
+from beatdesk.settings import get_settings
 from tests.conftest import run_cli
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -236,3 +238,32 @@ def test_only_admins_manage_users(desk: str, browser: Browser, home: Path) -> No
     page.fill("form[action='/admin/users'] input[name=password]", "a long enough password")
     page.click("#add-user")
     expect(page.locator("#users")).to_contain_text("sam")
+
+
+def test_an_expired_session_goes_to_login_and_back(desk: str, home: Path) -> None:
+    """A session cookie signed nine hours ago (sessions last eight) counts for nothing."""
+    from base64 import b64encode
+
+    from itsdangerous import TimestampSigner
+
+    from review_web.app import secret_key
+
+    class NineHoursAgo(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - 9 * 3600
+
+    secret = secret_key(get_settings())
+    stale = NineHoursAgo(secret).sign(b64encode(json.dumps({"user_id": 1}).encode())).decode()
+    fresh = TimestampSigner(secret).sign(b64encode(json.dumps({"user_id": 1}).encode())).decode()
+    with httpx.Client(base_url=desk) as client:
+        assert (
+            client.get("/posts/1", cookies={"beatdesk_session": fresh}).status_code == 200
+        )  # the cookie shape is right
+    with httpx.Client(base_url=desk) as client:
+        expired = client.get("/posts/1", cookies={"beatdesk_session": stale}, follow_redirects=False)
+        assert expired.status_code == 303 and expired.headers["location"] == "/login?next=/posts/1"
+        login = client.get(expired.headers["location"])
+        token = login.text.split('name="csrftoken" value="')[1].split('"')[0]
+        form = {"name": "rita", "password": PASSWORD, "csrftoken": token, "next": "/posts/1"}
+        back = client.post("/login", data=form, follow_redirects=False)
+        assert back.status_code == 303 and back.headers["location"] == "/posts/1"
