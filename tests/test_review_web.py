@@ -267,3 +267,25 @@ def test_an_expired_session_goes_to_login_and_back(desk: str, home: Path) -> Non
         form = {"name": "rita", "password": PASSWORD, "csrftoken": token, "next": "/posts/1"}
         back = client.post("/login", data=form, follow_redirects=False)
         assert back.status_code == 303 and back.headers["location"] == "/posts/1"
+
+
+def test_the_queue_works_from_the_keyboard(desk: str, browser: Browser) -> None:
+    page = browser.new_page()
+    log_in(page, desk)
+    page.goto(f"{desk}/?status=in_review&sort=oldest")
+    rows = page.locator("#queue tbody tr")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_have_attribute("aria-current", "true")
+    page.keyboard.press("x")
+    expect(rows.nth(1).locator("input[type=checkbox]")).to_be_checked()
+    page.keyboard.press("A")  # approve the selected
+    expect(page.locator("#queue tbody tr")).to_have_count(2)
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{desk}/posts/1")
+    page.go_back()
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.name") == "persona"
+    page.keyboard.press("j")  # typed into the filter, not taken as a key
+    expect(page.locator("#queue tbody tr[aria-current]")).to_have_count(0)
