@@ -116,3 +116,25 @@ def test_batch_finishes_when_no_post_holds_it(store: Store) -> None:
     post = batch.posts[0]
     assert post.status is PostStatus.failed and post.reason == "boom"
     assert {s.status for s in post.steps} == {StepStatus.skipped}
+
+
+def test_full_text_search_finds_words_in_drafts_stemmed_and_safely(store: Store) -> None:
+    from beatdesk.models import HeroTextDraft
+    from tests.drafts import hero_args
+
+    ids = []
+    for body in ("Quantisation halves the memory a model needs at serving time. " * 3,
+                 "Leaderboards reward benchmarks that leaked into training data. " * 3):  # fmt: skip
+        _, post_id = new_post(store)
+        with store.session() as session:
+            repo.save_draft(session, post_id=post_id, draft=HeroTextDraft(**hero_args(body=body)))
+        ids.append(post_id)
+    with store.session() as session:
+        assert [p.id for p in repo.search_posts(session, text="quantisation")] == [ids[0]]
+        assert [p.id for p in repo.search_posts(session, text="benchmark leaks")] == [ids[1]]  # stemmed, all words
+        assert {p.id for p in repo.search_posts(session, text="puppy")} == set(ids)  # the plan's title counts too
+        assert repo.search_posts(session, text="memory leaderboards") == []
+        for hostile in ('"', "AND OR NOT", "col:value*", "'; DROP TABLE posts; --", "(((("):
+            repo.search_posts(session, text=hostile)  # words, never query syntax: no error
+        repo.save_draft(session, post_id=ids[0], draft=HeroTextDraft(**hero_args(body="Now about tokenizers. " * 5)))
+        assert repo.search_posts(session, text="quantisation") == []  # an edit re-indexes the post

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import TypeAdapter
-from sqlalchemy import String, and_, cast, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
@@ -33,6 +33,7 @@ from beatdesk.models import (
     StepStatus,
 )
 from beatdesk.states import TERMINAL_FOR_BATCH, check_transition
+from beatdesk.store import search
 from beatdesk.store.schema import (
     ArtifactRow,
     BatchRow,
@@ -178,6 +179,7 @@ def add_planned_post(
     row.events = [EventRow(actor=actor, action="plan", from_status=None, to_status=PostStatus.planned)]
     session.add(row)
     session.flush()
+    search.index_post(session, row.id, row.plan, None)
     return row.id
 
 
@@ -254,13 +256,12 @@ def status_counts(session: Session, *, persona: str | None = None) -> dict[str, 
 
 
 def search_posts(session: Session, *, text: str, limit: int = 50) -> list[Post]:
-    """Posts whose plan or draft mentions `text` (case-insensitive), newest first."""
-    pattern = f"%{text.lower()}%"
-    matches = func.lower(func.coalesce(cast(PostRow.draft, String), "")).like(pattern) | func.lower(
-        cast(PostRow.plan, String)
-    ).like(pattern)
-    query = select(PostRow).options(selectinload(PostRow.batch), *_post_loads()).where(matches)
-    return [_post(row) for row in session.scalars(query.order_by(PostRow.id.desc()).limit(limit))]
+    """Posts whose words match `text` (full-text, stemmed: "benchmarks" finds "benchmark"), best first."""
+    ids = search.matching_ids(session, text, limit=limit)
+    rows = {row.id: row for row in session.scalars(
+        select(PostRow).options(selectinload(PostRow.batch), *_post_loads()).where(PostRow.id.in_(ids))
+    )}  # fmt: skip
+    return [_post(rows[i]) for i in ids if i in rows]
 
 
 def add_reference(session: Session, *, post_id: int, bot: str, turn_id: str, excerpt: str, at: datetime) -> None:
@@ -396,11 +397,12 @@ def fail_post(session: Session, *, post_id: int, actor: str, reason: str) -> Non
 
 
 def save_draft(session: Session, *, post_id: int, draft: Draft, checks: Sequence[Check] = ()) -> None:
+    data = draft.model_dump(mode="json")
     session.execute(
-        update(PostRow)
-        .where(PostRow.id == post_id)
-        .values(draft=draft.model_dump(mode="json"), checks=[c.model_dump() for c in checks])
+        update(PostRow).where(PostRow.id == post_id).values(draft=data, checks=[c.model_dump() for c in checks])
     )
+    plan = session.scalar(select(PostRow.plan).where(PostRow.id == post_id)) or {}
+    search.index_post(session, post_id, plan, data)
 
 
 def save_checks(session: Session, *, post_id: int, checks: Sequence[Check]) -> None:

@@ -1,0 +1,50 @@
+"""Full-text search over posts: SQLite's FTS5 (porter stemming) or PostgreSQL's tsvector with a GIN index.
+
+Each post's searchable text (title, angle, beat, body, caption, hashtags, script) is re-indexed when
+its plan or draft is written; a query is a person's words, not a query language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+
+def document(plan: dict[str, Any], draft: dict[str, Any] | None) -> str:
+    parts = [plan.get("title", ""), plan.get("beat_title", ""), plan.get("angle", "")]
+    if draft:
+        parts += [draft.get(k) or "" for k in ("title", "body", "hook", "caption", "button")]
+        parts += list(draft.get("hashtags") or [])
+        parts += [scene.get("voiceover", "") + " " + scene.get("on_screen", "") for scene in draft.get("scenes") or []]
+    return "\n".join(p for p in parts if p)
+
+
+def index_post(session: Session, post_id: int, plan: dict[str, Any], draft: dict[str, Any] | None) -> None:
+    body = document(plan, draft)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("UPDATE posts SET search = to_tsvector('english', :body) WHERE id = :id"),
+                        {"body": body, "id": post_id})  # fmt: skip
+    else:
+        session.execute(text("DELETE FROM posts_fts WHERE rowid = :id"), {"id": post_id})
+        session.execute(text("INSERT INTO posts_fts (rowid, body) VALUES (:id, :body)"), {"id": post_id, "body": body})
+
+
+def matching_ids(session: Session, query: str, *, limit: int) -> list[int]:
+    """Post ids for the words in `query` (all of them, stemmed), best match first."""
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text("SELECT id FROM posts, websearch_to_tsquery('english', :q) AS query WHERE search @@ query "
+                 "ORDER BY ts_rank(search, query) DESC, id DESC LIMIT :limit"),
+            {"q": query, "limit": limit},
+        )  # fmt: skip
+    else:
+        words = " ".join('"' + word.replace('"', '""') + '"' for word in query.split())  # words, never FTS syntax
+        if not words:
+            return []
+        rows = session.execute(
+            text("SELECT rowid FROM posts_fts WHERE posts_fts MATCH :q ORDER BY rank, rowid DESC LIMIT :limit"),
+            {"q": words, "limit": limit},
+        )
+    return [row[0] for row in rows]
