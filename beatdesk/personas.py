@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -42,13 +44,36 @@ def _parsed(path: Path, mtime_ns: int) -> Persona:
 
 def parse_persona_file(path: Path) -> Persona:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise PersonaFileError(f"{path}: not valid TOML: {err}") from None
+        return parse_persona_text(path.read_text(encoding="utf-8"), key=path.stem, source=path)
     except UnicodeDecodeError:
         raise PersonaFileError(f"{path}: not UTF-8 text") from None
-    data.setdefault("key", path.stem)
+
+
+def parse_persona_text(text: str, *, key: str, source: Path | str) -> Persona:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise PersonaFileError(f"{source}: not valid TOML: {err}") from None
+    data.setdefault("key", key)
     try:
         return Persona.model_validate(data)
     except ValidationError as err:
-        raise PersonaFileError(describe_validation_error(err, source=path)) from None
+        raise PersonaFileError(describe_validation_error(err, source=source)) from None
+
+
+def save_persona_text(home: Path, key: str, text: str) -> Persona:
+    """Write a persona file from its text, only if it is valid; the file is replaced whole, never half-written."""
+    key = normalise_key(key)
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", key):
+        raise PersonaFileError(
+            f"persona key {key!r}: use a lowercase letter, then letters, digits, - or _ (32 at most)"
+        )
+    path = personas_dir(home) / f"{key}.toml"
+    persona = parse_persona_text(text, key=key, source=path)
+    if persona.key != key:
+        raise PersonaFileError(f"{path}: key = {persona.key!r} in the text, but the file is for {key!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".toml.part")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+    return persona

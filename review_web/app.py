@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -23,8 +24,8 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.middleware.sessions import SessionMiddleware
 
 from beatdesk.errors import BeatdeskError, NotFoundError
-from beatdesk.models import ContentFormat, Post, PostStatus
-from beatdesk.personas import load_persona
+from beatdesk.models import ContentFormat, Persona, Post, PostStatus
+from beatdesk.personas import known_personas, load_persona, normalise_key, personas_dir, save_persona_text
 from beatdesk.prices import format_usd
 from beatdesk.review import approve, parse_time, reject
 from beatdesk.settings import Settings
@@ -308,6 +309,45 @@ def create_app(settings: Settings) -> Any:
         except BeatdeskError as err:
             return RedirectResponse("/admin/users?" + urlencode({"error": str(err)}), status_code=303)
         return RedirectResponse("/admin/users", status_code=303)
+
+    @app.get("/admin/personas", response_class=HTMLResponse)
+    def personas_page(request: Request, user: Viewer, error: str | None = None) -> HTMLResponse:
+        require_admin(user)
+        rows: list[tuple[str, Persona | None, str | None]] = []
+        for key in known_personas(settings.home):
+            try:
+                rows.append((key, load_persona(settings.home, key), None))
+            except BeatdeskError as err:  # a file broken by hand is listed with its error, to be fixed here
+                rows.append((key, None, str(err)))
+        return page(request, "personas.html", user=user, rows=rows, error=error)
+
+    @app.get("/admin/personas/{key}", response_class=HTMLResponse)
+    def persona_edit_page(request: Request, key: str, user: Viewer) -> HTMLResponse:
+        require_admin(user)
+        path = personas_dir(settings.home) / f"{normalise_key(key)}.toml"
+        if key != "new" and not path.is_file():
+            raise HTTPException(status_code=404, detail=f"no persona {key!r}")
+        example = resources.files("beatdesk") / "example" / "ash.toml"
+        text = (path if key != "new" else example).read_text(encoding="utf-8")
+        return page(request, "persona_edit.html", user=user, key=key, text=text, error=None)
+
+    @app.post("/admin/personas/{key}", response_class=HTMLResponse, response_model=None)
+    def persona_save(
+        request: Request, key: str, user: Viewer, text: Annotated[str, Form()], new_key: Annotated[str, Form()] = ""
+    ) -> HTMLResponse | RedirectResponse:
+        require_admin(user)
+        target = new_key.strip() if key == "new" else key
+        if key == "new" and (personas_dir(settings.home) / f"{normalise_key(target)}.toml").exists():
+            error: str | None = f"persona {target!r} exists already: edit it instead"
+        else:
+            try:
+                saved = save_persona_text(settings.home, target, text.replace("\r\n", "\n"))
+                return RedirectResponse(f"/admin/personas?saved={saved.key}", status_code=303)
+            except BeatdeskError as err:
+                error = str(err)
+        # Nothing was written: the form comes back with the text as typed and what to fix.
+        return page(request, "persona_edit.html", user=user, key=key, text=text, error=error, new_key=new_key,
+                    status_code=422)  # fmt: skip
 
     @app.get("/artifacts/{path:path}")
     def artifact(path: str, user: Viewer) -> FileResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -289,3 +290,41 @@ def test_the_queue_works_from_the_keyboard(desk: str, browser: Browser) -> None:
     assert page.evaluate("document.activeElement.name") == "persona"
     page.keyboard.press("j")  # typed into the filter, not taken as a key
     expect(page.locator("#queue tbody tr[aria-current]")).to_have_count(0)
+
+
+def test_admins_manage_personas_and_a_bad_file_is_never_saved(desk: str, browser: Browser, home: Path) -> None:
+    page = browser.new_page()
+    log_in(page, desk)
+    assert page.goto(f"{desk}/admin/personas").status == 403  # rita is a reviewer
+    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "ada", "--role", "admin", "--password-stdin"],
+                   input=PASSWORD + "\n", text=True, env=os.environ | {"BEATDESK_HOME": str(home)}, check=True)  # fmt: skip
+    page.goto(f"{desk}/")
+    page.click("text=Log out")
+    page.goto(f"{desk}/admin/personas")
+    page.fill("input[name=name]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#personas")).to_contain_text("@ash")
+
+    file = home / "personas" / "ash.toml"
+    before = file.read_text()
+    page.click("text=ash >> nth=0")
+    text = page.locator("textarea[name=text]")
+    text.fill(before.replace('timezone = "Europe/Berlin"', 'timezone = "Europe/Berlin"\nslot_cron = ["0 25 * * *"]'))
+    page.click("#save-persona")
+    expect(page.locator("#persona-error")).to_contain_text("slot_cron[0]")
+    expect(page.locator("#persona-error")).to_contain_text("'0 25 * * *'")
+    assert file.read_text() == before  # nothing written
+    expect(text).to_have_value(re.compile("0 25"))  # the text as typed comes back, to be fixed
+
+    text.fill(before.replace('display_name = "Ash Moreau"', 'display_name = "Ash M."'))
+    page.click("#save-persona")
+    expect(page.locator("[role=status]")).to_contain_text("Saved ash")
+    assert 'display_name = "Ash M."' in file.read_text()
+
+    page.click("#new-persona")
+    page.fill("input[name=new_key]", "bea")
+    page.locator("textarea[name=text]").fill(before.replace('handle = "@ash"', 'handle = "@bea"'))
+    page.click("#save-persona")
+    expect(page.locator("#personas")).to_contain_text("@bea")
+    assert (home / "personas" / "bea.toml").is_file()
