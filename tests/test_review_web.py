@@ -256,12 +256,10 @@ def test_an_expired_session_goes_to_login_and_back(desk: str, home: Path) -> Non
     secret = secret_key(get_settings())
     stale = NineHoursAgo(secret).sign(b64encode(json.dumps({"user_id": 1}).encode())).decode()
     fresh = TimestampSigner(secret).sign(b64encode(json.dumps({"user_id": 1}).encode())).decode()
-    with httpx.Client(base_url=desk) as client:
-        assert (
-            client.get("/posts/1", cookies={"beatdesk_session": fresh}).status_code == 200
-        )  # the cookie shape is right
-    with httpx.Client(base_url=desk) as client:
-        expired = client.get("/posts/1", cookies={"beatdesk_session": stale}, follow_redirects=False)
+    with httpx.Client(base_url=desk, cookies={"beatdesk_session": fresh}) as client:
+        assert client.get("/posts/1").status_code == 200  # the cookie shape is right
+    with httpx.Client(base_url=desk, cookies={"beatdesk_session": stale}) as client:
+        expired = client.get("/posts/1", follow_redirects=False)
         assert expired.status_code == 303 and expired.headers["location"] == "/login?next=/posts/1"
         login = client.get(expired.headers["location"])
         token = login.text.split('name="csrftoken" value="')[1].split('"')[0]
