@@ -19,6 +19,9 @@ from beatdesk.models import Persona, StepStatus
 from beatdesk.prices import format_usd
 from beatdesk.store.schema import PostRow, StepRow
 
+ZERO = Decimal("0")
+"""Free steps are most of a day's rows; the sums (kept exact in Python, SQLite has no decimal) skip them."""
+
 
 def reserve(
     session: Session, *, step_id: int, batch_id: int, persona: Persona, estimate: Decimal, batch_cap: Decimal | None
@@ -31,13 +34,14 @@ def reserve(
     session.execute(update(StepRow).where(StepRow.id == step_id).values(cost_usd=estimate))
     session.flush()
     batch_spent = _sum(session.scalars(
-        select(StepRow.cost_usd).join(PostRow, PostRow.id == StepRow.post_id).where(PostRow.batch_id == batch_id)
+        select(StepRow.cost_usd).join(PostRow, PostRow.id == StepRow.post_id)
+        .where(PostRow.batch_id == batch_id, StepRow.cost_usd != ZERO)
     ))  # fmt: skip
     day_start = datetime.combine(datetime.now(ZoneInfo(persona.timezone)).date(), time(), ZoneInfo(persona.timezone))
     # Today's steps, and reservations not started yet (this one, and other batches' in flight).
     day_spent = _sum(session.scalars(
         select(StepRow.cost_usd).join(PostRow, PostRow.id == StepRow.post_id)
-        .where(PostRow.persona == persona.key, or_(
+        .where(PostRow.persona == persona.key, StepRow.cost_usd != ZERO, or_(
             StepRow.started_at >= day_start.astimezone(UTC),
             and_(StepRow.started_at.is_(None), StepRow.status == StepStatus.queued),
         ))

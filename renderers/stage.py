@@ -27,7 +27,7 @@ Choose = Callable[[Persona], tuple[ImageRenderer, VideoRenderer]]
 def render_post(store: Store, *, post_id: int, home: Path, choose: Choose) -> bool:
     """Render the post's pending media; True when the post went to review."""
     with store.session() as session:
-        post = repo.get_post(session, post_id)
+        post = repo.get_post(session, post_id, with_history=False)
         batch = repo.get_batch_spec(session, post.batch_id)
     if post.status is not PostStatus.rendering or post.draft is None:
         return False

@@ -104,7 +104,7 @@ def backoff(retries: int) -> float:
 
 def settle_post(post_id: int) -> None:
     with _store().session() as session:
-        settle(repo.batch_id_of(session, post_id))
+        repo.finish_batch_if_done(session, batch_id=repo.batch_id_of(session, post_id))
 
 
 def settle(batch_id: int) -> None:

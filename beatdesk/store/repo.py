@@ -11,7 +11,7 @@ from decimal import Decimal
 from pydantic import TypeAdapter
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, raiseload, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from beatdesk.errors import NotFoundError
@@ -194,11 +194,15 @@ def batch_id_of(session: Session, post_id: int) -> int:
     return batch_id
 
 
-def get_post(session: Session, post_id: int) -> Post:
-    row = session.get(PostRow, post_id, options=[selectinload(PostRow.batch), *_post_loads()])
+def get_post(session: Session, post_id: int, *, with_history: bool = True) -> Post:
+    """The post; without history its events and publications are left empty (a worker's cheaper read)."""
+    loads = _post_loads() if with_history else [
+        selectinload(PostRow.steps), raiseload(PostRow.events), raiseload(PostRow.publications)
+    ]  # fmt: skip
+    row = session.get(PostRow, post_id, options=[selectinload(PostRow.batch), *loads])
     if row is None:
         raise NotFoundError(f"no post with id {post_id}")
-    return _post(row)
+    return _post(row, with_history=with_history)
 
 
 def list_posts(
@@ -474,7 +478,8 @@ def start_step(session: Session, *, post_id: int, name: str, provider: str | Non
 
 
 def step_request_id(session: Session, *, step_id: int) -> str | None:
-    return session.scalar(select(StepRow.request_id).where(StepRow.id == step_id))
+    row = session.get(StepRow, step_id)  # just started in this session: no query
+    return row.request_id if row is not None else None
 
 
 def set_request_id(session: Session, *, step_id: int, request_id: str) -> None:
@@ -638,7 +643,7 @@ def _step(row: StepRow) -> PipelineStep:
     )
 
 
-def _post(row: PostRow) -> Post:
+def _post(row: PostRow, *, with_history: bool = True) -> Post:
     return Post(
         id=row.id,
         batch_id=row.batch_id,
@@ -661,11 +666,11 @@ def _post(row: PostRow) -> Post:
                 to_status=PostStatus(e.to_status),
                 note=e.note,
             )
-            for e in row.events
+            for e in (row.events if with_history else ())
         ],
         publications=[
             Publication(channel=p.channel, remote_id=p.remote_id, url=p.url, published_at=p.published_at)
-            for p in row.publications
+            for p in (row.publications if with_history else ())
         ],
         slot_at=row.slot_at,
         reason=row.reason,
