@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     freshness_threshold: float = Field(default=0.4, gt=0, le=1)
     """Similarity (0..1) at which two angles count as the same piece."""
     batch_timeout_s: float = Field(default=900, gt=0)
+    scheduler_tick_s: float = Field(default=60, ge=1, le=3600)
+    """How often `beatdesk scheduler` makes due batches and publishes due posts."""
     """How long `batch run` waits for workers before it returns."""
 
     @field_validator("home")

@@ -479,9 +479,11 @@ def scheduler(
                           f"published; {sum(len(p.schedule) for p in personas)} schedule(s)")  # fmt: skip
             if once:
                 return
-            time.sleep(60 - datetime.now(UTC).second)
+            time.sleep(settings.scheduler_tick_s)
     celery_app = configure(settings)
     check_broker(settings)
+    for entry in ("publish-due", "run-schedules"):
+        celery_app.conf.beat_schedule[entry]["schedule"] = settings.scheduler_tick_s
     celery_app.start(["beat", "--scheduler=workers.leader:LeaderScheduler", f"--loglevel={loglevel}",
                       f"--schedule={settings.home / 'beat-schedule'}"])  # fmt: skip
 

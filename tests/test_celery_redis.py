@@ -71,3 +71,50 @@ def test_batch_run_waits_for_workers_and_prints_json(env: dict[str, str], worker
     assert {p["status"] for p in out["posts"]} == {"in_review"}
     listed = json.loads(cli(env, "queue", "list", "--status", "in_review", "--json").stdout)
     assert {p["id"] for p in listed} == {p["id"] for p in out["posts"]}
+
+
+def test_two_schedulers_one_sends_and_the_scheduled_batch_is_made_once(
+    env: dict[str, str], worker: subprocess.Popen[bytes], home: Path, tmp_path: Path
+) -> None:
+    import signal
+    import time
+
+    from sqlalchemy import select
+
+    from beatdesk.store import open_store
+    from beatdesk.store.schema import BatchRow
+
+    persona = home / "personas" / "ash.toml"
+    persona.write_text(persona.read_text() + '\n[[schedule]]\ncron = "* * * * *"\nitems = 1\nvideo = 0\n')
+    fast = env | {"BEATDESK_SCHEDULER_TICK_S": "1"}
+    logs = [tmp_path / "scheduler-1.log", tmp_path / "scheduler-2.log"]
+    schedulers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "beatdesk_cli.main", "scheduler", "--loglevel", "INFO"],
+            env=fast,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for log in logs
+    ]
+    store = open_store(env["BEATDESK_DATABASE_URL"])
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with store.session() as session:
+                batches = session.scalars(select(BatchRow)).all()
+            if any(b.status == BatchStatus.done for b in batches):
+                break
+            assert time.monotonic() < deadline, "no scheduled batch was made:\n" + logs[0].read_text()
+            time.sleep(0.5)
+        time.sleep(3)  # a few more ticks from both
+    finally:
+        for process in schedulers:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+    sending = [log.read_text().count("Sending due task") for log in logs]
+    assert sorted(sending)[0] == 0 and sorted(sending)[1] >= 2, sending  # one leader sends, the other stands by
+    with store.session() as session:
+        keys = [b.schedule_key for b in session.scalars(select(BatchRow)).all()]
+    assert keys and all(k and k.startswith("ash:0:") for k in keys) and len(keys) == len(set(keys))
