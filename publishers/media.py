@@ -28,21 +28,20 @@ def is_video(path: Path) -> bool:
 
 
 def media_for(channel: str, media: tuple[Path, ...], limits: MediaLimits, work_dir: Path) -> tuple[Path, ...]:
-    chosen: list[Path] = []
-    for path in media:
-        if is_video(path):
-            if limits.video_bytes is None:
-                continue
-            size = path.stat().st_size
-            if size > limits.video_bytes:
-                raise PublishRefused(
-                    f"{channel}: the video {path.name} is {size:,} bytes, over the channel's limit of "
-                    f"{limits.video_bytes:,}; render a shorter video"
-                )
-            chosen.append(path)
-        else:
-            chosen.append(shrink_image(channel, path, limits.image_bytes, work_dir))
-    return tuple(chosen[: limits.images])
+    """What the channel gets: the video alone where it takes videos (a post holds one video or images,
+    not both), else the images, each within the channel's size limit."""
+    videos = [path for path in media if is_video(path)]
+    if videos and limits.video_bytes is not None:
+        video = videos[0]
+        size = video.stat().st_size
+        if size > limits.video_bytes:
+            raise PublishRefused(
+                f"{channel}: the video {video.name} is {size:,} bytes, over the channel's limit of "
+                f"{limits.video_bytes:,}; render a shorter video"
+            )
+        return (video,)
+    images = [shrink_image(channel, path, limits.image_bytes, work_dir) for path in media if not is_video(path)]
+    return tuple(images[: limits.images])
 
 
 def shrink_image(channel: str, path: Path, max_bytes: int, work_dir: Path) -> Path:

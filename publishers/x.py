@@ -1,4 +1,5 @@
-"""X (API v2): images through /2/media/upload, posts through /2/tweets, a thread as replies.
+"""X (API v2): images through /2/media/upload, a video by the chunked upload, posts through /2/tweets,
+a thread as replies.
 
 X takes no idempotency key, so before each part a retry reads the account's recent posts and
 takes the one with the same text (links compared loosely: X rewrites them to t.co).
@@ -7,16 +8,19 @@ takes the one with the same text (links compared loosely: X rewrites them to t.c
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
-from publishers.http import call, client
-from publishers.media import MediaLimits, content_type, media_for
+from publishers.http import PublishRefused, TransientPublishError, call, client
+from publishers.media import MediaLimits, content_type, is_video, media_for
 
-LIMITS = MediaLimits(image_bytes=5 * 1024 * 1024)
+LIMITS = MediaLimits(image_bytes=5 * 1024 * 1024, video_bytes=512 * 1024 * 1024)
+CHUNK = 4 * 1024 * 1024
+PROCESSING_TIMEOUT_S = 600
 _URL = re.compile(r"https?://\S+")
 
 
@@ -61,8 +65,39 @@ class XPublisher:
         return list(answer.get("data") or [])
 
     def _upload(self, path: Path) -> str:
+        if is_video(path):
+            return self._upload_video(path)
         with path.open("rb") as file:
             answer = call(self.http, self.channel, "POST", f"{self.base}/2/media/upload",
                           files={"media": (path.name, file, content_type(path))},
                           data={"media_category": "tweet_image"}).json()  # fmt: skip
         return str(answer["data"]["id"])
+
+    def _upload_video(self, path: Path) -> str:
+        """Chunked: initialize, append each piece, finalize, then wait while X processes the video."""
+        size = path.stat().st_size
+        init = call(self.http, self.channel, "POST", f"{self.base}/2/media/upload/initialize",
+                    json={"media_type": content_type(path), "total_bytes": size,
+                          "media_category": "tweet_video"}).json()["data"]  # fmt: skip
+        media_id = str(init["id"])
+        with path.open("rb") as file:
+            for index, chunk in enumerate(iter(lambda: file.read(CHUNK), b"")):
+                call(self.http, self.channel, "POST", f"{self.base}/2/media/upload/{media_id}/append",
+                     files={"media": ("chunk", chunk, "application/octet-stream")},
+                     data={"segment_index": str(index)})  # fmt: skip
+        done = call(self.http, self.channel, "POST", f"{self.base}/2/media/upload/{media_id}/finalize").json()
+        info = done["data"].get("processing_info")
+        deadline = time.monotonic() + PROCESSING_TIMEOUT_S
+        while info and info.get("state") in ("pending", "in_progress"):
+            if time.monotonic() > deadline:
+                raise TransientPublishError(
+                    f"x: the video {media_id} is still processing after {PROCESSING_TIMEOUT_S}s"
+                )
+            time.sleep(min(float(info.get("check_after_secs", 1)), 10.0))
+            status = call(self.http, self.channel, "GET", f"{self.base}/2/media/upload",
+                          params={"command": "STATUS", "media_id": media_id}).json()  # fmt: skip
+            info = status["data"].get("processing_info")
+        if info and info.get("state") == "failed":
+            reason = (info.get("error") or {}).get("message", "no reason given")
+            raise PublishRefused(f"x could not process the video {path.name}: {reason}")
+        return media_id

@@ -52,6 +52,8 @@ class ChannelServer:
     revoked: set[str] = field(default_factory=set)
     create_errors: dict[str, list[int]] = field(default_factory=dict)
     lose_answers: dict[str, int] = field(default_factory=dict)
+    videos: dict[str, dict[str, int]] = field(default_factory=dict)
+    """X's chunked uploads by media id: total bytes announced, bytes appended, status polls."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def sent(self, method: str, path: str) -> list[Request]:
@@ -62,6 +64,7 @@ class ChannelServer:
 def channel_server() -> Iterator[ChannelServer]:
     state = ChannelServer()
     idempotent: dict[str, dict[str, Any]] = {}
+    videos = state.videos
     records: dict[str, dict[str, Any]] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -153,6 +156,25 @@ def channel_server() -> Iterator[ChannelServer]:
                 if path == "/2/users/42/tweets":
                     newest = [{"id": t["id"], "text": t["text"]} for t in reversed(shown)]
                     return 200, ({"data": newest[:20]} if newest else {"meta": {"result_count": 0}}), {}
+                if path == "/2/media/upload/initialize":
+                    media_id = str(uuid.uuid4().int)[:12]
+                    videos[media_id] = {"total": r.json()["total_bytes"], "appended": 0, "status_calls": 0}
+                    return (
+                        200,
+                        {"data": {"id": media_id, "media_key": f"7_{media_id}", "expires_after_secs": 86400}},
+                        {},
+                    )
+                if path.startswith("/2/media/upload/") and path.endswith("/append"):
+                    videos[path.split("/")[4]]["appended"] += len(r.body)  # the multipart body: at least the chunk
+                    return 204, None, {}
+                if path.startswith("/2/media/upload/") and path.endswith("/finalize"):
+                    info = {"state": "pending", "check_after_secs": 0}
+                    return 200, {"data": {"id": path.split("/")[4], "processing_info": info}}, {}
+                if path == "/2/media/upload" and method == "GET":
+                    video = videos[r.query["media_id"][0]]
+                    video["status_calls"] += 1
+                    phase = "in_progress" if video["status_calls"] < 2 else "succeeded"
+                    return 200, {"data": {"processing_info": {"state": phase, "check_after_secs": 0}}}, {}
                 if path == "/2/media/upload":
                     return 200, {"data": {"id": str(uuid.uuid4().int)[:12], "media_key": "3_1"}}, {}
                 if path == "/2/tweets":

@@ -215,3 +215,28 @@ def test_facets_count_utf8_bytes() -> None:
     found = facets(text)
     spans = [text.encode()[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode() for f in found]
     assert spans == ["https://example.org/a?b=1", "#Inference", "#evals"]
+
+
+def test_a_video_post_sends_its_video_where_the_channel_takes_one(cli: CliRunner, server: ChannelServer) -> None:
+    post_id = approved_post(cli, video=1)
+    assert publish(cli) == [post_id]
+    post = run_cli(cli, "post", "show", str(post_id), "--json")
+    video = Path(next(s["artifact"]["path"] for s in post["steps"] if s["name"] == "video"))
+
+    # X: the chunked upload, processing waited for, the video alone on the post.
+    (init,) = server.sent("POST", "/2/media/upload/initialize")
+    assert init.json() == {
+        "media_type": "video/mp4",
+        "total_bytes": video.stat().st_size,
+        "media_category": "tweet_video",
+    }
+    media_id = next(iter(server.videos))
+    assert server.videos[media_id]["appended"] >= video.stat().st_size and server.videos[media_id]["status_calls"] == 2
+    assert server.sent("POST", "/2/media/upload") == []  # no image next to the video
+    assert server.sent("POST", "/2/tweets")[0].json()["media"]["media_ids"] == [media_id]
+
+    # Mastodon: one attachment, the MP4; Bluesky and LinkedIn (no video here): the cover image.
+    (upload,) = server.sent("POST", "/api/v2/media")
+    assert b"video/mp4" in upload.body and b"image/png" not in upload.body
+    record = server.sent("POST", "/xrpc/com.atproto.repo.createRecord")[0].json()["record"]
+    assert record["embed"]["images"][0]["image"]["mimeType"] == "image/png"
