@@ -154,6 +154,7 @@ def create_app(settings: Settings) -> Any:
         format: str | None = None,
         batch: str | None = None,
         sort: str = "newest",
+        q: str | None = None,
         error: str | None = None,
         p: int = 1,
     ) -> HTMLResponse:
@@ -164,10 +165,11 @@ def create_app(settings: Settings) -> Any:
             posts, total = repo.page_posts(
                 session, persona=persona or None, status=chosen_status, content_format=chosen_format,
                 batch_id=batch_id, offset=(max(p, 1) - 1) * PAGE_SIZE, limit=PAGE_SIZE, oldest_first=sort == "oldest",
+                words=q,
             )  # fmt: skip
             counts = repo.status_counts(session, persona=persona or None)
         filters = {"persona": persona or "", "status": status or "", "format": format or "", "batch": batch or "",
-                   "sort": "oldest" if sort == "oldest" else "newest"}  # fmt: skip
+                   "sort": "oldest" if sort == "oldest" else "newest", "q": q or ""}  # fmt: skip
         pages = max(1, -(-total // PAGE_SIZE))
         return page(
             request, "queue.html", user=user, posts=posts, counts=counts, filters=filters, total=total,

@@ -285,7 +285,7 @@ def test_the_queue_works_from_the_keyboard(desk: str, browser: Browser) -> None:
     expect(page).to_have_url(f"{desk}/posts/1")
     page.go_back()
     page.keyboard.press("/")
-    assert page.evaluate("document.activeElement.name") == "persona"
+    assert page.evaluate("document.activeElement.name") == "q"  # the words box
     page.keyboard.press("j")  # typed into the filter, not taken as a key
     expect(page.locator("#queue tbody tr[aria-current]")).to_have_count(0)
 
@@ -326,3 +326,17 @@ def test_admins_manage_personas_and_a_bad_file_is_never_saved(desk: str, browser
     page.click("#save-persona")
     expect(page.locator("#personas")).to_contain_text("@bea")
     assert (home / "personas" / "bea.toml").is_file()
+
+
+def test_the_queue_searches_the_posts_words(desk: str, browser: Browser) -> None:
+    page = browser.new_page()
+    log_in(page, desk)
+    titles = page.locator("#queue tbody td:nth-child(3) a").all_inner_texts()
+    word = max(titles[0].split(), key=len).strip(".,:;?!'\"")  # a long word of one title
+    page.fill("input[name=q]", word)
+    page.click("nav.filters button[type=submit]")
+    expect(page.locator("#queue")).to_contain_text(titles[0])
+    assert 1 <= page.locator("#queue tbody tr").count() <= len(titles)
+    page.fill("input[name=q]", "zyzzyva")
+    page.click("nav.filters button[type=submit]")
+    expect(page.locator("#queue tbody")).to_contain_text("No posts match.")

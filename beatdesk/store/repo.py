@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import TypeAdapter
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, raiseload, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
@@ -233,9 +233,12 @@ def page_posts(
     offset: int,
     limit: int,
     oldest_first: bool = False,
+    words: str | None = None,
 ) -> tuple[list[Post], int]:
-    """One page of the queue, newest first, and how many posts match in all."""
-    where = []
+    """One page of the queue, newest first, and how many posts match in all (`words`: full-text)."""
+    where: list[ColumnElement[bool]] = []
+    if words and words.strip():
+        where.append(PostRow.id.in_(search.matching_ids(session, words, limit=10_000)))
     if persona:
         where.append(PostRow.persona == persona)
     if status:
