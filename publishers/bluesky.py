@@ -17,7 +17,7 @@ from PIL import Image
 from beatdesk.models import Channel, Post
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
-from publishers.http import PublishRefused, call, client
+from publishers.http import ChannelApi, PublishRefused
 from publishers.media import MediaLimits, content_type, media_for
 
 LIMITS = MediaLimits(image_bytes=1_000_000)
@@ -67,10 +67,10 @@ class BlueskyPublisher:
         if not self.handle:
             raise PublishRefused("bluesky: set account to the Bluesky handle (e.g. ash.bsky.social)")
         self.password, self.work_dir = credentials["app_password"], work_dir
-        self.http = client()
+        self.api = ChannelApi(self.channel)
 
     def publish(self, outgoing: Outgoing) -> Published:
-        session = call(self.http, self.channel, "POST", self.base + "com.atproto.server.createSession",
+        session = self.api("POST", self.base + "com.atproto.server.createSession",
                        json={"identifier": self.handle, "password": self.password}).json()  # fmt: skip
         did, auth = session["did"], {"Authorization": f"Bearer {session['accessJwt']}"}
         root = parent = None
@@ -93,9 +93,7 @@ class BlueskyPublisher:
                     record["embed"] = embed
                 if root and parent:
                     record["reply"] = {"root": root, "parent": parent}
-                ref = call(
-                    self.http,
-                    self.channel,
+                ref = self.api(
                     "POST",
                     self.base + "com.atproto.repo.createRecord",
                     headers=auth,
@@ -109,7 +107,7 @@ class BlueskyPublisher:
         return first
 
     def _existing(self, did: str, rkey: str, auth: dict[str, str]) -> dict[str, str] | None:
-        response = call(self.http, self.channel, "GET", self.base + "com.atproto.repo.getRecord", headers=auth,
+        response = self.api("GET", self.base + "com.atproto.repo.getRecord", headers=auth,
                         params={"repo": did, "collection": COLLECTION, "rkey": rkey}, ok=(400,))  # fmt: skip
         if response.status_code == 400:
             if "RecordNotFound" in response.text:
@@ -121,9 +119,7 @@ class BlueskyPublisher:
     def _images(self, outgoing: Outgoing, auth: dict[str, str]) -> dict[str, Any] | None:
         images = []
         for path in media_for(self.channel, outgoing.media, LIMITS, self.work_dir):
-            blob = call(
-                self.http,
-                self.channel,
+            blob = self.api(
                 "POST",
                 self.base + "com.atproto.repo.uploadBlob",
                 content=path.read_bytes(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -21,16 +22,28 @@ class PublishRefused(BeatdeskError):
     """The channel refused the post itself (a 4xx other than auth): retrying will not help."""
 
 
-def client() -> httpx.Client:
+@lru_cache(maxsize=1)
+def shared_client() -> httpx.Client:
+    """One pooled client per process: publishers share its connections rather than open (and leak) their own."""
     return httpx.Client(timeout=httpx.Timeout(30, connect=10), headers={"User-Agent": "beatdesk"})
 
 
-def call(
-    http: httpx.Client, channel: str, method: str, url: str, *, ok: tuple[int, ...] = (), **kwargs: Any
-) -> httpx.Response:
+class ChannelApi:
+    """A channel's requests: its name for messages, and the headers (auth) every request carries."""
+
+    def __init__(self, channel: str, headers: dict[str, str] | None = None) -> None:
+        self.channel, self.headers = channel, headers or {}
+
+    def __call__(
+        self, method: str, url: str, *, ok: tuple[int, ...] = (), headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        return call(self.channel, method, url, ok=ok, headers=self.headers | (headers or {}), **kwargs)
+
+
+def call(channel: str, method: str, url: str, *, ok: tuple[int, ...] = (), **kwargs: Any) -> httpx.Response:
     """One request; an error answer (unless listed in `ok`) raised as the right kind, with the channel's message."""
     try:
-        response = http.request(method, url, **kwargs)
+        response = shared_client().request(method, url, **kwargs)
     except httpx.HTTPError as err:
         raise TransientPublishError(f"{channel}: {method} {url}: {type(err).__name__}") from err
     status = response.status_code

@@ -12,7 +12,7 @@ from typing import Any
 from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
-from publishers.http import PublishRefused, call, client
+from publishers.http import ChannelApi, PublishRefused
 from publishers.media import MediaLimits, media_for
 
 LIMITS = MediaLimits(image_bytes=8 * 1024 * 1024, images=1)
@@ -29,13 +29,13 @@ class LinkedInPublisher:
             )
         self.base = (channel.url or "https://api.linkedin.com").rstrip("/")
         self.author, self.work_dir = channel.account, work_dir
-        self.http = client()
-        self.http.headers.update({"Authorization": f"Bearer {credentials['token']}", "LinkedIn-Version": VERSION,
-                                  "X-Restli-Protocol-Version": "2.0.0"})  # fmt: skip
+        headers = {"Authorization": f"Bearer {credentials['token']}", "LinkedIn-Version": VERSION,
+                   "X-Restli-Protocol-Version": "2.0.0"}  # fmt: skip
+        self.api = ChannelApi(self.channel, headers)
 
     def publish(self, outgoing: Outgoing) -> Published:
         text = outgoing.text
-        latest = call(self.http, self.channel, "GET", f"{self.base}/rest/posts",
+        latest = self.api("GET", f"{self.base}/rest/posts",
                       params={"q": "author", "author": self.author, "count": 10}).json()  # fmt: skip
         for element in latest.get("elements") or []:
             if element.get("commentary") == text:
@@ -49,17 +49,17 @@ class LinkedInPublisher:
         images = media_for(self.channel, outgoing.media, LIMITS, self.work_dir)
         if images:
             body["content"] = {"media": {"id": self._upload(images[0]), "altText": outgoing.alt[:4000]}}
-        answer = call(self.http, self.channel, "POST", f"{self.base}/rest/posts", json=body)
+        answer = self.api("POST", f"{self.base}/rest/posts", json=body)
         urn = answer.headers.get("x-restli-id")
         if not urn:
             raise PublishRefused("linkedin accepted the post but named no id (x-restli-id header missing)")
         return self._published(urn)
 
     def _upload(self, path: Path) -> str:
-        started = call(self.http, self.channel, "POST", f"{self.base}/rest/images",
+        started = self.api("POST", f"{self.base}/rest/images",
                        params={"action": "initializeUpload"},
                        json={"initializeUploadRequest": {"owner": self.author}}).json()["value"]  # fmt: skip
-        call(self.http, self.channel, "PUT", started["uploadUrl"], content=path.read_bytes())
+        self.api("PUT", started["uploadUrl"], content=path.read_bytes())
         return str(started["image"])
 
     def _published(self, urn: str) -> Published:

@@ -8,7 +8,7 @@ from pathlib import Path
 from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
-from publishers.http import call, client
+from publishers.http import ChannelApi
 from publishers.media import MediaLimits, content_type, media_for
 
 LIMITS = MediaLimits(image_bytes=16 * 1024 * 1024, video_bytes=99 * 1024 * 1024)
@@ -21,8 +21,7 @@ class MastodonPublisher:
         assert channel.url is not None  # the persona file requires it
         self.base = channel.url.rstrip("/")
         self.work_dir = work_dir
-        self.http = client()
-        self.http.headers["Authorization"] = f"Bearer {credentials['token']}"
+        self.api = ChannelApi(self.channel, {"Authorization": f"Bearer {credentials['token']}"})
 
     def publish(self, outgoing: Outgoing) -> Published:
         media_ids = [self._upload(path, outgoing.alt) for path in media_for(self.channel, outgoing.media, LIMITS,
@@ -35,7 +34,7 @@ class MastodonPublisher:
                 body["media_ids"] = media_ids
             if reply_to:
                 body["in_reply_to_id"] = reply_to
-            status = call(self.http, self.channel, "POST", f"{self.base}/api/v1/statuses", json=body,
+            status = self.api("POST", f"{self.base}/api/v1/statuses", json=body,
                           headers={"Idempotency-Key": outgoing.key(index)}).json()  # fmt: skip
             reply_to = str(status["id"])
             first = first or Published(remote_id=reply_to, url=status.get("url"))
@@ -44,9 +43,7 @@ class MastodonPublisher:
 
     def _upload(self, path: Path, alt: str) -> str:
         with path.open("rb") as file:
-            answer = call(
-                self.http,
-                self.channel,
+            answer = self.api(
                 "POST",
                 f"{self.base}/api/v2/media",
                 files={"file": (path.name, file, content_type(path))},

@@ -15,7 +15,7 @@ from pathlib import Path
 from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
-from publishers.http import call, client
+from publishers.http import ChannelApi
 from publishers.media import content_type
 
 
@@ -29,7 +29,7 @@ class WebhookPublisher:
     def __init__(self, channel: Channel, credentials: Credentials, work_dir: Path) -> None:
         assert channel.url is not None  # the persona file requires it
         self.url, self.secret = channel.url, credentials["secret"]
-        self.http = client()
+        self.api = ChannelApi(self.channel)
 
     def publish(self, outgoing: Outgoing) -> Published:
         post = outgoing.post
@@ -48,7 +48,7 @@ class WebhookPublisher:
             "X-Beatdesk-Timestamp": timestamp,
             "X-Beatdesk-Signature": signature(self.secret, timestamp, body),
         }
-        answer = call(self.http, self.channel, "POST", self.url, content=body, headers=headers)
+        answer = self.api("POST", self.url, content=body, headers=headers)
         try:
             remote = answer.json()
         except ValueError:

@@ -15,7 +15,7 @@ from typing import Any
 from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
-from publishers.http import PublishRefused, TransientPublishError, call, client
+from publishers.http import ChannelApi, PublishRefused, TransientPublishError
 from publishers.media import MediaLimits, content_type, is_video, media_for
 
 LIMITS = MediaLimits(image_bytes=5 * 1024 * 1024, video_bytes=512 * 1024 * 1024)
@@ -34,11 +34,10 @@ class XPublisher:
     def __init__(self, channel: Channel, credentials: Credentials, work_dir: Path) -> None:
         self.base = (channel.url or "https://api.x.com").rstrip("/")
         self.work_dir = work_dir
-        self.http = client()
-        self.http.headers["Authorization"] = f"Bearer {credentials['token']}"
+        self.api = ChannelApi(self.channel, {"Authorization": f"Bearer {credentials['token']}"})
 
     def publish(self, outgoing: Outgoing) -> Published:
-        me = call(self.http, self.channel, "GET", f"{self.base}/2/users/me").json()["data"]
+        me = self.api("GET", f"{self.base}/2/users/me").json()["data"]
         recent = self._recent(me["id"])
         first: Published | None = None
         reply_to = None
@@ -53,14 +52,14 @@ class XPublisher:
                         body["media"] = {"media_ids": media_ids}
                 if reply_to:
                     body["reply"] = {"in_reply_to_tweet_id": reply_to}
-                found = call(self.http, self.channel, "POST", f"{self.base}/2/tweets", json=body).json()["data"]
+                found = self.api("POST", f"{self.base}/2/tweets", json=body).json()["data"]
             reply_to = str(found["id"])
             first = first or Published(remote_id=reply_to, url=f"https://x.com/{me['username']}/status/{reply_to}")
         assert first is not None
         return first
 
     def _recent(self, user_id: str) -> list[dict[str, Any]]:
-        answer = call(self.http, self.channel, "GET", f"{self.base}/2/users/{user_id}/tweets",
+        answer = self.api("GET", f"{self.base}/2/users/{user_id}/tweets",
                       params={"max_results": 20}).json()  # fmt: skip
         return list(answer.get("data") or [])
 
@@ -68,7 +67,7 @@ class XPublisher:
         if is_video(path):
             return self._upload_video(path)
         with path.open("rb") as file:
-            answer = call(self.http, self.channel, "POST", f"{self.base}/2/media/upload",
+            answer = self.api("POST", f"{self.base}/2/media/upload",
                           files={"media": (path.name, file, content_type(path))},
                           data={"media_category": "tweet_image"}).json()  # fmt: skip
         return str(answer["data"]["id"])
@@ -76,16 +75,16 @@ class XPublisher:
     def _upload_video(self, path: Path) -> str:
         """Chunked: initialize, append each piece, finalize, then wait while X processes the video."""
         size = path.stat().st_size
-        init = call(self.http, self.channel, "POST", f"{self.base}/2/media/upload/initialize",
+        init = self.api("POST", f"{self.base}/2/media/upload/initialize",
                     json={"media_type": content_type(path), "total_bytes": size,
                           "media_category": "tweet_video"}).json()["data"]  # fmt: skip
         media_id = str(init["id"])
         with path.open("rb") as file:
             for index, chunk in enumerate(iter(lambda: file.read(CHUNK), b"")):
-                call(self.http, self.channel, "POST", f"{self.base}/2/media/upload/{media_id}/append",
+                self.api("POST", f"{self.base}/2/media/upload/{media_id}/append",
                      files={"media": ("chunk", chunk, "application/octet-stream")},
                      data={"segment_index": str(index)})  # fmt: skip
-        done = call(self.http, self.channel, "POST", f"{self.base}/2/media/upload/{media_id}/finalize").json()
+        done = self.api("POST", f"{self.base}/2/media/upload/{media_id}/finalize").json()
         info = done["data"].get("processing_info")
         deadline = time.monotonic() + PROCESSING_TIMEOUT_S
         while info and info.get("state") in ("pending", "in_progress"):
@@ -94,7 +93,7 @@ class XPublisher:
                     f"x: the video {media_id} is still processing after {PROCESSING_TIMEOUT_S}s"
                 )
             time.sleep(min(float(info.get("check_after_secs", 1)), 10.0))
-            status = call(self.http, self.channel, "GET", f"{self.base}/2/media/upload",
+            status = self.api("GET", f"{self.base}/2/media/upload",
                           params={"command": "STATUS", "media_id": media_id}).json()  # fmt: skip
             info = status["data"].get("processing_info")
         if info and info.get("state") == "failed":
