@@ -15,9 +15,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import serving
 
 TOKEN = "channel-token"
 APP_PASSWORD = "app-pass-1234"
@@ -211,15 +213,9 @@ def channel_server() -> Iterator[ChannelServer]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def _channel_of(path: str) -> str:

@@ -7,13 +7,14 @@ test queued first: an error status, a delay, or a raw reply.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import serving
 
 Answer = Callable[[str, dict[str, Any]], dict[str, Any]]
 
@@ -98,13 +99,6 @@ def chat_server(answer: Answer) -> Iterator[ChatServer]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    server_state.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        server_state.url = url + "v1"
         yield server_state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
