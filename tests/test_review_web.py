@@ -74,6 +74,21 @@ def log_in(page: Page, url: str, path: str = "/") -> None:
     page.click("button[type=submit]")
 
 
+def add_admin(home: Path) -> None:
+    """ada, an admin, through the CLI as an operator would add her."""
+    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "ada", "--role", "admin", "--password-stdin"],
+                   input=PASSWORD + "\n", text=True, env=os.environ | {"BEATDESK_HOME": str(home)}, check=True)  # fmt: skip
+
+
+def log_in_again_as_admin(page: Page, url: str, path: str) -> None:
+    page.goto(f"{url}/")
+    page.click("text=Log out")
+    page.goto(f"{url}{path}")
+    page.fill("input[name=name]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
 def test_a_reviewer_works_the_queue(desk: str, browser: Browser) -> None:
     page = browser.new_page()
     log_in(page, desk)
@@ -157,8 +172,7 @@ def test_login_attempts_are_rate_limited(desk: str) -> None:
 
 def test_json_api_with_tokens(desk: str, cli: CliRunner, home: Path) -> None:
     reviewer = run_cli(cli, "users", "token", "rita").stdout.strip()
-    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "ada", "--role", "admin", "--password-stdin"],
-                   input=PASSWORD + "\n", text=True, env=os.environ | {"BEATDESK_HOME": str(home)}, check=True)  # fmt: skip
+    add_admin(home)
     admin = run_cli(cli, "users", "token", "ada").stdout.strip()
     with httpx.Client(base_url=f"{desk}/api") as api:
         assert api.get("/posts").status_code == 401
@@ -222,14 +236,8 @@ def test_only_admins_manage_users(desk: str, browser: Browser, home: Path) -> No
     page = browser.new_page()
     log_in(page, desk)
     assert page.goto(f"{desk}/admin/users").status == 403  # rita is a reviewer
-    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "ada", "--role", "admin", "--password-stdin"],
-                   input=PASSWORD + "\n", text=True, env=os.environ | {"BEATDESK_HOME": str(home)}, check=True)  # fmt: skip
-    page.goto(f"{desk}/")
-    page.click("text=Log out")
-    page.goto(f"{desk}/admin/users")
-    page.fill("input[name=name]", "ada")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    add_admin(home)
+    log_in_again_as_admin(page, desk, "/admin/users")
     expect(page.locator("#users")).to_contain_text("rita")
     page.fill("form[action='/admin/users'] input[name=name]", "sam")
     page.fill("form[action='/admin/users'] input[name=password]", "short")
@@ -294,14 +302,8 @@ def test_admins_manage_personas_and_a_bad_file_is_never_saved(desk: str, browser
     page = browser.new_page()
     log_in(page, desk)
     assert page.goto(f"{desk}/admin/personas").status == 403  # rita is a reviewer
-    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "ada", "--role", "admin", "--password-stdin"],
-                   input=PASSWORD + "\n", text=True, env=os.environ | {"BEATDESK_HOME": str(home)}, check=True)  # fmt: skip
-    page.goto(f"{desk}/")
-    page.click("text=Log out")
-    page.goto(f"{desk}/admin/personas")
-    page.fill("input[name=name]", "ada")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    add_admin(home)
+    log_in_again_as_admin(page, desk, "/admin/personas")
     expect(page.locator("#personas")).to_contain_text("@ash")
 
     file = home / "personas" / "ash.toml"
