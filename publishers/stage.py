@@ -99,10 +99,12 @@ def publish_post(store: Store, *, post: Post, persona: Persona, home: Path, now:
     media = _media(post)
     alt = post.draft.alt_text if isinstance(post.draft, HeroTextDraft) else post.title
     flags: list[Check] = []
+    tried: set[str] = set()
     for state in channel_states(post, persona, now=now):
         if state.status not in wanted:
             continue
         channel = state.channel
+        tried.add(f"publish_{channel.name}")
         try:
             with run_step(
                 store,
@@ -129,8 +131,9 @@ def publish_post(store: Store, *, post: Post, persona: Persona, home: Path, now:
             flags.append(Check(name=f"publish_{channel.name}", level="fail", detail=f"{what}: {one_line(err)}"))
     with store.session() as session:
         fresh = repo.get_post(session, post.id)
-        if flags:
-            kept = [c for c in fresh.checks if c.name not in {f.name for f in flags}]
+        if flags or any(c.name in tried for c in fresh.checks):
+            # This attempt's outcome replaces the flags of the channels it tried: a channel that went out is unflagged.
+            kept = [c for c in fresh.checks if c.name not in tried]
             repo.save_checks(session, post_id=post.id, checks=[*kept, *flags])
             for flag in flags:
                 repo.log_event(session, post_id=post.id, actor="publisher", action="publish_blocked",

@@ -325,6 +325,7 @@ def due_posts(session: Session, *, now: datetime, stale_after_s: float = 600) ->
 def claim_for_publishing(session: Session, *, post_id: int, now: datetime, stale_after_s: float = 600) -> bool:
     """Take the post for publishing (approved -> scheduled) unless another publisher holds it: one at a time."""
     stale = now - timedelta(seconds=stale_after_s)
+    before = session.scalar(select(PostRow.status).where(PostRow.id == post_id))
     taken = session.execute(
         update(PostRow)
         .where(
@@ -338,7 +339,7 @@ def claim_for_publishing(session: Session, *, post_id: int, now: datetime, stale
     )
     if not taken.rowcount:  # type: ignore[attr-defined]
         return False
-    session.add(EventRow(post_id=post_id, actor="publisher", action="publishing", from_status=PostStatus.approved,
+    session.add(EventRow(post_id=post_id, actor="publisher", action="publishing", from_status=before,
                          to_status=PostStatus.scheduled))  # fmt: skip
     return True
 
