@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.orm import Session
 
 from beatdesk.errors import InvalidTransitionError, NotFoundError
 from beatdesk.models import Artifact, BatchSpec, BatchStatus, ContentFormat, Plan, PostStatus, StepStatus
@@ -136,5 +137,16 @@ def test_full_text_search_finds_words_in_drafts_stemmed_and_safely(store: Store)
         assert repo.search_posts(session, text="memory leaderboards") == []
         for hostile in ('"', "AND OR NOT", "col:value*", "'; DROP TABLE posts; --", "(((("):
             repo.search_posts(session, text=hostile)  # words, never query syntax: no error
+            page(session, hostile)
+
+        assert page(session, "quantisation") == ([ids[0]], 1)  # the queue narrowed by words, in its own order
+        assert page(session, "puppy") == (ids[::-1], 2)
         repo.save_draft(session, post_id=ids[0], draft=HeroTextDraft(**hero_args(body="Now about tokenizers. " * 5)))
         assert repo.search_posts(session, text="quantisation") == []  # an edit re-indexes the post
+
+
+def page(session: Session, words: str) -> tuple[list[int], int]:
+    """The queue's first page narrowed by `words`: post ids and how many match."""
+    posts, total = repo.page_posts(session, persona=None, status=None, content_format=None, batch_id=None,
+                                   offset=0, limit=10, words=words)  # fmt: skip
+    return [p.id for p in posts], total

@@ -238,7 +238,7 @@ def page_posts(
     """One page of the queue, newest first, and how many posts match in all (`words`: full-text)."""
     where: list[ColumnElement[bool]] = []
     if words and words.strip():
-        where.append(PostRow.id.in_(search.matching_ids(session, words, limit=10_000)))
+        where.append(search.matches(session, words))
     if persona:
         where.append(PostRow.persona == persona)
     if status:

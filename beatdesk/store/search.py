@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Integer, literal_column, text
 from sqlalchemy.orm import Session
 
 
@@ -31,6 +31,19 @@ def index_post(session: Session, post_id: int, plan: dict[str, Any], draft: dict
         session.execute(text("INSERT INTO posts_fts (rowid, body) VALUES (:id, :body)"), {"id": post_id, "body": body})
 
 
+def matches(session: Session, query: str) -> ColumnElement[bool]:
+    """A filter for posts holding every word of `query`, unranked: for the queue, which keeps its own order."""
+    if session.get_bind().dialect.name == "postgresql":
+        return text("posts.search @@ websearch_to_tsquery('english', :q)").bindparams(q=query)  # type: ignore[return-value]
+    found = text("SELECT rowid FROM posts_fts WHERE posts_fts MATCH :q").bindparams(q=_words(query))
+    return literal_column("posts.id").in_(found.columns(rowid=Integer))
+
+
+def _words(query: str) -> str:
+    """The words of a person's query, each quoted: never FTS5 syntax."""
+    return " ".join('"' + word.replace('"', '""') + '"' for word in query.split())
+
+
 def matching_ids(session: Session, query: str, *, limit: int) -> list[int]:
     """Post ids for the words in `query` (all of them, stemmed), best match first."""
     if session.get_bind().dialect.name == "postgresql":
@@ -40,7 +53,7 @@ def matching_ids(session: Session, query: str, *, limit: int) -> list[int]:
             {"q": query, "limit": limit},
         )  # fmt: skip
     else:
-        words = " ".join('"' + word.replace('"', '""') + '"' for word in query.split())  # words, never FTS syntax
+        words = _words(query)
         if not words:
             return []
         rows = session.execute(
