@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
@@ -72,6 +72,16 @@ def channel_states(post: Post, persona: Persona, *, now: datetime) -> list[Chann
         else:
             states.append(ChannelState(channel, due_at, "due" if due_at <= now else "waiting"))
     return states
+
+
+def publishing(post: Post, home: Path) -> list[ChannelState]:
+    """Where an approved post stands on each channel now (none before approval, or for a broken persona file)."""
+    if post.slot_at is None or post.status not in (PostStatus.approved, PostStatus.scheduled, PostStatus.published):
+        return []
+    try:
+        return channel_states(post, load_persona(home, post.persona), now=datetime.now(UTC))
+    except BeatdeskError:
+        return []
 
 
 def publish_due(store: Store, *, home: Path, now: datetime, retry_blocked: bool = False) -> list[int]:

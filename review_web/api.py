@@ -18,6 +18,7 @@ from beatdesk.models import ContentFormat, Post, PostStatus
 from beatdesk.review import approve, reject
 from beatdesk.store import Store, repo
 from beatdesk.users import User, list_users, user_for_token
+from publishers.stage import publishing
 
 
 class PostSummary(BaseModel):
@@ -101,7 +102,10 @@ def create_api(store: Store, home: Path) -> FastAPI:
     @api.get("/posts/{post_id}")
     def post(post_id: int, _: Annotated[User, Depends(token_user)]) -> dict[str, Any]:
         found: Post = run(lambda s: repo.get_post(s, post_id))
-        return found.model_dump(mode="json") | {"references": run(lambda s: repo.references(s, post_id=post_id))}
+        channels = [{"channel": c.channel.name, "status": c.status, "at": c.due_at.isoformat(), "reason": c.reason}
+                    for c in publishing(found, home)]  # fmt: skip
+        references = run(lambda s: repo.references(s, post_id=post_id))
+        return found.model_dump(mode="json") | {"references": references, "channels": channels}
 
     @api.post("/posts/{post_id}/approve", response_model=PostSummary)
     def approve_post(post_id: int, body: ApproveBody, user: Annotated[User, Depends(token_user)]) -> PostSummary:

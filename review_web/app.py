@@ -32,7 +32,7 @@ from beatdesk.settings import Settings
 from beatdesk.store import open_store, repo
 from beatdesk.users import User, add_user, authenticate, get_user, list_users
 from drafter.edit import edit_draft
-from publishers.stage import ChannelState, channel_states
+from publishers.stage import publishing
 from renderers.channel_text import channel_parts
 from review_web.api import create_api
 from review_web.chart import cost_chart
@@ -192,7 +192,7 @@ def create_app(settings: Settings) -> Any:
         with store.session() as session:
             references = repo.references(session, post_id=post_id)
         return page(request, "post.html", user=user, post=post, handle=handle, error=error, references=references,
-                    previews=channel_previews(settings, post), channels=publishing(settings, post))  # fmt: skip
+                    previews=channel_previews(settings, post), channels=publishing(post, settings.home))  # fmt: skip
 
     def decide(post_id: int, action: Any) -> RedirectResponse:
         load_post(post_id)
@@ -369,16 +369,6 @@ def create_app(settings: Settings) -> Any:
     )
     wrapped.fastapi = app  # type: ignore[attr-defined]
     return wrapped
-
-
-def publishing(settings: Settings, post: Post) -> list[ChannelState]:
-    """Where an approved post stands on each channel: published (with its link), due, waiting, or blocked."""
-    if post.slot_at is None or post.status not in (PostStatus.approved, PostStatus.scheduled, PostStatus.published):
-        return []
-    try:
-        return channel_states(post, load_persona(settings.home, post.persona), now=datetime.now(UTC))
-    except BeatdeskError:
-        return []
 
 
 def channel_previews(settings: Settings, post: Post) -> dict[str, list[str] | str]:

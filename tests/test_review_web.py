@@ -186,6 +186,8 @@ def test_json_api_with_tokens(desk: str, cli: CliRunner, home: Path) -> None:
 
         approved = api.post(f"/posts/{posts[0]['id']}/approve", headers=as_rita, json={}).json()
         assert approved["status"] == "approved"
+        channels = api.get(f"/posts/{posts[0]['id']}", headers=as_rita).json()["channels"]
+        assert [(c["channel"], c["status"]) for c in channels] == [("outbox", "waiting")]  # its slot is to come
         again = api.post(f"/posts/{posts[0]['id']}/approve", headers=as_rita, json={})
         assert again.status_code == 409 and "cannot become approved" in again.json()["detail"]
         rejected = api.post(f"/posts/{posts[1]['id']}/reject", headers=as_rita, json={"reason": "too long"}).json()
