@@ -45,7 +45,8 @@ def _daily(times: Iterable[time], zone: ZoneInfo, after: datetime) -> Iterator[d
 
 def _cron(line: str, zone: ZoneInfo, after: datetime) -> Iterator[datetime]:
     # Walked in local wall-clock time, then placed like a daily time: "30 8 * * *" and "08:30" agree,
-    # across DST changes too.
+    # across DST changes too. The walk starts a few hours early, because around an autumn change the
+    # wall clock repeats an hour; moments not after `after` are dropped.
     schedule = croniter(line, after.astimezone(zone).replace(tzinfo=None) - timedelta(hours=3))
     while True:
         wall = schedule.get_next(datetime)
