@@ -10,6 +10,7 @@ the post, until someone publishes it by hand. The post is `published` when every
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from publishers.webhook import WebhookPublisher
 from publishers.x import XPublisher
 from renderers.channel_text import channel_parts
 
+log = logging.getLogger(__name__)
 PUBLISHERS: dict[str, Callable[..., Publisher]] = {
     "mastodon": MastodonPublisher, "bluesky": BlueskyPublisher, "x": XPublisher, "linkedin": LinkedInPublisher,
     "webhook": WebhookPublisher,
@@ -92,7 +94,11 @@ def publish_due(store: Store, *, home: Path, now: datetime, retry_blocked: bool 
         due = repo.due_posts(session, now=now)
     published = []
     for post in due:
-        persona = load_persona(home, post.persona)
+        try:
+            persona = load_persona(home, post.persona)
+        except BeatdeskError as err:  # one broken persona file must not hold up every other persona's posts
+            log.warning("post %s not published: %s", post.id, err)
+            continue
         wanted = {"due", "blocked"} if retry_blocked else {"due"}
         if not any(s.status in wanted for s in channel_states(post, persona, now=now)):
             continue

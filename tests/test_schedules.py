@@ -143,3 +143,12 @@ def test_only_one_scheduler_is_active(redis_url: str) -> None:
 
     clock.sleep(1.2)
     assert first.hold() and not second.hold()
+
+
+def test_a_broken_persona_file_does_not_stop_the_others(persona: Persona, home: Path) -> None:
+    toml = home / "personas" / "ash.toml"
+    toml.write_text(toml.read_text() + '\n[[schedule]]\ncron = "0 6 * * 1-5"\nitems = 1\nvideo = 0\n')
+    (home / "personas" / "bea.toml").write_text('handle = "@bea"\nbeats = "not a list"\n')  # edited by hand, badly
+    settings = get_settings()
+    (batch_id,) = start_scheduled_batches(settings, now=utc(2026, 11, 27, 5, 1))
+    assert wait_for_batch(settings, batch_id, timeout_s=60).status == "done"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 
+from beatdesk.errors import BeatdeskError
 from beatdesk.models import Batch, BatchSpec, BatchStatus
 from beatdesk.personas import known_personas, load_persona
 from beatdesk.review import send_back_for_redraft, send_back_for_rerender
@@ -17,6 +19,7 @@ from beatdesk.store import open_store, repo
 from workers.app import check_broker, configure
 from workers.tasks import draft_post_task, plan_batch_task, render_post_task, requeue_stuck_renders
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 
@@ -37,7 +40,12 @@ def start_scheduled_batches(settings: Settings, *, now: datetime) -> list[int]:
     store = open_store(settings.effective_database_url)
     started = []
     for key in known_personas(settings.home):
-        for due in due_batches(load_persona(settings.home, key), now=now):
+        try:
+            persona = load_persona(settings.home, key)
+        except BeatdeskError as err:  # one broken persona file must not stop the others' batches
+            log.warning("no scheduled batches for %s: %s", key, err)
+            continue
+        for due in due_batches(persona, now=now):
             with store.session() as session:
                 batch_id = repo.create_scheduled_batch(session, spec=due.spec, schedule_key=due.key)
             if batch_id is not None:
