@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import regex
 
-_URL = re.compile(r"https?://\S+")
+URL = re.compile(r"https?://\S+")
+"""A link as the channels see one: from the scheme to the next space."""
 # X counts these code point ranges as one, everything else (CJK, emoji) as two; a URL is always 23.
 _X_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 
@@ -41,11 +42,11 @@ def graphemes(text: str) -> int:
 
 def x_weighted(text: str) -> int:
     length = 0
-    for part in _URL.split(text):
+    for part in URL.split(text):
         for char in part:
             code = ord(char)
             length += 1 if any(lo <= code <= hi for lo, hi in _X_LIGHT) else 2
-    return length + 23 * len(_URL.findall(text))
+    return length + 23 * len(URL.findall(text))
 
 
 def length_on(channel: str, text: str) -> int:

@@ -468,13 +468,12 @@ def scheduler(
     store = _store(settings)
     if once or settings.in_process:
         while True:
-            when = parse_time(now, label="--now") if now else datetime.now(UTC)
-            when = when if when.tzinfo else when.replace(tzinfo=UTC)
-            started = start_scheduled_batches(settings, now=when)  # type: ignore[arg-type]
+            when = _clock(now)
+            started = start_scheduled_batches(settings, now=when)
             if settings.in_process:
                 for batch_id in started:
                     wait_for_batch(settings, batch_id, timeout_s=settings.batch_timeout_s)
-            published = publish_due(store, home=settings.home, now=when)  # type: ignore[arg-type]
+            published = publish_due(store, home=settings.home, now=when)
             console.print(f"{when:%Y-%m-%d %H:%M} UTC: {len(started)} batch(es) started, {len(published)} post(s) "
                           f"published; {sum(len(p.schedule) for p in personas)} schedule(s)")  # fmt: skip
             if once:
@@ -536,17 +535,22 @@ def publish_due_now(
     from publishers.stage import publish_due
 
     settings = get_settings()
-    when = parse_time(now, label="--now") if now else datetime.now(UTC)
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    when = _clock(now)
     _check_channels(settings)
     # By hand, channels blocked by an earlier refusal are tried again (someone fixed the credentials).
-    published = publish_due(_store(settings), home=settings.home, now=when, retry_blocked=True)  # type: ignore[arg-type]
+    published = publish_due(_store(settings), home=settings.home, now=when, retry_blocked=True)
     if as_json:
         print_json({"published": published})
     else:
         console.print(
             f"{len(published)} post(s) published" + (f": {', '.join(map(str, published))}" if published else "")
         )
+
+
+def _clock(now: str | None) -> datetime:
+    """`--now` as an aware time (UTC unless it names a zone), or the real time."""
+    when = parse_time(now, label="--now") if now else datetime.now(UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _check_channels(settings: Settings) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from PIL import Image
 
+from beatdesk.channels import URL
 from beatdesk.models import Channel, Post
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
@@ -23,7 +24,6 @@ from publishers.media import MediaLimits, content_type, media_for
 LIMITS = MediaLimits(image_bytes=1_000_000)
 COLLECTION = "app.bsky.feed.post"
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
-_URL = re.compile(r"https?://[^\s]+")
 _TAG = re.compile(r"(?<![\w#])#([^\s#]*[^\s#.,;:!?)\]'\"])")
 
 
@@ -46,12 +46,12 @@ def facets(text: str) -> list[dict[str, Any]]:
         return {"byteStart": len(text[:start].encode()), "byteEnd": len(text[:end].encode())}
 
     found = []
-    for match in _URL.finditer(text):
+    for match in URL.finditer(text):
         url = match.group().rstrip(".,;:!?)]'\"")
         found.append({"index": span(match.start(), match.start() + len(url)),
                       "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}]})  # fmt: skip
     for match in _TAG.finditer(text):
-        if any(m.start() <= match.start() < m.end() for m in _URL.finditer(text)):
+        if any(m.start() <= match.start() < m.end() for m in URL.finditer(text)):
             continue  # a fragment inside a link is not a hashtag
         found.append({"index": span(match.start(), match.end()),
                       "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": match.group(1)}]})  # fmt: skip

@@ -7,11 +7,11 @@ takes the one with the same text (links compared loosely: X rewrites them to t.c
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any
 
+from beatdesk.channels import URL
 from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
@@ -21,11 +21,10 @@ from publishers.media import MediaLimits, content_type, is_video, media_for
 LIMITS = MediaLimits(image_bytes=5 * 1024 * 1024, video_bytes=512 * 1024 * 1024)
 CHUNK = 4 * 1024 * 1024
 PROCESSING_TIMEOUT_S = 600
-_URL = re.compile(r"https?://\S+")
 
 
 def _same_text(a: str, b: str) -> bool:
-    return _URL.sub("<link>", a).strip() == _URL.sub("<link>", b).strip()
+    return URL.sub("<link>", a).strip() == URL.sub("<link>", b).strip()
 
 
 class XPublisher:
