@@ -1,9 +1,10 @@
 """Budgets: a paid step reserves its estimate before it starts, and does not start past a limit.
 
-The reservation is the step's own cost, written before the work. Reservations of one persona run
-one at a time (PostgreSQL: an advisory lock per persona, held to the end of the transaction; SQLite:
-the reservation is the transaction's first statement, so it takes the database's single write lock),
-so two workers, in one batch or two, cannot both take the last dollar of a batch or of the day.
+The reservation is the step's own cost, written in the transaction that starts the step, before the
+work. Reservations of one persona run one at a time (PostgreSQL: an advisory lock per persona, held
+to the end of the transaction; SQLite: the step's start has already written, so the transaction holds
+the database's single write lock), so two workers, in one batch or two, cannot both take the last
+dollar of a batch or of the day.
 """
 
 from __future__ import annotations

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy.orm import Session
+
 from beatdesk.models import Artifact, StepStatus
 from beatdesk.store import Store, repo
+
+Admit = Callable[[Session, int], str | None]
+"""Asked in the transaction that starts a step (with the step's id): why it may not start, or None."""
+
+
+class StepNotStarted(Exception):
+    """The step was refused before any work (e.g. by a budget); it is recorded as skipped with `reason`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -45,14 +58,22 @@ def run_step(
     provider: str,
     model: str,
     transient: tuple[type[BaseException], ...] = (),
+    admit: Admit | None = None,
+    then: Callable[[Session], None] | None = None,
 ) -> Iterator[StepRun]:
     """Run the block as the post's step `name`; a failure is recorded on the step and re-raised.
 
     A `transient` error leaves the step running, with its request id and the error noted, for the
-    retry that will resume it."""
+    retry that will resume it. `admit` (a budget, say) may refuse the step in the same transaction
+    that starts it: it is then skipped with the reason and `StepNotStarted` raised; the block never runs.
+    `then` runs in the transaction that records the step done (handing the post on), so both land together."""
     with store.session() as session:
-        step_id = repo.start_step(session, post_id=post_id, name=name, provider=provider, model=model)
-        request_id = repo.step_request_id(session, step_id=step_id)
+        step_id, request_id = repo.start_step(session, post_id=post_id, name=name, provider=provider, model=model)
+        refusal = admit(session, step_id) if admit else None
+        if refusal:
+            repo.end_step(session, step_id=step_id, status=StepStatus.skipped, error=f"not started: {refusal}")
+    if refusal:
+        raise StepNotStarted(refusal)
     run = StepRun(store=store, step_id=step_id, request_id=request_id)
     started = time.perf_counter()
     try:
@@ -82,3 +103,5 @@ def run_step(
             artifact=run.artifact,
             detail=run.detail,
         )
+        if then:
+            then(session)

@@ -93,9 +93,7 @@ def _store_plans(
             post_id = repo.add_planned_post(
                 session, batch_id=batch_id, persona=persona.key, plan=plan, steps=STEPS[plan.content_format]
             )
-            step_id = repo.start_step(
-                session, post_id=post_id, name=PLAN, provider=planner.provider, model=planner.model
-            )
-            repo.end_step(session, step_id=step_id, status=StepStatus.done, cost_usd=share, latency_s=latency)
+            step = repo.start_step(session, post_id=post_id, name=PLAN, provider=planner.provider, model=planner.model)
+            repo.end_step(session, step_id=step.id, status=StepStatus.done, cost_usd=share, latency_s=latency)
             post_ids.append(post_id)
     return post_ids

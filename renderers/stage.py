@@ -8,14 +8,17 @@ running with its request id and is raised for the task to retry, which then resu
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from beatdesk import budget
 from beatdesk.channels import CHANNELS
 from beatdesk.models import Check, ContentFormat, HeroTextDraft, Persona, PipelineStep, Post, PostStatus, StepStatus
 from beatdesk.personas import load_persona
 from beatdesk.pipeline import MEDIA_STEPS, VIDEO
-from beatdesk.steps import one_line, run_step
+from beatdesk.steps import Admit, StepNotStarted, one_line, run_step
 from beatdesk.store import Store, repo
 from renderers.base import ImageRenderer, ImageRequest, RenderResult, RequestMemory, VideoRenderer, VideoRequest
 from renderers.fal import TransientRenderError
@@ -25,33 +28,32 @@ Choose = Callable[[Persona], tuple[ImageRenderer, VideoRenderer]]
 
 
 def render_post(store: Store, *, post_id: int, home: Path, choose: Choose) -> bool:
-    """Render the post's pending media; True when the post went to review."""
+    """Render the post's pending media and hand it to review; True when it is settled (in review or
+    failed, its batch finished if it was the last), False when there was nothing to render."""
     with store.session() as session:
         post = repo.get_post(session, post_id, with_history=False)
-        batch = repo.get_batch_spec(session, post.batch_id)
     if post.status is not PostStatus.rendering or post.draft is None:
         return False
     persona = load_persona(home, post.persona)
     image, video = choose(persona)
     pending = [s for s in post.steps if s.name in MEDIA_STEPS and s.status in (StepStatus.queued, StepStatus.running)]
     flags: list[Check] = []
+
+    def hand_on(session: Session) -> None:
+        if flags:
+            repo.save_checks(session, post_id=post_id, checks=[*post.checks, *flags])
+        repo.transition(session, post_id=post_id, to=PostStatus.in_review, actor="renderer", action="rendered")
+        repo.finish_batch_if_done(session, batch_id=post.batch_id)
+
     for step in pending:
+        last = step is pending[-1]
         renderer: ImageRenderer | VideoRenderer
         if step.name == VIDEO:
             renderer, estimate = video, video.estimate(_seconds(post))
         else:
             renderer, estimate = image, image.estimate()
-        if step.status is StepStatus.queued:
-            with store.session() as session:
-                reason = budget.reserve(
-                    session, step_id=step.id, batch_id=post.batch_id, persona=persona, estimate=estimate,
-                    batch_cap=batch.max_cost_usd,
-                )  # fmt: skip
-                if reason:
-                    repo.end_step(session, step_id=step.id, status=StepStatus.skipped, error=f"not started: {reason}")
-            if reason:
-                flags.append(Check(name="budget", level="fail", detail=f"{step.name} skipped: {reason}"))
-                continue
+        # A paid step reserves its estimate as it starts; a resumed one reserved it the first time.
+        admit = _budget(post, persona, estimate) if step.status is StepStatus.queued and estimate > 0 else None
         try:
             with run_step(
                 store,
@@ -60,9 +62,15 @@ def render_post(store: Store, *, post_id: int, home: Path, choose: Choose) -> bo
                 provider=renderer.provider,
                 model=renderer.model,
                 transient=(TransientRenderError,),
+                admit=admit,
+                then=hand_on if last else None,  # the last step's record and the hand-on: one transaction
             ) as run:
                 result = _render(step, post, persona, home, renderer, run)
                 run.artifact, run.cost_usd, run.detail = result.artifact, result.cost_usd, result.detail
+            if last:
+                return True
+        except StepNotStarted as refused:
+            flags.append(Check(name="budget", level="fail", detail=f"{step.name} skipped: {refused.reason}"))
         except TransientRenderError:
             raise
         except Exception as err:
@@ -70,12 +78,21 @@ def render_post(store: Store, *, post_id: int, home: Path, choose: Choose) -> bo
                 repo.fail_post(
                     session, post_id=post_id, actor="renderer", reason=f"{step.name} failed: {one_line(err)}"
                 )
-            return False
-    with store.session() as session:
-        if flags:
-            repo.save_checks(session, post_id=post_id, checks=[*post.checks, *flags])
-        repo.transition(session, post_id=post_id, to=PostStatus.in_review, actor="renderer", action="rendered")
+                repo.finish_batch_if_done(session, batch_id=post.batch_id)
+            return True
+    with store.session() as session:  # the last step was skipped, or nothing was pending
+        hand_on(session)
     return True
+
+
+def _budget(post: Post, persona: Persona, estimate: Decimal) -> Admit:
+    def admit(session: Session, step_id: int) -> str | None:
+        cap = repo.get_batch_spec(session, post.batch_id).max_cost_usd
+        return budget.reserve(
+            session, step_id=step_id, batch_id=post.batch_id, persona=persona, estimate=estimate, batch_cap=cap
+        )
+
+    return admit
 
 
 def _seconds(post: Post) -> float:

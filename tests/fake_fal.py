@@ -57,6 +57,9 @@ def fal_server() -> Iterator[FalState]:
     image = png_bytes()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as fal's own endpoints: clients reuse their connections
+        disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
+
         def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)

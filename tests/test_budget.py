@@ -1,4 +1,4 @@
-"""Budgets under concurrency: workers of two batches reserving at once never pass the daily budget."""
+"""Budgets under concurrency: workers of two batches starting paid steps at once never pass the daily budget."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from beatdesk import budget
 from beatdesk.home import init_home
-from beatdesk.models import BatchSpec, ContentFormat, Persona
+from beatdesk.models import BatchSpec, ContentFormat, Persona, StepStatus
 from beatdesk.personas import load_persona
+from beatdesk.steps import StepNotStarted, run_step
 from beatdesk.store import Store, forget_stores, open_store, repo
 from tests.test_store import PLAN
 
 IMAGE = Decimal("0.06")
+MODEL = "fal-ai/flux-pro/v1.1-ultra"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -33,9 +36,9 @@ def persona(home: Path) -> Persona:
     return ash.model_copy(update={"budgets": ash.budgets.model_copy(update={"per_day_usd": Decimal("0.18")})})
 
 
-def image_steps(store: Store, batches: int, per_batch: int) -> list[tuple[int, int]]:
-    """(batch id, hero_image step id) for each new post."""
-    steps = []
+def image_posts(store: Store, batches: int, per_batch: int) -> list[tuple[int, int]]:
+    """(batch id, post id) for each new post, its hero_image step queued."""
+    posts = []
     with store.session() as session:
         for _ in range(batches):
             batch_id = repo.create_batch(session, spec=BatchSpec(persona="ash", counts={ContentFormat.hero_text: 1}))
@@ -43,23 +46,31 @@ def image_steps(store: Store, batches: int, per_batch: int) -> list[tuple[int, i
                 post_id = repo.add_planned_post(
                     session, batch_id=batch_id, persona="ash", plan=PLAN, steps=("plan", "draft", "hero_image")
                 )
-                steps.append((batch_id, repo.get_post(session, post_id).steps[-1].id))
-    return steps
+                posts.append((batch_id, post_id))
+    return posts
 
 
 def test_concurrent_reservations_of_two_batches_stay_within_the_day(store: Store, persona: Persona) -> None:
-    steps = image_steps(store, batches=2, per_batch=4)
-    start = threading.Barrier(len(steps))
-    refusals: list[str | None] = [None] * len(steps)
+    posts = image_posts(store, batches=2, per_batch=4)
+    start = threading.Barrier(len(posts))
+    refusals: list[str | None] = [None] * len(posts)
 
-    def reserve(i: int, batch_id: int, step_id: int) -> None:
-        start.wait()
-        with store.session() as session:
-            refusals[i] = budget.reserve(
+    def render(i: int, batch_id: int, post_id: int) -> None:
+        """As the render stage does: the step starts and reserves its estimate in one transaction."""
+
+        def admit(session: Session, step_id: int) -> str | None:
+            return budget.reserve(
                 session, step_id=step_id, batch_id=batch_id, persona=persona, estimate=IMAGE, batch_cap=None
             )
 
-    threads = [threading.Thread(target=reserve, args=(i, *s)) for i, s in enumerate(steps)]
+        start.wait()
+        try:
+            with run_step(store, post_id=post_id, name="hero_image", provider="fal", model=MODEL, admit=admit) as run:
+                run.cost_usd = IMAGE
+        except StepNotStarted as refused:
+            refusals[i] = refused.reason
+
+    threads = [threading.Thread(target=render, args=(i, *p)) for i, p in enumerate(posts)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -68,5 +79,7 @@ def test_concurrent_reservations_of_two_batches_stay_within_the_day(store: Store
     assert len(granted) == 3, refusals  # 0.18 a day buys three images, whichever batches ask
     assert all("daily budget of ash" in r for r in refusals if r is not None)
     with store.session() as session:
-        reserved = sum((repo.get_post(session, p.id).total_cost_usd for p in repo.list_posts(session)), Decimal(0))
-    assert reserved == Decimal("0.18")
+        images = [repo.get_post(session, p.id).steps[-1] for p in repo.list_posts(session)]
+    assert sum((s.cost_usd for s in images), Decimal(0)) == Decimal("0.18")
+    assert sorted(s.status for s in images) == [StepStatus.done] * 3 + [StepStatus.skipped] * 5
+    assert all(s.error and s.error.startswith("not started: daily budget") for s in images if s.cost_usd == 0)

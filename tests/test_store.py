@@ -61,7 +61,7 @@ def test_money_round_trips_exactly(store: Store) -> None:
     amounts = [Decimal("0.000000075"), Decimal("12.345678901"), Decimal("0.06")]
     with store.session() as session:
         for name, amount in zip(("plan", "draft", "hero_image"), amounts, strict=True):
-            step_id = repo.start_step(session, post_id=post_id, name=name, provider="p", model="m")
+            step_id = repo.start_step(session, post_id=post_id, name=name, provider="p", model="m").id
             repo.end_step(session, step_id=step_id, status=StepStatus.done, cost_usd=amount, latency_s=0.5)
     with store.session() as session:
         post = repo.get_post(session, post_id)
@@ -73,7 +73,7 @@ def test_money_round_trips_exactly(store: Store) -> None:
 def test_steps_keep_order_artifact_and_times(store: Store) -> None:
     _, post_id = new_post(store)
     with store.session() as session:
-        step_id = repo.start_step(session, post_id=post_id, name="hero_image", provider="local", model="pillow-card")
+        step_id = repo.start_step(session, post_id=post_id, name="hero_image", provider="local", model="pillow-card").id
         art = Artifact(kind="hero_image", path="/x.png", content_type="image/png", size_bytes=10, width=4, height=5)
         repo.end_step(session, step_id=step_id, status=StepStatus.done, artifact=art, latency_s=0.25)
     with store.session() as session:

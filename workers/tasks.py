@@ -62,10 +62,10 @@ def draft_post_task(post_id: int, note: str | None = None) -> None:
 @app.task(name="beatdesk.render_post", bind=True, max_retries=RENDER_RETRIES)
 def render_post_task(self: Task, post_id: int, image_model: str | None = None) -> None:
     settings = get_settings()
-    waited_here = 0
+    waited_here, settled = 0, False
     while True:
         try:
-            render_post(
+            settled = render_post(
                 _store(),
                 post_id=post_id,
                 home=settings.home,
@@ -88,7 +88,8 @@ def render_post_task(self: Task, post_id: int, image_model: str | None = None) -
             with _store().session() as session:
                 repo.fail_post(session, post_id=post_id, actor="renderer", reason=str(err))
         break
-    settle_post(post_id)
+    if not settled:
+        settle_post(post_id)
 
 
 def give_up_render(post_id: int, reason: str) -> None:

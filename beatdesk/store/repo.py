@@ -7,11 +7,12 @@ import socket
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, raiseload, selectinload
+from sqlalchemy.orm import Session, joinedload, load_only, raiseload, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from beatdesk.errors import NotFoundError
@@ -199,7 +200,7 @@ def get_post(session: Session, post_id: int, *, with_history: bool = True) -> Po
     loads = _post_loads() if with_history else [
         selectinload(PostRow.steps), raiseload(PostRow.events), raiseload(PostRow.publications)
     ]  # fmt: skip
-    row = session.get(PostRow, post_id, options=[selectinload(PostRow.batch), *loads])
+    row = session.get(PostRow, post_id, options=[joinedload(PostRow.batch), *loads])
     if row is None:
         raise NotFoundError(f"no post with id {post_id}")
     return _post(row, with_history=with_history)
@@ -379,7 +380,7 @@ def transition(
     note: str | None = None,
 ) -> PostStatus:
     """Move a post to `to` if the state table allows it; log the event; return the old status."""
-    row = session.get(PostRow, post_id, with_for_update=True)
+    row = session.get(PostRow, post_id, with_for_update=True, options=[load_only(PostRow.status)])
     if row is None:
         raise NotFoundError(f"no post with id {post_id}")
     current = PostStatus(row.status)
@@ -450,8 +451,14 @@ def taken_slots(session: Session, *, persona: str) -> set[datetime]:
 # --- steps ---------------------------------------------------------------------------------------
 
 
-def start_step(session: Session, *, post_id: int, name: str, provider: str | None, model: str | None) -> int:
-    """Mark the post's step `name` running and return its id.
+class StartedStep(NamedTuple):
+    id: int
+    request_id: str | None
+    """The provider request an earlier attempt of this step submitted, to resume rather than pay again."""
+
+
+def start_step(session: Session, *, post_id: int, name: str, provider: str | None, model: str | None) -> StartedStep:
+    """Mark the post's step `name` running.
 
     A queued or running row of that name is reused (a retry resumes it); a finished one is never
     overwritten: its cost stays on the record and a new row is added."""
@@ -478,12 +485,7 @@ def start_step(session: Session, *, post_id: int, name: str, provider: str | Non
     row.finished_at, row.error = None, None
     row.worker = worker_name()
     session.flush()
-    return row.id
-
-
-def step_request_id(session: Session, *, step_id: int) -> str | None:
-    row = session.get(StepRow, step_id)  # just started in this session: no query
-    return row.request_id if row is not None else None
+    return StartedStep(row.id, row.request_id)
 
 
 def set_request_id(session: Session, *, step_id: int, request_id: str) -> None:
@@ -502,24 +504,18 @@ def end_step(
     cost_usd: Decimal = Decimal("0"),
     latency_s: float | None = None,
     artifact: Artifact | None = None,
-    post_id: int | None = None,
     error: str | None = None,
     detail: str | None = None,
 ) -> None:
-    row = session.get(StepRow, step_id)
-    if row is None:
-        raise NotFoundError(f"no step with id {step_id}")
+    values = {"status": status, "cost_usd": cost_usd, "latency_s": latency_s, "finished_at": utcnow(),
+              "error": error, "detail": detail}  # fmt: skip
     if artifact is not None:
-        art = ArtifactRow(post_id=row.post_id, **artifact.model_dump())
-        session.add(art)
-        session.flush()
-        row.artifact_id = art.id
-    row.status = status
-    row.cost_usd = cost_usd
-    row.latency_s = latency_s
-    row.finished_at = utcnow()
-    row.error = error
-    row.detail = detail
+        post_id = select(StepRow.post_id).where(StepRow.id == step_id).scalar_subquery()
+        values["artifact_id"] = session.scalar(
+            insert(ArtifactRow).values(post_id=post_id, **artifact.model_dump()).returning(ArtifactRow.id)
+        )
+    if not session.execute(update(StepRow).where(StepRow.id == step_id).values(**values)).rowcount:  # type: ignore[attr-defined]
+        raise NotFoundError(f"no step with id {step_id}")
 
 
 def skip_queued_steps(session: Session, *, post_id: int, reason: str) -> None:
