@@ -13,12 +13,12 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from beatdesk.models import Persona, StepStatus
+from beatdesk.models import Persona
 from beatdesk.prices import format_usd
-from beatdesk.store.schema import PostRow, StepRow
+from beatdesk.store import repo
+from beatdesk.store import statements as sql
 
 ZERO = Decimal("0")
 """Free steps are most of a day's rows; the sums (kept exact in Python, SQLite has no decimal) skip them."""
@@ -30,23 +30,14 @@ def reserve(
     """Reserve `estimate` on the step; return why not (and reserve nothing) when a budget would be passed."""
     if estimate <= 0:
         return None
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"beatdesk-budget:{persona.key}"))))
-    session.execute(update(StepRow).where(StepRow.id == step_id).values(cost_usd=estimate))
-    session.flush()
-    batch_spent = _sum(session.scalars(
-        select(StepRow.cost_usd).join(PostRow, PostRow.id == StepRow.post_id)
-        .where(PostRow.batch_id == batch_id, StepRow.cost_usd != ZERO)
-    ))  # fmt: skip
-    day_start = datetime.combine(datetime.now(ZoneInfo(persona.timezone)).date(), time(), ZoneInfo(persona.timezone))
-    # Today's steps, and reservations not started yet (this one, and other batches' in flight).
-    day_spent = _sum(session.scalars(
-        select(StepRow.cost_usd).join(PostRow, PostRow.id == StepRow.post_id)
-        .where(PostRow.persona == persona.key, StepRow.cost_usd != ZERO, or_(
-            StepRow.started_at >= day_start.astimezone(UTC),
-            and_(StepRow.started_at.is_(None), StepRow.status == StepStatus.queued),
-        ))
-    ))  # fmt: skip
+    db = repo.connection_of(session)
+    if db.dialect.name == "postgresql":
+        db.execute(sql.BUDGET_LOCK, {"key": f"beatdesk-budget:{persona.key}"})
+    repo.update_step(session, step_id=step_id, cost_usd=estimate)
+    batch_spent = _sum(db.scalars(sql.BATCH_COSTS, {"batch_id": batch_id, "zero": ZERO}))
+    zone = ZoneInfo(persona.timezone)
+    day_start = datetime.combine(datetime.now(zone).date(), time(), zone).astimezone(UTC)
+    day_spent = _sum(db.scalars(sql.DAY_COSTS, {"persona": persona.key, "zero": ZERO, "day_start": day_start}))
     cap = persona.budgets.per_batch_usd if batch_cap is None else min(batch_cap, persona.budgets.per_batch_usd)
     reason = None
     if batch_spent > cap:
@@ -57,7 +48,7 @@ def reserve(
             f"{format_usd(persona.budgets.per_day_usd)} USD"
         )
     if reason:
-        session.execute(update(StepRow).where(StepRow.id == step_id).values(cost_usd=Decimal("0")))
+        repo.update_step(session, step_id=step_id, cost_usd=ZERO)
     return reason
 
 

@@ -7,13 +7,14 @@ import socket
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, load_only, raiseload, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
+from sqlalchemy.orm.util import identity_key
 
 from beatdesk.errors import NotFoundError
 from beatdesk.models import (
@@ -33,10 +34,12 @@ from beatdesk.models import (
     Source,
     StepStatus,
 )
-from beatdesk.states import TERMINAL_FOR_BATCH, check_transition
+from beatdesk.states import check_transition
 from beatdesk.store import search
+from beatdesk.store import statements as sql
 from beatdesk.store.schema import (
     ArtifactRow,
+    Base,
     BatchRow,
     ChatReferenceRow,
     EventRow,
@@ -85,19 +88,12 @@ def set_batch_status(session: Session, *, batch_id: int, status: BatchStatus, er
 
 def finish_batch_if_done(session: Session, *, batch_id: int) -> bool:
     """Mark the batch done once no post holds it up; safe to call from every worker at once."""
-    waiting = session.scalar(
-        select(func.count())
-        .select_from(PostRow)
-        .where(PostRow.batch_id == batch_id, PostRow.status.not_in(list(TERMINAL_FOR_BATCH)))
-    )
-    if waiting:
+    db = connection_of(session)
+    if db.scalar(sql.POSTS_WAITING, {"batch_id": batch_id}):
         return False
-    result = session.execute(
-        update(BatchRow)
-        .where(BatchRow.id == batch_id, BatchRow.status.in_([BatchStatus.queued, BatchStatus.running]))
-        .values(status=BatchStatus.done, finished_at=utcnow())
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    done = db.execute(sql.FINISH_BATCH, {"batch_id": batch_id, "status": BatchStatus.done, "finished_at": utcnow()})
+    _changed(session, BatchRow, batch_id)
+    return bool(done.rowcount)
 
 
 def get_batch(session: Session, batch_id: int) -> Batch:
@@ -197,13 +193,16 @@ def batch_id_of(session: Session, post_id: int) -> int:
 
 def get_post(session: Session, post_id: int, *, with_history: bool = True) -> Post:
     """The post; without history its events and publications are left empty (a worker's cheaper read)."""
-    loads = _post_loads() if with_history else [
-        selectinload(PostRow.steps), raiseload(PostRow.events), raiseload(PostRow.publications)
-    ]  # fmt: skip
-    row = session.get(PostRow, post_id, options=[joinedload(PostRow.batch), *loads])
+    db = connection_of(session)
+    row = db.execute(sql.POST, {"post_id": post_id}).first()
     if row is None:
         raise NotFoundError(f"no post with id {post_id}")
-    return _post(row, with_history=with_history)
+    steps = [_step(step, _artifact_of(step)) for step in db.execute(sql.POST_STEPS, {"post_id": post_id})]
+    if not with_history:
+        return _post_of(row, message=row.spec.get("message"), steps=steps, events=[], publications=[])
+    events = [_event(event) for event in db.execute(sql.POST_EVENTS, {"post_id": post_id})]
+    publications = [_publication(p) for p in db.execute(sql.POST_PUBLICATIONS, {"post_id": post_id})]
+    return _post_of(row, message=row.spec.get("message"), steps=steps, events=events, publications=publications)
 
 
 def list_posts(
@@ -462,38 +461,37 @@ def start_step(session: Session, *, post_id: int, name: str, provider: str | Non
 
     A queued or running row of that name is reused (a retry resumes it); a finished one is never
     overwritten: its cost stays on the record and a new row is added."""
-    row = session.scalars(
-        select(StepRow)
-        .where(
-            StepRow.post_id == post_id,
-            StepRow.name == name,
-            StepRow.status.in_([StepStatus.queued, StepStatus.running]),
+    db = connection_of(session)
+    found = db.execute(sql.OPEN_STEP, {"post_id": post_id, "name": name}).first()
+    values: dict[str, object] = {"status": StepStatus.running, "provider": provider, "model": model,
+                                 "finished_at": None, "error": None, "worker": worker_name()}  # fmt: skip
+    if found is None:
+        position = db.scalar(sql.NEXT_POSITION, {"post_id": post_id})
+        step_id = db.scalar(
+            sql.NEW_STEP, {"post_id": post_id, "position": position, "name": name, "started_at": utcnow(), **values}
         )
-        .order_by(StepRow.position)
-    ).first()
-    if row is None:
-        position = session.scalar(
-            select(func.coalesce(func.max(StepRow.position) + 1, 0)).where(StepRow.post_id == post_id)
-        )
-        row = StepRow(post_id=post_id, position=position, name=name)
-        session.add(row)
-    resumed = row.status == StepStatus.running
-    row.status = StepStatus.running
-    row.provider, row.model = provider, model
-    if not resumed:  # a resumed step keeps its start time, request id and cost reservation
-        row.started_at = utcnow()
-    row.finished_at, row.error = None, None
-    row.worker = worker_name()
-    session.flush()
-    return StartedStep(row.id, row.request_id)
+        _changed(session, PostRow, post_id, "steps")
+        return StartedStep(step_id, None)
+    if found.status != StepStatus.running:  # a resumed step keeps its start time, request id and reservation
+        values["started_at"] = utcnow()
+    db.execute(sql.STEP_BY_ID, {"step_id": found.id, **values})
+    _changed(session, StepRow, found.id)
+    return StartedStep(found.id, found.request_id)
 
 
 def set_request_id(session: Session, *, step_id: int, request_id: str) -> None:
-    session.execute(update(StepRow).where(StepRow.id == step_id).values(request_id=request_id))
+    update_step(session, step_id=step_id, request_id=request_id)
 
 
 def note_step_error(session: Session, *, step_id: int, error: str) -> None:
-    session.execute(update(StepRow).where(StepRow.id == step_id).values(error=error))
+    update_step(session, step_id=step_id, error=error)
+
+
+def update_step(session: Session, *, step_id: int, **values: object) -> None:
+    """Set the step's columns named by `values`."""
+    if not connection_of(session).execute(sql.STEP_BY_ID, {"step_id": step_id, **values}).rowcount:
+        raise NotFoundError(f"no step with id {step_id}")
+    _changed(session, StepRow, step_id)
 
 
 def end_step(
@@ -507,15 +505,27 @@ def end_step(
     error: str | None = None,
     detail: str | None = None,
 ) -> None:
-    values = {"status": status, "cost_usd": cost_usd, "latency_s": latency_s, "finished_at": utcnow(),
-              "error": error, "detail": detail}  # fmt: skip
+    values: dict[str, object] = {"status": status, "cost_usd": cost_usd, "latency_s": latency_s,
+                                 "finished_at": utcnow(), "error": error, "detail": detail}  # fmt: skip
     if artifact is not None:
-        post_id = select(StepRow.post_id).where(StepRow.id == step_id).scalar_subquery()
-        values["artifact_id"] = session.scalar(
-            insert(ArtifactRow).values(post_id=post_id, **artifact.model_dump()).returning(ArtifactRow.id)
+        values["artifact_id"] = connection_of(session).scalar(
+            sql.NEW_ARTIFACT, {"step_id": step_id, "created_at": utcnow(), **artifact.model_dump()}
         )
-    if not session.execute(update(StepRow).where(StepRow.id == step_id).values(**values)).rowcount:  # type: ignore[attr-defined]
-        raise NotFoundError(f"no step with id {step_id}")
+    update_step(session, step_id=step_id, **values)
+
+
+def connection_of(session: Session) -> Connection:
+    """The session's connection, in its transaction, for the prebuilt statements of `statements`;
+    the session's pending changes are written first, so those statements see them."""
+    session.flush()
+    return session.connection()
+
+
+def _changed(session: Session, cls: type[Base], ident: int, *attributes: str) -> None:
+    """A row a prebuilt statement changed: its object in this session, if any, reloads on next use."""
+    obj = session.identity_map.get(identity_key(cls, ident))
+    if obj is not None:
+        session.expire(obj, list(attributes) or None)
 
 
 def skip_queued_steps(session: Session, *, post_id: int, reason: str) -> None:
@@ -614,25 +624,14 @@ def _source(row: SourceRow) -> Source:
     )
 
 
-def _step(row: StepRow) -> PipelineStep:
-    art = row.artifact
+def _step(row: StepRow | Row[Any], artifact: Artifact | None) -> PipelineStep:
     return PipelineStep(
         id=row.id,
         name=row.name,
         status=StepStatus(row.status),
         provider=row.provider,
         model=row.model,
-        artifact=Artifact(
-            kind=art.kind,
-            path=art.path,
-            url=art.url,
-            content_type=art.content_type,
-            size_bytes=art.size_bytes,
-            width=art.width,
-            height=art.height,
-        )
-        if art
-        else None,
+        artifact=artifact,
         cost_usd=row.cost_usd,
         latency_s=row.latency_s,
         started_at=row.started_at,
@@ -643,7 +642,50 @@ def _step(row: StepRow) -> PipelineStep:
     )
 
 
+def _artifact(art: ArtifactRow | None) -> Artifact | None:
+    if art is None:
+        return None
+    return Artifact(kind=art.kind, path=art.path, url=art.url, content_type=art.content_type,
+                    size_bytes=art.size_bytes, width=art.width, height=art.height)  # fmt: skip
+
+
+def _artifact_of(step: Row[Any]) -> Artifact | None:
+    """The artifact in a row of `statements.POST_STEPS` (its columns prefixed `artifact_`), if any."""
+    if step.artifact_kind is None:
+        return None
+    return Artifact(kind=step.artifact_kind, path=step.artifact_path, url=step.artifact_url,
+                    content_type=step.artifact_content_type, size_bytes=step.artifact_size_bytes,
+                    width=step.artifact_width, height=step.artifact_height)  # fmt: skip
+
+
+def _event(e: EventRow | Row[Any]) -> PostEvent:
+    return PostEvent(at=e.at, actor=e.actor, action=e.action, to_status=PostStatus(e.to_status), note=e.note,
+                     from_status=PostStatus(e.from_status) if e.from_status else None)  # fmt: skip
+
+
+def _publication(p: PublicationRow | Row[Any]) -> Publication:
+    return Publication(channel=p.channel, remote_id=p.remote_id, url=p.url, published_at=p.published_at)
+
+
 def _post(row: PostRow, *, with_history: bool = True) -> Post:
+    return _post_of(
+        row,
+        message=row.batch.spec.get("message"),
+        steps=[_step(step, _artifact(step.artifact)) for step in row.steps],
+        events=[_event(e) for e in row.events] if with_history else [],
+        publications=[_publication(p) for p in row.publications] if with_history else [],
+    )
+
+
+def _post_of(
+    row: PostRow | Row[Any],
+    *,
+    message: str | None,
+    steps: list[PipelineStep],
+    events: list[PostEvent],
+    publications: list[Publication],
+) -> Post:
+    """A post from its row (an ORM object, or a row of `statements.POST`) and what belongs to it."""
     return Post(
         id=row.id,
         batch_id=row.batch_id,
@@ -651,27 +693,14 @@ def _post(row: PostRow, *, with_history: bool = True) -> Post:
         content_format=ContentFormat(row.content_format),
         status=PostStatus(row.status),
         status_changed_at=row.status_changed_at,
-        message=row.batch.spec.get("message"),
+        message=message,
         plan=Plan.model_validate(row.plan),
         draft=_draft_adapter.validate_python(row.draft) if row.draft else None,
         checks=[Check.model_validate(c) for c in row.checks or []],
         draft_history=row.draft_history or [],
-        steps=[_step(step) for step in row.steps],
-        events=[
-            PostEvent(
-                at=e.at,
-                actor=e.actor,
-                action=e.action,
-                from_status=PostStatus(e.from_status) if e.from_status else None,
-                to_status=PostStatus(e.to_status),
-                note=e.note,
-            )
-            for e in (row.events if with_history else ())
-        ],
-        publications=[
-            Publication(channel=p.channel, remote_id=p.remote_id, url=p.url, published_at=p.published_at)
-            for p in (row.publications if with_history else ())
-        ],
+        steps=steps,
+        events=events,
+        publications=publications,
         slot_at=row.slot_at,
         reason=row.reason,
         created_at=row.created_at,

@@ -1,0 +1,90 @@
+"""Prebuilt Core statements for what every pipeline step does (read the post, start, request id, end,
+budget, batch).
+
+A worker runs these a dozen times per step. Built once here with named parameters, each costs a
+fraction of a statement built per call and run through the ORM (bench/render_parallel.py). They
+run on the session's connection, so they share its transaction; see `repo.connection_of`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Table, and_, bindparam, func, or_, select
+
+from beatdesk.models import BatchStatus, StepStatus
+from beatdesk.states import TERMINAL_FOR_BATCH
+from beatdesk.store.schema import ArtifactRow, Base, BatchRow, EventRow, PostRow, PublicationRow, StepRow
+
+
+def _table(row: type[Base]) -> Table:
+    return Base.metadata.tables[row.__tablename__]
+
+
+steps, posts, batches, artifacts, events, publications = map(
+    _table, (StepRow, PostRow, BatchRow, ArtifactRow, EventRow, PublicationRow)
+)
+
+OPEN_STEP = (
+    select(steps.c.id, steps.c.status, steps.c.request_id)
+    .where(
+        steps.c.post_id == bindparam("post_id"),
+        steps.c.name == bindparam("name"),
+        steps.c.status.in_([StepStatus.queued, StepStatus.running]),
+    )
+    .order_by(steps.c.position)
+    .limit(1)
+)
+"""The queued or running row of a post's step, which a start reuses."""
+
+NEXT_POSITION = select(func.coalesce(func.max(steps.c.position) + 1, 0)).where(steps.c.post_id == bindparam("post_id"))
+NEW_STEP = steps.insert().returning(steps.c.id)
+STEP_BY_ID = steps.update().where(steps.c.id == bindparam("step_id"))
+"""Sets the columns named by the parameters besides `step_id`."""
+
+NEW_ARTIFACT = (
+    artifacts.insert()
+    .values(post_id=select(steps.c.post_id).where(steps.c.id == bindparam("step_id")).scalar_subquery())
+    .returning(artifacts.c.id)
+)
+
+POSTS_WAITING = select(func.count()).where(
+    posts.c.batch_id == bindparam("batch_id"), posts.c.status.not_in(sorted(TERMINAL_FOR_BATCH))
+)
+FINISH_BATCH = batches.update().where(
+    batches.c.id == bindparam("batch_id"), batches.c.status.in_([BatchStatus.queued, BatchStatus.running])
+)
+
+BUDGET_LOCK = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("key"))))
+BATCH_COSTS = (
+    select(steps.c.cost_usd)
+    .join(posts, posts.c.id == steps.c.post_id)
+    .where(posts.c.batch_id == bindparam("batch_id"), steps.c.cost_usd != bindparam("zero"))
+)
+DAY_COSTS = (
+    select(steps.c.cost_usd)
+    .join(posts, posts.c.id == steps.c.post_id)
+    .where(
+        posts.c.persona == bindparam("persona"),
+        steps.c.cost_usd != bindparam("zero"),
+        or_(
+            steps.c.started_at >= bindparam("day_start"),
+            and_(steps.c.started_at.is_(None), steps.c.status == StepStatus.queued),
+        ),
+    )
+)
+"""The persona's paid steps started today, and reservations not started yet (in flight anywhere)."""
+
+POST = (
+    select(posts, batches.c.spec)
+    .join(batches, batches.c.id == posts.c.batch_id)
+    .where(posts.c.id == bindparam("post_id"))
+)
+POST_STEPS = (
+    select(steps, *(column.label(f"artifact_{column.name}") for column in artifacts.c))
+    .outerjoin(artifacts, artifacts.c.id == steps.c.artifact_id)
+    .where(steps.c.post_id == bindparam("post_id"))
+    .order_by(steps.c.position)
+)
+POST_EVENTS = select(events).where(events.c.post_id == bindparam("post_id")).order_by(events.c.id)
+POST_PUBLICATIONS = (
+    select(publications).where(publications.c.post_id == bindparam("post_id")).order_by(publications.c.id)
+)
