@@ -141,13 +141,16 @@ def fal_server() -> Iterator[FalState]:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")  # the stream ends, the connection stays
             self.end_headers()
-            self.close_connection = True  # the end of the stream is the end of the connection
             if remaining > 0:
-                self.wfile.write(b'data: {"status": "IN_PROGRESS", "logs": null}\n\n')
-                self.wfile.flush()
+                self._chunk(b'data: {"status": "IN_PROGRESS", "logs": null}\n\n')
                 time.sleep(remaining)
-            self.wfile.write(f"data: {json.dumps(completed)}\n\n".encode())
+            self._chunk(f"data: {json.dumps(completed)}\n\n".encode())
+            self._chunk(b"")
+
+        def _chunk(self, data: bytes) -> None:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
 
         def do_PUT(self) -> None:

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 from sqlalchemy.orm.util import identity_key
 
@@ -113,7 +113,7 @@ def get_batch(session: Session, batch_id: int) -> Batch:
 
 
 def get_batch_spec(session: Session, batch_id: int) -> BatchSpec:
-    spec = session.scalar(select(BatchRow.spec).where(BatchRow.id == batch_id))
+    spec = connection_of(session).scalar(sql.BATCH_SPEC, {"batch_id": batch_id})
     if spec is None:
         raise NotFoundError(f"no batch with id {batch_id}")
     return BatchSpec.model_validate(spec)
@@ -379,16 +379,20 @@ def transition(
     note: str | None = None,
 ) -> PostStatus:
     """Move a post to `to` if the state table allows it; log the event; return the old status."""
-    row = session.get(PostRow, post_id, with_for_update=True, options=[load_only(PostRow.status)])
-    if row is None:
+    db = connection_of(session)
+    status = db.scalar(sql.POST_STATUS, {"post_id": post_id})  # locked to the end of the transaction
+    if status is None:
         raise NotFoundError(f"no post with id {post_id}")
-    current = PostStatus(row.status)
+    current = PostStatus(status)
     check_transition(post_id, current, to)
-    row.status = to
-    row.status_changed_at = utcnow()
+    now = utcnow()
+    values: dict[str, object] = {"status": to, "status_changed_at": now}
     if action in ("reject", "fail"):
-        row.reason = note
-    session.add(EventRow(post_id=post_id, actor=actor, action=action, from_status=current, to_status=to, note=note))
+        values["reason"] = note
+    db.execute(sql.POST_BY_ID, {"post_id": post_id, **values})
+    db.execute(sql.NEW_EVENT, {"post_id": post_id, "at": now, "actor": actor, "action": action,
+                               "from_status": current, "to_status": to, "note": note})  # fmt: skip
+    _changed(session, PostRow, post_id)
     return current
 
 

@@ -46,6 +46,12 @@ NEW_ARTIFACT = (
     .returning(artifacts.c.id)
 )
 
+POST_STATUS = select(posts.c.status).where(posts.c.id == bindparam("post_id")).with_for_update()
+POST_BY_ID = posts.update().where(posts.c.id == bindparam("post_id"))
+"""Sets the columns named by the parameters besides `post_id`."""
+NEW_EVENT = events.insert()
+
+BATCH_SPEC = select(batches.c.spec).where(batches.c.id == bindparam("batch_id"))
 POSTS_WAITING = select(func.count()).where(
     posts.c.batch_id == bindparam("batch_id"), posts.c.status.not_in(sorted(TERMINAL_FOR_BATCH))
 )
