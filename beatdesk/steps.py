@@ -93,15 +93,20 @@ def run_step(
                 error=one_line(err),
             )
         raise
-    with store.session() as session:
-        repo.end_step(
-            session,
-            step_id=step_id,
-            status=StepStatus.done,
-            cost_usd=run.cost_usd,
-            latency_s=time.perf_counter() - started,
-            artifact=run.artifact,
-            detail=run.detail,
-        )
-        if then:
-            then(session)
+    latency = time.perf_counter() - started
+    try:
+        with store.session() as session:
+            _record_done(session, run, latency)
+            if then:
+                then(session)
+    except Exception:
+        if then is None:
+            raise
+        with store.session() as session:  # the hand-on failed: the work and its cost are still recorded
+            _record_done(session, run, latency)
+        raise
+
+
+def _record_done(session: Session, run: StepRun, latency_s: float) -> None:
+    repo.end_step(session, step_id=run.step_id, status=StepStatus.done, cost_usd=run.cost_usd, latency_s=latency_s,
+                  artifact=run.artifact, detail=run.detail)  # fmt: skip

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from beatdesk.errors import InvalidTransitionError, NotFoundError
 from beatdesk.models import Artifact, BatchSpec, BatchStatus, ContentFormat, Plan, PostStatus, StepStatus
+from beatdesk.steps import run_step
 from beatdesk.store import Store, forget_stores, open_store, repo
 
 PLAN = Plan(
@@ -84,6 +85,25 @@ def test_steps_keep_order_artifact_and_times(store: Store) -> None:
     assert done.artifact == art and done.worker and done.latency_s == 0.25
     assert done.finished_at is not None and done.finished_at.utcoffset().total_seconds() == 0
     assert done.started_at is not None and done.started_at <= done.finished_at <= datetime.now(UTC)
+
+
+def test_a_step_whose_hand_on_fails_keeps_its_record_and_cost(store: Store) -> None:
+    _, post_id = new_post(store)  # still planned: handing it to review is not allowed
+    art = Artifact(kind="hero_image", path="/x.png", content_type="image/png", size_bytes=10)
+
+    def to_review(session: Session) -> None:
+        repo.transition(session, post_id=post_id, to=PostStatus.in_review, actor="renderer", action="rendered")
+
+    with (
+        pytest.raises(InvalidTransitionError),
+        run_step(store, post_id=post_id, name="hero_image", provider="fal", model="m", then=to_review) as run,
+    ):
+        run.cost_usd, run.artifact = Decimal("0.06"), art
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+    image = post.steps[-1]
+    assert (image.status, image.cost_usd, image.artifact) == (StepStatus.done, Decimal("0.06"), art)
+    assert post.status is PostStatus.planned and [e.action for e in post.events] == ["plan"]
 
 
 def test_transitions_are_checked_and_logged(store: Store) -> None:
