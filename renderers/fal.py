@@ -47,6 +47,7 @@ class FalQueue:
     def __init__(self, *, key: str, base_url: str, poll_interval_s: float = 0.1, timeout_s: float = 600) -> None:
         self.key, self.base_url = key, base_url.rstrip("/") + "/"
         self.poll_interval_s, self.timeout_s = poll_interval_s, timeout_s
+        self.stream_read_timeout_s = 60.0  # fal sends a comment every 15 s while a request runs
         self.client = fal_client.SyncClient(key=key, default_timeout=60)
         # One pooled HTTP client for submits and downloads: a new one per call costs ~50 ms of TLS set-up.
         self.http = httpx.Client(timeout=60, follow_redirects=True, headers={"User-Agent": "beatdesk"})
@@ -107,17 +108,28 @@ class FalQueue:
 
     def _stream_until_done(self, application: str, handle: fal_module.SyncRequestHandle, deadline: float) -> bool:
         """Follow the request's status stream (server-sent events) to COMPLETED: no poll overshoot, one
-        connection. False when the server has no stream (a fal-compatible proxy may not)."""
+        connection. False when the server has no stream (a fal-compatible proxy may not).
+
+        fal ends the stream right after COMPLETED (and sends a comment every 15 s before), so it is
+        read to its end: the connection then goes back to the pool instead of a new one (a TLS
+        handshake) per render. A server that keeps it open costs one read timeout, not the render."""
         url = handle.status_url + "/stream"
-        with connect_sse(self.http, "GET", url, headers=self._auth, timeout=httpx.Timeout(60, read=60)) as source:
+        completed = False
+        timeout = httpx.Timeout(60, read=self.stream_read_timeout_s)
+        with connect_sse(self.http, "GET", url, headers=self._auth, timeout=timeout) as source:
             if source.response.status_code in (404, 405):
                 return False
             _raise_for_answer(application, source.response)
-            for event in source.iter_sse():
-                if _completed(application, handle.request_id, event.json()):
-                    return True
-                if time.monotonic() > deadline:
-                    break
+            try:
+                for event in source.iter_sse():
+                    completed = completed or _completed(application, handle.request_id, event.json())
+                    if not completed and time.monotonic() > deadline:
+                        break
+            except httpx.ReadTimeout:
+                if not completed:
+                    raise
+        if completed:
+            return True
         if time.monotonic() > deadline:
             raise TransientRenderError(f"{application} request {handle.request_id} not done after {self.timeout_s:g}s")
         raise TransientRenderError(f"{application} closed the status stream of {handle.request_id} before it completed")

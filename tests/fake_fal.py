@@ -45,6 +45,10 @@ class FalState:
     status_calls: int = 0
     reject_prompt: str | None = None
     """Submits whose prompt contains this are refused with 422."""
+    linger_s: float = 0.0
+    """How long a status stream stays open after COMPLETED (fal ends it at once)."""
+    connections: int = 0
+    """TCP connections clients opened."""
     submits: list[dict[str, Any]] = field(default_factory=list)
     charges: int = 0
     started: dict[str, float] = field(default_factory=dict)
@@ -59,6 +63,11 @@ def fal_server() -> Iterator[FalState]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as fal's own endpoints: clients reuse their connections
         disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
+
+        def setup(self) -> None:
+            super().setup()
+            with state.lock:
+                state.connections += 1
 
         def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -147,6 +156,7 @@ def fal_server() -> Iterator[FalState]:
                 self._chunk(b'data: {"status": "IN_PROGRESS", "logs": null}\n\n')
                 time.sleep(remaining)
             self._chunk(f"data: {json.dumps(completed)}\n\n".encode())
+            time.sleep(state.linger_s)
             self._chunk(b"")
 
         def _chunk(self, data: bytes) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from renderers.registry import _shared_queue
 from tests.conftest import run_cli
 from tests.fake_fal import FalState, fal_server
 
@@ -66,6 +68,22 @@ def test_the_status_stream_waits_without_polling(cli: CliRunner, fal: FalState) 
     out = run(cli, "--items", "2", "--video", "0")
     assert {p["status"] for p in out["posts"]} == {"in_review"}
     assert fal.status_calls == 2  # one stream per request, however long the render
+
+
+def test_the_status_stream_is_read_to_its_end_so_its_connection_is_reused(cli: CliRunner, fal: FalState) -> None:
+    fal.latency_s = 0.2
+    out = run(cli, "--items", "3", "--video", "0")
+    assert {p["status"] for p in out["posts"]} == {"in_review"}
+    assert fal.connections == 1  # submits, streams, results and downloads of three renders on one connection
+
+
+def test_a_stream_left_open_after_completed_costs_a_read_timeout_not_the_render(cli: CliRunner, fal: FalState) -> None:
+    fal.linger_s = 3.0
+    _shared_queue("test-fal-key", fal.url).stream_read_timeout_s = 0.3
+    started = time.monotonic()
+    out = run(cli, "--items", "1", "--video", "0")
+    assert out["posts"][0]["status"] == "in_review" and fal.charges == 1
+    assert time.monotonic() - started < 3.0
 
 
 def test_a_server_without_a_status_stream_is_polled(cli: CliRunner, fal: FalState) -> None:
