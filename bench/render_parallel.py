@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.fake_fal import fal_server
 
-SINGLES = 5
+SINGLES = 7
 """Renders timed one at a time for the overhead (the median is printed)."""
+NOOPS_PER_RENDER = 4
 
 
 def main() -> None:
@@ -69,16 +70,20 @@ def main() -> None:
         try:
             while not workers_answering(timeout=1.0):
                 time.sleep(0.2)
-            noop = []
-            cpu_before = worker_cpu_s(worker.pid)
-            for _ in range(20):
-                started = time.perf_counter()
-                ping_task.delay().get(timeout=10)
-                noop.append(time.perf_counter() - started)
-            noop_cpu = (worker_cpu_s(worker.pid) - cpu_before) / len(noop)
             time_renders(post_ids[:1], render_post_task)  # warm-up: clients, store
             fal.latency_s = args.latency
-            singles = [time_renders([post_id], render_post_task) for post_id in post_ids[1 : 1 + SINGLES]]
+            noop, singles, noop_cpu_s = [], [], 0.0
+            # No-ops and single renders take turns, so both are timed on the machine as it is at that
+            # moment (here its speed drifts by 2x over minutes).
+            for post_id in post_ids[1 : 1 + SINGLES]:
+                cpu_before = worker_cpu_s(worker.pid)
+                for _ in range(NOOPS_PER_RENDER):
+                    started = time.perf_counter()
+                    ping_task.delay().get(timeout=10)
+                    noop.append(time.perf_counter() - started)
+                noop_cpu_s += worker_cpu_s(worker.pid) - cpu_before
+                singles.append(time_renders([post_id], render_post_task))
+            noop_cpu = noop_cpu_s / len(noop)
             cpu_before = worker_cpu_s(worker.pid)
             wall = time_renders(post_ids[1 + SINGLES :], render_post_task)
             worker_cpu = worker_cpu_s(worker.pid) - cpu_before
