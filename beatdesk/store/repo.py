@@ -197,11 +197,13 @@ def get_post(session: Session, post_id: int, *, with_history: bool = True) -> Po
     row = db.execute(sql.POST, {"post_id": post_id}).first()
     if row is None:
         raise NotFoundError(f"no post with id {post_id}")
-    steps = [_step(step, _artifact_of(step)) for step in db.execute(sql.POST_STEPS, {"post_id": post_id})]
-    if not with_history:
-        return _post_of(row, message=row.spec.get("message"), steps=steps, events=[], publications=[])
-    events = [_event(event) for event in db.execute(sql.POST_EVENTS, {"post_id": post_id})]
-    publications = [_publication(p) for p in db.execute(sql.POST_PUBLICATIONS, {"post_id": post_id})]
+    steps = [
+        _step(step, _artifact(step, prefix="artifact_")) for step in db.execute(sql.POST_STEPS, {"post_id": post_id})
+    ]
+    events, publications = [], []
+    if with_history:
+        events = [_event(event) for event in db.execute(sql.POST_EVENTS, {"post_id": post_id})]
+        publications = [_publication(p) for p in db.execute(sql.POST_PUBLICATIONS, {"post_id": post_id})]
     return _post_of(row, message=row.spec.get("message"), steps=steps, events=events, publications=publications)
 
 
@@ -646,20 +648,11 @@ def _step(row: StepRow | Row[Any], artifact: Artifact | None) -> PipelineStep:
     )
 
 
-def _artifact(art: ArtifactRow | None) -> Artifact | None:
-    if art is None:
+def _artifact(source: ArtifactRow | Row[Any] | None, *, prefix: str = "") -> Artifact | None:
+    """The artifact in an ArtifactRow, or in a row whose artifact columns carry `prefix` (`statements.POST_STEPS`)."""
+    if source is None or getattr(source, prefix + "kind") is None:
         return None
-    return Artifact(kind=art.kind, path=art.path, url=art.url, content_type=art.content_type,
-                    size_bytes=art.size_bytes, width=art.width, height=art.height)  # fmt: skip
-
-
-def _artifact_of(step: Row[Any]) -> Artifact | None:
-    """The artifact in a row of `statements.POST_STEPS` (its columns prefixed `artifact_`), if any."""
-    if step.artifact_kind is None:
-        return None
-    return Artifact(kind=step.artifact_kind, path=step.artifact_path, url=step.artifact_url,
-                    content_type=step.artifact_content_type, size_bytes=step.artifact_size_bytes,
-                    width=step.artifact_width, height=step.artifact_height)  # fmt: skip
+    return Artifact(**{name: getattr(source, prefix + name) for name in Artifact.model_fields})
 
 
 def _event(e: EventRow | Row[Any]) -> PostEvent:
@@ -671,13 +664,13 @@ def _publication(p: PublicationRow | Row[Any]) -> Publication:
     return Publication(channel=p.channel, remote_id=p.remote_id, url=p.url, published_at=p.published_at)
 
 
-def _post(row: PostRow, *, with_history: bool = True) -> Post:
+def _post(row: PostRow) -> Post:
     return _post_of(
         row,
         message=row.batch.spec.get("message"),
         steps=[_step(step, _artifact(step.artifact)) for step in row.steps],
-        events=[_event(e) for e in row.events] if with_history else [],
-        publications=[_publication(p) for p in row.publications] if with_history else [],
+        events=[_event(e) for e in row.events],
+        publications=[_publication(p) for p in row.publications],
     )
 
 
