@@ -21,7 +21,7 @@ from beatdesk.store import repo
 from beatdesk.store import statements as sql
 
 ZERO = Decimal("0")
-"""Free steps are most of a day's rows; the sums (kept exact in Python, SQLite has no decimal) skip them."""
+"""Free steps are most of a day's rows; the sums skip them."""
 
 
 def reserve(
@@ -34,10 +34,13 @@ def reserve(
     if db.dialect.name == "postgresql":
         db.execute(sql.BUDGET_LOCK, {"key": f"beatdesk-budget:{persona.key}"})
     repo.update_step(session, step_id=step_id, cost_usd=estimate)
-    batch_spent = _sum(db.scalars(sql.BATCH_COSTS, {"batch_id": batch_id, "zero": ZERO}))
     zone = ZoneInfo(persona.timezone)
     day_start = datetime.combine(datetime.now(zone).date(), time(), zone).astimezone(UTC)
-    day_spent = _sum(db.scalars(sql.DAY_COSTS, {"persona": persona.key, "zero": ZERO, "day_start": day_start}))
+    spent = db.execute(sql.SPENT, {"batch_id": batch_id, "persona": persona.key, "zero": ZERO, "day_start": day_start})
+    batch_spent, day_spent = ZERO, ZERO
+    for cost, in_batch, today in spent:  # exact sums in Python: SQLite has no decimal type
+        batch_spent += Decimal(cost) if in_batch else ZERO
+        day_spent += Decimal(cost) if today else ZERO
     cap = persona.budgets.per_batch_usd if batch_cap is None else min(batch_cap, persona.budgets.per_batch_usd)
     reason = None
     if batch_spent > cap:
@@ -50,7 +53,3 @@ def reserve(
     if reason:
         repo.update_step(session, step_id=step_id, cost_usd=ZERO)
     return reason
-
-
-def _sum(values: object) -> Decimal:
-    return sum((Decimal(v) for v in values if v is not None), Decimal("0"))  # type: ignore[attr-defined]

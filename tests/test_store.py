@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -170,3 +172,32 @@ def page(session: Session, words: str) -> tuple[list[int], int]:
     posts, total = repo.page_posts(session, persona=None, status=None, content_format=None, batch_id=None,
                                    offset=0, limit=10, words=words)  # fmt: skip
     return [p.id for p in posts], total
+
+
+def test_the_last_two_posts_settling_at_once_finish_their_batch(home: Path, pg_url: str) -> None:
+    """PostgreSQL: neither transaction sees the other's post settle; the batch must not stay running."""
+    store = open_store(pg_url)
+    batch_id, first = new_post(store)
+    with store.session() as session:
+        second = repo.add_planned_post(session, batch_id=batch_id, persona="ash", plan=PLAN, steps=("plan",))
+    first_failed, second_failed, finished = threading.Event(), threading.Event(), []
+
+    def settle_second() -> None:
+        first_failed.wait(5)
+        with store.session() as session:
+            repo.fail_post(session, post_id=second, actor="t", reason="boom")
+            second_failed.set()
+            finished.append(repo.finish_batch_if_done(session, batch_id=batch_id))
+
+    other = threading.Thread(target=settle_second)
+    other.start()
+    with store.session() as session:
+        repo.fail_post(session, post_id=first, actor="t", reason="boom")
+        first_failed.set()
+        assert second_failed.wait(5)
+        finished.append(repo.finish_batch_if_done(session, batch_id=batch_id))
+        time.sleep(0.3)  # the other transaction settles meanwhile, if nothing makes it wait for this one
+    other.join(10)
+    with store.session() as session:
+        assert repo.get_batch(session, batch_id).status is BatchStatus.done
+    assert sorted(finished) == [False, True]

@@ -87,10 +87,14 @@ def set_batch_status(session: Session, *, batch_id: int, status: BatchStatus, er
 
 
 def finish_batch_if_done(session: Session, *, batch_id: int) -> bool:
-    """Mark the batch done once no post holds it up; safe to call from every worker at once."""
+    """Mark the batch done once no post holds it up; safe to call from every worker at once.
+
+    On PostgreSQL the callers take turns on the batch's row: otherwise the last two posts, settled in
+    two transactions at once, would each see the other still waiting, and the batch would stay running.
+    (SQLite runs one writer at a time.)"""
     db = connection_of(session)
-    if db.scalar(sql.POSTS_WAITING, {"batch_id": batch_id}):
-        return False
+    if db.dialect.name == "postgresql":
+        db.execute(sql.BATCH_LOCK, {"batch_id": batch_id})
     done = db.execute(sql.FINISH_BATCH, {"batch_id": batch_id, "status": BatchStatus.done, "finished_at": utcnow()})
     _changed(session, BatchRow, batch_id)
     return bool(done.rowcount)

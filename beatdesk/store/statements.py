@@ -8,7 +8,7 @@ run on the session's connection, so they share its transaction; see `repo.connec
 
 from __future__ import annotations
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select
+from sqlalchemy import Table, and_, bindparam, exists, func, or_, select
 
 from beatdesk.models import BatchStatus, StepStatus
 from beatdesk.states import TERMINAL_FOR_BATCH
@@ -52,32 +52,31 @@ POST_BY_ID = posts.update().where(posts.c.id == bindparam("post_id"))
 NEW_EVENT = events.insert()
 
 BATCH_SPEC = select(batches.c.spec).where(batches.c.id == bindparam("batch_id"))
-POSTS_WAITING = select(func.count()).where(
-    posts.c.batch_id == bindparam("batch_id"), posts.c.status.not_in(sorted(TERMINAL_FOR_BATCH))
-)
+BATCH_LOCK = select(batches.c.id).where(batches.c.id == bindparam("batch_id")).with_for_update(key_share=True)
+"""PostgreSQL: settling posts of one batch take turns (NO KEY UPDATE: adding a post to it is not held up)."""
 FINISH_BATCH = batches.update().where(
-    batches.c.id == bindparam("batch_id"), batches.c.status.in_([BatchStatus.queued, BatchStatus.running])
+    batches.c.id == bindparam("batch_id"),
+    batches.c.status.in_([BatchStatus.queued, BatchStatus.running]),
+    ~exists().where(posts.c.batch_id == bindparam("batch_id"), posts.c.status.not_in(sorted(TERMINAL_FOR_BATCH))),
 )
+"""Done, once no post of the batch holds it up."""
 
 BUDGET_LOCK = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("key"))))
-BATCH_COSTS = (
-    select(steps.c.cost_usd)
-    .join(posts, posts.c.id == steps.c.post_id)
-    .where(posts.c.batch_id == bindparam("batch_id"), steps.c.cost_usd != bindparam("zero"))
+_IN_BATCH = posts.c.batch_id == bindparam("batch_id")
+_TODAY = and_(
+    posts.c.persona == bindparam("persona"),
+    or_(
+        steps.c.started_at >= bindparam("day_start"),
+        and_(steps.c.started_at.is_(None), steps.c.status == StepStatus.queued),
+    ),
 )
-DAY_COSTS = (
-    select(steps.c.cost_usd)
+SPENT = (
+    select(steps.c.cost_usd, _IN_BATCH.label("in_batch"), _TODAY.label("today"))
     .join(posts, posts.c.id == steps.c.post_id)
-    .where(
-        posts.c.persona == bindparam("persona"),
-        steps.c.cost_usd != bindparam("zero"),
-        or_(
-            steps.c.started_at >= bindparam("day_start"),
-            and_(steps.c.started_at.is_(None), steps.c.status == StepStatus.queued),
-        ),
-    )
+    .where(steps.c.cost_usd != bindparam("zero"), or_(_IN_BATCH, _TODAY))
 )
-"""The persona's paid steps started today, and reservations not started yet (in flight anywhere)."""
+"""The paid steps of the batch, and the persona's paid steps started today or reserved and not started
+yet (in flight anywhere), each row flagged with which of the two it counts in."""
 
 POST = (
     select(posts, batches.c.spec)
