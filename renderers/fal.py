@@ -2,12 +2,16 @@
 
 fal has no idempotency key, so a submit is sent again only when it certainly never arrived (the
 connection was refused, or the queue answered 429/5xx). A submit whose answer was lost after it was
-sent is not repeated: the step fails and says so, rather than risk paying twice. Status and result
-go through fal-client's request handles, at `BEATDESK_FAL_URL`.
+sent is not repeated: the step fails and says so, rather than risk paying twice. The queue's URLs
+come from fal-client's request handles, at `BEATDESK_FAL_URL`.
+
+The exchanges go through one urllib3 pool (submit, status stream, result, files): per request it
+costs half the CPU of httpx, which a render pays four times on every worker thread.
 """
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 import time
@@ -18,7 +22,8 @@ from typing import Any
 import fal_client
 import fal_client.client as fal_module
 import httpx
-from httpx_sse import SSEError, connect_sse
+import urllib3
+from sseclient import SSEClient
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from beatdesk.errors import BeatdeskError
@@ -27,6 +32,10 @@ from beatdesk.prices import image_cost, price_for, video_cost
 from renderers.base import ImageRequest, RenderResult, RequestMemory, VideoRequest
 
 FAL_QUEUE_URL = "https://queue.fal.run/"
+_POOL_SIZE = 64
+"""Connections kept alive per host: at least the threads of a worker, so none is opened per render."""
+_FOLLOW_REDIRECTS = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5)
+"""Downloads follow a CDN's redirects; failures are retried by `download`, which knows when to stop."""
 
 
 class RenderRefused(BeatdeskError):
@@ -49,9 +58,10 @@ class FalQueue:
         self.poll_interval_s, self.timeout_s = poll_interval_s, timeout_s
         self.stream_read_timeout_s = 60.0  # fal sends a comment every 15 s while a request runs
         self.client = fal_client.SyncClient(key=key, default_timeout=60)
-        # One pooled HTTP client for submits and downloads: a new one per call costs ~50 ms of TLS set-up.
-        self.http = httpx.Client(timeout=60, follow_redirects=True, headers={"User-Agent": "beatdesk"})
-        self._auth = {"Authorization": f"Key {key}"}
+        # One pool, kept alive across renders: a new connection per call costs ~50 ms of TLS set-up.
+        # Nothing is retried by urllib3: whether a request may be sent again is decided here.
+        self.http = urllib3.PoolManager(maxsize=_POOL_SIZE, retries=False, timeout=urllib3.Timeout(connect=10, read=60))
+        self._auth = {"Authorization": f"Key {key}", "User-Agent": "beatdesk"}
 
     @retry(
         retry=retry_if_exception_type(TransientRenderError),
@@ -62,18 +72,18 @@ class FalQueue:
     def submit(self, application: str, arguments: dict[str, Any]) -> str:
         url = self.base_url + application
         try:
-            response = self.http.post(url, json=arguments, headers=self._auth, timeout=30)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as err:  # never reached fal: safe to send again
+            response = self.http.request("POST", url, json=arguments, headers=self._auth, timeout=30)
+        except urllib3.exceptions.ConnectTimeoutError as err:  # refused or unanswered connect: safe to send again
             raise TransientRenderError(f"cannot reach {url}: {err}") from err
-        except httpx.HTTPError as err:  # sent, answer lost: fal may have taken it, so do not send again
+        except urllib3.exceptions.HTTPError as err:  # sent, answer lost: fal may have taken it, so do not send again
             raise RenderRefused(
                 f"the submit to {application} was sent but its answer was lost ({type(err).__name__}); "
                 "not resubmitted, to avoid paying twice: rerender the post to try again"
             ) from err
-        if _transient_status(response.status_code):
-            raise TransientRenderError(f"{application} answered {response.status_code} to the submit")
-        if response.status_code >= 400:
-            raise RenderRefused(f"{application} refused the request ({response.status_code}): {_detail(response)}")
+        if _transient_status(response.status):
+            raise TransientRenderError(f"{application} answered {response.status} to the submit")
+        if response.status >= 400:
+            raise RenderRefused(f"{application} refused the request ({response.status}): {_detail(response)}")
         return str(response.json()["request_id"])
 
     def handle(self, application: str, request_id: str) -> fal_module.SyncRequestHandle:
@@ -96,12 +106,12 @@ class FalQueue:
         try:
             if not self._stream_until_done(application, handle, deadline):
                 self._poll_until_done(application, handle, deadline)
-            response = self.http.get(handle.response_url, headers=self._auth, timeout=60)
+            response = self.http.request("GET", handle.response_url, headers=self._auth)
         except fal_client.client.FalClientHTTPError as err:
             if _transient_status(err.status_code):
                 raise TransientRenderError(f"{application} answered {err.status_code}: {err.message}") from err
             raise RenderRefused(f"{application} answered {err.status_code}: {err.message}") from err
-        except (httpx.HTTPError, SSEError) as err:
+        except (urllib3.exceptions.HTTPError, httpx.HTTPError, ValueError) as err:  # ValueError: a garbled event
             raise TransientRenderError(f"{application}: {type(err).__name__}: {err}") from err
         _raise_for_answer(application, response)
         return dict(response.json())
@@ -114,20 +124,27 @@ class FalQueue:
         read to its end: the connection then goes back to the pool instead of a new one (a TLS
         handshake) per render. A server that keeps it open costs one read timeout, not the render."""
         url = handle.status_url + "/stream"
-        completed = False
-        timeout = httpx.Timeout(60, read=self.stream_read_timeout_s)
-        with connect_sse(self.http, "GET", url, headers=self._auth, timeout=timeout) as source:
-            if source.response.status_code in (404, 405):
+        completed = ended = False
+        timeout = urllib3.Timeout(connect=10, read=self.stream_read_timeout_s)
+        response = self.http.request("GET", url, headers=self._auth, timeout=timeout, preload_content=False)
+        try:
+            if response.status in (404, 405):
                 return False
-            _raise_for_answer(application, source.response)
-            try:
-                for event in source.iter_sse():
-                    completed = completed or _completed(application, handle.request_id, event.json())
-                    if not completed and time.monotonic() > deadline:
-                        break
-            except httpx.ReadTimeout:
-                if not completed:
-                    raise
+            _raise_for_answer(application, response)
+            events = SSEClient(response.stream()).events()  # type: ignore[arg-type]  # any iterable of bytes does
+            for event in events:
+                completed = completed or _completed(application, handle.request_id, json.loads(event.data))
+                if not completed and time.monotonic() > deadline:
+                    break
+            else:
+                ended = True
+        except urllib3.exceptions.ReadTimeoutError:
+            if not completed:
+                raise
+        finally:
+            if not ended:  # a half-read stream must not go back to the pool
+                response.close()
+            response.release_conn()
         if completed:
             return True
         if time.monotonic() > deadline:
@@ -157,23 +174,31 @@ class FalQueue:
     def download(self, url: str, out_path: Path) -> tuple[Path, str, int]:
         """Fetch a result file next to `out_path` (its extension from the content type); atomic, never half-written."""
         try:
-            response = self.http.get(url)
-        except httpx.HTTPError as err:
-            raise TransientRenderError(f"downloading {url} failed: {type(err).__name__}") from err
-        if response.status_code >= 400:
-            error = TransientRenderError if _transient_status(response.status_code) else RenderRefused
-            raise error(f"downloading {url} failed: {response.status_code}")
-        content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
-        path = out_path.with_suffix(mimetypes.guess_extension(content_type) or out_path.suffix)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(path.suffix + ".part")
-        try:
-            partial.write_bytes(response.content)
-            os.replace(partial, path)
-        except OSError as err:  # a full disk, a read-only folder: say which file
-            partial.unlink(missing_ok=True)
-            raise RenderRefused(f"cannot write {path}: {err.strerror or err}") from err
-        return path, content_type, len(response.content)
+            response = self.http.request("GET", url, retries=_FOLLOW_REDIRECTS, preload_content=False)
+        except urllib3.exceptions.HTTPError as err:
+            reason = getattr(err, "reason", None) or err  # MaxRetryError wraps what went wrong
+            raise TransientRenderError(f"downloading {url} failed: {type(reason).__name__}") from err
+        with response:
+            if response.status >= 400:
+                error = TransientRenderError if _transient_status(response.status) else RenderRefused
+                raise error(f"downloading {url} failed: {response.status}")
+            content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
+            path = out_path.with_suffix(mimetypes.guess_extension(content_type) or out_path.suffix)
+            partial = path.with_suffix(path.suffix + ".part")
+            size = 0
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with partial.open("wb") as file:  # streamed: a long video never sits whole in memory
+                    for chunk in response.stream(1 << 20):
+                        size += file.write(chunk)
+                os.replace(partial, path)
+            except OSError as err:  # a full disk, a read-only folder: say which file
+                partial.unlink(missing_ok=True)
+                raise RenderRefused(f"cannot write {path}: {err.strerror or err}") from err
+            except urllib3.exceptions.HTTPError as err:  # the connection dropped mid-file
+                partial.unlink(missing_ok=True)
+                raise TransientRenderError(f"downloading {url} failed: {type(err).__name__}") from err
+        return path, content_type, size
 
 
 def _completed(application: str, request_id: str, status: dict[str, Any]) -> bool:
@@ -184,21 +209,21 @@ def _completed(application: str, request_id: str, status: dict[str, Any]) -> boo
     return True
 
 
-def _raise_for_answer(application: str, response: httpx.Response) -> None:
-    if response.status_code < 400:
+def _raise_for_answer(application: str, response: urllib3.BaseHTTPResponse) -> None:
+    if response.status < 400:
         return
-    error = TransientRenderError if _transient_status(response.status_code) else RenderRefused
+    error = TransientRenderError if _transient_status(response.status) else RenderRefused
     if error is TransientRenderError:
-        raise error(f"{application} answered {response.status_code}")
-    response.read()
-    raise error(f"{application} answered {response.status_code}: {_detail(response)}")
+        raise error(f"{application} answered {response.status}")
+    raise error(f"{application} answered {response.status}: {_detail(response)}")
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: urllib3.BaseHTTPResponse) -> str:
+    data = response.data  # read here if the body was streamed
     try:
-        body = response.json()
+        body = json.loads(data)
     except ValueError:
-        return response.text[:200]
+        return data.decode(errors="replace")[:200]
     detail = body.get("detail", body) if isinstance(body, dict) else body
     return str(detail)[:300]
 

@@ -45,6 +45,10 @@ class FalState:
     status_calls: int = 0
     reject_prompt: str | None = None
     """Submits whose prompt contains this are refused with 422."""
+    file_errors: list[int] = field(default_factory=list)
+    """Answers given to the next file downloads instead of the file (e.g. [500, 500, 500])."""
+    moved_files: bool = False
+    """Results point at URLs that redirect to the files, as a CDN may."""
     linger_s: float = 0.0
     """How long a status stream stays open after COMPLETED (fal ends it at once)."""
     connections: int = 0
@@ -107,7 +111,18 @@ def fal_server() -> Iterator[FalState]:
 
         def do_GET(self) -> None:
             path = self.path.split("?")[0]
+            if path.startswith("/moved/"):
+                self.send_response(302)
+                self.send_header("Location", path.replace("/moved/", "/files/", 1))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if path.startswith("/files/"):
+                with state.lock:
+                    error = state.file_errors.pop(0) if state.file_errors else None
+                if error:
+                    self._send(error, {"detail": "scripted"})
+                    return
                 if path.endswith(".mp4"):
                     self._send(200, b"\x00\x00\x00\x18ftypmp42fake-video", "video/mp4")
                 else:
@@ -139,10 +154,11 @@ def fal_server() -> Iterator[FalState]:
                     self._stream_status(remaining, completed)
                 return
             app = next(s["app"] for s in state.submits if s["request_id"] == request_id)
+            files = f"{state.url}{'moved' if state.moved_files else 'files'}/"
             if "veo" in app or "video" in app:
-                self._send(200, {"video": {"url": f"{state.url}files/{request_id}.mp4", "content_type": "video/mp4"}})
+                self._send(200, {"video": {"url": f"{files}{request_id}.mp4", "content_type": "video/mp4"}})
             else:
-                self._send(200, {"images": [{"url": f"{state.url}files/{request_id}.png", "content_type": "image/png",
+                self._send(200, {"images": [{"url": f"{files}{request_id}.png", "content_type": "image/png",
                                              "width": 64, "height": 80}],
                                  "seed": 42, "has_nsfw_concepts": [state.nsfw]})  # fmt: skip
 

@@ -8,8 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tenacity import wait_none
 from typer.testing import CliRunner
 
+from renderers.fal import FalQueue
 from renderers.registry import _shared_queue
 from tests.conftest import run_cli
 from tests.fake_fal import FalState, fal_server
@@ -221,3 +223,51 @@ def test_hero_image_takes_the_first_channels_shape(cli: CliRunner, fal: FalState
     persona.write_text(persona.read_text().replace('[[channels]]\nname = "outbox"', '[[channels]]\nname = "linkedin"'))
     run(cli, "--items", "1", "--video", "0")
     assert fal.submits[0]["arguments"]["aspect_ratio"] == "1:1"
+
+
+def test_a_flaky_download_is_retried_without_a_second_charge(cli: CliRunner, fal: FalState) -> None:
+    fal.file_errors = [500, 503]
+    out = run(cli, "--items", "1", "--video", "0")
+    assert out["posts"][0]["status"] == "in_review" and fal.charges == 1
+
+
+def test_a_download_that_keeps_failing_fails_the_step_with_its_url(
+    cli: CliRunner, fal: FalState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workers.tasks.backoff", lambda _retries: 0.0)  # the task's retries, at once
+    monkeypatch.setattr(FalQueue.download.retry, "wait", wait_none())  # type: ignore[attr-defined]
+    fal.file_errors = [500] * 100
+    out = run(cli, "--items", "1", "--video", "0")
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    url = f"{fal.url}files/{fal.submits[0]['request_id']}.png"
+    assert post["status"] == "failed" and f"gave up after 6 tries: downloading {url} failed: 500" in post["reason"]
+    step = image_step(cli, post["id"])
+    assert step["status"] == "failed" and url in step["error"]
+    assert fal.charges == 1 and len(fal.file_errors) == 100 - 6 * 3  # six tries of three downloads each
+
+
+def test_a_missing_file_fails_at_once_with_its_url(cli: CliRunner, fal: FalState) -> None:
+    fal.file_errors = [404]
+    out = run(cli, "--items", "1", "--video", "0")
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    assert post["status"] == "failed" and f"downloading {fal.url}files/" in post["reason"]
+    assert post["reason"].endswith("failed: 404") and fal.charges == 1
+
+
+def test_a_redirected_file_is_followed(cli: CliRunner, fal: FalState) -> None:
+    fal.moved_files = True
+    out = run(cli, "--items", "1", "--video", "0")
+    step = image_step(cli, out["posts"][0]["id"])
+    assert step["artifact"]["url"].startswith(f"{fal.url}moved/")  # the URL the provider gave
+    assert Path(step["artifact"]["path"]).read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_full_disk_fails_the_step_with_the_file_and_leaves_no_part(cli: CliRunner, fal: FalState, home: Path) -> None:
+    folder = home / "artifacts" / "batch-1"
+    folder.mkdir(parents=True)
+    (folder / "post-1-hero_image.png.part").symlink_to("/dev/full")  # every write: ENOSPC
+    out = run(cli, "--items", "1", "--video", "0")
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    assert post["status"] == "failed"
+    assert f"cannot write {folder / 'post-1-hero_image.png'}: No space left on device" in post["reason"]
+    assert list(folder.iterdir()) == [] and fal.charges == 1
