@@ -1,8 +1,10 @@
 """20 renders with 2 s of provider latency through Redis and one worker with a thread pool.
 
 Prints the wall time beside the parallel ideal (one latency) and the serial time (all latencies),
-and the per-render overhead beside a bare Celery no-op round trip on the same Redis.
-Targets: wall within 1.25x of the ideal; overhead within 3x of the no-op round trip.
+and the per-render overhead (a render's round trip minus the provider's latency) beside a bare
+Celery no-op round trip on the same Redis, timed alike: both after an idle pause as long as the
+latency (a render's second half always runs after one), and both back to back with a provider that
+answers at once. Targets: wall within 1.25x of the ideal; overhead within 3x of the no-op.
 Needs the local Redis; the fal server is the test suite's fake, on 127.0.0.1.
 Run: python bench/render_parallel.py [--renders 20] [--latency 2.0]
 """
@@ -10,6 +12,7 @@ Run: python bench/render_parallel.py [--renders 20] [--latency 2.0]
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import statistics
@@ -18,14 +21,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.fake_fal import fal_server
 
 SINGLES = 7
-"""Renders timed one at a time for the overhead (the median is printed)."""
+"""Renders timed one at a time for each overhead figure (the medians are printed)."""
 NOOPS_PER_RENDER = 4
+"""No-ops timed back to back before each render of the back-to-back figure."""
 
 
 def main() -> None:
@@ -58,7 +63,7 @@ def main() -> None:
         persona = load_persona(home, "ash")
         persona = persona.model_copy(update={"budgets": persona.budgets.model_copy(update={"per_batch_usd": 100})})
         store = open_store(get_settings().effective_database_url)
-        post_ids = make_posts(store, persona, 1 + SINGLES + args.renders, repo, ContentFormat, Plan, PostStatus,
+        post_ids = make_posts(store, persona, 1 + 2 * SINGLES + args.renders, repo, ContentFormat, Plan, PostStatus,
                               OfflineDrafter, DraftingContext)  # fmt: skip
         configure(get_settings())
         app.control.purge()
@@ -71,42 +76,59 @@ def main() -> None:
             while not workers_answering(timeout=1.0):
                 time.sleep(0.2)
             time_renders(post_ids[:1], render_post_task)  # warm-up: clients, store
+            tasks = (render_post_task, ping_task, functools.partial(worker_cpu_s, worker.pid))
+            hot = compare(post_ids[1 : 1 + SINGLES], *tasks, pause=0.0, noops=NOOPS_PER_RENDER)
             fal.latency_s = args.latency
-            noop, singles, noop_cpu_s = [], [], 0.0
-            # No-ops and single renders take turns, so both are timed on the machine as it is at that
-            # moment (here its speed drifts by 2x over minutes).
-            for post_id in post_ids[1 : 1 + SINGLES]:
-                cpu_before = worker_cpu_s(worker.pid)
-                for _ in range(NOOPS_PER_RENDER):
-                    started = time.perf_counter()
-                    ping_task.delay().get(timeout=10)
-                    noop.append(time.perf_counter() - started)
-                noop_cpu_s += worker_cpu_s(worker.pid) - cpu_before
-                singles.append(time_renders([post_id], render_post_task))
-            noop_cpu = noop_cpu_s / len(noop)
+            idle = compare(post_ids[1 + SINGLES : 1 + 2 * SINGLES], *tasks, pause=args.latency)
             cpu_before = worker_cpu_s(worker.pid)
-            wall = time_renders(post_ids[1 + SINGLES :], render_post_task)
+            wall = time_renders(post_ids[1 + 2 * SINGLES :], render_post_task)
             worker_cpu = worker_cpu_s(worker.pid) - cpu_before
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=30)
-    n = len(post_ids) - 1 - SINGLES
+    n = len(post_ids) - 1 - 2 * SINGLES
     ideal, serial = args.latency, args.latency * n
-    single = statistics.median(singles)
-    overhead, rtt = single - args.latency, statistics.median(noop)
     print(
         f"{n} renders at {args.latency:g} s provider latency: wall {wall:.2f} s, ideal {ideal:.2f} s "
         f"({wall / ideal:.2f}x, target <= 1.25x), serial {serial:.1f} s; {fal.charges} charges"
     )
+    for label, pair, latency in (
+        (f"each after {args.latency:g} s idle, at {args.latency:g} s latency", idle, args.latency),
+        ("back to back, at zero latency", hot, 0.0),
+    ):
+        overhead, rtt = statistics.median(pair.renders) - latency, statistics.median(pair.noops)
+        print(
+            f"per-render overhead {overhead * 1000:.1f} ms vs bare Celery no-op round trip {rtt * 1000:.1f} ms, "
+            f"{label}: {overhead / rtt:.1f}x (target <= 3x; medians of {len(pair.renders)} and {len(pair.noops)})"
+        )
     print(
-        f"per-render overhead {overhead * 1000:.1f} ms (one render {single:.3f} s minus latency, median of "
-        f"{SINGLES}); "
-        f"bare Celery no-op round trip {rtt * 1000:.1f} ms median ({overhead / rtt:.1f}x, target <= 3x)"
-    )
-    print(
-        f"worker CPU {worker_cpu / n * 1000:.1f} ms per render, {noop_cpu * 1000:.1f} ms per no-op "
+        f"worker CPU {worker_cpu / n * 1000:.1f} ms per render, "
+        f"{statistics.mean(hot.noop_cpu_s) * 1000:.1f} ms per no-op "
         "(the worker's threads share one GIL: this CPU is what keeps the wall above the ideal)"
     )
+
+
+class Pair(NamedTuple):
+    renders: list[float]
+    noops: list[float]
+    noop_cpu_s: list[float]
+    """The worker's CPU seconds during each no-op."""
+
+
+def compare(post_ids, render_task, noop_task, cpu, *, pause: float, noops: int = 1) -> Pair:
+    """Single renders and no-ops in turns, so both are timed on the machine as it is at that moment
+    (here its speed drifts by 2x over minutes), each after `pause` seconds of an idle worker."""
+    pair = Pair([], [], [])
+    for post_id in post_ids:
+        for _ in range(noops):
+            time.sleep(pause)
+            cpu_before, started = cpu(), time.perf_counter()
+            noop_task.delay().get(timeout=10)
+            pair.noops.append(time.perf_counter() - started)
+            pair.noop_cpu_s.append(cpu() - cpu_before)
+        time.sleep(pause)
+        pair.renders.append(time_renders([post_id], render_task))
+    return pair
 
 
 def worker_cpu_s(pid: int) -> float:

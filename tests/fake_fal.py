@@ -66,7 +66,8 @@ def fal_server() -> Iterator[FalState]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as fal's own endpoints: clients reuse their connections
-        disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
+        disable_nagle_algorithm = True  # a status stream's events go out as they are written
+        wbufsize = -1  # an answer's headers and body leave in one write, as a real server sends them
 
         def setup(self) -> None:
             super().setup()
