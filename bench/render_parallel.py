@@ -76,13 +76,14 @@ def main() -> None:
             while not workers_answering(timeout=1.0):
                 time.sleep(0.2)
             time_renders(post_ids[:1], render_post_task)  # warm-up: clients, store
-            tasks = (render_post_task, ping_task, functools.partial(worker_cpu_s, worker.pid))
-            hot = compare(post_ids[1 : 1 + SINGLES], *tasks, pause=0.0, noops=NOOPS_PER_RENDER)
+            cpu = functools.partial(worker_cpu_s, worker.pid)
+            for_hot, for_idle = post_ids[1 : 1 + SINGLES], post_ids[1 + SINGLES : 1 + 2 * SINGLES]
+            hot = compare(for_hot, render_post_task, ping_task, cpu, pause=0.0, noops=NOOPS_PER_RENDER)
             fal.latency_s = args.latency
-            idle = compare(post_ids[1 + SINGLES : 1 + 2 * SINGLES], *tasks, pause=args.latency)
-            cpu_before = worker_cpu_s(worker.pid)
+            idle = compare(for_idle, render_post_task, ping_task, cpu, pause=args.latency)
+            cpu_before = cpu()
             wall = time_renders(post_ids[1 + 2 * SINGLES :], render_post_task)
-            worker_cpu = worker_cpu_s(worker.pid) - cpu_before
+            worker_cpu = cpu() - cpu_before
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=30)
