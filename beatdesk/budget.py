@@ -37,10 +37,7 @@ def reserve(
     zone = ZoneInfo(persona.timezone)
     day_start = datetime.combine(datetime.now(zone).date(), time(), zone).astimezone(UTC)
     spent = db.execute(sql.SPENT, {"batch_id": batch_id, "persona": persona.key, "zero": ZERO, "day_start": day_start})
-    batch_spent, day_spent = ZERO, ZERO
-    for cost, in_batch, today in spent:  # exact sums in Python: SQLite has no decimal type
-        batch_spent += Decimal(cost) if in_batch else ZERO
-        day_spent += Decimal(cost) if today else ZERO
+    batch_spent, day_spent = (total or ZERO for total in spent.one())
     cap = persona.budgets.per_batch_usd if batch_cap is None else min(batch_cap, persona.budgets.per_batch_usd)
     reason = None
     if batch_spent > cap:

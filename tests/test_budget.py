@@ -83,3 +83,16 @@ def test_concurrent_reservations_of_two_batches_stay_within_the_day(store: Store
     assert sum((s.cost_usd for s in images), Decimal(0)) == Decimal("0.18")
     assert sorted(s.status for s in images) == [StepStatus.done] * 3 + [StepStatus.skipped] * 5
     assert all(s.error and s.error.startswith("not started: daily budget") for s in images if s.cost_usd == 0)
+
+
+def test_budget_sums_are_exact_decimals(store: Store, persona: Persona) -> None:
+    """Three steps of 0.1 fit a day of 0.3 exactly (summed as floats they would pass it: 0.30000000000000004)."""
+    tenth = persona.model_copy(update={"budgets": persona.budgets.model_copy(update={"per_day_usd": Decimal("0.3")})})
+    reasons = []
+    for batch_id, post_id in image_posts(store, batches=1, per_batch=4):
+        with store.session() as session:
+            step_id, _ = repo.start_step(session, post_id=post_id, name="hero_image", provider="fal", model=MODEL)
+            reasons.append(budget.reserve(session, step_id=step_id, batch_id=batch_id, persona=tenth,
+                                          estimate=Decimal("0.1"), batch_cap=None))  # fmt: skip
+    assert reasons[:3] == [None, None, None]
+    assert reasons[3] == "daily budget of ash: 0.4 USD with this step is over 0.3 USD"

@@ -19,7 +19,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -39,6 +42,39 @@ class Money(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)
+
+
+class money_sum(FunctionElement[Decimal]):
+    """SUM of a Money expression, exact on every backend: PostgreSQL sums numerics; SQLite, which
+    would sum our decimal strings as floats, calls `decimal_sum` (`SQLiteDecimalSum`)."""
+
+    type = Money()
+    inherit_cache = True
+
+
+@compiles(money_sum)
+def _money_sum(element: money_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"sum({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(money_sum, "sqlite")
+def _money_sum_sqlite(element: money_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"decimal_sum({compiler.process(element.clauses, **kw)})"
+
+
+class SQLiteDecimalSum:
+    """The `decimal_sum` aggregate registered on every SQLite connection: like SUM (NULL over no
+    values), but in Decimal."""
+
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+
+    def step(self, value: str | None) -> None:  # Money columns hold text on SQLite
+        if value is not None:
+            self.total = (self.total or Decimal(0)) + Decimal(value)
+
+    def finalize(self) -> str | None:
+        return None if self.total is None else format(self.total, "f")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

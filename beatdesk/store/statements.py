@@ -8,11 +8,11 @@ run on the session's connection, so they share its transaction; see `repo.connec
 
 from __future__ import annotations
 
-from sqlalchemy import Table, and_, bindparam, exists, func, or_, select
+from sqlalchemy import Table, and_, bindparam, case, exists, func, or_, select
 
 from beatdesk.models import BatchStatus, StepStatus
 from beatdesk.states import TERMINAL_FOR_BATCH
-from beatdesk.store.schema import ArtifactRow, Base, BatchRow, EventRow, PostRow, PublicationRow, StepRow
+from beatdesk.store.schema import ArtifactRow, Base, BatchRow, EventRow, PostRow, PublicationRow, StepRow, money_sum
 
 
 def _table(row: type[Base]) -> Table:
@@ -71,12 +71,12 @@ _TODAY = and_(
     ),
 )
 SPENT = (
-    select(steps.c.cost_usd, _IN_BATCH.label("in_batch"), _TODAY.label("today"))
-    .join(posts, posts.c.id == steps.c.post_id)
+    select(money_sum(case((_IN_BATCH, steps.c.cost_usd))), money_sum(case((_TODAY, steps.c.cost_usd))))
+    .select_from(steps.join(posts, posts.c.id == steps.c.post_id))
     .where(steps.c.cost_usd != bindparam("zero"), or_(_IN_BATCH, _TODAY))
 )
-"""The paid steps of the batch, and the persona's paid steps started today or reserved and not started
-yet (in flight anywhere), each row flagged with which of the two it counts in."""
+"""What the batch's paid steps cost, and what the persona's paid steps started today or reserved and not
+started yet (in flight anywhere) cost: (batch, today), each None when there are none."""
 
 POST = (
     select(posts, batches.c.spec)
