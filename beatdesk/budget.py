@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from beatdesk.models import Persona
+from beatdesk.models import BatchSpec, Persona
 from beatdesk.prices import format_usd
 from beatdesk.store import repo
 from beatdesk.store import statements as sql
@@ -24,10 +24,9 @@ ZERO = Decimal("0")
 """Free steps are most of a day's rows; the sums skip them."""
 
 
-def reserve(
-    session: Session, *, step_id: int, batch_id: int, persona: Persona, estimate: Decimal, batch_cap: Decimal | None
-) -> str | None:
-    """Reserve `estimate` on the step; return why not (and reserve nothing) when a budget would be passed."""
+def reserve(session: Session, *, step_id: int, batch_id: int, persona: Persona, estimate: Decimal) -> str | None:
+    """Reserve `estimate` on the step; return why not (and reserve nothing) when a budget would be passed:
+    the persona's per batch or per day, or the batch's own cap (`batch run --max-cost`)."""
     if estimate <= 0:
         return None
     db = repo.connection_of(session)
@@ -37,7 +36,9 @@ def reserve(
     zone = ZoneInfo(persona.timezone)
     day_start = datetime.combine(datetime.now(zone).date(), time(), zone).astimezone(UTC)
     spent = db.execute(sql.SPENT, {"batch_id": batch_id, "persona": persona.key, "zero": ZERO, "day_start": day_start})
-    batch_spent, day_spent = (total or ZERO for total in spent.one())
+    batch_total, day_total, spec = spent.one()
+    batch_spent, day_spent = batch_total or ZERO, day_total or ZERO
+    batch_cap = BatchSpec.model_validate(spec).max_cost_usd
     cap = persona.budgets.per_batch_usd if batch_cap is None else min(batch_cap, persona.budgets.per_batch_usd)
     reason = None
     if batch_spent > cap:

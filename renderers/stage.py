@@ -42,7 +42,8 @@ def render_post(store: Store, *, post_id: int, home: Path, choose: Choose) -> bo
     def hand_on(session: Session) -> None:
         if flags:
             repo.save_checks(session, post_id=post_id, checks=[*post.checks, *flags])
-        repo.transition(session, post_id=post_id, to=PostStatus.in_review, actor="renderer", action="rendered")
+        repo.transition(session, post_id=post_id, to=PostStatus.in_review, actor="renderer", action="rendered",
+                        expected=PostStatus.rendering)  # fmt: skip
         repo.finish_batch_if_done(session, batch_id=post.batch_id)
 
     for step in pending:
@@ -87,10 +88,7 @@ def render_post(store: Store, *, post_id: int, home: Path, choose: Choose) -> bo
 
 def _budget(post: Post, persona: Persona, estimate: Decimal) -> Admit:
     def admit(session: Session, step_id: int) -> str | None:
-        cap = repo.get_batch_spec(session, post.batch_id).max_cost_usd
-        return budget.reserve(
-            session, step_id=step_id, batch_id=post.batch_id, persona=persona, estimate=estimate, batch_cap=cap
-        )
+        return budget.reserve(session, step_id=step_id, batch_id=post.batch_id, persona=persona, estimate=estimate)
 
     return admit
 

@@ -59,9 +59,7 @@ def test_concurrent_reservations_of_two_batches_stay_within_the_day(store: Store
         """As the render stage does: the step starts and reserves its estimate in one transaction."""
 
         def admit(session: Session, step_id: int) -> str | None:
-            return budget.reserve(
-                session, step_id=step_id, batch_id=batch_id, persona=persona, estimate=IMAGE, batch_cap=None
-            )
+            return budget.reserve(session, step_id=step_id, batch_id=batch_id, persona=persona, estimate=IMAGE)
 
         start.wait()
         try:
@@ -93,6 +91,6 @@ def test_budget_sums_are_exact_decimals(store: Store, persona: Persona) -> None:
         with store.session() as session:
             step_id, _ = repo.start_step(session, post_id=post_id, name="hero_image", provider="fal", model=MODEL)
             reasons.append(budget.reserve(session, step_id=step_id, batch_id=batch_id, persona=tenth,
-                                          estimate=Decimal("0.1"), batch_cap=None))  # fmt: skip
+                                          estimate=Decimal("0.1")))  # fmt: skip
     assert reasons[:3] == [None, None, None]
     assert reasons[3] == "daily budget of ash: 0.4 USD with this step is over 0.3 USD"

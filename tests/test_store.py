@@ -125,6 +125,21 @@ def test_transitions_are_checked_and_logged(store: Store) -> None:
         repo.get_post(session, 999)
 
 
+def test_a_transition_from_a_status_the_post_has_left_is_checked_against_the_real_one(store: Store) -> None:
+    _, post_id = new_post(store)
+    with store.session() as session:
+        repo.transition(session, post_id=post_id, to=PostStatus.drafting, actor="t", action="draft",
+                        expected=PostStatus.planned)  # fmt: skip
+    # The caller saw `planned`, but the post is drafting by now: the move is judged from there.
+    with pytest.raises(InvalidTransitionError, match="drafting; it cannot become drafting"), store.session() as s:
+        repo.transition(s, post_id=post_id, to=PostStatus.drafting, actor="t", action="draft",
+                        expected=PostStatus.planned)  # fmt: skip
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+    assert post.status is PostStatus.drafting
+    assert [(e.from_status, e.to_status) for e in post.events][1:] == [(PostStatus.planned, PostStatus.drafting)]
+
+
 def test_batch_finishes_when_no_post_holds_it(store: Store) -> None:
     batch_id, post_id = new_post(store)
     with store.session() as session:

@@ -116,13 +116,6 @@ def get_batch(session: Session, batch_id: int) -> Batch:
     )
 
 
-def get_batch_spec(session: Session, batch_id: int) -> BatchSpec:
-    spec = connection_of(session).scalar(sql.BATCH_SPEC, {"batch_id": batch_id})
-    if spec is None:
-        raise NotFoundError(f"no batch with id {batch_id}")
-    return BatchSpec.model_validate(spec)
-
-
 def fail_running_steps(session: Session, *, post_id: int, reason: str) -> None:
     """Steps left running by retries that gave up: failed, their reservations released."""
     session.execute(
@@ -383,19 +376,31 @@ def transition(
     actor: str,
     action: str,
     note: str | None = None,
+    expected: PostStatus | None = None,
 ) -> PostStatus:
-    """Move a post to `to` if the state table allows it; log the event; return the old status."""
+    """Move a post to `to` if the state table allows it; log the event; return the old status.
+
+    `expected`, the status the caller last saw: when the post is still in it, the move is one
+    conditional UPDATE, with no locked read before it."""
     db = connection_of(session)
-    status = db.scalar(sql.POST_STATUS, {"post_id": post_id})  # locked to the end of the transaction
-    if status is None:
-        raise NotFoundError(f"no post with id {post_id}")
-    current = PostStatus(status)
-    check_transition(post_id, current, to)
     now = utcnow()
     values: dict[str, object] = {"status": to, "status_changed_at": now}
     if action in ("reject", "fail"):
         values["reason"] = note
-    db.execute(sql.POST_BY_ID, {"post_id": post_id, **values})
+    if expected is not None:
+        check_transition(post_id, expected, to)
+    if (
+        expected is not None
+        and db.execute(sql.POST_IF_STATUS, {"post_id": post_id, "expected": expected, **values}).rowcount
+    ):
+        current = expected
+    else:
+        status = db.scalar(sql.POST_STATUS, {"post_id": post_id})  # locked to the end of the transaction
+        if status is None:
+            raise NotFoundError(f"no post with id {post_id}")
+        current = PostStatus(status)
+        check_transition(post_id, current, to)
+        db.execute(sql.POST_BY_ID, {"post_id": post_id, **values})
     db.execute(sql.NEW_EVENT, {"post_id": post_id, "at": now, "actor": actor, "action": action,
                                "from_status": current, "to_status": to, "note": note})  # fmt: skip
     _changed(session, PostRow, post_id)
@@ -472,19 +477,17 @@ def start_step(session: Session, *, post_id: int, name: str, provider: str | Non
     A queued or running row of that name is reused (a retry resumes it); a finished one is never
     overwritten: its cost stays on the record and a new row is added."""
     db = connection_of(session)
-    found = db.execute(sql.OPEN_STEP, {"post_id": post_id, "name": name}).first()
     values: dict[str, object] = {"status": StepStatus.running, "provider": provider, "model": model,
                                  "finished_at": None, "error": None, "worker": worker_name()}  # fmt: skip
+    now = utcnow()
+    found = db.execute(sql.START_STEP, {"of_post": post_id, "of_name": name, "now": now, **values}).first()
     if found is None:
         position = db.scalar(sql.NEXT_POSITION, {"post_id": post_id})
         step_id = db.scalar(
-            sql.NEW_STEP, {"post_id": post_id, "position": position, "name": name, "started_at": utcnow(), **values}
+            sql.NEW_STEP, {"post_id": post_id, "position": position, "name": name, "started_at": now, **values}
         )
         _changed(session, PostRow, post_id, "steps")
         return StartedStep(step_id, None)
-    if found.status != StepStatus.running:  # a resumed step keeps its start time, request id and reservation
-        values["started_at"] = utcnow()
-    db.execute(sql.STEP_BY_ID, {"step_id": found.id, **values})
     _changed(session, StepRow, found.id)
     return StartedStep(found.id, found.request_id)
 

@@ -23,17 +23,25 @@ steps, posts, batches, artifacts, events, publications = map(
     _table, (StepRow, PostRow, BatchRow, ArtifactRow, EventRow, PublicationRow)
 )
 
-OPEN_STEP = (
-    select(steps.c.id, steps.c.status, steps.c.request_id)
+START_STEP = (
+    steps.update()
     .where(
-        steps.c.post_id == bindparam("post_id"),
-        steps.c.name == bindparam("name"),
-        steps.c.status.in_([StepStatus.queued, StepStatus.running]),
+        steps.c.id
+        == select(steps.c.id)
+        .where(
+            steps.c.post_id == bindparam("of_post"),
+            steps.c.name == bindparam("of_name"),
+            steps.c.status.in_([StepStatus.queued, StepStatus.running]),
+        )
+        .order_by(steps.c.position)
+        .limit(1)
+        .scalar_subquery()
     )
-    .order_by(steps.c.position)
-    .limit(1)
+    .values(started_at=case((steps.c.status == StepStatus.queued, bindparam("now")), else_=steps.c.started_at))
+    .returning(steps.c.id, steps.c.request_id)
 )
-"""The queued or running row of a post's step, which a start reuses."""
+"""Runs the queued or running row of a post's step (sets the columns named by the other parameters);
+a resumed (running) one keeps its start time."""
 
 NEXT_POSITION = select(func.coalesce(func.max(steps.c.position) + 1, 0)).where(steps.c.post_id == bindparam("post_id"))
 NEW_STEP = steps.insert().returning(steps.c.id)
@@ -49,9 +57,10 @@ NEW_ARTIFACT = (
 POST_STATUS = select(posts.c.status).where(posts.c.id == bindparam("post_id")).with_for_update()
 POST_BY_ID = posts.update().where(posts.c.id == bindparam("post_id"))
 """Sets the columns named by the parameters besides `post_id`."""
+POST_IF_STATUS = posts.update().where(posts.c.id == bindparam("post_id"), posts.c.status == bindparam("expected"))
+"""As POST_BY_ID, if the post's status is still `expected`."""
 NEW_EVENT = events.insert()
 
-BATCH_SPEC = select(batches.c.spec).where(batches.c.id == bindparam("batch_id"))
 BATCH_LOCK = select(batches.c.id).where(batches.c.id == bindparam("batch_id")).with_for_update(key_share=True)
 """PostgreSQL: settling posts of one batch take turns (NO KEY UPDATE: adding a post to it is not held up)."""
 FINISH_BATCH = batches.update().where(
@@ -71,12 +80,17 @@ _TODAY = and_(
     ),
 )
 SPENT = (
-    select(money_sum(case((_IN_BATCH, steps.c.cost_usd))), money_sum(case((_TODAY, steps.c.cost_usd))))
+    select(
+        money_sum(case((_IN_BATCH, steps.c.cost_usd))),
+        money_sum(case((_TODAY, steps.c.cost_usd))),
+        select(batches.c.spec).where(batches.c.id == bindparam("batch_id")).scalar_subquery(),
+    )
     .select_from(steps.join(posts, posts.c.id == steps.c.post_id))
     .where(steps.c.cost_usd != bindparam("zero"), or_(_IN_BATCH, _TODAY))
 )
 """What the batch's paid steps cost, and what the persona's paid steps started today or reserved and not
-started yet (in flight anywhere) cost: (batch, today), each None when there are none."""
+started yet (in flight anywhere) cost: (batch, today), each None when there are none; and the batch's
+spec, which holds its own cap."""
 
 POST = (
     select(posts, batches.c.spec)
