@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session
@@ -94,3 +96,26 @@ def test_budget_sums_are_exact_decimals(store: Store, persona: Persona) -> None:
                                           estimate=Decimal("0.1")))  # fmt: skip
     assert reasons[:3] == [None, None, None]
     assert reasons[3] == "daily budget of ash: 0.4 USD with this step is over 0.3 USD"
+
+
+def test_the_day_counts_the_personas_steps_started_since_its_midnight(store: Store, persona: Persona) -> None:
+    """Yesterday's images and another persona's do not count against today's budget of ash."""
+    (batch_id, yesterday), (_, today), (_, later) = image_posts(store, batches=1, per_batch=3)
+    with store.session() as session:
+        other = repo.add_planned_post(session, batch_id=batch_id, persona="bee", plan=PLAN, steps=("hero_image",))
+        for post_id in (yesterday, other):
+            step_id, _ = repo.start_step(session, post_id=post_id, name="hero_image", provider="fal", model=MODEL)
+            repo.update_step(session, step_id=step_id, cost_usd=Decimal("0.18"))
+            if post_id == yesterday:  # a minute before midnight where ash lives
+                midnight = datetime.combine(
+                    datetime.now(ZoneInfo(persona.timezone)).date(), time(), ZoneInfo(persona.timezone)
+                )
+                repo.update_step(session, step_id=step_id, started_at=midnight - timedelta(minutes=1))
+    no_batch_cap = persona.model_copy(update={"budgets": persona.budgets.model_copy(update={"per_batch_usd": 10})})
+    reasons = []
+    for post_id in (today, later):
+        with store.session() as session:
+            step_id, _ = repo.start_step(session, post_id=post_id, name="hero_image", provider="fal", model=MODEL)
+            reasons.append(budget.reserve(session, step_id=step_id, batch_id=batch_id, persona=no_batch_cap,
+                                          estimate=Decimal("0.18")))  # fmt: skip
+    assert reasons == [None, "daily budget of ash: 0.36 USD with this step is over 0.18 USD"]

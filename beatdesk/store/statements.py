@@ -8,7 +8,7 @@ run on the session's connection, so they share its transaction; see `repo.connec
 
 from __future__ import annotations
 
-from sqlalchemy import Table, and_, bindparam, case, exists, func, or_, select
+from sqlalchemy import Table, bindparam, case, exists, func, select
 
 from beatdesk.models import BatchStatus, StepStatus
 from beatdesk.states import TERMINAL_FOR_BATCH
@@ -71,26 +71,22 @@ FINISH_BATCH = batches.update().where(
 """Done, once no post of the batch holds it up."""
 
 BUDGET_LOCK = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("key"))))
-_IN_BATCH = posts.c.batch_id == bindparam("batch_id")
-_TODAY = and_(
-    posts.c.persona == bindparam("persona"),
-    or_(
-        steps.c.started_at >= bindparam("day_start"),
-        and_(steps.c.started_at.is_(None), steps.c.status == StepStatus.queued),
-    ),
+_PAID = select(money_sum(steps.c.cost_usd)).where(steps.c.cost_usd != bindparam("zero"))
+_PERSONA_OF_STEP = select(posts.c.persona).where(posts.c.id == steps.c.post_id).scalar_subquery()
+SPENT = select(
+    _PAID.join_from(steps, posts, posts.c.id == steps.c.post_id)
+    .where(posts.c.batch_id == bindparam("batch_id"))
+    .scalar_subquery(),
+    # Driven by the index on the steps' start, whatever the planner's statistics: today's steps are read, and
+    # not the persona's whole history (a join on the persona would let SQLite start from that).
+    _PAID.where(
+        steps.c.started_at >= bindparam("day_start"), bindparam("persona") == _PERSONA_OF_STEP
+    ).scalar_subquery(),
+    select(batches.c.spec).where(batches.c.id == bindparam("batch_id")).scalar_subquery(),
 )
-SPENT = (
-    select(
-        money_sum(case((_IN_BATCH, steps.c.cost_usd))),
-        money_sum(case((_TODAY, steps.c.cost_usd))),
-        select(batches.c.spec).where(batches.c.id == bindparam("batch_id")).scalar_subquery(),
-    )
-    .select_from(steps.join(posts, posts.c.id == steps.c.post_id))
-    .where(steps.c.cost_usd != bindparam("zero"), or_(_IN_BATCH, _TODAY))
-)
-"""What the batch's paid steps cost, and what the persona's paid steps started today or reserved and not
-started yet (in flight anywhere) cost: (batch, today), each None when there are none; and the batch's
-spec, which holds its own cap."""
+"""What the batch's paid steps cost, and what the persona's paid steps started today cost (a step's
+reservation is written as it starts, so in-flight ones count): (batch, today), each None when
+there are none; and the batch's spec, which holds its own cap."""
 
 POST = (
     select(posts, batches.c.spec)
