@@ -10,6 +10,7 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
@@ -216,3 +217,19 @@ def test_the_last_two_posts_settling_at_once_finish_their_batch(home: Path, pg_u
     with store.session() as session:
         assert repo.get_batch(session, batch_id).status is BatchStatus.done
     assert sorted(finished) == [False, True]
+
+
+def test_a_pooled_connection_the_server_closed_while_idle_is_replaced(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections are pinged after an idle spell only; one the server dropped meanwhile never reaches a step."""
+    from beatdesk.store import engine
+
+    store = open_store(pg_url)
+    with store.session() as session:
+        first = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with psycopg.connect(pg_url.replace("+psycopg", ""), autocommit=True) as admin:  # as a server restart would
+        admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+    monkeypatch.setattr(engine, "_PING_AFTER_IDLE_S", 0.0)
+    with store.session() as session:
+        assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != first
