@@ -8,7 +8,7 @@ run on the session's connection, so they share its transaction; see `repo.connec
 
 from __future__ import annotations
 
-from sqlalchemy import Table, bindparam, case, exists, func, select
+from sqlalchemy import BindParameter, Table, bindparam, case, exists, func, literal, select
 
 from beatdesk.models import BatchStatus, StepStatus
 from beatdesk.states import TERMINAL_FOR_BATCH
@@ -17,6 +17,12 @@ from beatdesk.store.schema import ArtifactRow, Base, BatchRow, EventRow, PostRow
 
 def _table(row: type[Base]) -> Table:
     return Base.metadata.tables[row.__tablename__]
+
+
+def _each(*values: str) -> list[BindParameter[str]]:
+    """Fixed values for an IN, one parameter each: a list of values is one "expanding" parameter, which
+    re-renders the statement on every run."""
+    return [literal(value) for value in values]
 
 
 steps, posts, batches, artifacts, events, publications = map(
@@ -31,7 +37,7 @@ START_STEP = (
         .where(
             steps.c.post_id == bindparam("of_post"),
             steps.c.name == bindparam("of_name"),
-            steps.c.status.in_([StepStatus.queued, StepStatus.running]),
+            steps.c.status.in_(_each(StepStatus.queued, StepStatus.running)),
         )
         .order_by(steps.c.position)
         .limit(1)
@@ -65,8 +71,10 @@ BATCH_LOCK = select(batches.c.id).where(batches.c.id == bindparam("batch_id")).w
 """PostgreSQL: settling posts of one batch take turns (NO KEY UPDATE: adding a post to it is not held up)."""
 FINISH_BATCH = batches.update().where(
     batches.c.id == bindparam("batch_id"),
-    batches.c.status.in_([BatchStatus.queued, BatchStatus.running]),
-    ~exists().where(posts.c.batch_id == bindparam("batch_id"), posts.c.status.not_in(sorted(TERMINAL_FOR_BATCH))),
+    batches.c.status.in_(_each(BatchStatus.queued, BatchStatus.running)),
+    ~exists().where(
+        posts.c.batch_id == bindparam("batch_id"), posts.c.status.not_in(_each(*sorted(TERMINAL_FOR_BATCH)))
+    ),
 )
 """Done, once no post of the batch holds it up."""
 
