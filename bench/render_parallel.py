@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,6 +31,9 @@ from tests.fake_fal import fal_server
 
 SINGLES = 7
 """Renders timed one at a time for each overhead figure (the medians are printed)."""
+WARM_UPS = 6
+"""Renders before any timing: HTTP and database connections open, and psycopg prepares a statement
+on a connection's sixth run of it, so the figures are those of a worker in its steady state."""
 NOOPS_PER_RENDER = 4
 """No-ops timed back to back before each render of the back-to-back figure."""
 
@@ -61,11 +65,11 @@ def main() -> None:
         from workers.tasks import ping_task, render_post_task
 
         init_home(home)
-        lift_budgets(home / "personas" / "ash.toml")
-        persona = load_persona(home, "ash")
+        persona = load_persona(home, bench_persona(home / "personas"))
         store = open_store(get_settings().effective_database_url)
-        post_ids = make_posts(store, persona, 1 + 2 * SINGLES + args.renders, repo, ContentFormat, Plan, PostStatus,
-                              OfflineDrafter, DraftingContext)  # fmt: skip
+        count = WARM_UPS + 2 * SINGLES + args.renders
+        post_ids = make_posts(store, persona, count, repo, ContentFormat, Plan, PostStatus, OfflineDrafter,
+                              DraftingContext)  # fmt: skip
         configure(get_settings())
         app.control.purge()
         worker = subprocess.Popen(
@@ -76,19 +80,23 @@ def main() -> None:
         try:
             while not workers_answering(timeout=1.0):
                 time.sleep(0.2)
-            time_renders(post_ids[:1], render_post_task)  # warm-up: clients, store
+            for post_id in post_ids[:WARM_UPS]:  # one by one, on one connection, as the singles below
+                time_renders([post_id], render_post_task)
             cpu = functools.partial(worker_cpu_s, worker.pid)
-            for_hot, for_idle = post_ids[1 : 1 + SINGLES], post_ids[1 + SINGLES : 1 + 2 * SINGLES]
+            for_hot, for_idle = (
+                post_ids[WARM_UPS : WARM_UPS + SINGLES],
+                post_ids[WARM_UPS + SINGLES : WARM_UPS + 2 * SINGLES],
+            )
             hot = compare(for_hot, render_post_task, ping_task, cpu, pause=0.0, noops=NOOPS_PER_RENDER)
             fal.latency_s = args.latency
             idle = compare(for_idle, render_post_task, ping_task, cpu, pause=args.latency)
             cpu_before = cpu()
-            wall = time_renders(post_ids[1 + 2 * SINGLES :], render_post_task)
+            wall = time_renders(post_ids[WARM_UPS + 2 * SINGLES :], render_post_task)
             worker_cpu = cpu() - cpu_before
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=30)
-    n = len(post_ids) - 1 - 2 * SINGLES
+    n = len(post_ids) - WARM_UPS - 2 * SINGLES
     if fal.charges != len(post_ids):
         sys.exit(f"{fal.charges} charges for {len(post_ids)} renders: some failed or were skipped; figures not valid")
     ideal, serial = args.latency, args.latency * n
@@ -135,12 +143,15 @@ def compare(post_ids, render_task, noop_task, cpu, *, pause: float, noops: int =
     return pair
 
 
-def lift_budgets(persona_file: Path) -> None:
-    """Budgets high enough that no render is skipped, however much earlier runs on the same database spent today."""
-    text = persona_file.read_text()
+def bench_persona(folder: Path) -> str:
+    """A copy of @ash under a key of this run, with budgets that skip no render: on a database that
+    earlier runs used, neither their spend today nor their rows weigh on this run's figures."""
+    key = f"bench-{uuid.uuid4().hex[:8]}"
+    text = (folder / "ash.toml").read_text()
     text = re.sub(r'per_batch_usd = "[^"]*"', 'per_batch_usd = "1000"', text)
     text = re.sub(r'per_day_usd = "[^"]*"', 'per_day_usd = "1000000"', text)
-    persona_file.write_text(text)
+    (folder / f"{key}.toml").write_text(text)
+    return key
 
 
 def worker_cpu_s(pid: int) -> float:
@@ -154,13 +165,15 @@ def make_posts(store, persona, count, repo, ContentFormat, Plan, PostStatus, Off
 
     ids = []
     with store.session() as session:
-        batch_id = repo.create_batch(session, spec=BatchSpec(persona="ash", counts={ContentFormat.hero_text: count}))
+        batch_id = repo.create_batch(
+            session, spec=BatchSpec(persona=persona.key, counts={ContentFormat.hero_text: count})
+        )
         beat = persona.beats[0]
         for i in range(count):
             plan = Plan(beat_key=beat.key, beat_title=beat.title, content_format=ContentFormat.hero_text,
                         title=f"Bench item {i}", angle=f"{beat.angles[0]} ({i})", button="b", why_beat="b",
                         why_format="f", freshness="n")  # fmt: skip
-            post_id = repo.add_planned_post(session, batch_id=batch_id, persona="ash", plan=plan,
+            post_id = repo.add_planned_post(session, batch_id=batch_id, persona=persona.key, plan=plan,
                                             steps=("plan", "draft", "hero_image"))  # fmt: skip
             draft = OfflineDrafter().draft(DraftingContext(persona=persona, plan=plan, sources=[])).draft
             repo.save_draft(session, post_id=post_id, draft=draft)
