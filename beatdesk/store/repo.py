@@ -387,14 +387,12 @@ def transition(
     values: dict[str, object] = {"status": to, "status_changed_at": now}
     if action in ("reject", "fail"):
         values["reason"] = note
+    current = None
     if expected is not None:
         check_transition(post_id, expected, to)
-    if (
-        expected is not None
-        and db.execute(sql.POST_IF_STATUS, {"post_id": post_id, "expected": expected, **values}).rowcount
-    ):
-        current = expected
-    else:
+        if db.execute(sql.POST_IF_STATUS, {"post_id": post_id, "expected": expected, **values}).rowcount:
+            current = expected
+    if current is None:  # no expectation, or the post has moved on: read it, locked, and judge from there
         status = db.scalar(sql.POST_STATUS, {"post_id": post_id})  # locked to the end of the transaction
         if status is None:
             raise NotFoundError(f"no post with id {post_id}")
