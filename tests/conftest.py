@@ -23,9 +23,9 @@ from beatdesk.personas import load_persona
 from beatdesk.settings import get_settings
 from beatdesk.store import forget_stores
 from beatdesk_cli.main import app
+from tests.redis_server import RedisServer, redis_server
 
 PG_ADMIN_URL = os.environ.get("BEATDESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("BEATDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 _real_connect = socket.socket.connect
 
@@ -101,11 +101,18 @@ def pg_url() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def _suite_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """The suite's own redis-server on a free port: a shared server's databases are never touched."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A Redis database on the local server, emptied before and after."""
-    client = redis.Redis.from_url(REDIS_URL)
+def redis_url(_suite_redis: RedisServer) -> Iterator[str]:
+    """An empty Redis database on the suite's own server."""
+    client = redis.Redis.from_url(_suite_redis.url)
     client.flushdb()
-    yield REDIS_URL
+    yield _suite_redis.url
     client.flushdb()
     client.close()
