@@ -1,45 +1,52 @@
 """Budgets: a paid step reserves its estimate before it starts, and does not start past a limit.
 
 The reservation is the step's own cost, written in the transaction that starts the step, before the
-work. Reservations of one persona run one at a time (PostgreSQL: an advisory lock per persona, held
-to the end of the transaction; SQLite: the step's start has already written, so the transaction holds
-the database's single write lock), so two workers, in one batch or two, cannot both take the last
-dollar of a batch or of the day.
+work, and it stays on the books once a paid call may have reached the provider. Reservations of one
+persona run one at a time (PostgreSQL: an advisory lock per persona, held to the end of the
+transaction; SQLite: the step's start has already written, so the transaction holds the database's
+single write lock), so two workers, in one batch or two, cannot both take the last dollar of a batch
+or of the day.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from beatdesk.models import BatchSpec, Persona
 from beatdesk.prices import format_usd
-from beatdesk.store import repo
-from beatdesk.store import statements as sql
+from beatdesk.store import steps as step_rows
+from beatdesk.store.schema import StepRow
 
 ZERO = Decimal("0")
-"""Free steps are most of a day's rows; the sums skip them."""
 
 
-def reserve(session: Session, *, step_id: int, batch_id: int, persona: Persona, estimate: Decimal) -> str | None:
-    """Reserve `estimate` on the step; return why not (and reserve nothing) when a budget would be passed:
-    the persona's per batch or per day, or the batch's own cap (`batch run --max-cost`)."""
+def day_start(persona: Persona, now: datetime | None = None) -> datetime:
+    """Midnight of the persona's day (in its time zone), in UTC."""
+    local = (now or datetime.now(UTC)).astimezone(ZoneInfo(persona.timezone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def reserve(session: Session, *, step: StepRow, persona: Persona, spec: BatchSpec, estimate: Decimal) -> str | None:
+    """Reserve `estimate` on the step (on top of what it already carries); return why not, reserving
+    nothing, when a budget would be passed: the persona's per batch or per day, or the batch's own
+    cap (`batch run --max-cost`)."""
     if estimate <= 0:
         return None
-    db = repo.connection_of(session)
-    if db.dialect.name == "postgresql":
-        db.execute(sql.BUDGET_LOCK, {"key": f"beatdesk-budget:{persona.key}"})
-    repo.update_step(session, step_id=step_id, cost_usd=estimate)
-    zone = ZoneInfo(persona.timezone)
-    day_start = datetime.combine(datetime.now(zone).date(), time(), zone).astimezone(UTC)
-    spent = db.execute(sql.SPENT, {"batch_id": batch_id, "persona": persona.key, "zero": ZERO, "day_start": day_start})
-    batch_total, day_total, spec = spent.one()
-    batch_spent, day_spent = batch_total or ZERO, day_total or ZERO
-    batch_cap = BatchSpec.model_validate(spec).max_cost_usd
-    cap = persona.budgets.per_batch_usd if batch_cap is None else min(batch_cap, persona.budgets.per_batch_usd)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"beatdesk-budget:{persona.key}"))))
+    before = step.cost_usd
+    step.cost_usd = before + estimate
+    session.flush()
+    batch_spent, day_spent = step_rows.spent(session, batch_id=step.batch_id, persona=persona.key,
+                                             day_start=day_start(persona))  # fmt: skip
+    cap = persona.budgets.per_batch_usd
+    if spec.max_cost_usd is not None:
+        cap = min(cap, spec.max_cost_usd)
     reason = None
     if batch_spent > cap:
         reason = f"batch budget: {format_usd(batch_spent)} USD with this step is over {format_usd(cap)} USD"
@@ -49,5 +56,5 @@ def reserve(session: Session, *, step_id: int, batch_id: int, persona: Persona, 
             f"{format_usd(persona.budgets.per_day_usd)} USD"
         )
     if reason:
-        repo.update_step(session, step_id=step_id, cost_usd=ZERO)
+        step.cost_usd = before
     return reason

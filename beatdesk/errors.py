@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,33 @@ class ConfigError(BeatdeskError):
 
 class UnknownProviderError(BeatdeskError):
     pass
+
+
+class BudgetExceeded(BeatdeskError):
+    """A paid step would pass a budget; it is skipped with this reason."""
+
+
+# --- what stages raise, and the runner understands ----------------------------------------------
+
+
+class TransientError(BeatdeskError):
+    """Worth another try later (429, 5xx before anything was taken, a timeout, a dropped connection):
+    the step stays open with its request id, and the retry resumes it."""
+
+
+class RefusedError(BeatdeskError):
+    """The provider refused or failed the work (a bad prompt, NSFW, a bad key): retrying will not help.
+
+    `cost_usd` is what was spent before the refusal, when the stage knows it."""
+
+    def __init__(self, message: str, *, cost_usd: Decimal | None = None) -> None:
+        super().__init__(message)
+        self.cost_usd = cost_usd
+
+
+class OutcomeUnknownError(RefusedError):
+    """A paid call was sent and its answer lost (or answered 5xx): it may have been taken and charged,
+    so it is never sent again blindly; the step keeps the estimate on the books."""
 
 
 def _short(value: Any, limit: int = 60) -> str:

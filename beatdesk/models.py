@@ -60,6 +60,8 @@ class StepStatus(StrEnum):
 
 class BatchStatus(StrEnum):
     queued = "queued"
+    planning = "planning"
+    """A worker is planning it; its posts do not exist yet."""
     running = "running"
     done = "done"
     failed = "failed"
@@ -371,6 +373,10 @@ class PipelineStep(BaseModel):
     """host:pid of the process that ran the step."""
     detail: str | None = None
     """How the step went, beyond its status: e.g. a reply served from the LLM cache."""
+    request_id: str | None = None
+    """The provider's id for the paid request, once it has one."""
+    attempts: int = 0
+    """How many times a worker took the step up: more than 1 after a worker died or a retry."""
 
 
 class Publication(BaseModel):
@@ -432,9 +438,12 @@ class Batch(BaseModel):
     finished_at: datetime | None = None
     error: str | None = None
     posts: list[Post] = []
+    steps: list[PipelineStep] = []
+    """The batch's own steps: its planning attempts (their cost moves to the posts' plan steps once planned)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def total_cost_usd(self) -> Money:
-        """The sum of the batch's posts."""
-        return sum((post.total_cost_usd for post in self.posts), Decimal("0"))
+        """The sum of the batch's posts and of its own steps."""
+        own = sum((step.cost_usd for step in self.steps), Decimal("0"))
+        return sum((post.total_cost_usd for post in self.posts), own)

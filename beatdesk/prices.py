@@ -62,3 +62,8 @@ def split_cost(total: Decimal, parts: int) -> list[Decimal]:
     unit = Decimal("0.000000001")
     share = (total / parts).quantize(unit, rounding=ROUND_DOWN)
     return [total - share * (parts - 1)] + [share] * (parts - 1)
+
+
+def call_estimate(model: str, *, input_tokens: int, output_tokens: int, calls: int = 1) -> Decimal:
+    """What a model call may cost at most, reserved against the budgets before it is sent."""
+    return token_cost(model, input_tokens, output_tokens) * calls

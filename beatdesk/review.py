@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import PostStatus
 from beatdesk.personas import load_persona
-from beatdesk.pipeline import MEDIA_STEPS, STEPS
+from beatdesk.pipeline import MEDIA_STEPS, STEPS, VIDEO
 from beatdesk.slots import next_free_slot
 from beatdesk.store import repo
 
@@ -53,10 +53,17 @@ def send_back_for_redraft(session: Session, *, post_id: int, actor: str, note: s
     repo.queue_steps(session, post_id=post_id, names=STEPS[post.content_format][1:])  # all but planning
 
 
-def send_back_for_rerender(session: Session, *, post_id: int, actor: str, note: str | None) -> None:
-    """Back to rendering: new media steps are queued after the old ones, whose files and costs stay."""
+def send_back_for_rerender(
+    session: Session, *, post_id: int, actor: str, note: str | None, image_model: str | None = None
+) -> None:
+    """Back to rendering: new media steps are queued after the old ones, whose files and costs stay.
+    `image_model` (`fal:MODEL`, `local`) renders the images this time instead of the persona's choice."""
     post = repo.get_post(session, post_id)
     if post.draft is None:
         raise BeatdeskError(f"post {post_id} has no draft to render; redraft it first")
     repo.transition(session, post_id=post_id, to=PostStatus.rendering, actor=actor, action="rerender", note=note)
-    repo.queue_steps(session, post_id=post_id, names=[n for n in STEPS[post.content_format] if n in MEDIA_STEPS])
+    media = [n for n in STEPS[post.content_format] if n in MEDIA_STEPS]
+    images = [n for n in media if n != VIDEO]
+    provider, _, model = (image_model or "").partition(":")
+    repo.queue_steps(session, post_id=post_id, names=images, provider=provider or None, model=model or provider or None)
+    repo.queue_steps(session, post_id=post_id, names=[n for n in media if n == VIDEO])

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     """Keep model replies in the store, so an identical re-draft costs nothing."""
     fal_url: str = "https://queue.fal.run/"
     """fal's queue endpoint, or a proxy or fal-compatible server (plain http allowed)."""
+    fal_timeout_s: float = Field(default=600, gt=0, le=7200)
+    """How long a render waits for fal; then the request is cancelled and its price kept on the step."""
     visibility_timeout_s: int = Field(default=3600, ge=1)
     """Redis gives an unacknowledged task to another worker after this; keep it above the longest render."""
     worker_concurrency: int = Field(default=2, ge=1, le=64)
@@ -50,9 +52,17 @@ class Settings(BaseSettings):
     freshness_threshold: float = Field(default=0.4, gt=0, le=1)
     """Similarity (0..1) at which two angles count as the same piece."""
     batch_timeout_s: float = Field(default=900, gt=0)
+    """How long `batch run` waits for workers before it returns."""
     scheduler_tick_s: float = Field(default=60, ge=1, le=3600)
     """How often `beatdesk scheduler` makes due batches and publishes due posts."""
-    """How long `batch run` waits for workers before it returns."""
+    worker_stale_after_s: float = Field(default=30, ge=1, le=3600)
+    """A worker that has not said it is alive for this long is taken for dead: its steps are taken over."""
+    reconcile_every_s: float = Field(default=10, ge=0.2, le=3600)
+    """How often workers (and a waiting `batch run`) look for posts that stopped moving."""
+    idle_after_s: float = Field(default=60, ge=1, le=86400)
+    """A post that has not moved for this long, with no live worker on it, is handed to a worker again."""
+    give_up_after_s: float = Field(default=900, ge=1, le=7 * 86400)
+    """A post that has not moved for this long, with no live worker on it, ends failed with the reason."""
 
     @field_validator("home")
     @classmethod

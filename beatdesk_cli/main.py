@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -369,10 +370,10 @@ def post_rerender(
 @app.command()
 @edge
 def sweep() -> None:
-    """Re-queue renders stuck in `running` past the time limit (the scheduler runs this every 5 minutes)."""
+    """Hand on posts that stopped moving, and fail those that cannot move (workers do this every few seconds)."""
     from workers.graph import sweep as sweep_stuck
 
-    console.print(f"{sweep_stuck(get_settings())} stuck render(s) re-queued")
+    console.print(f"{sweep_stuck(get_settings())} stuck post(s) or batch(es) handed on or ended")
 
 
 @review_app.command("approve")
@@ -621,3 +622,23 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@app.command()
+@edge
+def audit(as_json: JsonFlag = False) -> None:
+    """Check the books over the whole database: every total the sum of its steps, no charge shown as $0."""
+    from beatdesk.audit import audit as check_books
+
+    with _store(get_settings()).session() as session:
+        report = check_books(session)
+    if as_json:
+        print_json({"ok": report.ok, "steps": report.steps, "posts": report.posts, "batches": report.batches,
+                    "total_usd": format_usd(report.total_usd), "findings": report.findings})  # fmt: skip
+    else:
+        console.print(f"{report.steps} steps, {report.posts} posts, {report.batches} batches: "
+                      f"{format_usd(report.total_usd)} USD on the books", highlight=False)  # fmt: skip
+        for finding in report.findings:
+            console.print(f"[red]✗[/] {escape(finding)}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)

@@ -1,47 +1,70 @@
-"""The draft stage: load a planned post, draft it, store the draft; failures end the post with a reason."""
+"""The draft stage: a planned post's draft, its checks and what the model charged, for the runner to store."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
+from decimal import Decimal
 
-from beatdesk.models import Plan, PostStatus, Source
-from beatdesk.personas import load_persona
-from beatdesk.pipeline import DRAFT
-from beatdesk.steps import one_line, run_step
+from sqlalchemy.orm import Session
+
+from beatdesk.models import Persona, Plan, Post, Source
+from beatdesk.prices import call_estimate
+from beatdesk.runner import Call, Outcome
 from beatdesk.store import Store, repo
 from drafter.base import Drafter, DraftingContext, cited_sources
 from drafter.checks import run_checks
 
+PROMPT_TOKENS = 6_000
+"""A draft prompt's size at most (persona, plan, fenced sources), for the budget's estimate."""
+SOURCES_PER_DRAFT = 40
+"""Recent sources on the beat a draft may draw on, besides those it cites."""
 
-def draft_post(store: Store, *, post_id: int, home: Path, drafter: Drafter, note: str | None = None) -> bool:
-    """Draft the post; True when it is ready to render, False when it failed or was not due."""
-    with store.session() as session:
-        post = repo.get_post(session, post_id)
-        if post.status is not PostStatus.planned and post.status is not PostStatus.drafting:
-            return post.status is PostStatus.rendering  # redelivered after the draft was stored
-        if post.status is PostStatus.planned:
-            repo.transition(session, post_id=post_id, to=PostStatus.drafting, actor="drafter", action="draft")
-    try:
-        with run_step(store, post_id=post_id, name=DRAFT, provider=drafter.provider, model=drafter.model) as step:
-            persona = load_persona(home, post.persona)
-            sources = sources_for(store, post.persona, post.plan)
-            result = drafter.draft(DraftingContext(persona=persona, plan=post.plan, sources=sources, note=note))
-            step.cost_usd, step.detail = result.cost_usd, result.detail
-            checks = run_checks(result.draft, persona, sources)
-    except Exception as err:
-        with store.session() as session:
-            repo.fail_post(session, post_id=post_id, actor="drafter", reason=f"draft failed: {one_line(err)}")
-        return False
-    with store.session() as session:
-        repo.save_draft(session, post_id=post_id, draft=result.draft, checks=checks)
-        repo.transition(session, post_id=post_id, to=PostStatus.rendering, actor="drafter", action="drafted")
-    return True
+
+class DraftWork:
+    """Drafts one post with the given drafter; a paid drafter's call is marked while under way."""
+
+    def __init__(self, store: Store, drafter: Drafter, *, max_output_tokens: int = 2000) -> None:
+        self.store, self.drafter, self.max_output_tokens = store, drafter, max_output_tokens
+        self.provider, self.model = drafter.provider, drafter.model
+
+    def estimate(self, post: Post, persona: Persona) -> Decimal:
+        if self.provider == "offline":
+            return Decimal("0")
+        try:  # one call and one repair round
+            return call_estimate(self.model, input_tokens=PROMPT_TOKENS, output_tokens=self.max_output_tokens, calls=2)
+        except KeyError:  # a local model with no price: the drafter's own cost says what it spent
+            return Decimal("0")
+
+    def run(self, post: Post, persona: Persona, call: Call) -> Outcome:
+        sources = sources_for(self.store, post.persona, post.plan)
+        context = DraftingContext(persona=persona, plan=post.plan, sources=sources, note=redraft_note(post))
+        if self.estimate(post, persona) > 0:
+            with call.submitting():
+                result = self.drafter.draft(context)
+        else:
+            result = self.drafter.draft(context)
+        checks = run_checks(result.draft, persona, sources)
+
+        def save(session: Session) -> None:
+            repo.save_draft(session, post_id=post.id, draft=result.draft, checks=checks)
+
+        return Outcome(cost_usd=result.cost_usd, detail=result.detail, save=save)
+
+
+def redraft_note(post: Post) -> str | None:
+    """The reviewer's note when the post was sent back for a new draft."""
+    if post.draft is None and post.draft_history:
+        note = post.draft_history[-1].get("note")
+        return str(note) if note else None
+    return None
 
 
 def sources_for(store: Store, persona: str, plan: Plan) -> list[Source]:
-    """The sources the plan cites, then recent ones on its beat."""
+    """The sources the plan cites, then recent ones on its beat (one query, capped)."""
+    keys = [key for key in plan.peg if key != "evergreen"]
     with store.session() as session:
-        cited = repo.list_sources(session, persona=persona, keys=[key for key in plan.peg if key != "evergreen"])
         recent = repo.list_sources(session, persona=persona, since=date.today() - timedelta(days=90), limit=500)
-    return cited_sources(plan, cited + [s for s in recent if s not in cited])
+        known = {source.id for source in recent}
+        missing = [key for key in keys if key not in known]
+        cited = repo.list_sources(session, persona=persona, keys=missing) if missing else []
+    return cited_sources(plan, cited + recent)[: len(keys) + SOURCES_PER_DRAFT]

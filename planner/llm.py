@@ -90,6 +90,11 @@ class LLMPlanner:
             try:
                 reply = cast(dict[str, Any], self._structured.invoke(messages))
             except Exception as err:  # provider errors: a plan from the catalogue beats a failed batch
+                if _refused_credentials(err):  # but a bad key is set-up to fix, not a batch to paper over
+                    raise PlanningError(
+                        f"{self.provider}:{self.model} refused the credentials ({type(err).__name__}): "
+                        "check BEATDESK_LLM_API_KEY or the provider's key variable"
+                    ) from err
                 notes.append(f"model call {attempt} failed: {type(err).__name__}: {err}")
                 continue
             raw = reply.get("raw")
@@ -151,3 +156,11 @@ class LLMPlanner:
                 )
             )
         return out
+
+
+def _refused_credentials(err: BaseException) -> bool:
+    """An authentication or permission refusal (HTTP 401/403), whichever provider SDK raised it."""
+    return getattr(err, "status_code", None) in (401, 403) or type(err).__name__ in (
+        "AuthenticationError",
+        "PermissionDeniedError",
+    )

@@ -1,18 +1,16 @@
-"""The plan stage: turn a queued batch into planned posts, each with its pipeline queued."""
+"""The plan stage: a batch's plans, made from the persona, its sources and its history, for the runner to store."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
-from beatdesk.models import BatchSpec, BatchStatus, Persona, StepStatus
-from beatdesk.personas import load_persona
-from beatdesk.pipeline import PLAN, STEPS
-from beatdesk.prices import split_cost
-from beatdesk.steps import one_line
+from beatdesk.models import Batch, BatchSpec, Persona
+from beatdesk.prices import call_estimate
+from beatdesk.runner import Call, Planned
 from beatdesk.store import Store, repo
-from planner.base import DEFAULT_FRESHNESS_THRESHOLD, Planner, PlanningContext, PlanResult, RecentPost
+from planner.base import DEFAULT_FRESHNESS_THRESHOLD, Planner, PlanningContext, RecentPost
 from planner.sources import sync_folder
 
 SOURCE_WINDOW = timedelta(days=90)
@@ -47,53 +45,48 @@ def planning_context(
     )
 
 
-def plan_batch(
-    store: Store,
-    *,
-    batch_id: int,
-    home: Path,
-    planner: Planner,
-    freshness_days: int = 30,
-    freshness_threshold: float = DEFAULT_FRESHNESS_THRESHOLD,
-) -> list[int]:
-    """Plan the batch and create its posts; on failure the batch is marked failed with the reason."""
-    with store.session() as session:
-        batch = repo.get_batch(session, batch_id)
-        if batch.status is not BatchStatus.queued:  # a redelivered task: planning already happened
-            return [post.id for post in batch.posts if post.status == "planned"]
-        repo.set_batch_status(session, batch_id=batch_id, status=BatchStatus.running)
-    started = time.perf_counter()
-    try:
-        persona = load_persona(home, batch.persona)
+PROMPT_TOKENS = 8_000
+"""A planning prompt's size at most (persona, beats, fenced sources, history), for the budget's estimate."""
+
+
+class BatchPlanning:
+    """Plans a batch with the given planner; a paid planner's calls are marked while under way."""
+
+    def __init__(
+        self,
+        store: Store,
+        planner: Planner,
+        *,
+        home: Path,
+        freshness_days: int = 30,
+        freshness_threshold: float = DEFAULT_FRESHNESS_THRESHOLD,
+        max_output_tokens: int = 2000,
+    ) -> None:
+        self.store, self.planner, self.home = store, planner, home
+        self.provider, self.model = planner.provider, planner.model
+        self.freshness_days, self.freshness_threshold = freshness_days, freshness_threshold
+        self.max_output_tokens = max_output_tokens
+
+    def estimate(self, spec: BatchSpec, persona: Persona) -> Decimal:
+        if self.provider == "offline":
+            return Decimal("0")
+        try:  # a proposal and one more round for what the rules dropped, each retried once
+            return call_estimate(self.model, input_tokens=PROMPT_TOKENS, output_tokens=self.max_output_tokens, calls=4)
+        except KeyError:
+            return Decimal("0")
+
+    def plan(self, batch: Batch, persona: Persona, call: Call) -> Planned:
         context = planning_context(
-            store,
-            home=home,
+            self.store,
+            home=self.home,
             persona=persona,
             spec=batch.spec,
-            freshness_days=freshness_days,
-            freshness_threshold=freshness_threshold,
+            freshness_days=self.freshness_days,
+            freshness_threshold=self.freshness_threshold,
         )
-        result = planner.plan(context)
-    except Exception as err:  # any planning failure ends the batch with its reason, never a half-made batch
-        with store.session() as session:
-            repo.set_batch_status(session, batch_id=batch_id, status=BatchStatus.failed, error=one_line(err))
-        return []
-    return _store_plans(
-        store, batch_id=batch_id, persona=persona, planner=planner, result=result, latency=time.perf_counter() - started
-    )
-
-
-def _store_plans(
-    store: Store, *, batch_id: int, persona: Persona, planner: Planner, result: PlanResult, latency: float
-) -> list[int]:
-    shares = split_cost(result.cost_usd, len(result.plans))
-    post_ids = []
-    with store.session() as session:
-        for plan, share in zip(result.plans, shares, strict=True):
-            post_id = repo.add_planned_post(
-                session, batch_id=batch_id, persona=persona.key, plan=plan, steps=STEPS[plan.content_format]
-            )
-            step = repo.start_step(session, post_id=post_id, name=PLAN, provider=planner.provider, model=planner.model)
-            repo.end_step(session, step_id=step.id, status=StepStatus.done, cost_usd=share, latency_s=latency)
-            post_ids.append(post_id)
-    return post_ids
+        if self.estimate(batch.spec, persona) > 0:
+            with call.submitting():
+                result = self.planner.plan(context)
+        else:
+            result = self.planner.plan(context)
+        return Planned(plans=result.plans, cost_usd=result.cost_usd, notes=result.notes)

@@ -21,11 +21,12 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import Channel, Check, HeroTextDraft, Persona, Post, PostStatus, StepStatus
 from beatdesk.personas import load_persona
+from beatdesk.runner import one_line, record_step
 from beatdesk.slots import channel_time
-from beatdesk.steps import one_line, run_step
 from beatdesk.store import Store, repo
 from publishers.base import Outgoing, Published, Publisher
 from publishers.bluesky import BlueskyPublisher
+from publishers.channel_text import channel_parts
 from publishers.credentials import credentials_for
 from publishers.http import PublishAuthError, TransientPublishError
 from publishers.linkedin import LinkedInPublisher
@@ -33,7 +34,6 @@ from publishers.mastodon import MastodonPublisher
 from publishers.outbox import OutboxPublisher
 from publishers.webhook import WebhookPublisher
 from publishers.x import XPublisher
-from renderers.channel_text import channel_parts
 
 log = logging.getLogger(__name__)
 PUBLISHERS: dict[str, Callable[..., Publisher]] = {
@@ -122,7 +122,7 @@ def publish_post(store: Store, *, post: Post, persona: Persona, home: Path, now:
         channel = state.channel
         tried.add(f"publish_{channel.name}")
         try:
-            with run_step(
+            with record_step(
                 store,
                 post_id=post.id,
                 name=f"publish_{channel.name}",

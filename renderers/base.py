@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -20,9 +21,12 @@ SIZES: dict[Aspect, tuple[int, int]] = {
 
 
 class RequestMemory(Protocol):
-    """Where a renderer keeps the provider's request id, so a retried render resumes instead of paying again."""
+    """Where a renderer marks a paid submit under way and keeps the provider's request id, so a retried
+    render resumes instead of paying again (`beatdesk.runner.Call`)."""
 
     request_id: str | None
+
+    def submitting(self, *, not_sent: tuple[type[BaseException], ...] = ()) -> AbstractContextManager[None]: ...
 
     def remember_request(self, request_id: str) -> None: ...
 

@@ -1,9 +1,11 @@
 """fal.ai renderers through its queue protocol: submit once, store the request id, then wait and download.
 
 fal has no idempotency key, so a submit is sent again only when it certainly never arrived (the
-connection was refused, or the queue answered 429/5xx). A submit whose answer was lost after it was
-sent is not repeated: the step fails and says so, rather than risk paying twice. The queue's URLs
-come from fal-client's request handles, at `BEATDESK_FAL_URL`.
+connection could not be made, or the queue answered 429, its rate limit, which takes nothing). A
+submit whose answer was lost after it was sent, or answered 5xx, may have been taken: it is never
+sent again, and the step ends "outcome unknown" with the estimate on the books. Once fal holds a
+request id, whatever goes wrong after (a failed download, an NSFW flag, a timeout) keeps the price
+on the step. Status and cancel go through fal-client's request handles, at `BEATDESK_FAL_URL`.
 
 The exchanges go through one urllib3 pool (submit, status stream, result, files): per request it
 costs half the CPU of httpx, which a render pays four times on every worker thread.
@@ -11,22 +13,24 @@ costs half the CPU of httpx, which a render pays four times on every worker thre
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import fal_client
-import fal_client.client as fal_module
 import httpx
 import urllib3
 from sseclient import SSEClient
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from beatdesk.errors import BeatdeskError
+from beatdesk.errors import OutcomeUnknownError, RefusedError, TransientError
 from beatdesk.models import Artifact
 from beatdesk.prices import image_cost, price_for, video_cost
 from renderers.base import ImageRequest, RenderResult, RequestMemory, VideoRequest
@@ -38,12 +42,16 @@ _FOLLOW_REDIRECTS = urllib3.Retry(total=None, connect=0, read=0, status=0, other
 """Downloads follow a CDN's redirects; failures are retried by `download`, which knows when to stop."""
 
 
-class RenderRefused(BeatdeskError):
-    """The provider refused the work (a bad prompt, NSFW, a bad key): retrying will not help."""
+class RenderRefused(RefusedError):
+    """fal refused or failed the work (a bad prompt, NSFW, a bad key): retrying will not help."""
 
 
-class TransientRenderError(BeatdeskError):
-    """Worth another try later: 429, 5xx, a timeout, a dropped connection."""
+class TransientRenderError(TransientError):
+    """Worth another try later: 429, 5xx while waiting, a timeout, a dropped connection."""
+
+
+class SubmitNotSent(TransientRenderError):
+    """The submit certainly never reached fal (no connection, or 429): safe to send again."""
 
 
 def _transient_status(code: int) -> bool:
@@ -57,57 +65,80 @@ class FalQueue:
         self.key, self.base_url = key, base_url.rstrip("/") + "/"
         self.poll_interval_s, self.timeout_s = poll_interval_s, timeout_s
         self.stream_read_timeout_s = 60.0  # fal sends a comment every 15 s while a request runs
-        self.client = fal_client.SyncClient(key=key, default_timeout=60)
+        self.stream_window_s = 30.0
+        """How long the status stream is trusted to bring COMPLETED; then the request is polled to its deadline."""
+        # fal-client's handles poll and cancel with this client (the same key fal-client would send).
+        self.client = httpx.Client(headers={"Authorization": f"Key {key}"}, timeout=60)
         # One pool, kept alive across renders: a new connection per call costs ~50 ms of TLS set-up.
         # Nothing is retried by urllib3: whether a request may be sent again is decided here.
         self.http = urllib3.PoolManager(maxsize=_POOL_SIZE, retries=False, timeout=urllib3.Timeout(connect=10, read=60))
         self._auth = {"Authorization": f"Key {key}", "User-Agent": "beatdesk"}
 
     @retry(
-        retry=retry_if_exception_type(TransientRenderError),
+        retry=retry_if_exception_type(SubmitNotSent),
         stop=stop_after_attempt(4),
         wait=wait_exponential_jitter(multiplier=0.2, max=5),
         reraise=True,
     )
     def submit(self, application: str, arguments: dict[str, Any]) -> str:
+        """Send the request once; again only when it certainly never arrived (`SubmitNotSent`)."""
         url = self.base_url + application
         try:
             response = self.http.request("POST", url, json=arguments, headers=self._auth, timeout=30)
-        except urllib3.exceptions.ConnectTimeoutError as err:  # refused or unanswered connect: safe to send again
-            raise TransientRenderError(f"cannot reach {url}: {err}") from err
+        except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.NewConnectionError) as err:
+            raise SubmitNotSent(f"cannot reach {url}: {type(err).__name__}") from err
         except urllib3.exceptions.HTTPError as err:  # sent, answer lost: fal may have taken it, so do not send again
-            raise RenderRefused(
-                f"the submit to {application} was sent but its answer was lost ({type(err).__name__}); "
-                "not resubmitted, to avoid paying twice: rerender the post to try again"
+            raise OutcomeUnknownError(
+                f"outcome unknown: the submit to {application} was sent but its answer was lost "
+                f"({type(err).__name__}); it may have been charged, and is not resubmitted: rerender to try again"
             ) from err
-        if _transient_status(response.status):
-            raise TransientRenderError(f"{application} answered {response.status} to the submit")
+        if response.status == 429:  # fal's rate limit takes nothing: wait and send again
+            raise SubmitNotSent(f"{application} answered 429 to the submit")
+        if response.status >= 500:  # the queue may have taken it before failing
+            raise OutcomeUnknownError(
+                f"outcome unknown: {application} answered {response.status} to the submit; it may have been "
+                "charged, and is not resubmitted: rerender to try again"
+            )
         if response.status >= 400:
             raise RenderRefused(f"{application} refused the request ({response.status}): {_detail(response)}")
         return str(response.json()["request_id"])
 
-    def handle(self, application: str, request_id: str) -> fal_module.SyncRequestHandle:
+    def request(self, application: str, arguments: dict[str, Any], job: RequestMemory) -> str:
+        """The step's request: the one stored by an earlier attempt (resumed, never paid again), or a new
+        submit, marked under way before it is sent and stored before any waiting."""
+        if job.request_id is None:
+            with job.submitting(not_sent=(SubmitNotSent,)):
+                job.remember_request(self.submit(application, arguments))
+        assert job.request_id is not None  # set just above, or by the earlier attempt
+        return job.request_id
+
+    def handle(self, application: str, request_id: str) -> fal_client.SyncRequestHandle:
         """fal-client's handle on a stored request, at this queue's address (fal-client has no base-URL option)."""
-        app = fal_module.AppId.from_endpoint_id(application)
-        prefix = f"{app.namespace}/" if app.namespace else ""
-        base = f"{self.base_url}{prefix}{app.owner}/{app.alias}/requests/{request_id}"
-        return fal_module.SyncRequestHandle(
+        owner, alias = application.split("/")[:2]  # fal's queue: requests live under owner/alias
+        base = f"{self.base_url}{owner}/{alias}/requests/{request_id}"
+        return fal_client.SyncRequestHandle(
             request_id=request_id,
             response_url=base,
             status_url=base + "/status",
             cancel_url=base + "/cancel",
-            client=self.client._client,
+            client=self.client,
         )
+
+    def cancel(self, application: str, request_id: str) -> None:
+        """Ask fal to drop a request we stopped waiting for (best effort: it may already be charged)."""
+        with contextlib.suppress(httpx.HTTPError, fal_client.FalClientHTTPError):
+            self.handle(application, request_id).cancel()
 
     def wait(self, application: str, request_id: str) -> dict[str, Any]:
         """Wait for the request to complete (its status stream, or polls where there is none); return its result."""
         handle = self.handle(application, request_id)
         deadline = time.monotonic() + self.timeout_s
         try:
-            if not self._stream_until_done(application, handle, deadline):
+            window = min(deadline, time.monotonic() + self.stream_window_s)
+            if not self._streamed_to_completion(application, handle, window):
                 self._poll_until_done(application, handle, deadline)
             response = self.http.request("GET", handle.response_url, headers=self._auth)
-        except fal_client.client.FalClientHTTPError as err:
+        except fal_client.FalClientHTTPError as err:
             if _transient_status(err.status_code):
                 raise TransientRenderError(f"{application} answered {err.status_code}: {err.message}") from err
             raise RenderRefused(f"{application} answered {err.status_code}: {err.message}") from err
@@ -116,42 +147,46 @@ class FalQueue:
         _raise_for_answer(application, response)
         return dict(response.json())
 
-    def _stream_until_done(self, application: str, handle: fal_module.SyncRequestHandle, deadline: float) -> bool:
+    def _streamed_to_completion(self, application: str, handle: fal_client.SyncRequestHandle, deadline: float) -> bool:
         """Follow the request's status stream (server-sent events) to COMPLETED: no poll overshoot, one
-        connection. False when the server has no stream (a fal-compatible proxy may not).
+        connection. False when the stream cannot be trusted (no stream, an error answer, a garbled or
+        early-closed stream, silence): the caller then polls, which any fal queue serves.
 
-        fal ends the stream right after COMPLETED (and sends a comment every 15 s before), so it is
-        read to its end: the connection then goes back to the pool instead of a new one (a TLS
-        handshake) per render. A server that keeps it open costs one read timeout, not the render."""
+        The deadline is checked on every chunk, keep-alive comments included, so a stream that only
+        ever says it is alive cannot hold a render past it. fal ends the stream right after COMPLETED,
+        so it is read to its end and the connection goes back to the pool."""
         url = handle.status_url + "/stream"
         completed = ended = False
-        timeout = urllib3.Timeout(connect=10, read=self.stream_read_timeout_s)
-        response = self.http.request("GET", url, headers=self._auth, timeout=timeout, preload_content=False)
+        read_s = max(0.1, min(self.stream_read_timeout_s, deadline - time.monotonic()))
+        timeout = urllib3.Timeout(connect=10, read=read_s)
         try:
-            if response.status in (404, 405):
+            response = self.http.request("GET", url, headers=self._auth, timeout=timeout, preload_content=False)
+        except urllib3.exceptions.HTTPError:
+            return False
+        try:
+            if response.status >= 400:
+                if response.status in (401, 403):
+                    _raise_for_answer(application, response)
                 return False
-            _raise_for_answer(application, response)
-            events = SSEClient(response.stream()).events()  # type: ignore[arg-type]  # any iterable of bytes does
-            for event in events:
+            for event in SSEClient(_until(response.stream(), deadline)).events():  # type: ignore[arg-type]
                 completed = completed or _completed(application, handle.request_id, json.loads(event.data))
-                if not completed and time.monotonic() > deadline:
+                if completed:
                     break
             else:
                 ended = True
-        except urllib3.exceptions.ReadTimeoutError:
-            if not completed:
-                raise
+            if completed:  # drain the end of the stream, so the connection can be kept
+                for _ in _until(response.stream(), time.monotonic() + 1):
+                    pass
+                ended = True
+        except (urllib3.exceptions.HTTPError, ValueError, _PastDeadline):
+            pass  # not trusted: whatever it said before stands; the caller polls otherwise
         finally:
             if not ended:  # a half-read stream must not go back to the pool
                 response.close()
             response.release_conn()
-        if completed:
-            return True
-        if time.monotonic() > deadline:
-            raise TransientRenderError(f"{application} request {handle.request_id} not done after {self.timeout_s:g}s")
-        raise TransientRenderError(f"{application} closed the status stream of {handle.request_id} before it completed")
+        return completed
 
-    def _poll_until_done(self, application: str, handle: fal_module.SyncRequestHandle, deadline: float) -> None:
+    def _poll_until_done(self, application: str, handle: fal_client.SyncRequestHandle, deadline: float) -> None:
         interval = self.poll_interval_s
         while True:
             status = handle.status()
@@ -159,8 +194,10 @@ class FalQueue:
                 _completed(application, handle.request_id, {"status": "COMPLETED", "error": status.error})
                 return
             if time.monotonic() > deadline:
-                raise TransientRenderError(
-                    f"{application} request {handle.request_id} not done after {self.timeout_s:g}s"
+                self.cancel(application, handle.request_id)
+                raise RenderRefused(
+                    f"{application} request {handle.request_id} not done after {self.timeout_s:g}s; "
+                    "cancel requested (it may still be charged)"
                 )
             time.sleep(interval)
             interval = min(interval * 1.5, 2.0)  # quick for fast models, gentle on long videos
@@ -199,6 +236,30 @@ class FalQueue:
                 partial.unlink(missing_ok=True)
                 raise TransientRenderError(f"downloading {url} failed: {type(err).__name__}") from err
         return path, content_type, size
+
+
+class _PastDeadline(Exception):
+    pass
+
+
+def _until(chunks: Any, deadline: float) -> Any:
+    """The stream's chunks, until the deadline passes (checked on every chunk, keep-alives included)."""
+    for chunk in chunks:
+        if time.monotonic() > deadline:
+            raise _PastDeadline
+        yield chunk
+
+
+@contextmanager
+def charged(price: Decimal) -> Iterator[None]:
+    """Inside, fal holds the request: a refusal from here on (NSFW, no file, a failed download, a
+    timeout) keeps the request's price on the step."""
+    try:
+        yield
+    except RefusedError as err:
+        if err.cost_usd is None:
+            err.cost_usd = price
+        raise
 
 
 def _completed(application: str, request_id: str, status: dict[str, Any]) -> bool:
@@ -246,18 +307,16 @@ class FalImageRenderer:
             "output_format": "png",
             "enable_safety_checker": True,
         }
-        request_id = job.request_id
-        if request_id is None:
-            request_id = self.queue.submit(self.model, arguments)
-            job.remember_request(request_id)
-        result = self.queue.wait(self.model, request_id)
-        if any(result.get("has_nsfw_concepts") or []):
-            raise RenderRefused(f"{self.model} flagged the image as NSFW (request {request_id})")
-        images = result.get("images") or []
-        if not images:
-            raise RenderRefused(f"{self.model} returned no image (request {request_id})")
-        image = images[0]
-        path, content_type, size = self.queue.download(image["url"], request.out_path)
+        request_id = self.queue.request(self.model, arguments, job)
+        with charged(image_cost(self.model)):
+            result = self.queue.wait(self.model, request_id)
+            if any(result.get("has_nsfw_concepts") or []):
+                raise RenderRefused(f"{self.model} flagged the image as NSFW (request {request_id})")
+            images = result.get("images") or []
+            if not images:
+                raise RenderRefused(f"{self.model} returned no image (request {request_id})")
+            image = images[0]
+            path, content_type, size = self.queue.download(image["url"], request.out_path)
         seed = result.get("seed")
         return RenderResult(
             artifact=Artifact(
@@ -291,15 +350,13 @@ class FalVideoRenderer:
         script = " ".join(scene.voiceover for scene in request.scenes)
         arguments = {"prompt": f"{request.prompt}\nVoiceover: {script}", "aspect_ratio": request.aspect,
                      "duration": f"{round(seconds)}s", "generate_audio": True}  # fmt: skip
-        request_id = job.request_id
-        if request_id is None:
-            request_id = self.queue.submit(self.model, arguments)
-            job.remember_request(request_id)
-        result = self.queue.wait(self.model, request_id)
-        video = result.get("video") or {}
-        if not video.get("url"):
-            raise RenderRefused(f"{self.model} returned no video (request {request_id})")
-        path, content_type, size = self.queue.download(video["url"], request.out_path)
+        request_id = self.queue.request(self.model, arguments, job)
+        with charged(video_cost(self.model, seconds)):
+            result = self.queue.wait(self.model, request_id)
+            video = result.get("video") or {}
+            if not video.get("url"):
+                raise RenderRefused(f"{self.model} returned no video (request {request_id})")
+            path, content_type, size = self.queue.download(video["url"], request.out_path)
         return RenderResult(
             artifact=Artifact(
                 kind="video", path=str(path), url=video["url"], content_type=content_type, size_bytes=size

@@ -26,13 +26,13 @@ def _fal_queue(model: str, unit: str) -> FalQueue:
         raise ConfigError(f"unknown fal model {model!r}; priced models: {', '.join(priced)}")
     if settings.fal_key is None:
         raise ConfigError("a fal renderer is selected but FAL_KEY is not set")
-    return _shared_queue(settings.fal_key.get_secret_value(), settings.fal_url)
+    return _shared_queue(settings.fal_key.get_secret_value(), settings.fal_url, settings.fal_timeout_s)
 
 
 @lru_cache(maxsize=8)
-def _shared_queue(key: str, base_url: str) -> FalQueue:
+def _shared_queue(key: str, base_url: str, timeout_s: float) -> FalQueue:
     """One queue client per key and endpoint in a process: its HTTP connections are reused across renders."""
-    return FalQueue(key=key, base_url=base_url)
+    return FalQueue(key=key, base_url=base_url, timeout_s=timeout_s)
 
 
 IMAGE_RENDERERS.register("fal", lambda model: FalImageRenderer(model, _fal_queue(model, "per_image")))

@@ -32,8 +32,8 @@ from beatdesk.settings import Settings
 from beatdesk.store import open_store, repo
 from beatdesk.users import User, add_user, authenticate, get_user, list_users
 from drafter.edit import edit_draft
+from publishers.channel_text import channel_parts
 from publishers.stage import publishing
-from renderers.channel_text import channel_parts
 from review_web.api import create_api
 from review_web.chart import cost_chart
 

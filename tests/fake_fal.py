@@ -53,6 +53,11 @@ class FalState:
     """How long a status stream stays open after COMPLETED (fal ends it at once)."""
     connections: int = 0
     """TCP connections clients opened."""
+    submit_delay_s: float = 0.0
+    """How long a taken (and charged) submit waits before it is answered: the window a worker may die in."""
+    keepalive_only: bool = False
+    """The status stream sends nothing but keep-alive comments, forever (a stuck proxy)."""
+    cancels: list[str] = field(default_factory=list)
     submits: list[dict[str, Any]] = field(default_factory=list)
     charges: int = 0
     started: dict[str, float] = field(default_factory=dict)
@@ -101,6 +106,8 @@ def fal_server() -> Iterator[FalState]:
                 state.started[request_id] = time.monotonic()
                 lose = state.lose_submit_answers > 0
                 state.lose_submit_answers -= lose
+            if state.submit_delay_s:
+                time.sleep(state.submit_delay_s)
             if lose:  # taken and charged, but the answer never arrives
                 self.close_connection = True
                 self.connection.shutdown(2)
@@ -169,6 +176,13 @@ def fal_server() -> Iterator[FalState]:
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Transfer-Encoding", "chunked")  # the stream ends, the connection stays
             self.end_headers()
+            if state.keepalive_only:
+                try:
+                    while True:
+                        self._chunk(b": keep-alive\n\n")
+                        time.sleep(0.2)
+                except OSError:  # the client went away
+                    return
             if remaining > 0:
                 self._chunk(b'data: {"status": "IN_PROGRESS", "logs": null}\n\n')
                 time.sleep(remaining)
@@ -181,7 +195,9 @@ def fal_server() -> Iterator[FalState]:
             self.wfile.flush()
 
         def do_PUT(self) -> None:
-            self._send(200, {"status": "CANCELLATION_REQUESTED"})
+            with state.lock:
+                state.cancels.append(self.path)
+            self._send(202, {"status": "CANCELLATION_REQUESTED"})
 
         def log_message(self, *args: object) -> None:
             pass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -10,112 +9,80 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy.orm import Session
 
-from beatdesk import budget
 from beatdesk.home import init_home
-from beatdesk.models import BatchSpec, ContentFormat, Persona, StepStatus
-from beatdesk.personas import load_persona
-from beatdesk.steps import StepNotStarted, run_step
+from beatdesk.models import PostStatus, StepStatus
+from beatdesk.runner import Next
 from beatdesk.store import Store, forget_stores, open_store, repo
-from tests.test_store import PLAN
-
-IMAGE = Decimal("0.06")
-MODEL = "fal-ai/flux-pro/v1.1-ultra"
+from beatdesk.store import steps as step_rows
+from tests.runner_kit import PaidImage, in_threads, rendering_posts, runner_for, set_budgets
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, home: Path) -> Iterator[Store]:
+    init_home(home)
     url = f"sqlite:///{home / 'beatdesk.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     yield open_store(url)
     forget_stores()
 
 
-@pytest.fixture
-def persona(home: Path) -> Persona:
-    init_home(home)
-    ash = load_persona(home, "ash")
-    return ash.model_copy(update={"budgets": ash.budgets.model_copy(update={"per_day_usd": Decimal("0.18")})})
-
-
-def image_posts(store: Store, batches: int, per_batch: int) -> list[tuple[int, int]]:
-    """(batch id, post id) for each new post, its hero_image step queued."""
-    posts = []
+def test_concurrent_reservations_of_two_batches_stay_within_the_day(store: Store, home: Path) -> None:
+    set_budgets(home, per_day="0.18")
+    posts = rendering_posts(store, batches=2, per_batch=4)
+    image = PaidImage()
+    runner = runner_for(store, home, image)
+    results = in_threads([lambda post_id=post_id: runner.advance(post_id) for _, post_id in posts])
+    assert results == [Next.settled] * len(posts)
     with store.session() as session:
-        for _ in range(batches):
-            batch_id = repo.create_batch(session, spec=BatchSpec(persona="ash", counts={ContentFormat.hero_text: 1}))
-            for _ in range(per_batch):
-                post_id = repo.add_planned_post(
-                    session, batch_id=batch_id, persona="ash", plan=PLAN, steps=("plan", "draft", "hero_image")
-                )
-                posts.append((batch_id, post_id))
-    return posts
+        steps = [repo.get_post(session, post_id).steps[-1] for _, post_id in posts]
+        flagged = [repo.get_post(session, post_id).checks for _, post_id in posts]
+    assert image.submits == 3  # 0.18 a day buys three images, whichever batches ask
+    assert sum((s.cost_usd for s in steps), Decimal(0)) == Decimal("0.18")
+    assert sorted(s.status for s in steps) == [StepStatus.done] * 3 + [StepStatus.skipped] * 5
+    assert all(s.error and s.error.startswith("not started: daily budget of ash") for s in steps if not s.cost_usd)
+    assert sum(1 for checks in flagged if any(c.name == "budget" and c.level == "fail" for c in checks)) == 5
 
 
-def test_concurrent_reservations_of_two_batches_stay_within_the_day(store: Store, persona: Persona) -> None:
-    posts = image_posts(store, batches=2, per_batch=4)
-    start = threading.Barrier(len(posts))
-    refusals: list[str | None] = [None] * len(posts)
-
-    def render(i: int, batch_id: int, post_id: int) -> None:
-        """As the render stage does: the step starts and reserves its estimate in one transaction."""
-
-        def admit(session: Session, step_id: int) -> str | None:
-            return budget.reserve(session, step_id=step_id, batch_id=batch_id, persona=persona, estimate=IMAGE)
-
-        start.wait()
-        try:
-            with run_step(store, post_id=post_id, name="hero_image", provider="fal", model=MODEL, admit=admit) as run:
-                run.cost_usd = IMAGE
-        except StepNotStarted as refused:
-            refusals[i] = refused.reason
-
-    threads = [threading.Thread(target=render, args=(i, *p)) for i, p in enumerate(posts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    granted = [r for r in refusals if r is None]
-    assert len(granted) == 3, refusals  # 0.18 a day buys three images, whichever batches ask
-    assert all("daily budget of ash" in r for r in refusals if r is not None)
-    with store.session() as session:
-        images = [repo.get_post(session, p.id).steps[-1] for p in repo.list_posts(session)]
-    assert sum((s.cost_usd for s in images), Decimal(0)) == Decimal("0.18")
-    assert sorted(s.status for s in images) == [StepStatus.done] * 3 + [StepStatus.skipped] * 5
-    assert all(s.error and s.error.startswith("not started: daily budget") for s in images if s.cost_usd == 0)
-
-
-def test_budget_sums_are_exact_decimals(store: Store, persona: Persona) -> None:
+def test_budget_sums_are_exact_decimals(store: Store, home: Path) -> None:
     """Three steps of 0.1 fit a day of 0.3 exactly (summed as floats they would pass it: 0.30000000000000004)."""
-    tenth = persona.model_copy(update={"budgets": persona.budgets.model_copy(update={"per_day_usd": Decimal("0.3")})})
-    reasons = []
-    for batch_id, post_id in image_posts(store, batches=1, per_batch=4):
-        with store.session() as session:
-            step_id, _ = repo.start_step(session, post_id=post_id, name="hero_image", provider="fal", model=MODEL)
-            reasons.append(budget.reserve(session, step_id=step_id, batch_id=batch_id, persona=tenth,
-                                          estimate=Decimal("0.1")))  # fmt: skip
-    assert reasons[:3] == [None, None, None]
-    assert reasons[3] == "daily budget of ash: 0.4 USD with this step is over 0.3 USD"
-
-
-def test_the_day_counts_the_personas_steps_started_since_its_midnight(store: Store, persona: Persona) -> None:
-    """Yesterday's images and another persona's do not count against today's budget of ash."""
-    (batch_id, yesterday), (_, today), (_, later) = image_posts(store, batches=1, per_batch=3)
+    set_budgets(home, per_day="0.3")
+    image = PaidImage(price=Decimal("0.1"))
+    runner = runner_for(store, home, image)
+    for _, post_id in rendering_posts(store, batches=1, per_batch=4):
+        runner.advance(post_id)
+    assert image.submits == 3
     with store.session() as session:
-        other = repo.add_planned_post(session, batch_id=batch_id, persona="bee", plan=PLAN, steps=("hero_image",))
-        for post_id in (yesterday, other):
-            step_id, _ = repo.start_step(session, post_id=post_id, name="hero_image", provider="fal", model=MODEL)
-            repo.update_step(session, step_id=step_id, cost_usd=Decimal("0.18"))
-            if post_id == yesterday:  # a minute before midnight where ash lives
-                midnight = datetime.combine(
-                    datetime.now(ZoneInfo(persona.timezone)).date(), time(), ZoneInfo(persona.timezone)
-                )
-                repo.update_step(session, step_id=step_id, started_at=midnight - timedelta(minutes=1))
-    no_batch_cap = persona.model_copy(update={"budgets": persona.budgets.model_copy(update={"per_batch_usd": 10})})
-    reasons = []
-    for post_id in (today, later):
-        with store.session() as session:
-            step_id, _ = repo.start_step(session, post_id=post_id, name="hero_image", provider="fal", model=MODEL)
-            reasons.append(budget.reserve(session, step_id=step_id, batch_id=batch_id, persona=no_batch_cap,
-                                          estimate=Decimal("0.18")))  # fmt: skip
-    assert reasons == [None, "daily budget of ash: 0.36 USD with this step is over 0.18 USD"]
+        last = repo.list_posts(session)[0]
+    assert last.steps[-1].error == "not started: daily budget of ash: 0.4 USD with this step is over 0.3 USD"
+
+
+def test_a_batch_cap_and_a_zero_budget_skip_paid_steps_with_the_reason(store: Store, home: Path) -> None:
+    set_budgets(home, per_batch="0")
+    runner = runner_for(store, home, PaidImage())
+    ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1)
+    assert runner.advance(post_id) is Next.settled
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+    assert post.status is PostStatus.in_review and post.total_cost_usd == 0
+    assert post.steps[-1].error == "not started: batch budget: 0.06 USD with this step is over 0 USD"
+
+
+def test_the_day_counts_the_personas_steps_started_since_its_midnight(store: Store, home: Path) -> None:
+    """Yesterday's images and another persona's do not count against today's budget of ash."""
+    set_budgets(home, per_batch="10", per_day="0.18")
+    (batch_id, yesterday), (_, today), (_, later) = rendering_posts(store, batches=3, per_batch=1)
+    zone = ZoneInfo("Europe/Berlin")
+    with store.session() as session:
+        other = step_rows.new_step(session, batch_id=batch_id, persona="bee", name="hero_image")
+        other.cost_usd, other.started_at = Decimal("0.18"), datetime.now(zone)
+        old = step_rows.open_step_named(session, post_id=yesterday, name="hero_image")
+        assert old is not None
+        midnight = datetime.combine(datetime.now(zone).date(), time(), zone)
+        old.status, old.cost_usd, old.started_at = StepStatus.done, Decimal("0.18"), midnight - timedelta(minutes=1)
+    runner = runner_for(store, home, PaidImage(price=Decimal("0.18")))
+    runner.advance(today)
+    runner.advance(later)
+    with store.session() as session:
+        steps = [repo.get_post(session, post_id).steps[-1] for post_id in (today, later)]
+    assert [s.status for s in steps] == [StepStatus.done, StepStatus.skipped]
+    assert steps[1].error == "not started: daily budget of ash: 0.36 USD with this step is over 0.18 USD"

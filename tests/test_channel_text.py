@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from beatdesk.channels import CHANNELS, length_on
 from beatdesk.errors import BeatdeskError
-from renderers.channel_text import fit
+from publishers.channel_text import fit
 
 WORD = st.one_of(
     st.text(alphabet="abcdefghijklmnopqrstuvwxyzé日本👍", min_size=1, max_size=12),

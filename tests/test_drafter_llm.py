@@ -14,17 +14,17 @@ from beatdesk.errors import ConfigError
 from beatdesk.home import init_home
 from beatdesk.models import BatchSpec, ContentFormat, HeroTextDraft, Persona, Plan, PostStatus, Source, StepStatus
 from beatdesk.prices import token_cost
+from beatdesk.runner import Next
 from beatdesk.store import open_store, repo
 from drafter.base import DraftingContext, UnavailableDrafter
 from drafter.llm import DraftingError, LLMDrafter
 from drafter.offline import OfflineDrafter
-from drafter.stage import draft_post
 from planner.offline import OfflinePlanner
-from planner.stage import plan_batch
 from tests.conftest import run_cli
 from tests.drafts import answer, hero_args, video_args
 from tests.fake_openai import Scripted, chat_server
 from tests.fakes import fake_model, text_reply, tool_reply
+from tests.runner_kit import draft_with, plan_with
 
 PLAN = Plan(
     beat_key="foundation_models_and_inference_economics",
@@ -98,16 +98,16 @@ def store_with_batch(home: Path):
         batch_id = repo.create_batch(
             session, spec=BatchSpec(persona="ash", counts={ContentFormat.video: 1, ContentFormat.hero_text: 2})
         )
-    post_ids = plan_batch(store, batch_id=batch_id, home=home, planner=OfflinePlanner())
+    post_ids = plan_with(store, home, batch_id, OfflinePlanner())
     return store, post_ids
 
 
 def test_a_failing_item_fails_alone_with_reason_and_cost(home: Path, store_with_batch) -> None:
     store, post_ids = store_with_batch
     failing = drafter(text_reply("nope"), text_reply("still nope"))
-    assert not draft_post(store, post_id=post_ids[0], home=home, drafter=failing)
+    assert draft_with(store, home, post_ids[0], failing) is Next.settled
     for post_id in post_ids[1:]:
-        assert draft_post(store, post_id=post_id, home=home, drafter=OfflineDrafter())
+        assert draft_with(store, home, post_id, OfflineDrafter()) is Next.again
     with store.session() as session:
         failed = repo.get_post(session, post_ids[0])
         others = [repo.get_post(session, i) for i in post_ids[1:]]
@@ -122,7 +122,7 @@ def test_a_failing_item_fails_alone_with_reason_and_cost(home: Path, store_with_
 def test_a_drafter_that_could_not_start_fails_the_step(home: Path, store_with_batch) -> None:
     store, post_ids = store_with_batch
     broken = UnavailableDrafter("openai:gpt-4.1-mini", ConfigError("BEATDESK_LLM=openai:gpt-4.1-mini: no API key"))
-    assert not draft_post(store, post_id=post_ids[1], home=home, drafter=broken)
+    assert draft_with(store, home, post_ids[1], broken) is Next.settled
     with store.session() as session:
         post = repo.get_post(session, post_ids[1])
     assert post.status is PostStatus.failed and "no API key" in (post.reason or "")

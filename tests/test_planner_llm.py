@@ -12,8 +12,8 @@ from beatdesk.prices import token_cost
 from beatdesk.store import open_store, repo
 from planner.base import PlanningContext, RecentPost
 from planner.llm import LLMPlanner
-from planner.stage import plan_batch
 from tests.fakes import fake_model, text_reply, tool_reply
+from tests.runner_kit import plan_with
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 V, H = ContentFormat.video, ContentFormat.hero_text
@@ -146,9 +146,7 @@ def test_plan_stage_records_the_model_cost_on_the_posts(home: Path, ash: Persona
     store = open_store(f"sqlite:///{home / 'beatdesk.db'}")
     with store.session() as session:
         batch_id = repo.create_batch(session, spec=BatchSpec(persona="ash", counts={V: 1, H: 2}))
-    post_ids = plan_batch(
-        store, batch_id=batch_id, home=home, planner=planner(tool_reply("ProposedBatch", {"items": GOOD}))
-    )
+    post_ids = plan_with(store, home, batch_id, planner(tool_reply("ProposedBatch", {"items": GOOD})))
     with store.session() as session:
         batch = repo.get_batch(session, batch_id)
     assert len(post_ids) == 3 and batch.status is BatchStatus.running

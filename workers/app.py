@@ -31,11 +31,6 @@ def configure(settings: Settings) -> Celery:
         "worker_send_task_events": True,  # so Flower (or `celery events`) can follow the tasks
         "task_send_sent_event": True,
     }
-    broker = settings.broker_url or "memory://"
-    if app.conf.broker_url != broker:
-        # Celery caches broker connection and producer pools on first use; a new broker needs new ones.
-        app._pool = None
-        app.amqp._producer_pool = None
     if settings.broker_url:
         app.conf.update(
             broker_url=settings.broker_url,

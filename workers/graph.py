@@ -1,4 +1,4 @@
-"""Running a batch: create it, hand it to the plan task (a worker, or a thread in-process), and watch the store."""
+"""Running a batch: store it, hand it to the runner (a worker, or a thread in-process), and watch it."""
 
 from __future__ import annotations
 
@@ -8,27 +8,27 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from beatdesk.errors import BeatdeskError
 from beatdesk.models import Batch, BatchSpec, BatchStatus
-from beatdesk.personas import known_personas, load_persona
+from beatdesk.recovery import Recovered, reconcile
 from beatdesk.review import send_back_for_redraft, send_back_for_rerender
-from beatdesk.schedules import due_batches
+from beatdesk.runner import one_line
+from beatdesk.schedules import start_due_batches
 from beatdesk.settings import Settings
-from beatdesk.steps import one_line
-from beatdesk.store import open_store, repo
+from beatdesk.store import repo
 from workers.app import check_broker, configure
-from workers.tasks import draft_post_task, plan_batch_task, render_post_task, requeue_stuck_renders
+from workers.pipeline import limits, store_of
+from workers.tasks import advance_batch_task, advance_task
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+ENDED = (BatchStatus.done, BatchStatus.failed)
 
 
 def start_batch(settings: Settings, spec: BatchSpec) -> int:
-    """Check the broker and the database, store the batch, and dispatch its plan task."""
+    """Check the broker and the database, store the batch, and dispatch it."""
     configure(settings)
     check_broker(settings)
-    store = open_store(settings.effective_database_url)
-    with store.session() as session:
+    with store_of(settings).session() as session:
         batch_id = repo.create_batch(session, spec=spec)
     dispatch_batch(settings, batch_id)
     return batch_id
@@ -37,21 +37,8 @@ def start_batch(settings: Settings, spec: BatchSpec) -> int:
 def start_scheduled_batches(settings: Settings, *, now: datetime) -> list[int]:
     """Make and start every scheduled batch that is due; one per due time, however many schedulers ask."""
     configure(settings)
-    store = open_store(settings.effective_database_url)
-    started = []
-    for key in known_personas(settings.home):
-        try:
-            persona = load_persona(settings.home, key)
-        except BeatdeskError as err:  # one broken persona file must not stop the others' batches
-            log.warning("no scheduled batches for %s: %s", key, err)
-            continue
-        for due in due_batches(persona, now=now):
-            with store.session() as session:
-                batch_id = repo.create_scheduled_batch(session, spec=due.spec, schedule_key=due.key)
-            if batch_id is not None:
-                dispatch_batch(settings, batch_id)
-                started.append(batch_id)
-    return started
+    return start_due_batches(settings, store_of(settings), now=now,
+                             dispatch=lambda batch_id: dispatch_batch(settings, batch_id))  # fmt: skip
 
 
 def dispatch_batch(settings: Settings, batch_id: int) -> None:
@@ -59,55 +46,76 @@ def dispatch_batch(settings: Settings, batch_id: int) -> None:
         # Eager tasks run in the caller; a thread lets the caller watch progress meanwhile.
         threading.Thread(target=_run_in_process, args=(settings, batch_id), daemon=True).start()
     else:
-        plan_batch_task.delay(batch_id)
+        advance_batch_task.delay(batch_id)
 
 
 def _run_in_process(settings: Settings, batch_id: int) -> None:
     try:
-        plan_batch_task.delay(batch_id)
+        advance_batch_task.delay(batch_id)
     except Exception as err:  # a bug, not bad input: keep the batch honest about it
-        with open_store(settings.effective_database_url).session() as session:
-            repo.set_batch_status(session, batch_id=batch_id, status=BatchStatus.failed, error=one_line(err))
+        log.exception("batch %s stopped", batch_id)
+        with store_of(settings).session() as session:
+            row = repo.batch_row(session, batch_id)
+            if row.status not in ENDED:
+                row.status, row.error = BatchStatus.failed, one_line(err)
 
 
 def wait_for_batch(
     settings: Settings, batch_id: int, *, timeout_s: float, on_progress: Progress | None = None
 ) -> Batch:
-    """Poll the store until the batch is done or failed, or the time is up; return it as it stands."""
-    store = open_store(settings.effective_database_url)
+    """Poll the batch's status (one row, whatever its size) until it ends or the time is up; then load it
+    whole. On a broker, the wait also reconciles, so a batch whose workers died is recovered, or ends."""
+    store = store_of(settings)
     deadline = time.monotonic() + timeout_s
     interval = 0.1 if settings.in_process else 0.25
+    next_reconcile = time.monotonic() + settings.reconcile_every_s
     while True:
         with store.session() as session:
-            batch = repo.get_batch(session, batch_id)
-            ended, total = repo.batch_progress(session, batch_id=batch_id)
-        if on_progress:
-            on_progress(ended, total)
-        if batch.status in (BatchStatus.done, BatchStatus.failed) or time.monotonic() >= deadline:
-            return batch
+            status = repo.batch_status(session, batch_id)
+            progress = repo.batch_progress(session, batch_id=batch_id) if on_progress else None
+        if on_progress and progress:
+            on_progress(*progress)
+        if status in ENDED or time.monotonic() >= deadline:
+            break
+        if not settings.in_process and time.monotonic() >= next_reconcile:
+            recover(settings)
+            next_reconcile = time.monotonic() + settings.reconcile_every_s
         time.sleep(interval)
+    with store.session() as session:
+        return repo.get_batch(session, batch_id)
+
+
+def recover(settings: Settings) -> Recovered:
+    """One reconciler pass: hand on what stopped moving, fail what cannot move (see `beatdesk.recovery`)."""
+    configure(settings)
+    try:
+        return reconcile(store_of(settings), hand_on_post=advance_task.delay, hand_on_batch=advance_batch_task.delay,
+                         limits=limits(settings))  # fmt: skip
+    except Exception as err:  # the broker or the database is away: the next pass tries again
+        log.warning("reconcile failed: %s", one_line(err))
+        return Recovered()
 
 
 def redraft(settings: Settings, *, post_id: int, note: str | None, actor: str) -> None:
-    """Send a post back for a new draft and hand it to the draft task (a worker, or right here)."""
+    """Send a post back for a new draft and hand it on (a worker, or right here)."""
     configure(settings)
     check_broker(settings)
-    with open_store(settings.effective_database_url).session() as session:
+    with store_of(settings).session() as session:
         send_back_for_redraft(session, post_id=post_id, actor=actor, note=note)
-    draft_post_task.delay(post_id, note)
+    advance_task.delay(post_id)
 
 
 def rerender(settings: Settings, *, post_id: int, note: str | None, actor: str, image_model: str | None) -> None:
-    """Send a post back for new media and hand it to the render task."""
+    """Send a post back for new media (with another image model, if given) and hand it on."""
     configure(settings)
     check_broker(settings)
-    with open_store(settings.effective_database_url).session() as session:
-        send_back_for_rerender(session, post_id=post_id, actor=actor, note=note)
-    render_post_task.delay(post_id, image_model)
+    with store_of(settings).session() as session:
+        send_back_for_rerender(session, post_id=post_id, actor=actor, note=note, image_model=image_model)
+    advance_task.delay(post_id)
 
 
 def sweep(settings: Settings) -> int:
-    """Re-queue renders stuck in running; the scheduler does this every 5 minutes."""
-    configure(settings)
+    """One reconciler pass by hand (`beatdesk sweep`); workers and the scheduler run it every few seconds."""
     check_broker(settings)
-    return requeue_stuck_renders()
+    done = recover(settings)
+    return len(done.posts) + len(done.batches) + len(done.failed_posts) + len(done.failed_batches)

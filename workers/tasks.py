@@ -1,134 +1,78 @@
-"""One task per stage. Each takes plain ids, calls one stage function, and hands on to the next."""
+"""The Celery tasks: each takes plain ids and makes one call into the runner (or the reconciler).
+
+Tasks are idempotent: a redelivered or duplicated one finds its step done, resumes it, or sees a
+live worker on it and returns. A database or broker that is away is retried with backoff, never
+acknowledged away; a provider's transient error is retried the same way, and the runner ends the
+step (with what it cost) on the last try.
+"""
 
 from __future__ import annotations
 
-import random
+import logging
+import threading
 import time
 from datetime import UTC, datetime
 
+import kombu.exceptions
+import redis.exceptions
 from celery import Task
+from celery.signals import worker_ready
+from sqlalchemy.exc import DBAPIError
 
-from beatdesk.errors import BeatdeskError
+from beatdesk.errors import TransientError
+from beatdesk.recovery import reconcile
+from beatdesk.runner import Next
+from beatdesk.schedules import start_due_batches
 from beatdesk.settings import get_settings
-from beatdesk.store import Store, open_store, repo
-from drafter.base import Drafter, UnavailableDrafter
-from drafter.registry import drafter_for
-from drafter.stage import draft_post
-from planner.registry import planner_for
-from planner.stage import plan_batch
 from publishers.stage import publish_due
-from renderers.fal import TransientRenderError
-from renderers.registry import image_renderer, video_renderer
-from renderers.stage import render_post, stuck_posts
-from workers.app import LONGEST_TASK_S, app
+from workers.app import app
+from workers.pipeline import limits, runner, store_of
 
-RENDER_RETRIES = 5
+log = logging.getLogger(__name__)
+AWAY = (DBAPIError, redis.exceptions.ConnectionError, kombu.exceptions.OperationalError)
+"""The store or the broker is away: try again later."""
+RETRIES = 8
+"""A provider's transient errors: tries before the step ends failed (backoff 1, 2, 4 ... 60 s)."""
+_retry = {"retry_backoff": 1, "retry_backoff_max": 60, "retry_jitter": True}
 
 
-def _store() -> Store:
-    return open_store(get_settings().effective_database_url)
+@app.task(name="beatdesk.advance_batch", bind=True, autoretry_for=AWAY, max_retries=40, **_retry)
+def advance_batch_task(self: Task, batch_id: int) -> None:
+    """Plan the batch (once) and hand each of its posts on."""
+    for post_id in runner().advance_batch(batch_id):
+        advance_task.delay(post_id)
 
 
-@app.task(name="beatdesk.plan_batch")
-def plan_batch_task(batch_id: int) -> None:
+@app.task(name="beatdesk.advance", bind=True, autoretry_for=(*AWAY, TransientError), max_retries=RETRIES, **_retry)
+def advance_task(self: Task, post_id: int) -> None:
+    """Run the post's next step, then hand it on to the next one."""
+    step = runner().advance(post_id, wait_in_place=self.request.is_eager, last_try=self.request.retries >= RETRIES)
+    if step is Next.again:
+        advance_task.delay(post_id)
+
+
+@app.task(name="beatdesk.reconcile")
+def reconcile_task() -> int:
+    """Hand on whatever stopped moving (see `beatdesk.recovery`); every few seconds on the beat schedule."""
     settings = get_settings()
-    post_ids = plan_batch(
-        _store(),
-        batch_id=batch_id,
-        home=settings.home,
-        planner=planner_for(settings.llm),
-        freshness_days=settings.freshness_days,
-        freshness_threshold=settings.freshness_threshold,
-    )
-    for post_id in post_ids:
-        draft_post_task.delay(post_id)
-    if not post_ids:
-        settle(batch_id)
+    done = reconcile(store_of(settings), hand_on_post=advance_task.delay, hand_on_batch=advance_batch_task.delay,
+                     limits=limits(settings))  # fmt: skip
+    return len(done.posts) + len(done.batches)
 
 
-@app.task(name="beatdesk.draft_post")
-def draft_post_task(post_id: int, note: str | None = None) -> None:
-    settings = get_settings()
-    try:
-        drafter: Drafter = drafter_for(settings.llm)
-    except BeatdeskError as err:  # a missing key or package fails this item's step, not the worker
-        drafter = UnavailableDrafter(settings.llm, err)
-    if draft_post(_store(), post_id=post_id, home=settings.home, drafter=drafter, note=note):
-        render_post_task.delay(post_id)
-    else:
-        settle_post(post_id)
+@worker_ready.connect
+def _reconcile_while_working(**_: object) -> None:
+    """Every worker also reconciles every few seconds, so recovery needs no scheduler running."""
+    threading.Thread(target=_reconcile_forever, name="beatdesk-reconciler", daemon=True).start()
 
 
-@app.task(name="beatdesk.render_post", bind=True, max_retries=RENDER_RETRIES)
-def render_post_task(self: Task, post_id: int, image_model: str | None = None) -> None:
-    settings = get_settings()
-    waited_here, settled = 0, False
+def _reconcile_forever() -> None:
     while True:
+        time.sleep(get_settings().reconcile_every_s)
         try:
-            settled = render_post(
-                _store(),
-                post_id=post_id,
-                home=settings.home,
-                choose=lambda persona: (
-                    image_renderer(image_model or persona.image_renderer or settings.image_renderer),
-                    video_renderer(persona.video_renderer or settings.video_renderer),
-                ),
-            )
-        except TransientRenderError as err:
-            tries = self.request.retries + waited_here
-            if tries >= RENDER_RETRIES:
-                give_up_render(post_id, f"gave up after {tries + 1} tries: {err}")
-            elif self.request.is_eager:  # in-process: no broker to hand the retry to, so wait here
-                waited_here += 1
-                time.sleep(backoff(tries))
-                continue
-            else:  # the step stays running with its request id: the retry resumes it, never pays again
-                raise self.retry(exc=err, countdown=backoff(tries)) from err
-        except BeatdeskError as err:  # a renderer that cannot start (no key, unknown model) fails the item
-            with _store().session() as session:
-                repo.fail_post(session, post_id=post_id, actor="renderer", reason=str(err))
-        break
-    if not settled:
-        settle_post(post_id)
-
-
-def give_up_render(post_id: int, reason: str) -> None:
-    with _store().session() as session:
-        repo.fail_running_steps(session, post_id=post_id, reason=reason)
-        repo.fail_post(session, post_id=post_id, actor="renderer", reason=reason)
-
-
-def backoff(retries: int) -> float:
-    """Exponential backoff with full jitter, capped at a minute."""
-    return random.uniform(0, min(60.0, 0.5 * 2**retries))
-
-
-def settle_post(post_id: int) -> None:
-    with _store().session() as session:
-        repo.finish_batch_if_done(session, batch_id=repo.batch_id_of(session, post_id))
-
-
-def settle(batch_id: int) -> None:
-    with _store().session() as session:
-        repo.finish_batch_if_done(session, batch_id=batch_id)
-
-
-@app.task(name="beatdesk.sweep_stuck_steps")
-def sweep_stuck_steps_task() -> int:
-    return requeue_stuck_renders()
-
-
-def requeue_stuck_renders() -> int:
-    """Re-queue renders whose step has run past the time limit (a lost task); they resume their request."""
-    post_ids = stuck_posts(_store(), older_than_s=LONGEST_TASK_S + 60)
-    for post_id in post_ids:
-        render_post_task.delay(post_id)
-    return len(post_ids)
-
-
-app.conf.beat_schedule = {
-    "sweep-stuck-steps": {"task": "beatdesk.sweep_stuck_steps", "schedule": 300.0},
-}
+            reconcile_task()
+        except Exception as err:  # the store or the broker is away: the next pass tries again
+            log.warning("reconcile failed: %s", " ".join(str(err).split())[:300])
 
 
 @app.task(name="beatdesk.ping", ignore_result=False)
@@ -140,18 +84,20 @@ def ping_task() -> str:
 @app.task(name="beatdesk.publish_due")
 def publish_due_task() -> int:
     """Publish approved posts whose slot has come (every minute on the beat schedule)."""
-    return len(publish_due(_store(), home=get_settings().home, now=datetime.now(UTC)))
-
-
-app.conf.beat_schedule["publish-due"] = {"task": "beatdesk.publish_due", "schedule": 60.0}
+    settings = get_settings()
+    return len(publish_due(store_of(settings), home=settings.home, now=datetime.now(UTC)))
 
 
 @app.task(name="beatdesk.run_schedules")
 def run_schedules_task() -> int:
     """Make the personas' scheduled batches that are due (each once, whoever asks)."""
-    from workers.graph import start_scheduled_batches  # the graph imports these tasks
+    settings = get_settings()
+    return len(start_due_batches(settings, store_of(settings), now=datetime.now(UTC),
+                                 dispatch=advance_batch_task.delay))  # fmt: skip
 
-    return len(start_scheduled_batches(get_settings(), now=datetime.now(UTC)))
 
-
-app.conf.beat_schedule["run-schedules"] = {"task": "beatdesk.run_schedules", "schedule": 60.0}
+app.conf.beat_schedule = {
+    "reconcile": {"task": "beatdesk.reconcile", "schedule": 10.0},
+    "publish-due": {"task": "beatdesk.publish_due", "schedule": 60.0},
+    "run-schedules": {"task": "beatdesk.run_schedules", "schedule": 60.0},
+}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -14,17 +13,16 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from beatdesk.errors import ConfigError, UnreachableServiceError
+from beatdesk.store import heartbeat
 from beatdesk.store.schema import SQLiteDecimalSum
 
 _stores: dict[str, Store] = {}
 _lock = threading.Lock()
 _PG_MIGRATION_LOCK = 7_042_611  # advisory lock id: two processes never migrate at once
-_PING_AFTER_IDLE_S = 1.0
-"""A pooled connection idle longer than this is checked before use (the server may have closed it)."""
 
 
 class Store:
@@ -69,28 +67,10 @@ def _engine_for(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver we ship
     try:
-        engine = create_engine(parsed, connect_args={"connect_timeout": 5})
+        # pool_pre_ping: a connection the server closed (a restart, an idle timeout) is replaced before use.
+        return create_engine(parsed, connect_args={"connect_timeout": 5}, pool_pre_ping=True)
     except Exception as err:  # a missing driver or bad option: say which URL
         raise ConfigError(f"cannot use database {shown}: {err}") from None
-    event.listen(engine, "checkin", _note_idle)
-    event.listen(engine, "checkout", _ping_if_idle)
-    return engine
-
-
-def _note_idle(_dbapi_connection: Any, record: Any) -> None:
-    record.info["idle_since"] = time.monotonic()
-
-
-def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-    """pool_pre_ping, but only for a connection that sat idle: a render checks a connection out three
-    or four times within milliseconds, and a ping on each added about 0.3 ms to it (of 9 ms)."""
-    if time.monotonic() - record.info.get("idle_since", time.monotonic()) < _PING_AFTER_IDLE_S:
-        return
-    try:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as err:  # the pool replaces the connection and tries again
-        raise DisconnectionError(f"a pooled connection was closed: {err}") from err
 
 
 def migrate(engine: Engine) -> None:
@@ -126,6 +106,7 @@ def open_store(url: str) -> Store:
 def forget_stores() -> None:
     """Drop cached engines (after a fork, or between tests)."""
     with _lock:
+        heartbeat.forget()
         for store in _stores.values():
             store.dispose()
         _stores.clear()

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
-from sqlalchemy.orm.util import identity_key
 
-from beatdesk.errors import NotFoundError
+from beatdesk.errors import InvalidTransitionError, NotFoundError
 from beatdesk.models import (
     Artifact,
     Batch,
@@ -34,12 +30,11 @@ from beatdesk.models import (
     Source,
     StepStatus,
 )
-from beatdesk.states import check_transition
-from beatdesk.store import search
-from beatdesk.store import statements as sql
+from beatdesk.states import TERMINAL_FOR_BATCH, check_transition
+from beatdesk.store import heartbeat, search
+from beatdesk.store import steps as step_rows
 from beatdesk.store.schema import (
     ArtifactRow,
-    Base,
     BatchRow,
     ChatReferenceRow,
     EventRow,
@@ -51,10 +46,6 @@ from beatdesk.store.schema import (
 )
 
 _draft_adapter: TypeAdapter[Draft] = TypeAdapter(Draft)
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 # --- batches -------------------------------------------------------------------------------------
@@ -87,17 +78,22 @@ def set_batch_status(session: Session, *, batch_id: int, status: BatchStatus, er
 
 
 def finish_batch_if_done(session: Session, *, batch_id: int) -> bool:
-    """Mark the batch done once no post holds it up; safe to call from every worker at once.
+    """Mark the batch done once it has all its posts and none holds it up; safe from every worker at once.
 
-    On PostgreSQL the callers take turns on the batch's row: otherwise the last two posts, settled in
-    two transactions at once, would each see the other still waiting, and the batch would stay running.
-    (SQLite runs one writer at a time.)"""
-    db = connection_of(session)
-    if db.dialect.name == "postgresql":
-        db.execute(sql.BATCH_LOCK, {"batch_id": batch_id})
-    done = db.execute(sql.FINISH_BATCH, {"batch_id": batch_id, "status": BatchStatus.done, "finished_at": utcnow()})
-    _changed(session, BatchRow, batch_id)
-    return bool(done.rowcount)
+    The callers take turns on the batch's row (PostgreSQL: a row lock that does not hold up adding a post;
+    SQLite runs one writer at a time): otherwise the last two posts, settled at once, would each see
+    the other still waiting, and the batch would stay running."""
+    batch = session.scalars(
+        select(BatchRow).where(BatchRow.id == batch_id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).first()  # fmt: skip
+    if batch is None or batch.status != BatchStatus.running:
+        return False
+    waiting = select(PostRow.id).where(PostRow.batch_id == batch_id, PostRow.status.not_in(sorted(TERMINAL_FOR_BATCH)))
+    if session.scalar(select(exists(waiting))):
+        return False
+    batch.status, batch.finished_at = BatchStatus.done, utcnow()
+    return True
 
 
 def get_batch(session: Session, batch_id: int) -> Batch:
@@ -113,32 +109,59 @@ def get_batch(session: Session, batch_id: int) -> Batch:
         finished_at=row.finished_at,
         error=row.error,
         posts=[_post(post) for post in row.posts],
+        steps=batch_steps(session, batch_id=batch_id),
     )
 
 
-def fail_running_steps(session: Session, *, post_id: int, reason: str) -> None:
-    """Steps left running by retries that gave up: failed, their reservations released."""
-    session.execute(
-        update(StepRow)
-        .where(StepRow.post_id == post_id, StepRow.status == StepStatus.running)
-        .values(status=StepStatus.failed, error=reason, finished_at=utcnow(), cost_usd=Decimal("0"))
-    )
-
-
-def posts_with_stuck_steps(session: Session, *, names: Sequence[str], older_than_s: float) -> list[int]:
-    cutoff = utcnow() - timedelta(seconds=older_than_s)
+def batch_steps(session: Session, *, batch_id: int) -> list[PipelineStep]:
+    """The batch's own steps (its planning), oldest first."""
     rows = session.scalars(
-        select(StepRow.post_id)
-        .join(PostRow, PostRow.id == StepRow.post_id)
-        .where(
-            StepRow.name.in_(list(names)),
-            StepRow.status == StepStatus.running,
-            StepRow.started_at < cutoff,
-            PostRow.status == PostStatus.rendering,
-        )
-        .distinct()
+        select(StepRow).where(StepRow.batch_id == batch_id, StepRow.post_id.is_(None)).order_by(StepRow.position)
     )
-    return sorted(rows)
+    return [_step(row, None) for row in rows]
+
+
+def batch_row(session: Session, batch_id: int, *, lock: bool = False) -> BatchRow:
+    """The batch's row, read afresh (and locked on PostgreSQL when `lock`), for the runner to change."""
+    query = select(BatchRow).where(BatchRow.id == batch_id).execution_options(populate_existing=True)
+    row = session.scalars(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise NotFoundError(f"no batch with id {batch_id}")
+    return row
+
+
+def post_ids_of_batch(session: Session, *, batch_id: int, statuses: Sequence[PostStatus]) -> list[int]:
+    rows = session.scalars(
+        select(PostRow.id).where(PostRow.batch_id == batch_id, PostRow.status.in_(list(statuses))).order_by(PostRow.id)
+    )
+    return list(rows)
+
+
+def post_status(session: Session, post_id: int, *, lock: bool = False) -> PostStatus:
+    query = select(PostRow.status).where(PostRow.id == post_id)
+    status = session.scalar(query.with_for_update() if lock else query)
+    if status is None:
+        raise NotFoundError(f"no post with id {post_id}")
+    return PostStatus(status)
+
+
+def has_open_steps(session: Session, *, post_id: int) -> bool:
+    """Whether the post has a step still to do (queued) or under way (running)."""
+    open_steps = select(StepRow.id).where(StepRow.post_id == post_id, StepRow.status.in_(step_rows.OPEN))
+    return bool(session.scalar(select(exists(open_steps))))
+
+
+def note_nudge(session: Session, *, post_id: int, at: datetime) -> None:
+    """The reconciler handed the post to a worker again at `at`."""
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(nudged_at=at))
+
+
+def batch_status(session: Session, batch_id: int) -> BatchStatus:
+    """Just the batch's status: what a progress poll reads, whatever the batch's size."""
+    status = session.scalar(select(BatchRow.status).where(BatchRow.id == batch_id))
+    if status is None:
+        raise NotFoundError(f"no batch with id {batch_id}")
+    return BatchStatus(status)
 
 
 def batch_progress(session: Session, *, batch_id: int) -> tuple[int, int]:
@@ -169,7 +192,10 @@ def add_planned_post(
         status=PostStatus.planned,
         plan=plan.model_dump(mode="json"),
     )
-    row.steps = [StepRow(position=i, name=name, status=StepStatus.queued) for i, name in enumerate(steps)]
+    row.steps = [
+        StepRow(position=i, name=name, status=StepStatus.queued, batch_id=batch_id, persona=persona)
+        for i, name in enumerate(steps)
+    ]
     row.events = [EventRow(actor=actor, action="plan", from_status=None, to_status=PostStatus.planned)]
     session.add(row)
     session.flush()
@@ -190,18 +216,20 @@ def batch_id_of(session: Session, post_id: int) -> int:
 
 def get_post(session: Session, post_id: int, *, with_history: bool = True) -> Post:
     """The post; without history its events and publications are left empty (a worker's cheaper read)."""
-    db = connection_of(session)
-    row = db.execute(sql.POST, {"post_id": post_id}).first()
+    loads = _post_loads() if with_history else [selectinload(PostRow.steps)]
+    row = session.scalars(
+        select(PostRow).options(selectinload(PostRow.batch), *loads).where(PostRow.id == post_id)
+        .execution_options(populate_existing=True)
+    ).first()  # fmt: skip
     if row is None:
         raise NotFoundError(f"no post with id {post_id}")
-    steps = [
-        _step(step, _artifact(step, prefix="artifact_")) for step in db.execute(sql.POST_STEPS, {"post_id": post_id})
-    ]
-    events, publications = [], []
-    if with_history:
-        events = [_event(event) for event in db.execute(sql.POST_EVENTS, {"post_id": post_id})]
-        publications = [_publication(p) for p in db.execute(sql.POST_PUBLICATIONS, {"post_id": post_id})]
-    return _post_of(row, message=row.spec.get("message"), steps=steps, events=events, publications=publications)
+    return _post_of(
+        row,
+        message=row.batch.spec.get("message"),
+        steps=[_step(step, _artifact(step.artifact)) for step in row.steps],
+        events=[_event(e) for e in row.events] if with_history else [],
+        publications=[_publication(p) for p in row.publications] if with_history else [],
+    )
 
 
 def list_posts(
@@ -288,9 +316,9 @@ def daily_costs(session: Session, *, persona: str, days: int) -> list[tuple[date
     today = utcnow().date()
     start = today - timedelta(days=days - 1)
     rows = session.execute(
-        select(StepRow.started_at, StepRow.name, StepRow.cost_usd)
-        .join(PostRow, PostRow.id == StepRow.post_id)
-        .where(PostRow.persona == persona, StepRow.started_at >= datetime.combine(start, datetime.min.time(), UTC))
+        select(StepRow.started_at, StepRow.name, StepRow.cost_usd).where(
+            StepRow.persona == persona, StepRow.started_at >= datetime.combine(start, datetime.min.time(), UTC)
+        )
     ).all()
     table: dict[date, dict[str, Decimal]] = {start + timedelta(days=i): {} for i in range(days)}
     for started_at, name, cost in rows:
@@ -380,28 +408,23 @@ def transition(
 ) -> PostStatus:
     """Move a post to `to` if the state table allows it; log the event; return the old status.
 
-    `expected`, the status the caller last saw: when the post is still in it, the move is one
-    conditional UPDATE, with no locked read before it."""
-    db = connection_of(session)
+    The post is read locked (PostgreSQL), so two workers never both move it; `expected`, when given,
+    must be its status, or the move is refused."""
+    row = session.scalars(
+        select(PostRow).where(PostRow.id == post_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no post with id {post_id}")
+    current = PostStatus(row.status)
+    if expected is not None and current is not expected:
+        raise InvalidTransitionError(f"post {post_id} is {current}, not {expected}; it was not moved to {to}")
+    check_transition(post_id, current, to)
     now = utcnow()
-    values: dict[str, object] = {"status": to, "status_changed_at": now}
+    row.status, row.status_changed_at, row.touched_at = to, now, now
     if action in ("reject", "fail"):
-        values["reason"] = note
-    current = None
-    if expected is not None:
-        check_transition(post_id, expected, to)
-        if db.execute(sql.POST_IF_STATUS, {"post_id": post_id, "expected": expected, **values}).rowcount:
-            current = expected
-    if current is None:  # no expectation, or the post has moved on: read it, locked, and judge from there
-        status = db.scalar(sql.POST_STATUS, {"post_id": post_id})  # locked to the end of the transaction
-        if status is None:
-            raise NotFoundError(f"no post with id {post_id}")
-        current = PostStatus(status)
-        check_transition(post_id, current, to)
-        db.execute(sql.POST_BY_ID, {"post_id": post_id, **values})
-    db.execute(sql.NEW_EVENT, {"post_id": post_id, "at": now, "actor": actor, "action": action,
-                               "from_status": current, "to_status": to, "note": note})  # fmt: skip
-    _changed(session, PostRow, post_id)
+        row.reason = note
+    session.add(EventRow(post_id=post_id, at=now, actor=actor, action=action, from_status=current, to_status=to,
+                         note=note))  # fmt: skip
     return current
 
 
@@ -412,9 +435,10 @@ def log_event(session: Session, *, post_id: int, actor: str, action: str, note: 
 
 
 def fail_post(session: Session, *, post_id: int, actor: str, reason: str) -> None:
-    """End the post as failed with its reason; the steps that would have followed are skipped."""
+    """End the post as failed with its reason; the steps that would have followed are skipped, and a step
+    left running is failed with what it has on the books (a paid request's charge stays)."""
     transition(session, post_id=post_id, to=PostStatus.failed, actor=actor, action="fail", note=reason)
-    skip_queued_steps(session, post_id=post_id, reason="an earlier step failed")
+    step_rows.skip_open(session, post_id=post_id, reason=f"not finished: {reason}")
 
 
 def save_draft(session: Session, *, post_id: int, draft: Draft, checks: Sequence[Check] = ()) -> None:
@@ -442,13 +466,18 @@ def archive_draft(session: Session, *, post_id: int, note: str | None, actor: st
         row.draft, row.checks = None, None
 
 
-def queue_steps(session: Session, *, post_id: int, names: Sequence[str]) -> None:
-    """Append queued steps for work about to be done again; earlier steps and their costs stay."""
-    position = session.scalar(select(func.max(StepRow.position) + 1).where(StepRow.post_id == post_id)) or 0
-    session.add_all(
-        StepRow(post_id=post_id, position=position + i, name=name, status=StepStatus.queued)
-        for i, name in enumerate(names)
-    )
+def queue_steps(
+    session: Session, *, post_id: int, names: Sequence[str], provider: str | None = None, model: str | None = None
+) -> None:
+    """Append queued steps for work about to be done again; earlier steps and their costs stay.
+    `provider` and `model`, when given, choose who does them (a rerender with another model)."""
+    row = session.get(PostRow, post_id)
+    if row is None:
+        raise NotFoundError(f"no post with id {post_id}")
+    for name in names:
+        step_rows.new_step(session, batch_id=row.batch_id, persona=row.persona, post_id=post_id, name=name,
+                           provider=provider, model=model)  # fmt: skip
+    row.touched_at = utcnow()
 
 
 def set_slot(session: Session, *, post_id: int, slot_at: datetime | None) -> None:
@@ -463,89 +492,8 @@ def taken_slots(session: Session, *, persona: str) -> set[datetime]:
 # --- steps ---------------------------------------------------------------------------------------
 
 
-class StartedStep(NamedTuple):
-    id: int
-    request_id: str | None
-    """The provider request an earlier attempt of this step submitted, to resume rather than pay again."""
-
-
-def start_step(session: Session, *, post_id: int, name: str, provider: str | None, model: str | None) -> StartedStep:
-    """Mark the post's step `name` running.
-
-    A queued or running row of that name is reused (a retry resumes it); a finished one is never
-    overwritten: its cost stays on the record and a new row is added."""
-    db = connection_of(session)
-    values: dict[str, object] = {"status": StepStatus.running, "provider": provider, "model": model,
-                                 "finished_at": None, "error": None, "worker": worker_name()}  # fmt: skip
-    now = utcnow()
-    found = db.execute(sql.START_STEP, {"of_post": post_id, "of_name": name, "now": now, **values}).first()
-    if found is None:
-        position = db.scalar(sql.NEXT_POSITION, {"post_id": post_id})
-        step_id = db.scalar(
-            sql.NEW_STEP, {"post_id": post_id, "position": position, "name": name, "started_at": now, **values}
-        )
-        _changed(session, PostRow, post_id, "steps")
-        return StartedStep(step_id, None)
-    _changed(session, StepRow, found.id)
-    return StartedStep(found.id, found.request_id)
-
-
-def set_request_id(session: Session, *, step_id: int, request_id: str) -> None:
-    update_step(session, step_id=step_id, request_id=request_id)
-
-
-def note_step_error(session: Session, *, step_id: int, error: str) -> None:
-    update_step(session, step_id=step_id, error=error)
-
-
-def update_step(session: Session, *, step_id: int, **values: object) -> None:
-    """Set the step's columns named by `values`."""
-    if not connection_of(session).execute(sql.STEP_BY_ID, {"step_id": step_id, **values}).rowcount:
-        raise NotFoundError(f"no step with id {step_id}")
-    _changed(session, StepRow, step_id)
-
-
-def end_step(
-    session: Session,
-    *,
-    step_id: int,
-    status: StepStatus,
-    cost_usd: Decimal = Decimal("0"),
-    latency_s: float | None = None,
-    artifact: Artifact | None = None,
-    error: str | None = None,
-    detail: str | None = None,
-) -> None:
-    values: dict[str, object] = {"status": status, "cost_usd": cost_usd, "latency_s": latency_s,
-                                 "finished_at": utcnow(), "error": error, "detail": detail}  # fmt: skip
-    if artifact is not None:
-        values["artifact_id"] = connection_of(session).scalar(
-            sql.NEW_ARTIFACT, {"step_id": step_id, "created_at": utcnow(), **artifact.model_dump()}
-        )
-    update_step(session, step_id=step_id, **values)
-
-
-def connection_of(session: Session) -> Connection:
-    """The session's connection, in its transaction, for the prebuilt statements of `statements`;
-    the session's pending changes are written first, so those statements see them."""
-    session.flush()
-    return session.connection()
-
-
-def _changed(session: Session, cls: type[Base], ident: int, *attributes: str) -> None:
-    """A row a prebuilt statement changed: its object in this session, if any, reloads on next use."""
-    obj = session.identity_map.get(identity_key(cls, ident))
-    if obj is not None:
-        session.expire(obj, list(attributes) or None)
-
-
-def skip_queued_steps(session: Session, *, post_id: int, reason: str) -> None:
-    """Steps that will not run because an earlier one failed."""
-    session.execute(
-        update(StepRow)
-        .where(StepRow.post_id == post_id, StepRow.status == StepStatus.queued)
-        .values(status=StepStatus.skipped, error=reason, finished_at=utcnow())
-    )
+def worker_name() -> str:
+    return heartbeat.worker_name()
 
 
 # --- sources -------------------------------------------------------------------------------------
@@ -635,7 +583,7 @@ def _source(row: SourceRow) -> Source:
     )
 
 
-def _step(row: StepRow | Row[Any], artifact: Artifact | None) -> PipelineStep:
+def _step(row: StepRow, artifact: Artifact | None) -> PipelineStep:
     return PipelineStep(
         id=row.id,
         name=row.name,
@@ -650,22 +598,23 @@ def _step(row: StepRow | Row[Any], artifact: Artifact | None) -> PipelineStep:
         error=row.error,
         worker=row.worker,
         detail=row.detail,
+        request_id=row.request_id,
+        attempts=row.attempts or 0,
     )
 
 
-def _artifact(source: ArtifactRow | Row[Any] | None, *, prefix: str = "") -> Artifact | None:
-    """The artifact in an ArtifactRow, or in a row whose artifact columns carry `prefix` (`statements.POST_STEPS`)."""
-    if source is None or getattr(source, prefix + "kind") is None:
+def _artifact(source: ArtifactRow | None) -> Artifact | None:
+    if source is None:
         return None
-    return Artifact(**{name: getattr(source, prefix + name) for name in Artifact.model_fields})
+    return Artifact(**{name: getattr(source, name) for name in Artifact.model_fields})
 
 
-def _event(e: EventRow | Row[Any]) -> PostEvent:
+def _event(e: EventRow) -> PostEvent:
     return PostEvent(at=e.at, actor=e.actor, action=e.action, to_status=PostStatus(e.to_status), note=e.note,
                      from_status=PostStatus(e.from_status) if e.from_status else None)  # fmt: skip
 
 
-def _publication(p: PublicationRow | Row[Any]) -> Publication:
+def _publication(p: PublicationRow) -> Publication:
     return Publication(channel=p.channel, remote_id=p.remote_id, url=p.url, published_at=p.published_at)
 
 
@@ -680,14 +629,14 @@ def _post(row: PostRow) -> Post:
 
 
 def _post_of(
-    row: PostRow | Row[Any],
+    row: PostRow,
     *,
     message: str | None,
     steps: list[PipelineStep],
     events: list[PostEvent],
     publications: list[Publication],
 ) -> Post:
-    """A post from its row (an ORM object, or a row of `statements.POST`) and what belongs to it."""
+    """A post from its row and what belongs to it."""
     return Post(
         id=row.id,
         batch_id=row.batch_id,

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -116,6 +117,8 @@ class BatchRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     schedule_key: Mapped[str | None] = mapped_column(String(160), unique=True)
     """persona:schedule:due time for a batch the scheduler made: unique, so two schedulers make one."""
+    nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the reconciler last handed the batch to a worker again."""
 
     posts: Mapped[list[PostRow]] = relationship(back_populates="batch", order_by="PostRow.id")
 
@@ -137,6 +140,10 @@ class PostRow(Base):
     slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    touched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    """The post's last progress (a step started or ended, its status changed): a post that stops moving is recovered."""
+    nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the reconciler last handed the post to a worker again."""
 
     batch: Mapped[BatchRow] = relationship(back_populates="posts")
     steps: Mapped[list[StepRow]] = relationship(order_by="StepRow.position", cascade="all, delete-orphan")
@@ -160,11 +167,18 @@ class ArtifactRow(Base):
 
 
 class StepRow(Base):
+    """One step of a post (or of a batch: its planning, before there are posts), with what it cost."""
+
     __tablename__ = "pipeline_steps"
-    __table_args__ = (UniqueConstraint("post_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("post_id", "position"),
+        Index("ix_pipeline_steps_persona_started_at", "persona", "started_at"),  # a persona's spend today
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
+    persona: Mapped[str] = mapped_column(String(32))
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -181,6 +195,12 @@ class StepRow(Base):
     """A note on how the step went, e.g. that a reply came from the cache."""
     request_id: Mapped[str | None] = mapped_column(String(128))
     """The provider's request id, stored before waiting so a retry resumes instead of paying again."""
+    submit_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Set just before a paid call is sent: found without a request id, the call may have been charged."""
+    beat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Renewed every few seconds while a worker runs the step: a stale beat means nobody does."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """How many times a worker took the step up (1 on a clean run)."""
 
     artifact: Mapped[ArtifactRow | None] = relationship(lazy="joined")
 

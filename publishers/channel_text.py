@@ -13,7 +13,7 @@ from beatdesk.channels import CHANNELS, length_on
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import Channel, ContentFormat, Post
 
-_env = Environment(loader=PackageLoader("renderers", "templates/channel"), undefined=StrictUndefined, autoescape=False)
+_env = Environment(loader=PackageLoader("publishers", "templates/channel"), undefined=StrictUndefined, autoescape=False)
 THREADED = frozenset({"x", "bluesky", "mastodon", "threads"})
 """Channels where a post can answer the previous one, so a long text can go out as a thread."""
 

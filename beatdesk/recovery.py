@@ -1,0 +1,134 @@
+"""The reconciler: the store is the source of truth, so whatever the broker lost is found and handed on.
+
+Every few seconds (in each worker, in a waiting `batch run`, in the scheduler) it looks at the posts
+and batches that are not moving:
+- a step whose worker stopped beating: handed to a worker now (the step is taken over and resumed);
+- a post or batch with nothing under way and no progress for `idle_after_s` (a lost task, a broker
+  restarted without its queue, a hand-on that never went out): handed to a worker again;
+- no progress and no live worker on it for `give_up_after_s`: it ends failed with the reason.
+Handing a post on twice is harmless: `Runner.advance` is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from beatdesk.models import BatchStatus, PostStatus, StepStatus
+from beatdesk.pipeline import PLAN
+from beatdesk.store import Store, heartbeat, repo
+from beatdesk.store import steps as step_rows
+from beatdesk.store.schema import BatchRow, PostRow, StepRow, utcnow
+
+log = logging.getLogger(__name__)
+
+WORKING = (PostStatus.planned, PostStatus.drafting, PostStatus.rendering)
+UNPLANNED = (BatchStatus.queued, BatchStatus.planning)
+
+
+@dataclass
+class Recovered:
+    posts: list[int] = field(default_factory=list)
+    """Handed to a worker again."""
+    batches: list[int] = field(default_factory=list)
+    failed_posts: list[int] = field(default_factory=list)
+    failed_batches: list[int] = field(default_factory=list)
+    finished_batches: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Limits:
+    stale_after_s: float = 30
+    idle_after_s: float = 60
+    give_up_after_s: float = 900
+
+
+def reconcile(
+    store: Store,
+    *,
+    hand_on_post: Callable[[int], object],
+    hand_on_batch: Callable[[int], object],
+    limits: Limits,
+    now: datetime | None = None,
+) -> Recovered:
+    """One pass; the hand-ons are called after the pass's transaction has committed."""
+    now = now or utcnow()
+    done = Recovered()
+    with store.session() as session:
+        _posts(session, limits, now, done)
+        _batches(session, limits, now, done)
+    for post_id in done.posts:
+        hand_on_post(post_id)
+    for batch_id in done.batches:
+        hand_on_batch(batch_id)
+    if any((done.posts, done.batches, done.failed_posts, done.failed_batches)):
+        log.info("reconciled: %s", done)
+    return done
+
+
+def _posts(session: Session, limits: Limits, now: datetime, done: Recovered) -> None:
+    rows = session.execute(
+        select(PostRow.id, PostRow.batch_id, PostRow.touched_at, PostRow.nudged_at).where(PostRow.status.in_(WORKING))
+    ).all()
+    if not rows:
+        return
+    beats = step_rows.running_beats(session, post_ids=[row.id for row in rows])
+    for post_id, batch_id, touched_at, nudged_at in rows:
+        running = beats.get(post_id, [])
+        if any(not heartbeat.is_stale(beat, stale_after_s=limits.stale_after_s, now=now) for beat in running):
+            continue  # a live worker is on it
+        quiet = (now - (touched_at or now)).total_seconds()
+        if quiet > limits.give_up_after_s:
+            reason = (f"no progress for {quiet:.0f} s and no live worker on it (is `beatdesk worker` running?); "
+                      "send it back to try again")  # fmt: skip
+            repo.fail_post(session, post_id=post_id, actor="reconciler", reason=reason)
+            repo.finish_batch_if_done(session, batch_id=batch_id)
+            done.failed_posts.append(post_id)
+            continue
+        dead_worker = bool(running)  # running steps, none of their workers alive
+        nudge_every = limits.stale_after_s if dead_worker else limits.idle_after_s
+        if not dead_worker and quiet < limits.idle_after_s:
+            continue
+        if nudged_at is not None and (now - nudged_at).total_seconds() < nudge_every:
+            continue
+        repo.note_nudge(session, post_id=post_id, at=now)
+        done.posts.append(post_id)
+
+
+def _batches(session: Session, limits: Limits, now: datetime, done: Recovered) -> None:
+    for batch in session.scalars(select(BatchRow).where(BatchRow.status.in_([*UNPLANNED, BatchStatus.running]))):
+        if batch.status == BatchStatus.running:
+            if repo.finish_batch_if_done(session, batch_id=batch.id):
+                done.finished_batches.append(batch.id)
+            continue
+        step = session.scalars(
+            select(StepRow)
+            .where(StepRow.batch_id == batch.id, StepRow.post_id.is_(None), StepRow.name == PLAN)
+            .order_by(StepRow.position.desc())
+            .limit(1)
+        ).first()
+        beat_at = step.beat_at if step is not None and step.status == StepStatus.running else None
+        running = beat_at is not None
+        if running and not heartbeat.is_stale(beat_at, stale_after_s=limits.stale_after_s, now=now):
+            continue
+        since = max(filter(None, (batch.created_at, step.started_at if step else None)))
+        quiet = (now - since).total_seconds()
+        if quiet > limits.give_up_after_s:
+            reason = f"not planned after {quiet:.0f} s: no live worker took it (is `beatdesk worker` running?)"
+            if step is not None and step.status in step_rows.OPEN:
+                step_rows.end(session, step, status=StepStatus.failed, cost_usd=step.cost_usd, error=reason)
+            batch.status, batch.error, batch.finished_at = BatchStatus.failed, reason, now
+            done.failed_batches.append(batch.id)
+            continue
+        if not running and quiet < limits.idle_after_s:
+            continue
+        nudge_every = limits.stale_after_s if running else limits.idle_after_s
+        if batch.nudged_at is not None and (now - batch.nudged_at) < timedelta(seconds=nudge_every):
+            continue
+        batch.nudged_at = now
+        done.batches.append(batch.id)

@@ -1,0 +1,533 @@
+"""The runner: the one place that owns a step's life, the same way for every stage.
+
+    claim the step (reserve its budget estimate; skip it with the reason when over budget)
+      -> call the stage (a paid call marks itself under way, then stores its request id, before waiting)
+      -> end the step + store the result + move the post + hand it on      (one transaction)
+
+Stages are plain calls that return what they made and what it cost; they never write step rows,
+change a post's status or reserve budget. A step run twice (a redelivered task, a second worker, a
+worker that died) resumes the stored request or returns; it never pays again. Money on every path:
+once a provider holds a request id, or a paid call may have reached it, its price stays on the
+step whatever happens next (a failed download, an NSFW flag, a timeout, a dead worker).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
+
+from beatdesk import budget
+from beatdesk.errors import BeatdeskError, TransientError
+from beatdesk.models import Artifact, Batch, BatchSpec, BatchStatus, Check, Persona, Plan, Post, PostStatus, StepStatus
+from beatdesk.personas import load_persona
+from beatdesk.pipeline import DRAFT, MEDIA_STEPS, PLAN, STEPS
+from beatdesk.prices import format_usd, split_cost
+from beatdesk.store import Store, heartbeat, repo
+from beatdesk.store import steps as step_rows
+from beatdesk.store.schema import BatchRow, PostRow, StepRow, utcnow
+
+log = logging.getLogger(__name__)
+
+ZERO = Decimal("0")
+WORKING = (PostStatus.planned, PostStatus.drafting, PostStatus.rendering)
+"""The states in which a post is the runner's: it moves on by itself."""
+STATUS_OF_STEP = {DRAFT: PostStatus.drafting, **{name: PostStatus.rendering for name in MEDIA_STEPS}}
+ACTION_INTO = {PostStatus.drafting: "draft", PostStatus.rendering: "drafted"}
+"""How the audit log names the moves the runner makes before a step."""
+MAX_ATTEMPTS = 5
+"""A step taken up this often without finishing (workers dying on it) ends failed instead."""
+IN_PLACE_TRIES = 5
+"""Transient errors retried in place when there is no broker to hand the retry to."""
+
+
+def one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+class Next(StrEnum):
+    """What the caller of `advance` does next."""
+
+    again = "again"
+    """The post has another step: hand it on (another task)."""
+    settled = "settled"
+    """The post left the runner's hands (in review or failed)."""
+    busy = "busy"
+    """A live worker is on it; this call did nothing."""
+    idle = "idle"
+    """Nothing to do: the post is not the runner's (already reviewed, published...)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a stage made and what it cost."""
+
+    cost_usd: Decimal = ZERO
+    detail: str | None = None
+    artifact: Artifact | None = None
+    save: Callable[[Session], None] | None = None
+    """Stores the stage's result (a draft, its checks) in the transaction that ends the step."""
+
+
+class Call:
+    """A stage's handle on its step: the request id to resume, and where a paid call records itself."""
+
+    def __init__(self, store: Store, step_id: int, request_id: str | None) -> None:
+        self.store, self.step_id, self.request_id = store, step_id, request_id
+
+    @contextmanager
+    def submitting(self, *, not_sent: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+        """Mark a paid call under way (committed before it is sent): a worker that dies inside it leaves
+        the mark, and whoever takes the step over knows the call may have been charged. Errors in
+        `not_sent` say the call certainly never arrived: the mark is lifted."""
+        self._set(submit_started_at=utcnow())
+        try:
+            yield
+        except not_sent:
+            self._set(submit_started_at=None)
+            raise
+
+    def remember_request(self, request_id: str) -> None:
+        """Store the provider's request id now, before waiting, so a retry resumes instead of paying again."""
+        self.request_id = request_id
+        self._set(request_id=request_id)
+
+    def _set(self, **values: object) -> None:
+        with self.store.session() as session:
+            step_rows.set_columns(session, step_id=self.step_id, **values)
+
+
+class StepWork(Protocol):
+    """One kind of post step (a draft, an image, a video): what it may cost, and the call that does it."""
+
+    provider: str
+    model: str
+
+    def estimate(self, post: Post, persona: Persona) -> Decimal: ...
+
+    def run(self, post: Post, persona: Persona, call: Call) -> Outcome: ...
+
+
+@dataclass(frozen=True)
+class Planned:
+    plans: list[Plan]
+    cost_usd: Decimal = ZERO
+    notes: list[str] = field(default_factory=list)
+
+
+class PlanWork(Protocol):
+    """A batch's planning: what it may cost, and the call that plans it."""
+
+    provider: str
+    model: str
+
+    def estimate(self, spec: BatchSpec, persona: Persona) -> Decimal: ...
+
+    def plan(self, batch: Batch, persona: Persona, call: Call) -> Planned: ...
+
+
+Works = Callable[[str, Persona, str | None], StepWork]
+"""The work for a step name, for a persona, with the provider:model a reviewer chose (or None)."""
+
+
+class _Claimed:
+    """A step this worker has taken up, with what the stage needs."""
+
+    def __init__(self, row: StepRow, post: Post, persona: Persona, work: StepWork, carried: Decimal) -> None:
+        self.step_id, self.name, self.request_id = row.id, row.name, row.request_id
+        self.reserved = row.cost_usd - carried
+        self.post, self.persona, self.work, self.carried = post, persona, work, carried
+
+
+class Runner:
+    def __init__(
+        self, store: Store, *, home: Path, works: Works, planning: PlanWork | None = None, stale_after_s: float = 30
+    ) -> None:
+        self.store, self.home, self.works, self.planning = store, home, works, planning
+        self.stale_after_s = stale_after_s
+        self.beat_every_s = max(0.1, stale_after_s / 6)
+
+    # --- posts --------------------------------------------------------------------------------
+
+    def advance(self, post_id: int, *, wait_in_place: bool = False, last_try: bool = False) -> Next:
+        """Run the post's next step. `wait_in_place`: retry transient errors here (no broker to hand them
+        to); `last_try`: a transient error ends the step failed instead of being raised for a retry."""
+        claimed = self._claim(post_id)
+        if isinstance(claimed, Next):
+            return claimed
+        started = time.perf_counter()
+        call = Call(self.store, claimed.step_id, claimed.request_id)
+        tries = IN_PLACE_TRIES if wait_in_place else 1
+        with heartbeat.beating(self.store, claimed.step_id, every_s=self.beat_every_s):
+            for attempt in range(tries):
+                try:
+                    outcome = claimed.work.run(claimed.post, claimed.persona, call)
+                    break
+                except TransientError as err:
+                    self._note(claimed.step_id, f"will retry: {one_line(err)}")
+                    if attempt + 1 < tries:
+                        time.sleep(backoff(attempt))
+                        continue
+                    if not (last_try or wait_in_place):
+                        raise  # the task retries later; the step stays running, its beat goes stale, and it resumes
+                    prefix = f"gave up after {tries} tries: " if wait_in_place else "gave up after the last retry: "
+                    return self._fail(claimed, err, latency_s=time.perf_counter() - started, prefix=prefix)
+                except Exception as err:
+                    return self._fail(claimed, err, latency_s=time.perf_counter() - started)
+        return self._finish(claimed, outcome, latency_s=time.perf_counter() - started)
+
+    def _claim(self, post_id: int) -> _Claimed | Next:
+        """In one transaction: find the post's next step, take it up (or over), reserve its budget."""
+        me = heartbeat.worker_name()
+        with self.store.session() as session:
+            if repo.post_status(session, post_id, lock=True) not in WORKING:
+                return Next.idle
+            post = repo.get_post(session, post_id, with_history=False)
+            try:
+                persona = load_persona(self.home, post.persona)
+            except BeatdeskError as err:
+                self._end_post(session, post, failed=f"cannot load persona {post.persona}: {one_line(err)}")
+                return Next.settled
+            row = step_rows.next_open_step(session, post_id=post_id)
+            if row is None:  # every step ended (the last one skipped): the post is ready for review
+                self._end_post(session, post)
+                return Next.settled
+            carried = ZERO
+            if row.status == StepStatus.running:
+                if self._alive(row):
+                    return Next.busy
+                if row.attempts >= MAX_ATTEMPTS:
+                    self._end_post(session, post, failed=f"{row.name} was taken up {row.attempts} times without "
+                                   "finishing (its workers died or gave up)")  # fmt: skip
+                    return Next.settled
+                if row.submit_started_at is not None and row.request_id is None:
+                    # The last worker died inside a paid call: it may have been taken and charged.
+                    if row.name in MEDIA_STEPS:  # never submitted blindly again: the reviewer asks for a new one
+                        row.error = (f"outcome unknown: the worker stopped while submitting; may have been charged "
+                                     f"{format_usd(row.cost_usd)} USD (kept on the books)")  # fmt: skip
+                        self._end_post(session, post, failed=f"{row.name}: {row.error}; rerender to try again")
+                        return Next.settled
+                    carried = (
+                        row.cost_usd
+                    )  # a model call has no request to resume: its estimate stays, and it runs again
+                    row.submit_started_at = None
+                    row.detail = (f"an earlier attempt stopped inside a paid call; its estimate, "
+                                  f"{format_usd(carried)} USD, stays on the books")  # fmt: skip
+            elif row.name in STATUS_OF_STEP and post.status is not STATUS_OF_STEP[row.name]:
+                target = STATUS_OF_STEP[row.name]
+                repo.transition(session, post_id=post_id, to=target, actor="drafter", action=ACTION_INTO[target])
+            # A reviewer's choice of model, or the model of the request being resumed: the same renderer either way.
+            chosen = f"{row.provider}:{row.model}" if row.provider and row.model else None
+            try:
+                work = self.works(row.name, persona, chosen)
+            except BeatdeskError as err:  # no key, an unknown model: the item fails with the reason
+                step_rows.claim(row, worker=me, provider=row.provider, model=row.model, now=utcnow())
+                step_rows.end(session, row, status=StepStatus.failed, cost_usd=row.cost_usd, error=one_line(err))
+                self._end_post(session, post, failed=f"{row.name} failed: {one_line(err)}")
+                return Next.settled
+            step_rows.claim(row, worker=me, provider=work.provider, model=work.model, now=utcnow())
+            self._touch(session, post_id)
+            estimate = work.estimate(post, persona)
+            refusal = budget.reserve(session, step=row, persona=persona, spec=self._spec(session, post.batch_id),
+                                     estimate=estimate)  # fmt: skip
+            if refusal:
+                step_rows.end(session, row, status=StepStatus.skipped, cost_usd=carried,
+                              error=f"not started: {refusal}")  # fmt: skip
+                flag = Check(name="budget", level="fail", detail=f"{row.name} skipped: {refusal}")
+                repo.save_checks(session, post_id=post_id, checks=[*post.checks, flag])
+                if row.name == DRAFT:
+                    self._end_post(session, post, failed=f"draft skipped: {refusal}")
+                    return Next.settled
+                return self._hand_on(session, post)
+            return _Claimed(row, post, persona, work, carried)
+
+    def _finish(self, claimed: _Claimed, outcome: Outcome, *, latency_s: float) -> Next:
+        """End the step done, store its result, move the post and hand it on: one transaction."""
+
+        def record(session: Session) -> Next:
+            row = step_rows.step(session, claimed.step_id, lock=True)
+            step_rows.end(session, row, status=StepStatus.done, cost_usd=claimed.carried + outcome.cost_usd,
+                          latency_s=latency_s, artifact=outcome.artifact,
+                          detail=_joined(row.detail if claimed.carried else None, outcome.detail))  # fmt: skip
+            if outcome.save:
+                outcome.save(session)
+            return self._hand_on(session, claimed.post)
+
+        return self._in_transaction(record)
+
+    def _fail(self, claimed: _Claimed, err: BaseException, *, latency_s: float, prefix: str = "") -> Next:
+        """End the step failed with what it cost, and the post with the reason: one transaction."""
+        told = getattr(err, "cost_usd", None)
+
+        def record(session: Session) -> Next:
+            row = step_rows.step(session, claimed.step_id, lock=True)
+            paid_call = row.request_id is not None or row.submit_started_at is not None
+            # What the stage says it spent; else, once a paid call may have been taken, the estimate reserved for it.
+            spent = told if told is not None else (claimed.reserved if paid_call else ZERO)
+            reason = prefix + one_line(err)
+            if paid_call and told is None:
+                reason += f" (charged {format_usd(spent)} USD: the provider took the request)"
+            step_rows.end(session, row, status=StepStatus.failed, cost_usd=claimed.carried + spent,
+                          latency_s=latency_s, error=reason)  # fmt: skip
+            self._end_post(session, claimed.post, failed=f"{claimed.name} failed: {reason}")
+            return Next.settled
+
+        return self._in_transaction(record)
+
+    def _hand_on(self, session: Session, post: Post) -> Next:
+        """After a step: another to do (moving drafting -> rendering), or the post goes to review."""
+        following = step_rows.next_open_step(session, post_id=post.id)
+        if following is not None:
+            target = STATUS_OF_STEP.get(following.name)
+            current = repo.post_status(session, post.id)
+            if target is not None and current is not target:  # e.g. drafted: on to rendering, in this transaction
+                repo.transition(session, post_id=post.id, to=target, actor="drafter", action=ACTION_INTO[target])
+            self._touch(session, post.id)
+            return Next.again
+        self._end_post(session, post)
+        return Next.settled
+
+    def _end_post(self, session: Session, post: Post, *, failed: str | None = None) -> None:
+        if failed is not None:
+            repo.fail_post(session, post_id=post.id, actor="runner", reason=failed)
+        else:
+            repo.transition(session, post_id=post.id, to=PostStatus.in_review, actor="runner", action="rendered")
+        repo.finish_batch_if_done(session, batch_id=post.batch_id)
+
+    def _alive(self, row: StepRow) -> bool:
+        """Whether a worker is on the running step: this process (a sibling thread), or one whose beat is fresh."""
+        return heartbeat.running_here(row.id) or not heartbeat.is_stale(row.beat_at, stale_after_s=self.stale_after_s)
+
+    def _touch(self, session: Session, post_id: int) -> None:
+        row = session.get(PostRow, post_id)
+        if row is not None:
+            row.touched_at = utcnow()
+
+    def _note(self, step_id: int, error: str) -> None:
+        with self.store.session() as session:
+            step_rows.set_columns(session, step_id=step_id, error=error)
+
+    def _spec(self, session: Session, batch_id: int) -> BatchSpec:
+        row = session.get(BatchRow, batch_id)
+        assert row is not None  # a post's batch always exists (foreign key)
+        return BatchSpec.model_validate(row.spec)
+
+    def _in_transaction(self, record: Callable[[Session], Next]) -> Next:
+        """Run the ending transaction; while the database is away, try again for a while: the work is
+        done and paid for, and redoing it would pay twice."""
+        return _retry_store(lambda: self._once(record))
+
+    def _once(self, record: Callable[[Session], Next]) -> Next:
+        with self.store.session() as session:
+            return record(session)
+
+    # --- batches ------------------------------------------------------------------------------
+
+    def advance_batch(self, batch_id: int) -> list[int]:
+        """Plan the batch (once: a second call returns its posts), create its posts with their plans in
+        one transaction, and return the posts to hand on. A batch is never done with fewer posts than
+        its spec: one that cannot be planned fails with the reason."""
+        claimed = self._claim_batch(batch_id)
+        if isinstance(claimed, list):
+            return claimed
+        row_id, batch, persona, planning, carried = claimed
+        started = time.perf_counter()
+        call = Call(self.store, row_id, None)
+        try:
+            planned = planning.plan(batch, persona, call)
+            if len(planned.plans) != batch.spec.total:
+                raise BeatdeskError(
+                    f"planned {len(planned.plans)} of {batch.spec.total} items"
+                    + (f": {'; '.join(planned.notes)}" if planned.notes else "")
+                )
+        except Exception as err:
+            return self._fail_batch(row_id, batch, err, latency_s=time.perf_counter() - started, carried=carried)
+        return self._store_plans(row_id, batch, persona, planned, carried, latency_s=time.perf_counter() - started)
+
+    def _claim_batch(self, batch_id: int) -> list[int] | tuple[int, Batch, Persona, PlanWork, Decimal]:
+        me = heartbeat.worker_name()
+        with self.store.session() as session:
+            batch_row = repo.batch_row(session, batch_id, lock=True)
+            status = BatchStatus(batch_row.status)
+            if status is BatchStatus.running:  # planned already: its posts that still have work, handed on again
+                return repo.post_ids_of_batch(session, batch_id=batch_id, statuses=WORKING)
+            if status in (BatchStatus.done, BatchStatus.failed):
+                return []
+            row = step_rows.open_batch_step(session, batch_id=batch_id, name=PLAN)
+            carried = ZERO
+            if row is not None and row.status == StepStatus.running:
+                if self._alive(row):
+                    return []
+                if row.submit_started_at is not None:  # the last planner died inside a paid call
+                    carried, row.submit_started_at = row.cost_usd, None
+                    row.detail = (f"an earlier attempt stopped inside a paid call; its estimate, "
+                                  f"{format_usd(carried)} USD, stays on the books")  # fmt: skip
+                if row.attempts >= MAX_ATTEMPTS:
+                    self._batch_failed(session, batch_row, row, f"planning was taken up {row.attempts} times "
+                                       "without finishing")  # fmt: skip
+                    return []
+            if row is None:
+                row = step_rows.new_step(session, batch_id=batch_id, persona=batch_row.persona, name=PLAN)
+            batch_row.status = BatchStatus.planning
+            batch = repo.get_batch(session, batch_id)
+            try:
+                persona = load_persona(self.home, batch.persona)
+                if self.planning is None:
+                    raise BeatdeskError("no planner is configured")
+                planning = self.planning
+            except BeatdeskError as err:
+                self._batch_failed(session, batch_row, row, one_line(err))
+                return []
+            step_rows.claim(row, worker=me, provider=planning.provider, model=planning.model, now=utcnow())
+            refusal = budget.reserve(session, step=row, persona=persona, spec=batch.spec,
+                                     estimate=planning.estimate(batch.spec, persona))  # fmt: skip
+            if refusal:
+                self._batch_failed(session, batch_row, row, f"planning not started: {refusal}",
+                                   status=StepStatus.skipped, cost_usd=carried)  # fmt: skip
+                return []
+            return row.id, batch, persona, planning, carried
+
+    def _store_plans(
+        self, step_id: int, batch: Batch, persona: Persona, planned: Planned, carried: Decimal, *, latency_s: float
+    ) -> list[int]:
+        """The posts, each with a plan step carrying its share of the planning's cost, the batch step
+        closed at 0 (its cost moved to them), and the batch running: one transaction."""
+        total = carried + planned.cost_usd
+        shares = split_cost(total, len(planned.plans))
+
+        def record(session: Session) -> list[int]:
+            row = step_rows.step(session, step_id, lock=True)
+            post_ids = []
+            for plan, share in zip(planned.plans, shares, strict=True):
+                post_id = repo.add_planned_post(session, batch_id=batch.id, persona=persona.key, plan=plan,
+                                                steps=STEPS[plan.content_format])  # fmt: skip
+                plan_row = step_rows.next_open_step(session, post_id=post_id)
+                assert plan_row is not None and plan_row.name == PLAN  # every pipeline starts with its plan
+                step_rows.claim(plan_row, worker=row.worker or "", provider=row.provider, model=row.model,
+                                now=row.started_at or utcnow())  # fmt: skip
+                step_rows.end(session, plan_row, status=StepStatus.done, cost_usd=share, latency_s=latency_s,
+                              detail=f"planned in batch step {row.id} with {len(shares)} items")  # fmt: skip
+                post_ids.append(post_id)
+            notes = "; ".join(planned.notes)
+            step_rows.end(session, row, status=StepStatus.done, cost_usd=ZERO, latency_s=latency_s,
+                          detail=_joined(f"{format_usd(total)} USD split over posts {post_ids[0]}-{post_ids[-1]}",
+                                         notes or None))  # fmt: skip
+            batch_row = session.get(BatchRow, batch.id)
+            assert batch_row is not None
+            batch_row.status = BatchStatus.running
+            return post_ids
+
+        return _retry_store(lambda: self._once_list(record))
+
+    def _once_list(self, record: Callable[[Session], list[int]]) -> list[int]:
+        with self.store.session() as session:
+            return record(session)
+
+    def _fail_batch(
+        self, step_id: int, batch: Batch, err: BaseException, *, latency_s: float, carried: Decimal
+    ) -> list[int]:
+        told = getattr(err, "cost_usd", None)
+
+        def record(session: Session) -> list[int]:
+            row = step_rows.step(session, step_id, lock=True)
+            reserved = row.cost_usd - carried
+            spent = told if told is not None else (reserved if row.submit_started_at is not None else ZERO)
+            batch_row = session.get(BatchRow, batch.id)
+            assert batch_row is not None
+            self._batch_failed(session, batch_row, row, one_line(err), cost_usd=carried + spent, latency_s=latency_s)
+            return []
+
+        return _retry_store(lambda: self._once_list(record))
+
+    def _batch_failed(
+        self,
+        session: Session,
+        batch_row: BatchRow,
+        row: StepRow,
+        reason: str,
+        *,
+        status: StepStatus = StepStatus.failed,
+        cost_usd: Decimal | None = None,
+        latency_s: float | None = None,
+    ) -> None:
+        step_rows.end(session, row, status=status, cost_usd=row.cost_usd if cost_usd is None else cost_usd,
+                      latency_s=latency_s, error=reason)  # fmt: skip
+        batch_row.status, batch_row.error, batch_row.finished_at = BatchStatus.failed, reason, utcnow()
+
+
+def _joined(*parts: str | None) -> str | None:
+    text = "; ".join(part for part in parts if part)
+    return text or None
+
+
+def backoff(tries: int) -> float:
+    """Exponential backoff with full jitter, capped at a minute."""
+    return random.uniform(0, min(60.0, 0.5 * 2**tries))
+
+
+_STORE_DOWN = (DBAPIError,)
+T = TypeVar("T")
+
+
+def _retry_store(action: Callable[[], T]) -> T:
+    """An ending transaction, tried again while the database is away (up to a minute)."""
+    return retry(
+        retry=retry_if_exception_type(_STORE_DOWN),
+        stop=stop_after_delay(60),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5),
+        reraise=True,
+    )(action)()
+
+
+@contextmanager
+def record_step(
+    store: Store, *, post_id: int, name: str, provider: str, model: str, transient: tuple[type[BaseException], ...] = ()
+) -> Iterator[StepRecord]:
+    """A step done inside the block, for work the publisher drives itself (one per channel): started
+    before, ended done or failed after, with what it cost. A `transient` error leaves it open for the
+    next attempt, which takes the same row up again."""
+    with store.session() as session:
+        post = session.get(PostRow, post_id)
+        if post is None:
+            raise repo.NotFoundError(f"no post with id {post_id}")
+        row = step_rows.open_step_named(session, post_id=post_id, name=name) or step_rows.new_step(
+            session, batch_id=post.batch_id, persona=post.persona, post_id=post_id, name=name
+        )
+        step_rows.claim(row, worker=heartbeat.worker_name(), provider=provider, model=model, now=utcnow())
+        record = StepRecord(step_id=row.id)
+    started = time.perf_counter()
+    try:
+        yield record
+    except transient as err:
+        with store.session() as session:
+            step_rows.set_columns(session, step_id=record.step_id, error=f"will retry: {one_line(err)}")
+        raise
+    except Exception as err:
+        with store.session() as session:
+            row = step_rows.step(session, record.step_id, lock=True)
+            step_rows.end(session, row, status=StepStatus.failed, cost_usd=record.cost_usd,
+                          latency_s=time.perf_counter() - started, error=one_line(err))  # fmt: skip
+        raise
+    with store.session() as session:
+        row = step_rows.step(session, record.step_id, lock=True)
+        step_rows.end(session, row, status=StepStatus.done, cost_usd=record.cost_usd,
+                      latency_s=time.perf_counter() - started, detail=record.detail)  # fmt: skip
+
+
+@dataclass
+class StepRecord:
+    step_id: int
+    cost_usd: Decimal = ZERO
+    detail: str | None = None

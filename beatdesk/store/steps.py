@@ -1,0 +1,156 @@
+"""Step rows: started, claimed, marked while a paid call is under way, ended; and what they add up to.
+
+Only the runner (`beatdesk.runner`) writes these; everything else reads steps through `repo`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from beatdesk.errors import NotFoundError
+from beatdesk.models import Artifact, StepStatus
+from beatdesk.store.schema import ArtifactRow, StepRow, money_sum, utcnow
+
+ZERO = Decimal("0")
+OPEN = (StepStatus.queued, StepStatus.running)
+
+
+def new_step(
+    session: Session,
+    *,
+    batch_id: int,
+    persona: str,
+    name: str,
+    post_id: int | None = None,
+    status: StepStatus = StepStatus.queued,
+    provider: str | None = None,
+    model: str | None = None,
+) -> StepRow:
+    """A step after the post's (or the batch's) last one."""
+    owner = StepRow.post_id == post_id if post_id is not None else StepRow.batch_id == batch_id
+    position = session.scalar(select(func.coalesce(func.max(StepRow.position) + 1, 0)).where(owner))
+    row = StepRow(batch_id=batch_id, persona=persona, post_id=post_id, name=name, position=position,
+                  status=status, provider=provider, model=model, cost_usd=ZERO)  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def next_open_step(session: Session, *, post_id: int) -> StepRow | None:
+    """The post's first step still to do (queued) or under way (running), locked on PostgreSQL."""
+    return session.scalars(
+        select(StepRow)
+        .where(StepRow.post_id == post_id, StepRow.status.in_(OPEN))
+        .order_by(StepRow.position)
+        .limit(1)
+        .with_for_update(of=StepRow)
+    ).first()
+
+
+def open_step_named(session: Session, *, post_id: int, name: str) -> StepRow | None:
+    """The post's step `name` still open (an earlier attempt that will be taken up again), if any."""
+    return session.scalars(
+        select(StepRow)
+        .where(StepRow.post_id == post_id, StepRow.name == name, StepRow.status.in_(OPEN))
+        .order_by(StepRow.position)
+        .limit(1)
+        .with_for_update(of=StepRow)
+    ).first()
+
+
+def open_batch_step(session: Session, *, batch_id: int, name: str) -> StepRow | None:
+    return session.scalars(
+        select(StepRow)
+        .where(StepRow.batch_id == batch_id, StepRow.post_id.is_(None), StepRow.name == name, StepRow.status.in_(OPEN))
+        .order_by(StepRow.position.desc())
+        .limit(1)
+        .with_for_update(of=StepRow)
+    ).first()
+
+
+def step(session: Session, step_id: int, *, lock: bool = False) -> StepRow:
+    query = select(StepRow).where(StepRow.id == step_id).execution_options(populate_existing=True)
+    row = session.scalars(query.with_for_update(of=StepRow) if lock else query).first()
+    if row is None:
+        raise NotFoundError(f"no step with id {step_id}")
+    return row
+
+
+def claim(row: StepRow, *, worker: str, provider: str | None, model: str | None, now: datetime) -> None:
+    """The step runs now, on `worker`; a step taken over keeps its start, request id and cost so far."""
+    row.status = StepStatus.running
+    row.worker, row.error, row.finished_at = worker, None, None
+    row.provider, row.model = provider, model
+    row.started_at, row.beat_at = row.started_at or now, now
+    row.attempts = (row.attempts or 0) + 1
+
+
+def set_columns(session: Session, *, step_id: int, **values: object) -> None:
+    """Write a running step's columns in a transaction of their own (a request id, a mark)."""
+    if not session.execute(update(StepRow).where(StepRow.id == step_id).values(**values)).rowcount:  # type: ignore[attr-defined]
+        raise NotFoundError(f"no step with id {step_id}")
+
+
+def end(
+    session: Session,
+    row: StepRow,
+    *,
+    status: StepStatus,
+    cost_usd: Decimal,
+    latency_s: float | None = None,
+    artifact: Artifact | None = None,
+    error: str | None = None,
+    detail: str | None = None,
+) -> None:
+    row.status, row.cost_usd, row.finished_at = status, cost_usd, utcnow()
+    row.latency_s, row.error, row.detail = latency_s, error, detail
+    if artifact is not None:
+        artifact_row = ArtifactRow(post_id=row.post_id, **artifact.model_dump())
+        session.add(artifact_row)
+        session.flush()
+        row.artifact_id = artifact_row.id
+
+
+def skip_open(session: Session, *, post_id: int, reason: str) -> None:
+    """Steps that will not run (the post failed): queued ones skipped; a running one, abandoned, keeps
+    what it has on the books."""
+    now = utcnow()
+    session.execute(
+        update(StepRow)
+        .where(StepRow.post_id == post_id, StepRow.status == StepStatus.queued)
+        .values(status=StepStatus.skipped, error=reason, finished_at=now)
+    )
+    session.execute(
+        update(StepRow)
+        .where(StepRow.post_id == post_id, StepRow.status == StepStatus.running)
+        .values(status=StepStatus.failed, error=reason, finished_at=now)
+    )
+
+
+def spent(session: Session, *, batch_id: int, persona: str, day_start: datetime) -> tuple[Decimal, Decimal]:
+    """What the batch's steps and the persona's steps started today are on the books for (reservations included)."""
+    paid = StepRow.cost_usd != ZERO  # free steps are most rows; the sums skip them
+    batch = session.scalar(select(money_sum(StepRow.cost_usd)).where(StepRow.batch_id == batch_id, paid))
+    day = session.scalar(
+        select(money_sum(StepRow.cost_usd)).where(StepRow.persona == persona, StepRow.started_at >= day_start, paid)
+    )
+    return batch or ZERO, day or ZERO
+
+
+def running_beats(session: Session, *, post_ids: Sequence[int]) -> dict[int, list[datetime | None]]:
+    """The last beats of each post's running steps."""
+    beats: dict[int, list[datetime | None]] = {}
+    rows = session.execute(
+        select(StepRow.post_id, StepRow.beat_at).where(
+            StepRow.post_id.in_(list(post_ids)), StepRow.status == StepStatus.running
+        )
+    )
+    for post_id, beat_at in rows:
+        if post_id is not None:
+            beats.setdefault(post_id, []).append(beat_at)
+    return beats
