@@ -105,8 +105,14 @@ class Call:
         self._set(request_id=request_id)
 
     def _set(self, **values: object) -> None:
-        with self.store.session() as session:
-            step_rows.set_columns(session, step_id=self.step_id, **values)
+        """Written at once, and tried again while the database is away: a request id kept only in memory
+        would be paid again by whoever takes the step over."""
+
+        def write() -> None:
+            with self.store.session() as session:
+                step_rows.set_columns(session, step_id=self.step_id, **values)
+
+        _retry_store(write)
 
 
 class StepWork(Protocol):
@@ -184,6 +190,8 @@ class Runner:
                         raise  # the task retries later; the step stays running, its beat goes stale, and it resumes
                     prefix = f"gave up after {tries} tries: " if wait_in_place else "gave up after the last retry: "
                     return self._fail(claimed, err, latency_s=time.perf_counter() - started, prefix=prefix)
+                except _STORE_DOWN:
+                    raise  # not the stage's failure: the task retries, and the step is taken over or resumed
                 except Exception as err:
                     return self._fail(claimed, err, latency_s=time.perf_counter() - started)
         return self._finish(claimed, outcome, latency_s=time.perf_counter() - started)

@@ -81,7 +81,7 @@ def test_the_status_stream_is_read_to_its_end_so_its_connection_is_reused(cli: C
 
 def test_a_stream_left_open_after_completed_costs_a_read_timeout_not_the_render(cli: CliRunner, fal: FalState) -> None:
     fal.linger_s = 3.0
-    _shared_queue("test-fal-key", fal.url).stream_read_timeout_s = 0.3
+    _shared_queue("test-fal-key", fal.url, 600).stream_read_timeout_s = 0.3
     started = time.monotonic()
     out = run(cli, "--items", "1", "--video", "0")
     assert out["posts"][0]["status"] == "in_review" and fal.charges == 1
@@ -101,6 +101,7 @@ def test_a_model_error_in_the_status_fails_the_step(cli: CliRunner, fal: FalStat
     out = run(cli, "--items", "1", "--video", "0")
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed" and "CUDA out of memory" in post["reason"] and fal.charges == 1
+    assert charged(cli, post) == "0.06"  # fal held the request: its price is on the books
 
 
 def test_nsfw_fails_the_step_with_the_reason(cli: CliRunner, fal: FalState) -> None:
@@ -109,6 +110,7 @@ def test_nsfw_fails_the_step_with_the_reason(cli: CliRunner, fal: FalState) -> N
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed" and "flagged the image as NSFW" in post["reason"]
     assert image_step(cli, post["id"])["status"] == "failed"
+    assert charged(cli, post) == "0.06" == post["total_cost_usd"]
 
 
 def test_a_rejected_prompt_fails_at_once_with_the_providers_message(cli: CliRunner, fal: FalState) -> None:
@@ -117,18 +119,60 @@ def test_a_rejected_prompt_fails_at_once_with_the_providers_message(cli: CliRunn
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed" and "refused the request (422)" in post["reason"]
     assert "content policy" in post["reason"] and fal.charges == 0
+    assert charged(cli, post) == "0"  # refused before fal took anything
 
 
 def test_a_lost_submit_answer_is_not_resubmitted(cli: CliRunner, fal: FalState) -> None:
     fal.lose_submit_answers = 1
     out = run(cli, "--items", "1", "--video", "0")
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
-    assert post["status"] == "failed" and "not resubmitted, to avoid paying twice" in post["reason"]
+    assert post["status"] == "failed" and "outcome unknown" in post["reason"] and "not resubmitted" in post["reason"]
     assert fal.charges == 1 and len(fal.submits) == 1
+    assert charged(cli, post) == "0.06"  # it may have been charged (it was): the estimate stays on the books
 
 
 def test_submit_429_is_retried_without_a_double_charge(cli: CliRunner, fal: FalState) -> None:
-    fal.submit_errors = [429, 503]
+    fal.submit_errors = [429, 429]
+    out = run(cli, "--items", "1", "--video", "0")
+    assert out["posts"][0]["status"] == "in_review" and fal.charges == 1
+
+
+def test_a_submit_answered_5xx_is_never_sent_again(cli: CliRunner, fal: FalState) -> None:
+    """fal may have taken a submit it answered 5xx: sending it again could pay twice."""
+    fal.submit_errors = [503]
+    out = run(cli, "--items", "1", "--video", "0")
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    assert post["status"] == "failed" and "outcome unknown" in post["reason"] and "503" in post["reason"]
+    assert fal.submit_errors == [] and len(fal.submits) == 0  # one submit sent, none after it
+    assert charged(cli, post) == "0.06"
+
+
+def test_a_render_past_its_deadline_is_cancelled_and_keeps_its_price(
+    cli: CliRunner, fal: FalState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BEATDESK_FAL_TIMEOUT_S", "1")
+    fal.latency_s = 30
+    started = time.monotonic()
+    out = run(cli, "--items", "1", "--video", "0")
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    assert post["status"] == "failed" and "not done after 1s; cancel requested" in post["reason"]
+    assert len(fal.cancels) == 1 and fal.cancels[0].endswith(f"{fal.submits[0]['request_id']}/cancel")
+    assert charged(cli, post) == "0.06" and time.monotonic() - started < 20
+
+
+def test_a_stream_of_nothing_but_keepalives_falls_back_to_polling(cli: CliRunner, fal: FalState) -> None:
+    """A stream that only ever says it is alive cannot hold a render: after its window the request is polled."""
+    fal.keepalive_only, fal.latency_s = True, 0.5
+    _shared_queue("test-fal-key", fal.url, 600).stream_window_s = 1.0
+    started = time.monotonic()
+    out = run(cli, "--items", "1", "--video", "0")
+    assert out["posts"][0]["status"] == "in_review" and fal.charges == 1
+    assert time.monotonic() - started < 15
+
+
+@pytest.mark.parametrize("answer", [500, 502, 400])
+def test_a_stream_that_answers_an_error_falls_back_to_polling(cli: CliRunner, fal: FalState, answer: int) -> None:
+    fal.status_errors, fal.latency_s = [answer], 0.3  # the first status call is the stream's
     out = run(cli, "--items", "1", "--video", "0")
     assert out["posts"][0]["status"] == "in_review" and fal.charges == 1
 
@@ -184,6 +228,10 @@ def test_rerender_with_another_model_keeps_the_first_image_and_its_cost(cli: Cli
     assert post["total_cost_usd"] == "0.063"
 
 
+def charged(cli: CliRunner, post: dict) -> str:
+    return image_step(cli, post["id"])["cost_usd"]
+
+
 def test_sweeper_resumes_a_render_left_running(cli: CliRunner, fal: FalState, home: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -201,9 +249,18 @@ def test_sweeper_resumes_a_render_left_running(cli: CliRunner, fal: FalState, ho
         session.execute(
             update(StepRow)
             .where(StepRow.post_id == post_id, StepRow.name == "hero_image")
-            .values(status="running", request_id=request_id, started_at=datetime.now(UTC) - timedelta(hours=1))
+            .values(
+                status="running",
+                request_id=request_id,
+                started_at=datetime.now(UTC) - timedelta(hours=1),
+                beat_at=datetime.now(UTC) - timedelta(minutes=5),
+                cost_usd=Decimal("0.06"),
+            )
         )
-    assert "1 stuck render(s) re-queued" in run_cli(cli, "sweep").stdout
+        session.execute(
+            update(PostRow).where(PostRow.id == post_id).values(touched_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+    assert "1 stuck post(s) or batch(es) handed on or ended" in run_cli(cli, "sweep").stdout
     post = run_cli(cli, "post", "show", str(post_id), "--json")
     assert post["status"] == "in_review" and fal.charges == 1  # resumed the stored request, no new submit
     assert run_cli(cli, "sweep").stdout.startswith("0 stuck")
@@ -234,16 +291,16 @@ def test_a_flaky_download_is_retried_without_a_second_charge(cli: CliRunner, fal
 def test_a_download_that_keeps_failing_fails_the_step_with_its_url(
     cli: CliRunner, fal: FalState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("workers.tasks.backoff", lambda _retries: 0.0)  # the task's retries, at once
+    monkeypatch.setattr("beatdesk.runner.backoff", lambda _retries: 0.0)  # the in-place retries, at once
     monkeypatch.setattr(FalQueue.download.retry, "wait", wait_none())  # type: ignore[attr-defined]
     fal.file_errors = [500] * 100
     out = run(cli, "--items", "1", "--video", "0")
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     url = f"{fal.url}files/{fal.submits[0]['request_id']}.png"
-    assert post["status"] == "failed" and f"gave up after 6 tries: downloading {url} failed: 500" in post["reason"]
+    assert post["status"] == "failed" and f"gave up after 5 tries: downloading {url} failed: 500" in post["reason"]
     step = image_step(cli, post["id"])
-    assert step["status"] == "failed" and url in step["error"]
-    assert fal.charges == 1 and len(fal.file_errors) == 100 - 6 * 3  # six tries of three downloads each
+    assert step["status"] == "failed" and url in step["error"] and step["cost_usd"] == "0.06"
+    assert fal.charges == 1 and len(fal.file_errors) == 100 - 5 * 3  # five tries of three downloads each
 
 
 def test_a_missing_file_fails_at_once_with_its_url(cli: CliRunner, fal: FalState) -> None:
@@ -252,6 +309,7 @@ def test_a_missing_file_fails_at_once_with_its_url(cli: CliRunner, fal: FalState
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed" and f"downloading {fal.url}files/" in post["reason"]
     assert post["reason"].endswith("failed: 404") and fal.charges == 1
+    assert charged(cli, post) == "0.06" == post["total_cost_usd"]  # paid for, though the file never came
 
 
 def test_a_redirected_file_is_followed(cli: CliRunner, fal: FalState) -> None:
@@ -270,4 +328,4 @@ def test_a_full_disk_fails_the_step_with_the_file_and_leaves_no_part(cli: CliRun
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed"
     assert f"cannot write {folder / 'post-1-hero_image.png'}: No space left on device" in post["reason"]
-    assert list(folder.iterdir()) == [] and fal.charges == 1
+    assert list(folder.iterdir()) == [] and fal.charges == 1 and charged(cli, post) == "0.06"

@@ -10,8 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from beatdesk.settings import load_settings
-from workers.app import configure, workers_answering
+from celery import Celery
 
 
 def start_worker(
@@ -21,13 +20,19 @@ def start_worker(
         [sys.executable, "-m", "beatdesk_cli.main", "worker", "--concurrency", str(concurrency), "--pool", pool],
         env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
-    configure(load_settings(broker_url=env["BEATDESK_BROKER_URL"]))
     deadline = time.monotonic() + 60
-    while not workers_answering(timeout=1.0):
+    while not answering(env["BEATDESK_BROKER_URL"]):
         if process.poll() is not None or time.monotonic() > deadline:
             stop_worker(process, signal.SIGKILL)
             raise AssertionError(f"worker did not start:\n{log.read_text()}")
     return process
+
+
+def answering(broker_url: str, timeout: float = 1.0) -> int:
+    """How many workers on `broker_url` answer a ping, asked through an app of its own (the tests' brokers
+    come and go; the app the tasks live on keeps the pool of the first one it used)."""
+    with Celery(broker=broker_url, set_as_current=False) as probe:
+        return len(probe.control.ping(timeout=timeout) or [])
 
 
 def stop_worker(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy.exc import DBAPIError
+
 from beatdesk.models import Batch, BatchSpec, BatchStatus
 from beatdesk.recovery import Recovered, reconcile
 from beatdesk.review import send_back_for_redraft, send_back_for_rerender
@@ -69,10 +71,15 @@ def wait_for_batch(
     deadline = time.monotonic() + timeout_s
     interval = 0.1 if settings.in_process else 0.25
     next_reconcile = time.monotonic() + settings.reconcile_every_s
+    status: BatchStatus | None = None
     while True:
-        with store.session() as session:
-            status = repo.batch_status(session, batch_id)
-            progress = repo.batch_progress(session, batch_id=batch_id) if on_progress else None
+        try:
+            with store.session() as session:
+                status = repo.batch_status(session, batch_id)
+                progress = repo.batch_progress(session, batch_id=batch_id) if on_progress else None
+        except DBAPIError as err:  # the database is away for a while: the workers wait for it too
+            log.warning("batch %s: cannot read its status (%s); trying again", batch_id, one_line(err))
+            progress = None
         if on_progress and progress:
             on_progress(*progress)
         if status in ENDED or time.monotonic() >= deadline:
@@ -81,6 +88,12 @@ def wait_for_batch(
             recover(settings)
             next_reconcile = time.monotonic() + settings.reconcile_every_s
         time.sleep(interval)
+    for _ in range(30):  # the database may still be away when the time is up
+        try:
+            with store.session() as session:
+                return repo.get_batch(session, batch_id)
+        except DBAPIError:
+            time.sleep(1)
     with store.session() as session:
         return repo.get_batch(session, batch_id)
 
