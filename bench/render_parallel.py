@@ -4,9 +4,12 @@ Prints the wall time beside the parallel ideal (one latency) and the serial time
 and the per-render overhead (a render's round trip minus the provider's latency) beside a bare
 Celery no-op round trip on the same Redis, timed alike: both after an idle pause as long as the
 latency (a render's second half always runs after one), and both back to back with a provider that
-answers at once. Targets: wall within 1.25x of the ideal; overhead within 3x of the no-op.
-Needs the local Redis; the fal server is the test suite's fake, on 127.0.0.1.
-Run: python bench/render_parallel.py [--renders 20] [--latency 2.0]
+answers at once. Then a worker is killed (SIGKILL) mid-render and a new one started: the time until
+that render is in review is the recovery time (the new worker takes over the stale step and resumes
+its fal request; nothing is paid twice). Targets: wall within 1.25x of the ideal; overhead within 5x
+of the no-op (a guard, not a goal); recovery under 60 s.
+Starts a redis-server of its own (never a shared one); the fal server is the test suite's fake, on 127.0.0.1.
+Run: python bench/render_parallel.py [--renders 20] [--latency 2.0] [--database-url postgresql://...]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.fake_fal import fal_server
+from tests.redis_server import redis_server
 
 SINGLES = 7
 """Renders timed one at a time for each overhead figure (the medians are printed)."""
@@ -42,15 +46,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--renders", type=int, default=20)
     parser.add_argument("--latency", type=float, default=2.0)
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--pool", choices=["threads", "prefork"], default="threads")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary home")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="beatdesk-bench-"))
-    with fal_server() as fal:
+    with fal_server() as fal, redis_server(home / "redis") as redis:
         env = os.environ | {
-            "BEATDESK_HOME": str(home), "BEATDESK_BROKER_URL": args.redis, "FAL_KEY": "test-fal-key",
+            "BEATDESK_HOME": str(home), "BEATDESK_BROKER_URL": redis.url, "FAL_KEY": "test-fal-key",
             "BEATDESK_FAL_URL": fal.url, "BEATDESK_IMAGE_RENDERER": "fal:fal-ai/flux-pro/v1.1-ultra",
         } | ({"BEATDESK_DATABASE_URL": args.database_url} if args.database_url else {})  # fmt: skip
         os.environ.update(env)
@@ -62,21 +65,19 @@ def main() -> None:
         from drafter.base import DraftingContext
         from drafter.offline import OfflineDrafter
         from workers.app import app, configure, workers_answering
-        from workers.tasks import ping_task, render_post_task
+        from workers.tasks import advance_task as render_post_task
+        from workers.tasks import ping_task
 
         init_home(home)
         persona = load_persona(home, bench_persona(home / "personas"))
         store = open_store(get_settings().effective_database_url)
-        count = WARM_UPS + 2 * SINGLES + args.renders
+        count = WARM_UPS + 2 * SINGLES + args.renders + 1  # the last one is killed mid-render
         post_ids = make_posts(store, persona, count, repo, ContentFormat, Plan, PostStatus, OfflineDrafter,
                               DraftingContext)  # fmt: skip
         configure(get_settings())
         app.control.purge()
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "beatdesk_cli.main", "worker", "--pool", args.pool, "--concurrency",
-             str(args.renders), "--loglevel", "WARNING"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+        start = functools.partial(start_worker, env, args.pool, args.renders)
+        worker = start()
         try:
             while not workers_answering(timeout=1.0):
                 time.sleep(0.2)
@@ -91,12 +92,13 @@ def main() -> None:
             fal.latency_s = args.latency
             idle = compare(for_idle, render_post_task, ping_task, cpu, pause=args.latency)
             cpu_before = cpu()
-            wall = time_renders(post_ids[WARM_UPS + 2 * SINGLES :], render_post_task)
+            wall = time_renders(post_ids[WARM_UPS + 2 * SINGLES : -1], render_post_task)
             worker_cpu = cpu() - cpu_before
+            recovery, worker = killed_mid_render(post_ids[-1], worker, start, store, repo, PostStatus, fal)
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=30)
-    n = len(post_ids) - WARM_UPS - 2 * SINGLES
+    n = len(post_ids) - WARM_UPS - 2 * SINGLES - 1
     if fal.charges != len(post_ids):
         sys.exit(f"{fal.charges} charges for {len(post_ids)} renders: some failed or were skipped; figures not valid")
     ideal, serial = args.latency, args.latency * n
@@ -111,12 +113,17 @@ def main() -> None:
         overhead, rtt = statistics.median(pair.renders) - latency, statistics.median(pair.noops)
         print(
             f"per-render overhead {overhead * 1000:.1f} ms vs bare Celery no-op round trip {rtt * 1000:.1f} ms, "
-            f"{label}: {overhead / rtt:.1f}x (target <= 3x; medians of {len(pair.renders)} and {len(pair.noops)})"
+            f"{label}: {overhead / rtt:.1f}x (guard <= 5x; medians of {len(pair.renders)} and {len(pair.noops)})"
         )
     print(
         f"worker CPU {worker_cpu / n * 1000:.1f} ms per render, "
         f"{statistics.mean(hot.noop_cpu_s) * 1000:.1f} ms per no-op "
         "(the worker's threads share one GIL: this CPU is what keeps the wall above the ideal)"
+    )
+    settings = get_settings()
+    print(
+        f"recovery after SIGKILL mid-render: {recovery:.1f} s from the kill to the post in review (target < 60 s; "
+        f"a step is stale after {settings.worker_stale_after_s:g} s, reconciled every {settings.reconcile_every_s:g} s)"
     )
 
 
@@ -174,13 +181,49 @@ def make_posts(store, persona, count, repo, ContentFormat, Plan, PostStatus, Off
                         title=f"Bench item {i}", angle=f"{beat.angles[0]} ({i})", button="b", why_beat="b",
                         why_format="f", freshness="n")  # fmt: skip
             post_id = repo.add_planned_post(session, batch_id=batch_id, persona=persona.key, plan=plan,
-                                            steps=("plan", "draft", "hero_image"))  # fmt: skip
+                                            steps=("hero_image",))  # fmt: skip
             draft = OfflineDrafter().draft(DraftingContext(persona=persona, plan=plan, sources=[])).draft
             repo.save_draft(session, post_id=post_id, draft=draft)
             for to in (PostStatus.drafting, PostStatus.rendering):
                 repo.transition(session, post_id=post_id, to=to, actor="bench", action="bench")
             ids.append(post_id)
     return ids
+
+
+def start_worker(env, pool: str, concurrency: int) -> subprocess.Popen:
+    from workers.app import workers_answering
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "beatdesk_cli.main", "worker", "--pool", pool, "--concurrency", str(concurrency),
+         "--loglevel", "WARNING"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    while not workers_answering(timeout=1.0):
+        time.sleep(0.2)
+    return worker
+
+
+def killed_mid_render(post_id, worker, start, store, repo, PostStatus, fal):
+    """Send a render, SIGKILL its worker once fal holds the request, start another: seconds from the kill
+    until the post is in review, and the new worker."""
+    from workers.tasks import advance_task
+
+    submitted = len(fal.submits)
+    advance_task.delay(post_id)
+    while len(fal.submits) == submitted:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+    killed = time.perf_counter()
+    worker = start()
+    while True:
+        with store.session() as session:
+            if repo.post_status(session, post_id) is PostStatus.in_review:
+                return time.perf_counter() - killed, worker
+        if time.perf_counter() - killed > 300:
+            sys.exit("the killed render was not recovered within 300 s")
+        time.sleep(0.2)
 
 
 def time_renders(post_ids, task) -> float:

@@ -1,0 +1,134 @@
+"""The reconciler and the runner's takeovers, on SQLite and PostgreSQL, with the clock moved by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from beatdesk.audit import audit
+from beatdesk.errors import OutcomeUnknownError
+from beatdesk.home import init_home
+from beatdesk.models import BatchSpec, BatchStatus, ContentFormat, PostStatus, StepStatus
+from beatdesk.recovery import Limits, reconcile
+from beatdesk.runner import Next
+from beatdesk.store import Store, forget_stores, open_store, repo
+from beatdesk.store import steps as step_rows
+from beatdesk.store.schema import PostRow, utcnow
+from tests.runner_kit import IMAGE, PaidImage, rendering_posts, runner_for
+
+LIMITS = Limits(stale_after_s=30, idle_after_s=60, give_up_after_s=900)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, home: Path) -> Iterator[Store]:
+    init_home(home)
+    url = f"sqlite:///{home / 'beatdesk.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    yield open_store(url)
+    forget_stores()
+
+
+def left_running(
+    store: Store, post_id: int, *, ago_s: float, request_id: str | None = None, marked: bool = False
+) -> None:
+    """As a worker that died `ago_s` seconds into the post's image step leaves it."""
+    then = utcnow() - timedelta(seconds=ago_s)
+    with store.session() as session:
+        row = step_rows.open_step_named(session, post_id=post_id, name="hero_image")
+        assert row is not None
+        step_rows.claim(row, worker="gone:1", provider="fal", model="fal-ai/flux-pro/v1.1-ultra", now=then)
+        row.cost_usd, row.request_id = IMAGE, request_id
+        row.submit_started_at = then if marked or request_id else None
+        post = session.get(PostRow, post_id)
+        assert post is not None
+        post.touched_at = then
+
+
+def hand_ons(store: Store, now_offset_s: float = 0) -> tuple[list[int], list[int], object]:
+    posts: list[int] = []
+    batches: list[int] = []
+    done = reconcile(store, hand_on_post=posts.append, hand_on_batch=batches.append, limits=LIMITS,
+                     now=utcnow() + timedelta(seconds=now_offset_s))  # fmt: skip
+    return posts, batches, done
+
+
+def test_a_step_whose_worker_stopped_beating_is_taken_over_and_resumed_without_paying_again(
+    store: Store, home: Path
+) -> None:
+    ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1)
+    left_running(store, post_id, ago_s=45, request_id="req-1")
+    posts, _, _ = hand_ons(store)
+    assert posts == [post_id]
+    assert hand_ons(store)[0] == []  # handed on once per stale period, not on every pass
+    image = PaidImage()
+    assert runner_for(store, home, image).advance(post_id) is Next.settled
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+    step = post.steps[-1]
+    assert image.submits == 0 and step.request_id == "req-1"  # resumed the stored request
+    assert (post.status, step.status, step.cost_usd, step.attempts) == (PostStatus.in_review, StepStatus.done, IMAGE, 2)
+
+
+def test_a_live_step_is_left_alone(store: Store, home: Path) -> None:
+    ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1)
+    left_running(store, post_id, ago_s=5, request_id="req-1")
+    assert hand_ons(store)[0] == []
+    assert runner_for(store, home, PaidImage()).advance(post_id) is Next.busy
+
+
+def test_a_worker_that_died_inside_the_submit_is_never_resent(store: Store, home: Path) -> None:
+    ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1)
+    left_running(store, post_id, ago_s=45, marked=True)
+    image = PaidImage()
+    assert runner_for(store, home, image).advance(post_id) is Next.settled
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+        report = audit(session)
+    assert image.submits == 0 and post.status is PostStatus.failed
+    assert "outcome unknown" in (post.reason or "") and "rerender" in (post.reason or "")
+    assert post.steps[-1].cost_usd == IMAGE and post.total_cost_usd == IMAGE  # the estimate stays on the books
+    assert report.ok, report.findings
+
+
+def test_a_post_nobody_moves_is_handed_on_then_given_up(store: Store) -> None:
+    ((batch_id, post_id),) = rendering_posts(store, batches=1, per_batch=1)  # its task lost with the broker's queue
+    assert hand_ons(store)[0] == []
+    assert hand_ons(store, now_offset_s=61)[0] == [post_id]
+    _, _, done = hand_ons(store, now_offset_s=901)
+    assert done.failed_posts == [post_id]  # type: ignore[attr-defined]
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+        batch = repo.get_batch(session, batch_id)
+    assert post.status is PostStatus.failed and "no live worker on it" in (post.reason or "")
+    assert batch.status is BatchStatus.done
+
+
+def test_a_charged_step_abandoned_for_good_keeps_its_charge(store: Store) -> None:
+    ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1)
+    left_running(store, post_id, ago_s=1000, request_id="req-9")
+    _, _, done = hand_ons(store)
+    assert done.failed_posts == [post_id]  # type: ignore[attr-defined]
+    with store.session() as session:
+        step = repo.get_post(session, post_id).steps[-1]
+        assert audit(session).ok
+    assert step.status is StepStatus.failed and step.cost_usd == IMAGE
+
+
+def test_a_batch_left_planning_is_planned_again_and_a_lost_one_dispatched(store: Store) -> None:
+    with store.session() as session:
+        waiting = repo.create_batch(session, spec=BatchSpec(persona="ash", counts={ContentFormat.hero_text: 1}))
+    assert hand_ons(store)[1] == []
+    assert hand_ons(store, now_offset_s=61)[1] == [waiting]
+
+
+def test_refusals_after_the_request_keep_the_price(store: Store, home: Path) -> None:
+    ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1)
+    image = PaidImage(fail=OutcomeUnknownError("outcome unknown: answered 503"))
+    assert runner_for(store, home, image).advance(post_id) is Next.settled
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+    assert post.status is PostStatus.failed and post.steps[-1].cost_usd == IMAGE
+    assert post.total_cost_usd == Decimal("0.06")
