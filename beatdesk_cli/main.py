@@ -446,6 +446,7 @@ def worker(
             f"--loglevel={loglevel}",
             f"--pool={pool.value}",
             f"--hostname=beatdesk-{os.getpid()}@%h",
+            "--without-mingle",  # mingling syncs revoked task ids, which beatdesk never uses: 1 s less per start
         ]
     )
 

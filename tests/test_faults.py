@@ -130,6 +130,7 @@ def assert_settled(batch: Batch, items: int) -> None:
         assert not [s for s in post.steps if s.status in (StepStatus.queued, StepStatus.running)]
 
 
+@pytest.mark.timeout(900)  # twenty worker starts; a few minutes on a quiet machine
 def test_sigkill_at_random_points_never_pays_twice_nor_strands_a_post(
     home: Path, broker: RedisServer, pg_url: str, fal: FalState, tmp_path: Path
 ) -> None:
@@ -158,6 +159,7 @@ def test_sigkill_at_random_points_never_pays_twice_nor_strands_a_post(
     assert fal.charges == len(fal.submits)
 
 
+@pytest.mark.timeout(600)
 def test_redis_restarted_without_its_queue_strands_nothing(
     home: Path, broker: RedisServer, pg_url: str, fal: FalState, tmp_path: Path
 ) -> None:
@@ -177,6 +179,7 @@ def test_redis_restarted_without_its_queue_strands_nothing(
     assert fal.charges == 6 and took < 60
 
 
+@pytest.mark.timeout(600)
 def test_the_database_away_for_ten_seconds_mid_batch(
     home: Path, broker: RedisServer, pg_url: str, fal: FalState, tmp_path: Path
 ) -> None:
@@ -199,6 +202,7 @@ def test_the_database_away_for_ten_seconds_mid_batch(
         assert fal.charges == 6
 
 
+@pytest.mark.timeout(600)
 def test_a_worker_killed_and_never_restarted_ends_its_posts_failed_with_the_reason(
     home: Path, broker: RedisServer, pg_url: str, fal: FalState, tmp_path: Path
 ) -> None:
