@@ -227,9 +227,8 @@ class Runner:
                                      f"{format_usd(row.cost_usd)} USD (kept on the books)")  # fmt: skip
                         self._end_post(session, post, failed=f"{row.name}: {row.error}; rerender to try again")
                         return Next.settled
-                    carried = (
-                        row.cost_usd
-                    )  # a model call has no request to resume: its estimate stays, and it runs again
+                    # A model call has no request to resume: its estimate stays on the books, and it runs again.
+                    carried = row.cost_usd
                     row.submit_started_at = None
                     row.detail = (f"an earlier attempt stopped inside a paid call; its estimate, "
                                   f"{format_usd(carried)} USD, stays on the books")  # fmt: skip
@@ -245,9 +244,11 @@ class Runner:
                 step_rows.end(session, row, status=StepStatus.failed, cost_usd=row.cost_usd, error=one_line(err))
                 self._end_post(session, post, failed=f"{row.name} failed: {one_line(err)}")
                 return Next.settled
+            # A step taken over already holds its reservation; a queued one, or a model call run again, reserves now.
+            reserve = row.status == StepStatus.queued or carried > 0
             step_rows.claim(row, worker=me, provider=work.provider, model=work.model, now=utcnow())
             self._touch(session, post_id)
-            estimate = work.estimate(post, persona)
+            estimate = work.estimate(post, persona) if reserve else ZERO
             refusal = budget.reserve(session, step=row, persona=persona, spec=self._spec(session, post.batch_id),
                                      estimate=estimate)  # fmt: skip
             if refusal:
@@ -386,6 +387,7 @@ class Runner:
                     self._batch_failed(session, batch_row, row, f"planning was taken up {row.attempts} times "
                                        "without finishing")  # fmt: skip
                     return []
+            reserve = row is None or carried > 0  # a planning taken over already holds its reservation
             if row is None:
                 row = step_rows.new_step(session, batch_id=batch_id, persona=batch_row.persona, name=PLAN)
             batch_row.status = BatchStatus.planning
@@ -399,8 +401,8 @@ class Runner:
                 self._batch_failed(session, batch_row, row, one_line(err))
                 return []
             step_rows.claim(row, worker=me, provider=planning.provider, model=planning.model, now=utcnow())
-            refusal = budget.reserve(session, step=row, persona=persona, spec=batch.spec,
-                                     estimate=planning.estimate(batch.spec, persona))  # fmt: skip
+            estimate = planning.estimate(batch.spec, persona) if reserve else ZERO
+            refusal = budget.reserve(session, step=row, persona=persona, spec=batch.spec, estimate=estimate)
             if refusal:
                 self._batch_failed(session, batch_row, row, f"planning not started: {refusal}",
                                    status=StepStatus.skipped, cost_usd=carried)  # fmt: skip

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from beatdesk.audit import audit
-from beatdesk.errors import OutcomeUnknownError
+from beatdesk.errors import OutcomeUnknownError, RefusedError
 from beatdesk.home import init_home
 from beatdesk.models import BatchSpec, BatchStatus, ContentFormat, PostStatus, StepStatus
 from beatdesk.recovery import Limits, reconcile
@@ -132,3 +132,14 @@ def test_refusals_after_the_request_keep_the_price(store: Store, home: Path) -> 
         post = repo.get_post(session, post_id)
     assert post.status is PostStatus.failed and post.steps[-1].cost_usd == IMAGE
     assert post.total_cost_usd == Decimal("0.06")
+
+
+def test_a_step_taken_over_keeps_one_reservation_not_two(store: Store, home: Path) -> None:
+    """The takeover reserves nothing more: a refusal after it charges the one estimate the request holds."""
+    ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1)
+    left_running(store, post_id, ago_s=45, request_id="req-1")
+    image = PaidImage(fail=RefusedError("flagged as NSFW"))
+    assert runner_for(store, home, image).advance(post_id) is Next.settled
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+    assert post.steps[-1].cost_usd == IMAGE and "charged 0.06 USD" in (post.steps[-1].error or "")
