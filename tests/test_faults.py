@@ -106,7 +106,9 @@ def check_books(env: dict[str, str], fal: FalState) -> None:
     charged = [s["request_id"] for s in fal.submits]
     assert sorted(recorded) == sorted(set(recorded))  # no request on two steps
     assert set(recorded) <= set(charged)
-    assert len(charged) == len(recorded) + len(unknown), (charged, recorded, [s.error for s in unknown])
+    # Every charge is on the books: on the step holding its request, or on one whose worker died inside the
+    # submit ("may have been charged": the mark may also have been written just before a submit never sent).
+    assert len(recorded) <= len(charged) <= len(recorded) + len(unknown), (charged, recorded, len(unknown))
     for step in images:
         if step.request_id or step in unknown:
             assert step.cost_usd == PRICE, (step.id, step.status, step.cost_usd, step.error)
