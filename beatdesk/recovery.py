@@ -5,7 +5,7 @@ and batches that are not moving:
 - a step whose worker stopped beating: handed to a worker now (the step is taken over and resumed);
 - a post or batch with nothing under way and no progress for `idle_after_s` (a lost task, a broker
   restarted without its queue, a hand-on that never went out): handed to a worker again;
-- no progress and no live worker on it for `give_up_after_s`: it ends failed with the reason.
+- no progress and no live worker on it for `give_up_after_s`, though handed on: it ends failed with the reason.
 Handing a post on twice is harmless: `Runner.advance` is idempotent.
 """
 
@@ -83,7 +83,14 @@ def _posts(session: Session, limits: Limits, now: datetime, done: Recovered) -> 
         if any(not heartbeat.is_stale(beat, stale_after_s=limits.stale_after_s, now=now) for beat in running):
             continue  # a live worker is on it
         quiet = (now - (touched_at or now)).total_seconds()
-        if quiet > limits.give_up_after_s:
+        # Given up only once it was handed on after it last moved, and nobody took it since: a post
+        # whose request may still be resumed gets a worker's chance first.
+        handed_on_in_vain = (
+            nudged_at is not None
+            and nudged_at >= (touched_at or nudged_at)
+            and (now - nudged_at).total_seconds() > limits.stale_after_s
+        )
+        if quiet > limits.give_up_after_s and handed_on_in_vain:
             reason = (f"no progress for {quiet:.0f} s and no live worker on it (is `beatdesk worker` running?); "
                       "send it back to try again")  # fmt: skip
             repo.fail_post(session, post_id=post_id, actor="reconciler", reason=reason)

@@ -107,7 +107,8 @@ class FalQueue:
         """The step's request: the one stored by an earlier attempt (resumed, never paid again), or a new
         submit, marked under way before it is sent and stored before any waiting."""
         if job.request_id is None:
-            with job.submitting(not_sent=(SubmitNotSent,)):
+            # Never taken: it never arrived (SubmitNotSent), or fal answered it with a refusal (4xx).
+            with job.submitting(not_sent=(SubmitNotSent, RenderRefused)):
                 job.remember_request(self.submit(application, arguments))
         assert job.request_id is not None  # set just above, or by the earlier attempt
         return job.request_id
@@ -170,14 +171,7 @@ class FalQueue:
                 return False
             for event in SSEClient(_until(response.stream(), deadline)).events():  # type: ignore[arg-type]
                 completed = completed or _completed(application, handle.request_id, json.loads(event.data))
-                if completed:
-                    break
-            else:
-                ended = True
-            if completed:  # drain the end of the stream, so the connection can be kept
-                for _ in _until(response.stream(), time.monotonic() + 1):
-                    pass
-                ended = True
+            ended = True  # read to its end (fal ends it after COMPLETED): the connection can be kept
         except (urllib3.exceptions.HTTPError, ValueError, _PastDeadline):
             pass  # not trusted: whatever it said before stands; the caller polls otherwise
         finally:

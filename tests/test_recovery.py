@@ -109,7 +109,8 @@ def test_a_post_nobody_moves_is_handed_on_then_given_up(store: Store) -> None:
 def test_a_charged_step_abandoned_for_good_keeps_its_charge(store: Store) -> None:
     ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1)
     left_running(store, post_id, ago_s=1000, request_id="req-9")
-    _, _, done = hand_ons(store)
+    assert hand_ons(store)[0] == [post_id]  # a worker's chance to resume it first
+    _, _, done = hand_ons(store, now_offset_s=31)  # nobody took it
     assert done.failed_posts == [post_id]  # type: ignore[attr-defined]
     with store.session() as session:
         step = repo.get_post(session, post_id).steps[-1]
