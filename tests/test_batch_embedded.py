@@ -129,3 +129,25 @@ def test_human_output(cli: CliRunner) -> None:
     for part in ("Plan (drafter input)", "Pipeline", "Caption", "local · pillow-card"):
         assert part in shown.stdout
     assert "everything was already there" in run_cli(cli, "init").stdout
+
+
+def test_audit_proves_the_books_and_names_what_is_off(cli: CliRunner, home: Path) -> None:
+    run_cli(cli, "init")
+    out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "2", "--video", "0", "--json")
+    report = run_cli(cli, "audit", "--json")
+    assert report["ok"] and report["findings"] == [] and report["batches"] == 1 and report["posts"] == 2
+    assert report["steps"] == 2 * 3 + 1  # plan, draft, hero_image per post, and the batch's own planning step
+    from sqlalchemy import update
+
+    from beatdesk.store import open_store
+    from beatdesk.store.schema import StepRow
+
+    store = open_store(f"sqlite:///{home / 'beatdesk.db'}")
+    with store.session() as session:  # as the old failure paths left a render fal had charged for
+        session.execute(
+            update(StepRow)
+            .where(StepRow.post_id == out["posts"][0]["id"], StepRow.name == "hero_image")
+            .values(model="fal-ai/flux-pro/v1.1-ultra", request_id="req-1")
+        )
+    bad = run_cli(cli, "audit", code=1)
+    assert "the provider holds request req-1 but the step shows $0" in bad.stdout
