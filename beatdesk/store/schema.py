@@ -13,6 +13,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -60,6 +61,24 @@ def _money_sum(element: money_sum, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(money_sum, "sqlite")
 def _money_sum_sqlite(element: money_sum, compiler: SQLCompiler, **kw: Any) -> str:
     return f"decimal_sum({compiler.process(element.clauses, **kw)})"
+
+
+class utc_day(FunctionElement[str]):
+    """The UTC calendar day of a UTCDateTime column, for GROUP BY: PostgreSQL converts its timestamptz;
+    SQLite holds UTC text, whose first ten characters are the day."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(utc_day)
+def _utc_day(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"to_char(timezone('UTC', {compiler.process(element.clauses, **kw)}), 'YYYY-MM-DD')"
+
+
+@compiles(utc_day, "sqlite")
+def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
 
 
 class SQLiteDecimalSum:
@@ -122,6 +141,12 @@ class BatchRow(Base):
 
 class PostRow(Base):
     __tablename__ = "posts"
+    __table_args__ = (
+        # The queue's filters, each walked in id order and counted from the index alone.
+        Index("ix_posts_status_id", "status", "id"),
+        Index("ix_posts_persona_status_id", "persona", "status", "id"),
+        Index("ix_posts_batch_status", "batch_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
@@ -252,6 +277,8 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Set when an admin disables the user: no login, no session, no token works from then on."""
 
 
 class ApiTokenRow(Base):
@@ -263,6 +290,23 @@ class ApiTokenRow(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    scope: Mapped[str] = mapped_column(String(16), default="review", server_default="review")
+    """read, review or admin: what the token may do, never more than its user's role allows."""
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SessionRow(Base):
+    """A login to the review desk: the cookie holds a random key, the store only its sha256."""
+
+    __tablename__ = "desk_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class ChatReferenceRow(Base):
