@@ -339,3 +339,19 @@ def test_the_queue_searches_the_posts_words(desk: str, browser: Browser) -> None
     page.fill("input[name=q]", "zyzzyva")
     page.click("nav.filters button[type=submit]")
     expect(page.locator("#queue tbody")).to_contain_text("No posts match.")
+
+
+def test_a_huge_login_post_is_cut_off_and_forwarded_for_fools_no_limit(desk: str) -> None:
+    """Against `beatdesk serve` (uvicorn): a 96 MB body is refused from its Content-Length, before it is sent,
+    and X-Forwarded-For from a peer that is no trusted proxy changes nothing in the login limit."""
+    host, port = desk.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     b"Content-Length: 100663296\r\n\r\nname=")  # fmt: skip
+        answer = sock.recv(4096).decode("latin-1")  # answered with 96 MB still unsent
+    assert answer.startswith("HTTP/1.1 413"), answer[:200]
+    with httpx.Client(base_url=desk) as client:
+        token = client.get("/login").text.split('name="csrftoken" value="')[1].split('"')[0]
+        codes = [client.post("/login", data={"name": "rita", "password": "wrong-password", "csrftoken": token},
+                             headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(6)]  # fmt: skip
+    assert codes == [401] * 5 + [429]
