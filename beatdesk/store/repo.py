@@ -48,7 +48,7 @@ from beatdesk.store.schema import (
     PublicationRow,
     SourceRow,
     StepRow,
-    money_sum,
+    money_total,
     utc_day,
     utcnow,
 )
@@ -316,7 +316,7 @@ def post_costs(session: Session, *, post_ids: Sequence[int]) -> dict[int, Decima
     if not costs:
         return costs
     rows = session.execute(
-        select(StepRow.post_id, money_sum(StepRow.cost_usd))
+        select(StepRow.post_id, money_total(StepRow.cost_usd))
         .where(StepRow.post_id.in_(list(costs)))
         .group_by(StepRow.post_id)
     )
@@ -327,7 +327,7 @@ def post_costs(session: Session, *, post_ids: Sequence[int]) -> dict[int, Decima
 def batch_cost(session: Session, *, batch_id: int) -> Decimal:
     """A batch's total cost, the sum of its posts' steps, summed in SQL."""
     total = session.scalar(
-        select(money_sum(StepRow.cost_usd))
+        select(money_total(StepRow.cost_usd))
         .join(PostRow, PostRow.id == StepRow.post_id)
         .where(PostRow.batch_id == batch_id)
     )
@@ -341,8 +341,8 @@ _LISTING_COLUMNS = (
     PostRow.content_format,
     PostRow.status,
     PostRow.status_changed_at,
-    PostRow.plan,
-    PostRow.draft,
+    # The title alone, read out of the JSON in SQL: a list never decodes a post's whole plan and draft.
+    func.coalesce(PostRow.draft["title"].as_string(), PostRow.plan["title"].as_string(), "").label("title"),
     PostRow.slot_at,
     PostRow.created_at,
 )
@@ -358,7 +358,7 @@ def _listings(session: Session, rows: Sequence[Row[Any]]) -> list[PostListing]:
             content_format=ContentFormat(row.content_format),
             status=PostStatus(row.status),
             status_changed_at=row.status_changed_at,
-            title=(row.draft or {}).get("title") or row.plan.get("title", ""),
+            title=row.title,
             total_cost_usd=costs[row.id],
             slot_at=row.slot_at,
             created_at=row.created_at,
@@ -432,7 +432,7 @@ def daily_costs_by_kind(session: Session, *, persona: str, days: int) -> list[tu
     start = utcnow().date() - timedelta(days=days - 1)
     day = utc_day(StepRow.started_at)
     rows = session.execute(
-        select(day, StepRow.name, money_sum(StepRow.cost_usd))
+        select(day, StepRow.name, money_total(StepRow.cost_usd))
         .join(PostRow, PostRow.id == StepRow.post_id)
         .where(PostRow.persona == persona, StepRow.started_at >= datetime.combine(start, datetime.min.time(), UTC))
         .group_by(day, StepRow.name)

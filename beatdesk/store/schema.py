@@ -63,6 +63,31 @@ def _money_sum_sqlite(element: money_sum, compiler: SQLCompiler, **kw: Any) -> s
     return f"decimal_sum({compiler.process(element.clauses, **kw)})"
 
 
+class money_total(FunctionElement[Decimal]):
+    """SUM of a Money column over many rows (a page of posts, a persona's month), exact and without a
+    Python call per row. PostgreSQL sums its numerics. SQLite sums the decimal text's whole units and
+    its billionths (Money keeps 9 places and is never negative) as 64-bit integers and prints them
+    back as decimal text; `money_sum`'s `decimal_sum` would call into Python once per row."""
+
+    type = Money()
+    inherit_cache = True
+
+
+@compiles(money_total)
+def _money_total(element: money_total, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"sum({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(money_total, "sqlite")
+def _money_total_sqlite(element: money_total, compiler: SQLCompiler, **kw: Any) -> str:
+    x = compiler.process(element.clauses, **kw)
+    units = f"sum(CAST({x} AS INTEGER))"
+    fraction = f"substr(substr({x}, instr({x}, '.') + 1) || '000000000', 1, 9)"  # the 9 places, padded
+    billionths = f"sum(CASE WHEN instr({x}, '.') > 0 THEN CAST({fraction} AS INTEGER) ELSE 0 END)"
+    total = f"printf('%d.%09d', {units} + {billionths} / 1000000000, {billionths} % 1000000000)"
+    return f"CASE WHEN count({x}) = 0 THEN NULL ELSE {total} END"
+
+
 class utc_day(FunctionElement[str]):
     """The UTC calendar day of a UTCDateTime column, for GROUP BY: PostgreSQL converts its timestamptz;
     SQLite holds UTC text, whose first ten characters are the day."""
@@ -186,7 +211,6 @@ class ArtifactRow(Base):
 
 class StepRow(Base):
     __tablename__ = "pipeline_steps"
-    __table_args__ = (UniqueConstraint("post_id", "position"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
@@ -208,6 +232,12 @@ class StepRow(Base):
     """The provider's request id, stored before waiting so a retry resumes instead of paying again."""
 
     artifact: Mapped[ArtifactRow | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("post_id", "position"),
+        # Lists and the persona page sum costs per post and per day and kind from this index alone.
+        Index("ix_pipeline_steps_costs", "post_id", "started_at", "name", "cost_usd"),
+    )
 
 
 class EventRow(Base):

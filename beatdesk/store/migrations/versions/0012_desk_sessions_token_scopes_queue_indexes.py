@@ -1,4 +1,4 @@
-"""desk sessions, token scopes/expiry/revocation, disabled users, indexes for the queue's filters
+"""desk sessions, token scopes/expiry/revocation, disabled users, indexes for the queue's filters and cost sums
 
 Revision ID: 0012
 Revises: 0010
@@ -39,9 +39,11 @@ def upgrade() -> None:
     op.create_index("ix_posts_status_id", "posts", ["status", "id"])
     op.create_index("ix_posts_persona_status_id", "posts", ["persona", "status", "id"])
     op.create_index("ix_posts_batch_status", "posts", ["batch_id", "status"])
+    op.create_index("ix_pipeline_steps_costs", "pipeline_steps", ["post_id", "started_at", "name", "cost_usd"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_pipeline_steps_costs", "pipeline_steps")
     op.drop_index("ix_posts_batch_status", "posts")
     op.drop_index("ix_posts_persona_status_id", "posts")
     op.drop_index("ix_posts_status_id", "posts")
