@@ -429,6 +429,22 @@ class Post(BaseModel):
         return sum((step.cost_usd for step in self.steps), Decimal("0"))
 
 
+class PostListing(BaseModel):
+    """A post as a list shows it: no steps, events or publications are loaded, its cost is summed in SQL."""
+
+    id: int
+    batch_id: int
+    persona: str
+    content_format: ContentFormat
+    status: PostStatus
+    status_changed_at: datetime
+    title: str
+    total_cost_usd: Money
+    """The sum of the post's steps."""
+    slot_at: datetime | None = None
+    created_at: datetime
+
+
 class Batch(BaseModel):
     id: int
     persona: str

@@ -494,16 +494,28 @@ def scheduler(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Addresses of a trusted reverse proxy whose X-Forwarded-For/-Proto are believed "
+            "(uvicorn's option); unset, the peer's own address counts, e.g. for the login limit."
+        ),
+    ] = None,
 ) -> None:
-    """Run the review desk (web pages) on HOST:PORT."""
+    """Run the review desk (web pages and the JSON API) on HOST:PORT."""
     import uvicorn
 
     from review_web.app import create_app
+    from review_web.security import is_loopback
 
     settings = get_settings()
-    if host not in ("127.0.0.1", "localhost", "::1") and settings.secret_key is None:
-        raise BeatdeskError(f"serving on {host} needs BEATDESK_SECRET_KEY set (a long random string)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    public = not is_loopback(host)
+    if public and settings.secret_key is None:
+        raise BeatdeskError(f"serving on {host} needs BEATDESK_SECRET_KEY set (at least 32 random bytes, e.g. "
+                            "python -c \"import secrets; print(secrets.token_urlsafe(48))\")")  # fmt: skip
+    desk = create_app(settings, public=public)
+    uvicorn.run(desk, host=host, port=port, log_level="warning", proxy_headers=forwarded_allow_ips is not None,
+                forwarded_allow_ips=forwarded_allow_ips)  # fmt: skip
 
 
 @users_app.command("add")
@@ -595,14 +607,89 @@ def _channel_cell(state: ChannelState, slot_at: datetime | None) -> str:
     return state.channel.name + at + (f" ({state.status})" if state.status not in ("due", "waiting") else "")
 
 
+class TokenScope(StrEnum):
+    read = "read"
+    review = "review"
+    admin = "admin"
+
+
 @users_app.command("token")
 @edge
-def users_token(name: Annotated[str, typer.Argument(help="The user the token acts as.")]) -> None:
+def users_token(
+    name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    scope: Annotated[
+        TokenScope, typer.Option(help="read (GET only), review (decisions) or admin.")
+    ] = TokenScope.review,
+    expires: Annotated[str, typer.Option(help="How long it lives: 90m, 12h, 30d, 2w.")] = "90d",
+) -> None:
     """Make an API token for NAME (shown once; only its hash is kept)."""
-    from beatdesk.users import issue_token
+    from beatdesk.users import issue_token, parse_lifetime
+
+    lifetime = parse_lifetime(expires)
+    with _store(get_settings()).session() as session:
+        print(issue_token(session, name=name, scope=scope.value, lifetime=lifetime))
+
+
+@users_app.command("tokens")
+@edge
+def users_tokens(
+    name: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None, as_json: JsonFlag = False
+) -> None:
+    """List API tokens: id, user, scope, when made, when they expire, live, expired or revoked."""
+    from beatdesk.users import list_tokens
 
     with _store(get_settings()).session() as session:
-        print(issue_token(session, name=name))
+        tokens = list_tokens(session, name=name)
+    if as_json:
+        print_json([{"id": t.id, "user": t.user, "scope": t.scope, "created_at": t.created_at.isoformat(),
+                     "expires_at": t.expires_at.isoformat() if t.expires_at else None, "state": t.state}
+                    for t in tokens])  # fmt: skip
+        return
+    table = Table("id", "user", "scope", "made (UTC)", "expires (UTC)", "state", title=f"{len(tokens)} tokens")
+    for t in tokens:
+        table.add_row(str(t.id), t.user, t.scope, f"{t.created_at:%Y-%m-%d %H:%M}",
+                      f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "never", t.state)  # fmt: skip
+    console.print(table)
+
+
+@users_app.command("revoke")
+@edge
+def users_revoke(token_id: Annotated[int, typer.Argument(help="The token's id, from `users tokens`.")]) -> None:
+    """Revoke an API token: it stops working at once."""
+    from beatdesk.users import revoke_token
+
+    with _store(get_settings()).session() as session:
+        revoke_token(session, token_id=token_id)
+    console.print(f"token {token_id} revoked")
+
+
+@users_app.command("password")
+@edge
+def users_password(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Set a new password for NAME; their open sessions end."""
+    from beatdesk.users import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with _store(get_settings()).session() as session:
+        set_password(session, name=name, password=password)
+    console.print(f"password of {name} changed; their sessions ended")
+
+
+@users_app.command("disable")
+@edge
+def users_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Disable NAME: no more logins, and their sessions and tokens stop working."""
+    from beatdesk.users import disable_user
+
+    with _store(get_settings()).session() as session:
+        disable_user(session, name=name)
+    console.print(f"user {name} disabled")
 
 
 def main() -> None:

@@ -1,24 +1,40 @@
-"""The JSON API under /api: posts, review decisions, search and chat references, with token auth.
+"""The JSON API under /api: posts, review decisions, search and chat references, for scoped tokens.
 
-`Authorization: Bearer TOKEN` (from `beatdesk users token NAME`); no token is 401, a reviewer's
-token on an admin route is 403. OpenAPI docs at /api/docs.
+`Authorization: Bearer TOKEN` (from `beatdesk users token NAME --scope read|review|admin`); no token, or
+an unknown, expired or revoked one, is 401; a token whose scope is short of the route's is 403. The
+OpenAPI schema is at /api/openapi.json, for a token or a desk session; there is no docs UI (it would
+load its assets from a CDN).
 """
 
-# No `from __future__ import annotations` here: FastAPI must see the dependency objects of these
-# closures, not strings it would look up in the module's globals.
+# No `from __future__ import annotations` here: FastAPI must see the dependency objects, not strings.
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, FastAPI, Header, HTTPException
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
+from fastapi.openapi.utils import get_openapi
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError, NotFoundError
-from beatdesk.models import ContentFormat, Post, PostStatus
+from beatdesk.models import ContentFormat, Post, PostListing, PostStatus
 from beatdesk.review import approve, reject
 from beatdesk.store import Store, repo
-from beatdesk.users import User, list_users, user_for_token
+from beatdesk.users import list_users
 from publishers.stage import publishing
+from review_web.deps import MAX_ID, ApiAdmin, ApiReader, ApiReviewer, PostId, SettingsDep, StoreDep, schema_reader
+from review_web.security import FORM_BODY
+
+T = TypeVar("T")
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("NUL bytes are not allowed")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class PostSummary(BaseModel):
@@ -34,18 +50,19 @@ class PostSummary(BaseModel):
 
 class ApproveBody(BaseModel):
     at: datetime | None = None
-    """When to publish; without it, the persona's next free slot."""
+    """When to publish (without a zone: the persona's local time); without it, the persona's next free slot."""
 
 
 class RejectBody(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class ReferenceBody(BaseModel):
-    bot: str = Field(min_length=1, max_length=64)
-    turn_id: str = Field(min_length=1, max_length=128)
-    excerpt: str = Field(min_length=1, max_length=2000)
-    at: datetime | None = None
+    bot: Text = Field(min_length=1, max_length=64)
+    turn_id: Text = Field(min_length=1, max_length=128)
+    excerpt: Text = Field(min_length=1, max_length=2000)
+    at: AwareDatetime | None = None
+    """When the bot's turn happened, with its zone (e.g. 2026-12-01T09:30:00Z); without it, now."""
 
 
 class UserOut(BaseModel):
@@ -53,85 +70,96 @@ class UserOut(BaseModel):
     role: str
 
 
-def summary(post: Post) -> PostSummary:
+def summary(post: PostListing) -> PostSummary:
     return PostSummary.model_validate(post.model_dump(mode="json", include=set(PostSummary.model_fields)))
 
 
-def create_api(store: Store, home: Path) -> FastAPI:
-    api = FastAPI(title="beatdesk API", docs_url="/docs", openapi_url="/openapi.json", redoc_url=None)
-
-    def token_user(authorization: Annotated[str | None, Header()] = None) -> User:
-        if not authorization or not authorization.startswith("Bearer "):
-            raise HTTPException(401, "a token is needed: Authorization: Bearer TOKEN", {"WWW-Authenticate": "Bearer"})
+def run(store: Store, action: Callable[[Session], T]) -> T:
+    """A store call; a missing post is 404, a refused decision 409, both with their one-line reason."""
+    try:
         with store.session() as session:
-            user = user_for_token(session, authorization.removeprefix("Bearer ").strip())
-        if user is None:
-            raise HTTPException(401, "unknown token", {"WWW-Authenticate": "Bearer"})
-        return user
+            return action(session)
+    except NotFoundError as err:
+        raise HTTPException(404, str(err)) from None
+    except BeatdeskError as err:
+        raise HTTPException(409, str(err)) from None
 
-    def admin(user: Annotated[User, Depends(token_user)]) -> User:
-        if user.role != "admin":
-            raise HTTPException(403, "this needs an admin's token")
-        return user
 
-    def run(action: Any) -> Any:
-        try:
-            with store.session() as session:
-                return action(session)
-        except NotFoundError as err:
-            raise HTTPException(404, str(err)) from None
-        except BeatdeskError as err:
-            raise HTTPException(409, str(err)) from None
+router = APIRouter(max_body_size=FORM_BODY)
 
-    @api.get("/posts", response_model=list[PostSummary])
-    def posts(
-        _: Annotated[User, Depends(token_user)],
-        persona: str | None = None,
-        status: PostStatus | None = None,
-        content_format: ContentFormat | None = None,
-        batch: int | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[PostSummary]:
-        found, _total = run(lambda s: repo.page_posts(
-            s, persona=persona, status=status, content_format=content_format, batch_id=batch,
-            offset=max(offset, 0), limit=min(max(limit, 1), 200),
-        ))  # fmt: skip
-        return [summary(p) for p in found]
 
-    @api.get("/posts/{post_id}")
-    def post(post_id: int, _: Annotated[User, Depends(token_user)]) -> dict[str, Any]:
-        found: Post = run(lambda s: repo.get_post(s, post_id))
-        channels = [{"channel": c.channel.name, "status": c.status, "at": c.due_at.isoformat(), "reason": c.reason}
-                    for c in publishing(found, home)]  # fmt: skip
-        references = run(lambda s: repo.references(s, post_id=post_id))
-        return found.model_dump(mode="json") | {"references": references, "channels": channels}
+@router.get("/posts", response_model=list[PostSummary])
+def posts(
+    _: ApiReader,
+    store: StoreDep,
+    persona: Annotated[str | None, Query(max_length=64)] = None,
+    status: PostStatus | None = None,
+    content_format: ContentFormat | None = None,
+    batch: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> list[PostSummary]:
+    found, _total = run(store, lambda s: repo.queue_page(
+        s, persona=persona, status=status, content_format=content_format, batch_id=batch, offset=offset, limit=limit,
+    ))  # fmt: skip
+    return [summary(p) for p in found]
 
-    @api.post("/posts/{post_id}/approve", response_model=PostSummary)
-    def approve_post(post_id: int, body: ApproveBody, user: Annotated[User, Depends(token_user)]) -> PostSummary:
-        run(lambda s: approve(s, post_id=post_id, home=home, actor=user.name, at=body.at))
-        return summary(run(lambda s: repo.get_post(s, post_id)))
 
-    @api.post("/posts/{post_id}/reject", response_model=PostSummary)
-    def reject_post(post_id: int, body: RejectBody, user: Annotated[User, Depends(token_user)]) -> PostSummary:
-        run(lambda s: reject(s, post_id=post_id, actor=user.name, reason=body.reason))
-        return summary(run(lambda s: repo.get_post(s, post_id)))
+@router.get("/posts/{post_id}")
+def post(post_id: PostId, _: ApiReader, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+    found: Post = run(store, lambda s: repo.get_post(s, post_id))
+    channels = [{"channel": c.channel.name, "status": c.status, "at": c.due_at.isoformat(), "reason": c.reason}
+                for c in publishing(found, settings.home)]  # fmt: skip
+    references = run(store, lambda s: repo.references(s, post_id=post_id))
+    return found.model_dump(mode="json") | {"references": references, "channels": channels}
 
-    @api.get("/search", response_model=list[PostSummary])
-    def search(q: str, _: Annotated[User, Depends(token_user)]) -> list[PostSummary]:
-        if len(q.strip()) < 2:
-            raise HTTPException(422, "search needs at least 2 characters")
-        return [summary(p) for p in run(lambda s: repo.search_posts(s, text=q.strip()))]
 
-    @api.post("/posts/{post_id}/references", status_code=201)
-    def add_reference(post_id: int, body: ReferenceBody, _: Annotated[User, Depends(token_user)]) -> dict[str, Any]:
-        at = body.at or datetime.now(UTC)
-        run(lambda s: repo.add_reference(s, post_id=post_id, bot=body.bot, turn_id=body.turn_id,
-                                         excerpt=body.excerpt, at=at))  # fmt: skip
-        return {"post_id": post_id, "bot": body.bot, "turn_id": body.turn_id, "at": at}
+@router.post("/posts/{post_id}/approve", response_model=PostSummary)
+def approve_post(
+    post_id: PostId, body: ApproveBody, user: ApiReviewer, store: StoreDep, settings: SettingsDep
+) -> PostSummary:
+    run(store, lambda s: approve(s, post_id=post_id, home=settings.home, actor=user.name, at=body.at))
+    return _summary_of(store, post_id)
 
-    @api.get("/users", response_model=list[UserOut])
-    def users(_: Annotated[User, Depends(admin)]) -> list[UserOut]:
-        return [UserOut(name=u.name, role=u.role) for u in run(list_users)]
 
-    return api
+@router.post("/posts/{post_id}/reject", response_model=PostSummary)
+def reject_post(post_id: PostId, body: RejectBody, user: ApiReviewer, store: StoreDep) -> PostSummary:
+    run(store, lambda s: reject(s, post_id=post_id, actor=user.name, reason=body.reason))
+    return _summary_of(store, post_id)
+
+
+@router.get("/search", response_model=list[PostSummary])
+def search(q: Annotated[str, Query(max_length=200)], _: ApiReader, store: StoreDep) -> list[PostSummary]:
+    if len(q.strip()) < 2:
+        raise HTTPException(422, "search needs at least 2 characters")
+    return [summary(p) for p in run(store, lambda s: repo.search_listings(s, text=q.strip()))]
+
+
+@router.post("/posts/{post_id}/references", status_code=201)
+def add_reference(post_id: PostId, body: ReferenceBody, _: ApiReviewer, store: StoreDep) -> dict[str, Any]:
+    at = body.at or datetime.now(UTC)
+    run(store, lambda s: repo.add_reference(s, post_id=post_id, bot=body.bot, turn_id=body.turn_id,
+                                            excerpt=body.excerpt, at=at))  # fmt: skip
+    return {"post_id": post_id, "bot": body.bot, "turn_id": body.turn_id, "at": at}
+
+
+@router.get("/users", response_model=list[UserOut])
+def users(_: ApiAdmin, store: StoreDep) -> list[UserOut]:
+    return [UserOut(name=u.name, role=u.role) for u in run(store, list_users)]
+
+
+def _summary_of(store: Store, post_id: int) -> PostSummary:
+    return summary(run(store, lambda s: repo.post_listings(s, post_ids=[post_id]))[0])
+
+
+def add_schema_route(api: FastAPI) -> None:
+    """/openapi.json behind a login or a token, built once from the API's own routes."""
+    schema: dict[str, Any] = {}
+
+    @api.get("/openapi.json", include_in_schema=False)
+    def openapi(_: Annotated[Any, Depends(schema_reader)]) -> dict[str, Any]:
+        if not schema:
+            schema.update(
+                get_openapi(title=api.title, version=api.version, routes=api.routes, servers=[{"url": "/api"}])
+            )
+        return schema

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
@@ -25,6 +26,7 @@ from beatdesk.models import (
     Plan,
     Post,
     PostEvent,
+    PostListing,
     PostStatus,
     Publication,
     Source,
@@ -42,6 +44,8 @@ from beatdesk.store.schema import (
     PublicationRow,
     SourceRow,
     StepRow,
+    money_total,
+    utc_day,
     utcnow,
 )
 
@@ -327,6 +331,141 @@ def daily_costs(session: Session, *, persona: str, days: int) -> list[tuple[date
         day = _aware(started_at).date()
         if day in table and cost:
             table[day][name] = table[day].get(name, Decimal(0)) + Decimal(cost)
+    return list(table.items())
+
+
+# --- lists: what the desk and the API show of many posts, without loading each post's history -------
+
+
+def post_costs(session: Session, *, post_ids: Sequence[int]) -> dict[int, Decimal]:
+    """Each post's total cost, the sum of its steps, in one aggregate over just these posts' steps.
+
+    The one place lists get a cost from, so a stored running total can replace it."""
+    costs = dict.fromkeys(post_ids, Decimal(0))
+    if not costs:
+        return costs
+    rows = session.execute(
+        select(StepRow.post_id, money_total(StepRow.cost_usd))
+        .where(StepRow.post_id.in_(list(costs)))
+        .group_by(StepRow.post_id)
+    )
+    costs.update({post_id: total or Decimal(0) for post_id, total in rows if post_id is not None})
+    return costs
+
+
+def batch_cost(session: Session, *, batch_id: int) -> Decimal:
+    """A batch's total cost, the sum of its posts' steps and its own (planning), summed in SQL."""
+    total = session.scalar(select(money_total(StepRow.cost_usd)).where(StepRow.batch_id == batch_id))
+    return total or Decimal(0)
+
+
+_LISTING_COLUMNS = (
+    PostRow.id,
+    PostRow.batch_id,
+    PostRow.persona,
+    PostRow.content_format,
+    PostRow.status,
+    PostRow.status_changed_at,
+    # The title alone, read out of the JSON in SQL: a list never decodes a post's whole plan and draft.
+    func.coalesce(PostRow.draft["title"].as_string(), PostRow.plan["title"].as_string(), "").label("title"),
+    PostRow.slot_at,
+    PostRow.created_at,
+)
+
+
+def _listings(session: Session, rows: Sequence[Row[Any]]) -> list[PostListing]:
+    costs = post_costs(session, post_ids=[row.id for row in rows])
+    return [
+        PostListing(
+            id=row.id,
+            batch_id=row.batch_id,
+            persona=row.persona,
+            content_format=ContentFormat(row.content_format),
+            status=PostStatus(row.status),
+            status_changed_at=row.status_changed_at,
+            title=row.title,
+            total_cost_usd=costs[row.id],
+            slot_at=row.slot_at,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
+
+
+def queue_page(
+    session: Session,
+    *,
+    persona: str | None,
+    status: PostStatus | None,
+    content_format: ContentFormat | None,
+    batch_id: int | None,
+    offset: int,
+    limit: int,
+    oldest_first: bool = False,
+    words: str | None = None,
+) -> tuple[list[PostListing], int]:
+    """One page of the queue as listings, and how many posts match in all (`words`: full-text)."""
+    where: list[ColumnElement[bool]] = []
+    if words and words.strip():
+        where.append(search.matches(session, words))
+    if persona:
+        where.append(PostRow.persona == persona)
+    if status:
+        where.append(PostRow.status == status)
+    if content_format:
+        where.append(PostRow.content_format == content_format)
+    if batch_id is not None:
+        where.append(PostRow.batch_id == batch_id)
+    total = session.scalar(select(func.count()).select_from(PostRow).where(*where)) or 0
+    rows = session.execute(
+        select(*_LISTING_COLUMNS).where(*where)
+        .order_by(PostRow.id.asc() if oldest_first else PostRow.id.desc()).offset(offset).limit(limit)
+    ).all()  # fmt: skip
+    return _listings(session, rows), total
+
+
+def post_listings(session: Session, *, post_ids: Sequence[int]) -> list[PostListing]:
+    """These posts as listings, in the order given; ids of no post are left out."""
+    found = {row.id: row for row in session.execute(select(*_LISTING_COLUMNS).where(PostRow.id.in_(list(post_ids))))}
+    return _listings(session, [found[i] for i in post_ids if i in found])
+
+
+def search_listings(session: Session, *, text: str, limit: int = 50) -> list[PostListing]:
+    """Posts whose words match `text` (full-text, stemmed), best first, as listings."""
+    return post_listings(session, post_ids=search.matching_ids(session, text, limit=limit))
+
+
+def batch_listings(session: Session, *, batch_id: int) -> list[PostListing]:
+    """A batch's posts, in the order they were planned, as listings."""
+    rows = session.execute(select(*_LISTING_COLUMNS).where(PostRow.batch_id == batch_id).order_by(PostRow.id)).all()
+    return _listings(session, rows)
+
+
+def get_batch_header(session: Session, batch_id: int) -> Batch:
+    """The batch without its posts (see `batch_listings` and `batch_cost`)."""
+    row = session.get(BatchRow, batch_id)
+    if row is None:
+        raise NotFoundError(f"no batch with id {batch_id}")
+    spec = BatchSpec.model_validate(row.spec)
+    return Batch(id=row.id, persona=row.persona, status=BatchStatus(row.status), spec=spec, created_at=row.created_at,
+                 finished_at=row.finished_at, error=row.error)  # fmt: skip
+
+
+def daily_costs_by_kind(session: Session, *, persona: str, days: int) -> list[tuple[date, dict[str, Decimal]]]:
+    """Cost per UTC day and per step kind over the last `days` days, oldest first, every day listed;
+    summed by GROUP BY in SQL, so a persona's history is never read into Python."""
+    start = utcnow().date() - timedelta(days=days - 1)
+    day = utc_day(StepRow.started_at)
+    rows = session.execute(
+        select(day, StepRow.name, money_total(StepRow.cost_usd))
+        .where(StepRow.persona == persona, StepRow.started_at >= datetime.combine(start, datetime.min.time(), UTC))
+        .group_by(day, StepRow.name)
+    ).all()
+    table: dict[date, dict[str, Decimal]] = {start + timedelta(days=i): {} for i in range(days)}
+    for on, name, cost in rows:
+        when = date.fromisoformat(on)
+        if when in table and cost:
+            table[when][name] = cost
     return list(table.items())
 
 

@@ -63,6 +63,49 @@ def _money_sum_sqlite(element: money_sum, compiler: SQLCompiler, **kw: Any) -> s
     return f"decimal_sum({compiler.process(element.clauses, **kw)})"
 
 
+class money_total(FunctionElement[Decimal]):
+    """SUM of a Money column over many rows (a page of posts, a persona's month), exact and without a
+    Python call per row. PostgreSQL sums its numerics. SQLite sums the decimal text's whole units and
+    its billionths (Money keeps 9 places and is never negative) as 64-bit integers and prints them
+    back as decimal text; `money_sum`'s `decimal_sum` would call into Python once per row."""
+
+    type = Money()
+    inherit_cache = True
+
+
+@compiles(money_total)
+def _money_total(element: money_total, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"sum({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(money_total, "sqlite")
+def _money_total_sqlite(element: money_total, compiler: SQLCompiler, **kw: Any) -> str:
+    x = compiler.process(element.clauses, **kw)
+    units = f"sum(CAST({x} AS INTEGER))"
+    fraction = f"substr(substr({x}, instr({x}, '.') + 1) || '000000000', 1, 9)"  # the 9 places, padded
+    billionths = f"sum(CASE WHEN instr({x}, '.') > 0 THEN CAST({fraction} AS INTEGER) ELSE 0 END)"
+    total = f"printf('%d.%09d', {units} + {billionths} / 1000000000, {billionths} % 1000000000)"
+    return f"CASE WHEN count({x}) = 0 THEN NULL ELSE {total} END"
+
+
+class utc_day(FunctionElement[str]):
+    """The UTC calendar day of a UTCDateTime column, for GROUP BY: PostgreSQL converts its timestamptz;
+    SQLite holds UTC text, whose first ten characters are the day."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(utc_day)
+def _utc_day(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"to_char(timezone('UTC', {compiler.process(element.clauses, **kw)}), 'YYYY-MM-DD')"
+
+
+@compiles(utc_day, "sqlite")
+def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+
+
 class SQLiteDecimalSum:
     """The `decimal_sum` aggregate registered on every SQLite connection: like SUM (NULL over no
     values), but in Decimal."""
@@ -125,6 +168,12 @@ class BatchRow(Base):
 
 class PostRow(Base):
     __tablename__ = "posts"
+    __table_args__ = (
+        # The queue's filters, each walked in id order and counted from the index alone.
+        Index("ix_posts_status_id", "status", "id"),
+        Index("ix_posts_persona_status_id", "persona", "status", "id"),
+        Index("ix_posts_batch_status", "batch_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
@@ -172,7 +221,9 @@ class StepRow(Base):
     __tablename__ = "pipeline_steps"
     __table_args__ = (
         UniqueConstraint("post_id", "position"),
-        Index("ix_pipeline_steps_persona_started_at", "persona", "started_at"),  # a persona's spend today
+        Index("ix_pipeline_steps_persona_started_at", "persona", "started_at", "name", "cost_usd"),  # spend by day
+        # Lists and the persona page sum costs per post and per day and kind from this index alone.
+        Index("ix_pipeline_steps_costs", "post_id", "started_at", "name", "cost_usd"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -272,6 +323,8 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Set when an admin disables the user: no login, no session, no token works from then on."""
 
 
 class ApiTokenRow(Base):
@@ -283,6 +336,23 @@ class ApiTokenRow(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    scope: Mapped[str] = mapped_column(String(16), default="review", server_default="review")
+    """read, review or admin: what the token may do, never more than its user's role allows."""
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SessionRow(Base):
+    """A login to the review desk: the cookie holds a random key, the store only its sha256."""
+
+    __tablename__ = "desk_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class ChatReferenceRow(Base):

@@ -33,7 +33,7 @@ def upgrade() -> None:
         steps.alter_column("persona", existing_type=sa.String(32), nullable=False)
         steps.create_foreign_key("fk_pipeline_steps_batch_id", "batches", ["batch_id"], ["id"], ondelete="CASCADE")
         steps.create_index("ix_pipeline_steps_batch_id", ["batch_id"])
-        steps.create_index("ix_pipeline_steps_persona_started_at", ["persona", "started_at"])
+        steps.create_index("ix_pipeline_steps_persona_started_at", ["persona", "started_at", "name", "cost_usd"])
     with op.batch_alter_table("posts") as posts:
         posts.add_column(sa.Column("touched_at", _when, nullable=True))
         posts.add_column(sa.Column("nudged_at", _when, nullable=True))

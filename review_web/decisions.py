@@ -1,0 +1,128 @@
+"""The forms that decide on posts: approve, reject, edit, send back, and approve in bulk.
+
+Every handler takes `Reviewer`: logged in, the form's CSRF token checked, the review scope held."""
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, HTTPException
+from fastapi.responses import RedirectResponse
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from beatdesk.errors import BeatdeskError, NotFoundError
+from beatdesk.review import approve, parse_time, reject
+from beatdesk.store import Store, repo
+from drafter.edit import edit_draft
+from review_web.deps import MAX_ID, PostId, Reviewer, SettingsDep, StoreDep
+from review_web.security import FORM_BODY
+
+router = APIRouter(max_body_size=FORM_BODY)
+FormText = Annotated[str, Form(max_length=20_000)]
+"""A field of a desk form: a post's body at most."""
+
+
+def decide(store: Store, post_id: int, action: Callable[[Session], Any]) -> RedirectResponse:
+    """Run a decision; a refusal comes back on the post's page as one line."""
+    try:
+        with store.session() as session:
+            repo.batch_id_of(session, post_id)  # a missing post is said as such, before anything is tried
+            action(session)
+    except NotFoundError as err:
+        raise HTTPException(404, str(err)) from None
+    except BeatdeskError as err:
+        return RedirectResponse(f"/posts/{post_id}?{urlencode({'error': str(err)})}", status_code=303)
+    return RedirectResponse(f"/posts/{post_id}", status_code=303)
+
+
+@router.post("/posts/{post_id}/approve")
+def approve_post(
+    post_id: PostId,
+    user: Reviewer,
+    store: StoreDep,
+    settings: SettingsDep,
+    at: Annotated[str, Form(max_length=64)] = "",
+) -> RedirectResponse:
+    def act(session: Session) -> None:  # a bad time is refused on the page, like any other decision
+        when = parse_time(at, label="the time") if at.strip() else None
+        approve(session, post_id=post_id, home=settings.home, actor=user.name, at=when)
+
+    return decide(store, post_id, act)
+
+
+@router.post("/posts/{post_id}/reject")
+def reject_post(post_id: PostId, user: Reviewer, store: StoreDep, reason: FormText = "") -> RedirectResponse:
+    return decide(store, post_id, lambda session: reject(session, post_id=post_id, actor=user.name, reason=reason))
+
+
+@router.post("/posts/{post_id}/edit")
+def edit_post(
+    post_id: PostId,
+    user: Reviewer,
+    store: StoreDep,
+    settings: SettingsDep,
+    title: FormText,
+    caption: FormText,
+    hashtags: FormText,
+    body: FormText = "",
+) -> RedirectResponse:
+    changes: dict[str, Any] = {"title": title, "caption": caption, "hashtags": hashtags.split()}
+    if body:
+        changes["body"] = body
+    return decide(
+        store,
+        post_id,
+        lambda session: edit_draft(session, post_id=post_id, home=settings.home, actor=user.name, changes=changes),
+    )
+
+
+@router.post("/posts/{post_id}/redraft")
+def redraft_post(
+    post_id: PostId, user: Reviewer, store: StoreDep, settings: SettingsDep, note: FormText = ""
+) -> RedirectResponse:
+    from workers.graph import redraft
+
+    return decide(
+        store, post_id, lambda _s: redraft(settings, post_id=post_id, note=note.strip() or None, actor=user.name)
+    )
+
+
+@router.post("/posts/{post_id}/rerender")
+def rerender_post(
+    post_id: PostId, user: Reviewer, store: StoreDep, settings: SettingsDep, note: FormText = ""
+) -> RedirectResponse:
+    from workers.graph import rerender
+
+    return decide(
+        store,
+        post_id,
+        lambda _s: rerender(settings, post_id=post_id, note=note.strip() or None, actor=user.name, image_model=None),
+    )
+
+
+@router.post("/bulk/approve")
+def bulk_approve(
+    user: Reviewer,
+    store: StoreDep,
+    settings: SettingsDep,
+    post_ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form(max_length=500)],
+    back: Annotated[str, Form(max_length=2000)] = "/",
+) -> RedirectResponse:
+    """Approve the ticked posts, each into its persona's next free slot; refusals are listed, not fatal."""
+    refused = []
+    for post_id in post_ids:
+        try:
+            with store.session() as session:
+                approve(session, post_id=post_id, home=settings.home, actor=user.name)
+        except BeatdeskError as err:
+            refused.append(str(err))
+    target = safe_next(back)
+    if refused:
+        target += ("&" if "?" in target else "?") + urlencode({"error": "; ".join(refused)})
+    return RedirectResponse(target, status_code=303)
+
+
+def safe_next(target: str) -> str:
+    """Only paths on this site: never an open redirect."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"

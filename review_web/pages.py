@@ -1,0 +1,138 @@
+"""The pages people read: the queue, a post's whole story, a batch, a persona's costs, and artifact files."""
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from beatdesk.errors import BeatdeskError, NotFoundError
+from beatdesk.models import ContentFormat, Post, PostStatus
+from beatdesk.personas import load_persona
+from beatdesk.settings import Settings
+from beatdesk.store import repo
+from publishers.channel_text import channel_parts
+from publishers.stage import publishing
+from review_web.chart import cost_chart
+from review_web.deps import MAX_ID, BatchId, PersonaKey, PostId, SettingsDep, StoreDep, Viewer
+from review_web.views import page
+
+PAGE_SIZE = 25
+MAX_PAGE = MAX_ID // PAGE_SIZE
+
+T = TypeVar("T")
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse)
+def queue(
+    request: Request,
+    user: Viewer,
+    store: StoreDep,
+    persona: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    format: Annotated[str | None, Query(max_length=32)] = None,
+    batch: Annotated[str | None, Query(max_length=32)] = None,
+    sort: Annotated[str, Query(max_length=16)] = "newest",
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    error: Annotated[str | None, Query(max_length=2000)] = None,
+    p: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> HTMLResponse:
+    """Empty or unknown filter values (the form sends `status=` for "any") mean no filter."""
+    chosen_status = PostStatus(status) if status and status in PostStatus.__members__ else None
+    chosen_format = ContentFormat(format) if format and format in ContentFormat.__members__ else None
+    batch_id = int(batch) if batch and batch.isdigit() and len(batch) < 11 and int(batch) <= MAX_ID else None
+    with store.session() as session:
+        posts, total = repo.queue_page(
+            session, persona=persona or None, status=chosen_status, content_format=chosen_format, batch_id=batch_id,
+            offset=(p - 1) * PAGE_SIZE, limit=PAGE_SIZE, oldest_first=sort == "oldest", words=q,
+        )  # fmt: skip
+        counts = repo.status_counts(session, persona=persona or None)
+    filters = {"persona": persona or "", "status": chosen_status or "", "format": chosen_format or "",
+               "batch": batch_id or "", "sort": "oldest" if sort == "oldest" else "newest", "q": q or ""}  # fmt: skip
+    return page(
+        request, "queue.html", user=user, posts=posts, counts=counts, filters=filters, total=total, page=p,
+        pages=max(1, -(-total // PAGE_SIZE)), query=lambda n: urlencode({**filters, "p": n}),
+        statuses=list(PostStatus), formats=list(ContentFormat), error=error,
+        here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+    )  # fmt: skip
+
+
+@router.get("/posts/{post_id}", response_class=HTMLResponse)
+def post_page(
+    request: Request,
+    post_id: PostId,
+    user: Viewer,
+    store: StoreDep,
+    settings: SettingsDep,
+    error: Annotated[str | None, Query(max_length=2000)] = None,
+) -> HTMLResponse:
+    with store.session() as session:
+        post = _found(lambda: repo.get_post(session, post_id))
+        references = repo.references(session, post_id=post_id)
+    return page(request, "post.html", user=user, post=post, handle=_handle(settings, post.persona), error=error,
+                references=references, previews=channel_previews(settings, post),
+                channels=publishing(post, settings.home))  # fmt: skip
+
+
+@router.get("/batches/{batch_id}", response_class=HTMLResponse)
+def batch_page(request: Request, batch_id: BatchId, user: Viewer, store: StoreDep) -> HTMLResponse:
+    with store.session() as session:
+        batch = _found(lambda: repo.get_batch_header(session, batch_id))
+        posts = repo.batch_listings(session, batch_id=batch_id)
+        cost = repo.batch_cost(session, batch_id=batch_id)
+    return page(request, "batch.html", user=user, batch=batch, posts=posts, cost=cost)
+
+
+@router.get("/personas/{key}", response_class=HTMLResponse)
+def persona_page(
+    request: Request, key: PersonaKey, user: Viewer, store: StoreDep, settings: SettingsDep
+) -> HTMLResponse:
+    try:
+        persona = load_persona(settings.home, key)
+    except BeatdeskError as err:
+        raise HTTPException(status_code=404, detail=str(err)) from None
+    with store.session() as session:
+        daily = repo.daily_costs_by_kind(session, persona=persona.key, days=30)
+    return page(request, "persona.html", user=user, persona=persona, chart=cost_chart(daily), daily=daily)
+
+
+@router.get("/artifacts/{path:path}")
+def artifact(path: str, user: Viewer, settings: SettingsDep) -> FileResponse:
+    root = (settings.home / "artifacts").resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise HTTPException(status_code=404, detail=f"no artifact {path}")
+    return FileResponse(target)
+
+
+def _found(read: Callable[[], T]) -> T:
+    try:
+        return read()
+    except NotFoundError as err:
+        raise HTTPException(status_code=404, detail=str(err)) from None
+
+
+def channel_previews(settings: Settings, post: Post) -> dict[str, list[str] | str]:
+    """The caption as each of the persona's channels will carry it: one post, a thread, or why it cannot."""
+    if post.draft is None:
+        return {}
+    try:
+        channels = load_persona(settings.home, post.persona).channels
+    except BeatdeskError:
+        return {}
+    previews: dict[str, list[str] | str] = {}
+    for channel in channels:
+        try:
+            previews[channel.name] = channel_parts(post, channel)
+        except BeatdeskError as err:
+            previews[channel.name] = str(err)
+    return previews
+
+
+def _handle(settings: Settings, key: str) -> str:
+    try:
+        return load_persona(settings.home, key).handle
+    except BeatdeskError:
+        return f"@{key}"

@@ -1,0 +1,60 @@
+"""Rendering pages: the Jinja2 environment (autoescaped), its filters, and the one `page` call every route uses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from beatdesk.prices import format_usd
+from review_web.auth import form_token, give_anon_cookie
+
+TEMPLATES = Path(__file__).parent / "templates"
+LINK_SCHEMES = frozenset({"http", "https"})
+
+
+def relative_time(at: datetime, now: datetime | None = None) -> str:
+    seconds = int(((now or datetime.now(UTC)) - at).total_seconds())
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            amount = f"{seconds // size}{unit}"
+            break
+    else:
+        amount = f"{seconds}s"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def link(url: str | None) -> str | None:
+    """A URL from data, fit for an href only when its scheme is http or https (never `javascript:`, `data:`…)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme.lower() in LINK_SCHEMES and parts.netloc else None
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES))  # autoescape is on for .html
+    templates.env.filters["usd"] = format_usd
+    templates.env.filters["ago"] = relative_time
+    templates.env.filters["link"] = link
+    return templates
+
+
+def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page, with the CSRF token its forms carry (bound to this session or visitor)."""
+    templates: Jinja2Templates = request.app.state.templates
+    context.setdefault("user", None)
+    response = templates.TemplateResponse(request, name, {"csrftoken": form_token(request), **context},
+                                          status_code=status_code)  # fmt: skip
+    give_anon_cookie(request, response)
+    return response
