@@ -11,7 +11,6 @@ from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, Row, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from beatdesk.errors import InvalidTransitionError, NotFoundError
 from beatdesk.models import (
@@ -207,7 +206,7 @@ def add_planned_post(
     return row.id
 
 
-def _post_loads() -> list[_AbstractLoad]:
+def _post_loads() -> list[Any]:  # loader options (SQLAlchemy names their type privately)
     return [selectinload(PostRow.steps), selectinload(PostRow.events), selectinload(PostRow.publications)]
 
 
