@@ -10,30 +10,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from beatdesk.errors import BeatdeskError
-from beatdesk.home import init_home
-from beatdesk.models import BatchStatus, PostStatus
-from beatdesk.personas import known_personas, load_persona
-from beatdesk.prices import format_usd
-from beatdesk.review import approve, parse_time, reject
-from beatdesk.settings import Settings, get_settings
-from beatdesk.store import Store, open_store, repo
-from beatdesk_cli.show import batch_json, post_summary, posts_table, print_json, print_plans, print_post, sources_table
-from drafter.registry import drafter_for
-from planner.registry import planner_for
-from planner.sources import add_sources
-from planner.spec import build_spec
-from planner.stage import planning_context
-from publishers.stage import ChannelState, channel_states
-from renderers.estimate import estimate_batch
-from renderers.registry import image_renderer, video_renderer
+from beatdesk.models import PostStatus
+
+if TYPE_CHECKING:  # the commands import what they use, so `--help` and `queue list` start in a blink
+    from beatdesk.settings import Settings
+    from beatdesk.store import Store
+    from publishers.stage import ChannelState
 
 app = typer.Typer(help="beatdesk: an editorial pipeline for explainer posts.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
@@ -97,6 +85,8 @@ def edge(func: F) -> F:
 
 
 def _store(settings: Settings) -> Store:
+    from beatdesk.store import open_store
+
     return open_store(settings.effective_database_url)
 
 
@@ -108,6 +98,9 @@ def _actor() -> str:
 @edge
 def init() -> None:
     """Create the beatdesk home with the example persona @ash (safe to run again)."""
+    from beatdesk.home import init_home
+    from beatdesk.settings import get_settings
+
     settings = get_settings()
     created = init_home(settings.home)
     _store(settings)
@@ -122,6 +115,9 @@ def init() -> None:
 @edge
 def config_show(as_json: JsonFlag = False) -> None:
     """Print the effective settings, secrets masked."""
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json
+
     shown = get_settings().masked()
     if as_json:
         print_json(shown)
@@ -144,6 +140,18 @@ def batch_run(
     as_json: JsonFlag = False,
 ) -> None:
     """Plan, draft and render a batch; its posts end in the review queue."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from beatdesk.models import BatchStatus
+    from beatdesk.personas import load_persona
+    from beatdesk.prices import format_usd
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import batch_json, posts_table, print_json
+    from drafter.registry import drafter_for
+    from planner.registry import planner_for
+    from planner.spec import build_spec
+    from renderers.estimate import estimate_batch
+    from renderers.registry import image_renderer, video_renderer
     from workers.graph import start_batch, wait_for_batch  # the CLI's edge onto the workers
 
     settings = get_settings()
@@ -202,6 +210,8 @@ def batch_run(
 
 
 def _print_batch_started(batch_id: int, as_json: bool) -> None:
+    from beatdesk_cli.show import print_json
+
     if as_json:
         print_json({"batch_id": batch_id, "status": "queued", "posts": []})
     else:
@@ -218,6 +228,14 @@ def plan(
     as_json: JsonFlag = False,
 ) -> None:
     """Dry run: print the plans a batch would get, with their reasons; nothing is drafted or stored."""
+    from beatdesk.personas import load_persona
+    from beatdesk.prices import format_usd
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json, print_plans
+    from planner.registry import planner_for
+    from planner.spec import build_spec
+    from planner.stage import planning_context
+
     settings = get_settings()
     chosen = load_persona(settings.home, persona)
     spec = build_spec(chosen, items=items, video=video, message=message)
@@ -259,6 +277,11 @@ def sources_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Add sources; the same item added twice is kept once."""
+    from beatdesk.personas import load_persona
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json
+    from planner.sources import add_sources
+
     settings = get_settings()
     chosen = load_persona(settings.home, persona)
     stored, skipped, unreachable = add_sources(
@@ -289,6 +312,11 @@ def sources_list(
     as_json: JsonFlag = False,
 ) -> None:
     """List a persona's sources, newest first."""
+    from beatdesk.personas import load_persona
+    from beatdesk.settings import get_settings
+    from beatdesk.store import repo
+    from beatdesk_cli.show import print_json, sources_table
+
     settings = get_settings()
     chosen = load_persona(settings.home, persona)
     with _store(settings).session() as session:
@@ -309,6 +337,11 @@ def queue_list(
     as_json: JsonFlag = False,
 ) -> None:
     """List posts, newest first."""
+    from beatdesk.personas import load_persona
+    from beatdesk.settings import get_settings
+    from beatdesk.store import repo
+    from beatdesk_cli.show import post_summary, posts_table, print_json
+
     settings = get_settings()
     key = load_persona(settings.home, persona).key if persona else None
     with _store(settings).session() as session:
@@ -323,6 +356,10 @@ def queue_list(
 @edge
 def post_show(post_id: Annotated[int, typer.Argument(help="The post's id.")], as_json: JsonFlag = False) -> None:
     """Show a post's whole story: plan, draft, pipeline and cost."""
+    from beatdesk.settings import get_settings
+    from beatdesk.store import repo
+    from beatdesk_cli.show import print_json, print_post
+
     with _store(get_settings()).session() as session:
         post = repo.get_post(session, post_id)
     if as_json:
@@ -339,6 +376,9 @@ def post_redraft(
     as_json: JsonFlag = False,
 ) -> None:
     """A new draft for the same plan (the old one is kept in the post's history), then new media."""
+    from beatdesk.settings import get_settings
+    from drafter.registry import drafter_for
+    from renderers.registry import image_renderer, video_renderer
     from workers.graph import redraft
 
     settings = get_settings()
@@ -358,6 +398,8 @@ def post_rerender(
     as_json: JsonFlag = False,
 ) -> None:
     """New media for the post's current draft; earlier files and their costs are kept."""
+    from beatdesk.settings import get_settings
+    from renderers.registry import image_renderer, video_renderer
     from workers.graph import rerender
 
     settings = get_settings()
@@ -370,6 +412,7 @@ def post_rerender(
 @edge
 def sweep() -> None:
     """Re-queue renders stuck in `running` past the time limit (the scheduler runs this every 5 minutes)."""
+    from beatdesk.settings import get_settings
     from workers.graph import sweep as sweep_stuck
 
     console.print(f"{sweep_stuck(get_settings())} stuck render(s) re-queued")
@@ -385,6 +428,9 @@ def review_approve(
     as_json: JsonFlag = False,
 ) -> None:
     """Approve a post in review into its slot."""
+    from beatdesk.review import approve, parse_time
+    from beatdesk.settings import get_settings
+
     settings = get_settings()
     store = _store(settings)
     with store.session() as session:
@@ -401,6 +447,9 @@ def review_reject(
     as_json: JsonFlag = False,
 ) -> None:
     """Reject a post in review, with a reason."""
+    from beatdesk.review import reject
+    from beatdesk.settings import get_settings
+
     store = _store(get_settings())
     with store.session() as session:
         reject(session, post_id=post_id, actor=_actor(), reason=reason)
@@ -408,6 +457,9 @@ def review_reject(
 
 
 def _print_decision(store: Store, post_id: int, as_json: bool) -> None:
+    from beatdesk.store import repo
+    from beatdesk_cli.show import post_summary, print_json
+
     with store.session() as session:
         post = repo.get_post(session, post_id)
     if as_json:
@@ -429,6 +481,7 @@ def worker(
     ] = WorkerPool.prefork,
 ) -> None:
     """Run a Celery worker on BEATDESK_BROKER_URL."""
+    from beatdesk.settings import get_settings
     from workers.app import check_broker, configure
 
     settings = get_settings()
@@ -458,6 +511,8 @@ def scheduler(
 ) -> None:
     """Make scheduled batches and publish due posts every minute: Celery beat on BEATDESK_BROKER_URL
     (one active however many run), or a loop in this process on the embedded default."""
+    from beatdesk.personas import known_personas, load_persona
+    from beatdesk.settings import get_settings
     from publishers.stage import publish_due
     from workers.app import check_broker, configure
     from workers.graph import start_scheduled_batches, wait_for_batch
@@ -496,6 +551,7 @@ def serve(
     """Run the review desk (web pages) on HOST:PORT."""
     import uvicorn
 
+    from beatdesk.settings import get_settings
     from review_web.app import create_app
 
     settings = get_settings()
@@ -512,6 +568,7 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
 ) -> None:
     """Add a person who may log in to the review desk."""
+    from beatdesk.settings import get_settings
     from beatdesk.users import add_user
 
     if password_stdin:
@@ -532,6 +589,8 @@ def publish_due_now(
     as_json: JsonFlag = False,
 ) -> None:
     """Publish every approved post whose slot has come, to each of its persona's channels, once."""
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json
     from publishers.stage import publish_due
 
     settings = get_settings()
@@ -549,12 +608,15 @@ def publish_due_now(
 
 def _clock(now: str | None) -> datetime:
     """`--now` as an aware time (UTC unless it names a zone), or the real time."""
+    from beatdesk.review import parse_time
+
     when = parse_time(now, label="--now") if now else datetime.now(UTC)
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _check_channels(settings: Settings) -> None:
     """Every persona's channels have their credentials: said at start-up, not at post time."""
+    from beatdesk.personas import known_personas, load_persona
     from publishers.credentials import check_channels
 
     check_channels([load_persona(settings.home, key) for key in known_personas(settings.home)], settings.home)
@@ -566,6 +628,14 @@ def schedule_show(
     persona: Annotated[str | None, typer.Option(help="Only this persona's posts.")] = None, as_json: JsonFlag = False
 ) -> None:
     """Approved posts and their slots, soonest first."""
+    from rich.table import Table
+
+    from beatdesk.personas import load_persona
+    from beatdesk.settings import get_settings
+    from beatdesk.store import repo
+    from beatdesk_cli.show import post_summary, print_json
+    from publishers.stage import channel_states
+
     settings = get_settings()
     key = load_persona(settings.home, persona).key if persona else None
     with _store(settings).session() as session:
@@ -597,6 +667,7 @@ def _channel_cell(state: ChannelState, slot_at: datetime | None) -> str:
 @edge
 def users_token(name: Annotated[str, typer.Argument(help="The user the token acts as.")]) -> None:
     """Make an API token for NAME (shown once; only its hash is kept)."""
+    from beatdesk.settings import get_settings
     from beatdesk.users import issue_token
 
     with _store(get_settings()).session() as session:
