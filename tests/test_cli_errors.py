@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,10 @@ def test_message_contradicting_flags(cli: CliRunner, ready: Path) -> None:
 def test_non_numeric_count(ready: Path) -> None:
     """Through the installed console script, as a person types it."""
     result = subprocess.run(
-        ["beatdesk", "batch", "run", "--persona", "ash", "--items", "five"], capture_output=True, text=True, check=False
+        [str(Path(sys.executable).with_name("beatdesk")), "batch", "run", "--persona", "ash", "--items", "five"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 2
     assert_one_line(result.stderr, "Invalid value for '--items'", "integer")
