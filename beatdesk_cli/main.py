@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import PostStatus
@@ -70,6 +71,11 @@ class SourceKind(StrEnum):
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 
 
+def say_error(message: str) -> None:
+    """`error: MESSAGE` on stderr, the message as plain text: brackets in it (`[least, most]`) are not markup."""
+    errors.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def edge(func: F) -> F:
     """Show a BeatdeskError as one line on stderr and exit 1, never a traceback."""
 
@@ -78,16 +84,31 @@ def edge(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except BeatdeskError as err:
-            errors.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
+            say_error(str(err))
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 def _store(settings: Settings) -> Store:
+    """The store, migrated; a home that cannot be written or a damaged SQLite file is one line saying so."""
+    from sqlalchemy.exc import DatabaseError
+
+    from beatdesk.errors import ConfigError
     from beatdesk.store import open_store
 
-    return open_store(settings.effective_database_url)
+    if settings.database_url is None:
+        settings.check_home()
+    try:
+        return open_store(settings.effective_database_url)
+    except DatabaseError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
+        if settings.database_url is None:
+            raise ConfigError(
+                f"{settings.home / 'beatdesk.db'} is not a usable SQLite database ({reason}); "
+                "move it aside and run `beatdesk init` for a new one"
+            ) from None
+        raise ConfigError(f"the database at BEATDESK_DATABASE_URL cannot be used: {reason}") from None
 
 
 def _actor() -> str:
@@ -102,11 +123,13 @@ def init() -> None:
     from beatdesk.settings import get_settings
 
     settings = get_settings()
+    settings.check_home()
     created = init_home(settings.home)
     _store(settings)
-    console.print(f"home: {settings.home}")
+    console.print(f"home: {escape(str(settings.home))}", highlight=False)
     for path in created:
-        console.print(f"  created {path.relative_to(settings.home) if path != settings.home else path}")
+        shown = path.relative_to(settings.home) if path != settings.home else path
+        console.print(f"  created {escape(str(shown))}", highlight=False)
     if not created:
         console.print("  everything was already there")
 
@@ -123,7 +146,7 @@ def config_show(as_json: JsonFlag = False) -> None:
         print_json(shown)
         return
     for key, value in shown.items():
-        console.print(f"{key} = {value}", highlight=False)
+        console.print(escape(f"{key} = {value}"), highlight=False)
 
 
 @batch_app.command("run")
@@ -156,6 +179,8 @@ def batch_run(
 
     settings = get_settings()
     settings.check_secrets()
+    settings.check_home()
+    check_max_cost(max_cost)
     chosen = load_persona(settings.home, persona)
     spec = build_spec(chosen, items=items, video=video, message=message)
     planner_for(settings.llm), drafter_for(settings.llm)
@@ -199,7 +224,13 @@ def batch_run(
         console.print(posts_table(batch.posts, title=f"batch {batch.id} · {batch.persona} · {batch.status}"))
         console.print(f"total cost: {batch_json(batch)['total_cost_usd']} USD")
     if batch.status is BatchStatus.failed:
-        errors.print(f"[red]error:[/] batch {batch.id} failed: {batch.error}", highlight=False)
+        say_error(f"batch {batch.id} failed: {batch.error}")
+        raise typer.Exit(1)
+    failed = failed_posts(_store(settings), batch.id)
+    if failed:
+        say_error(f"batch {batch.id}: {len(failed)} of {len(batch.posts)} posts failed")
+        for line in failed:
+            errors.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     if batch.status is not BatchStatus.done:
         errors.print(
@@ -207,6 +238,39 @@ def batch_run(
             f"follow it with `beatdesk queue list`"
         )
         raise typer.Exit(3)
+
+
+def check_max_cost(max_cost: Decimal | None) -> None:
+    """`--max-cost` is a positive amount of USD, refused before anything is stored."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from beatdesk.errors import BatchSpecError
+    from beatdesk.models import Money
+
+    if max_cost is None:
+        return
+    if not max_cost.is_finite() or max_cost <= 0:
+        raise BatchSpecError(f"--max-cost must be an amount of USD above 0, such as 0.50 (got {max_cost})")
+    try:
+        TypeAdapter(Money).validate_python(max_cost)
+    except ValidationError as err:
+        raise BatchSpecError(f"--max-cost {max_cost}: {err.errors()[0]['msg']}") from None
+
+
+def failed_posts(store: Store, batch_id: int) -> list[str]:
+    """`post ID (format) failed: reason` for each failed post of the batch, read from the store."""
+    from beatdesk.models import PostStatus, StepStatus
+    from beatdesk.store import repo
+
+    with store.session() as session:
+        posts = repo.get_batch(session, batch_id).posts
+    lines = []
+    for post in posts:
+        if post.status is PostStatus.failed:
+            step = next((s for s in post.steps if s.status is StepStatus.failed), None)
+            reason = post.reason or (f"{step.name}: {step.error}" if step else "no reason recorded")
+            lines.append(f"post {post.id} ({post.content_format}) failed: {reason}")
+    return lines
 
 
 def _print_batch_started(batch_id: int, as_json: bool) -> None:
@@ -285,10 +349,15 @@ def sources_add(
     settings = get_settings()
     chosen = load_persona(settings.home, persona)
     stored, skipped, unreachable = add_sources(
-        _store(settings), persona=chosen, targets=targets, kind=kind.value if kind else None, beats=tuple(beat or ())
+        _store(settings),
+        persona=chosen,
+        targets=targets,
+        kind=kind.value if kind else None,
+        beats=tuple(beat or ()),
+        max_bytes=settings.source_max_bytes,
     )
     for line in unreachable:
-        errors.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+        errors.print(f"[yellow]skipped:[/] {escape(line)}", highlight=False, soft_wrap=True)
     if as_json:
         print_json(
             {
@@ -569,15 +638,18 @@ def users_add(
 ) -> None:
     """Add a person who may log in to the review desk."""
     from beatdesk.settings import get_settings
-    from beatdesk.users import add_user
+    from beatdesk.users import add_user, check_user_name
 
+    check_user_name(name)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():
+        raise BeatdeskError("no terminal to ask for the password on; pipe it in with --password-stdin")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _store(get_settings()).session() as session:
         user = add_user(session, name=name, role=role.value, password=password)
-    console.print(f"user {user.name} added as {user.role}")
+    console.print(f"user {escape(user.name)} added as {user.role}", highlight=False)
 
 
 @publish_app.command("due")
@@ -654,7 +726,7 @@ def schedule_show(
     for post, states in rows:
         slot = f"{post.slot_at:%Y-%m-%d %H:%M}" if post.slot_at else ""
         where = ", ".join(_channel_cell(s, post.slot_at) for s in states)
-        table.add_row(slot, str(post.id), post.persona, str(post.content_format), post.title, where)
+        table.add_row(slot, str(post.id), post.persona, str(post.content_format), escape(post.title), escape(where))
     console.print(table)
 
 
@@ -683,10 +755,8 @@ def main() -> None:
         sys.exit(130)
     except typer.TyperException as err:  # usage errors: a bad option value, an unknown command
         shown = err.format_message() if hasattr(err, "format_message") else str(err)
-        errors.print(f"[red]error:[/] {shown}", highlight=False, soft_wrap=True)
+        say_error(shown)
         sys.exit(getattr(err, "exit_code", 2))
-        errors.print("aborted")
-        sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
 
 

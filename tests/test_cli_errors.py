@@ -115,7 +115,7 @@ def test_fal_without_key_names_the_variable(cli: CliRunner, ready: Path, monkeyp
 def test_bad_setting_value(cli: CliRunner, ready: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BEATDESK_WORKER_CONCURRENCY", "lots")
     result = run_cli(cli, "config", "show", code=1)
-    assert_one_line(result.stderr, "worker_concurrency", "'lots'")
+    assert_one_line(result.stderr, "BEATDESK_WORKER_CONCURRENCY", "'lots'")
 
 
 def test_unknown_post_and_bad_time(cli: CliRunner, ready: Path) -> None:
