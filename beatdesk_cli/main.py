@@ -629,6 +629,36 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
+@app.command()
+@edge
+def up(
+    host: Annotated[str, typer.Option(help="Address the review desk listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the review desk.")] = 8000,
+    concurrency: Annotated[int | None, typer.Option(help="Worker processes (with a broker).")] = None,
+    pool: Annotated[WorkerPool, typer.Option(help="The worker's pool (with a broker).")] = WorkerPool.prefork,
+) -> None:
+    """Run the desk for a team: serve, the scheduler and (with BEATDESK_BROKER_URL) a worker; Ctrl-C stops all."""
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.up import Supervisor, desk_children
+
+    settings = get_settings()
+    if host not in ("127.0.0.1", "localhost", "::1") and settings.secret_key is None:
+        raise BeatdeskError(f"serving on {host} needs BEATDESK_SECRET_KEY set (a long random string)")
+    _store(settings)  # migrated once here, before three processes open it
+    _check_channels(settings)
+    if not settings.in_process:
+        from workers.app import check_broker, configure
+
+        configure(settings)
+        check_broker(settings)
+    children = desk_children(
+        in_process=settings.in_process, host=host, port=port, concurrency=concurrency, pool=pool.value
+    )
+    mode = "in-process tasks" if settings.in_process else "Celery workers"
+    errors.print(f"beatdesk up: review desk on http://{host}:{port}, {mode}; Ctrl-C stops everything", highlight=False, soft_wrap=True)
+    raise typer.Exit(Supervisor(children).run())
+
+
 @users_app.command("add")
 @edge
 def users_add(
