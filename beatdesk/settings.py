@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -167,16 +168,8 @@ _SECRETS = ("fal_key", "llm_api_key", "secret_key")
 
 
 def _without_password(url: str) -> str:
-    """The URL as shown to people: any password replaced by ***."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return url
-    if password is None:
-        return url
-    netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL as shown to people: any password replaced by ***, even in a URL too broken to parse."""
+    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url, count=1)
 
 
 def load_settings(**overrides: Any) -> Settings:

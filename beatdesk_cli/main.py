@@ -179,8 +179,8 @@ def batch_run(
 
     settings = get_settings()
     settings.check_secrets()
-    settings.check_home()
     check_max_cost(max_cost)
+    _store(settings)  # reachable, migrated and sound before the batch is stored
     chosen = load_persona(settings.home, persona)
     spec = build_spec(chosen, items=items, video=video, message=message)
     planner_for(settings.llm), drafter_for(settings.llm)
@@ -452,6 +452,7 @@ def post_redraft(
 
     settings = get_settings()
     drafter_for(settings.llm), image_renderer(settings.image_renderer), video_renderer(settings.video_renderer)
+    _store(settings)
     redraft(settings, post_id=post_id, note=note, actor=_actor())
     _print_decision(_store(settings), post_id, as_json)
 
@@ -473,6 +474,7 @@ def post_rerender(
 
     settings = get_settings()
     image_renderer(model or settings.image_renderer), video_renderer(settings.video_renderer)
+    _store(settings)
     rerender(settings, post_id=post_id, note=note, actor=_actor(), image_model=model)
     _print_decision(_store(settings), post_id, as_json)
 
@@ -484,7 +486,9 @@ def sweep() -> None:
     from beatdesk.settings import get_settings
     from workers.graph import sweep as sweep_stuck
 
-    console.print(f"{sweep_stuck(get_settings())} stuck render(s) re-queued")
+    settings = get_settings()
+    _store(settings)
+    console.print(f"{sweep_stuck(settings)} stuck render(s) re-queued")
 
 
 @review_app.command("approve")
@@ -655,7 +659,8 @@ def up(
         in_process=settings.in_process, host=host, port=port, concurrency=concurrency, pool=pool.value
     )
     mode = "in-process tasks" if settings.in_process else "Celery workers"
-    errors.print(f"beatdesk up: review desk on http://{host}:{port}, {mode}; Ctrl-C stops everything", highlight=False, soft_wrap=True)
+    banner = f"beatdesk up: review desk on http://{host}:{port}, {mode}; Ctrl-C stops everything"
+    errors.print(escape(banner), highlight=False, soft_wrap=True)
     raise typer.Exit(Supervisor(children).run())
 
 
