@@ -628,8 +628,7 @@ def serve(
     from review_web.app import create_app
 
     settings = get_settings()
-    if host not in ("127.0.0.1", "localhost", "::1") and settings.secret_key is None:
-        raise BeatdeskError(f"serving on {host} needs BEATDESK_SECRET_KEY set (a long random string)")
+    _check_host(host, settings)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
@@ -646,8 +645,7 @@ def up(
     from beatdesk_cli.up import Supervisor, desk_children
 
     settings = get_settings()
-    if host not in ("127.0.0.1", "localhost", "::1") and settings.secret_key is None:
-        raise BeatdeskError(f"serving on {host} needs BEATDESK_SECRET_KEY set (a long random string)")
+    _check_host(host, settings)
     _store(settings)  # migrated once here, before three processes open it
     _check_channels(settings)
     if not settings.in_process:
@@ -711,6 +709,12 @@ def publish_due_now(
         console.print(
             f"{len(published)} post(s) published" + (f": {', '.join(map(str, published))}" if published else "")
         )
+
+
+def _check_host(host: str, settings: Settings) -> None:
+    """Beyond this machine, cookies are signed with a key that outlives the home folder."""
+    if host not in ("127.0.0.1", "localhost", "::1") and settings.secret_key is None:
+        raise BeatdeskError(f"serving on {host} needs BEATDESK_SECRET_KEY set (a long random string)")
 
 
 def _clock(now: str | None) -> datetime:
