@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -209,6 +210,16 @@ class Persona(Strict):
     video_renderer: str | None = None
     """Overrides BEATDESK_VIDEO_RENDERER for this persona."""
     banned_phrases: tuple[str, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        """Checked when the persona is read, not first at approve time."""
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone such as Europe/Paris or America/New_York") from None
+        return zone
 
     @field_validator("beats")
     @classmethod

@@ -56,9 +56,24 @@ def parse_persona_text(text: str, *, key: str, source: Path | str) -> Persona:
         raise PersonaFileError(f"{source}: not valid TOML: {err}") from None
     data.setdefault("key", key)
     try:
-        return Persona.model_validate(data)
+        persona = Persona.model_validate(data)
     except ValidationError as err:
         raise PersonaFileError(describe_validation_error(err, source=source)) from None
+    if persona.style.font_path:
+        _check_font(persona.style.font_path, source=source)
+    return persona
+
+
+def _check_font(path: str, *, source: Path | str) -> None:
+    """A font the card renderer cannot open is said when the persona is read, not as failed posts later."""
+    from PIL import ImageFont  # only personas with their own font pay for Pillow here
+
+    try:
+        ImageFont.truetype(path, 12)
+    except (OSError, ValueError) as err:
+        raise PersonaFileError(
+            f"{source}: style.font_path: cannot open the font {path!r} ({err}); give a .ttf or .otf file"
+        ) from None
 
 
 def save_persona_text(home: Path, key: str, text: str) -> Persona:

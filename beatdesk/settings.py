@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from beatdesk.errors import ConfigError, describe_validation_error
+
+DEFAULT_SOURCE_MAX_BYTES = 1_000_000
 
 
 class Settings(BaseSettings):
@@ -63,11 +69,56 @@ class Settings(BaseSettings):
     """A post that has not moved for this long, with no live worker on it, is handed to a worker again."""
     give_up_after_s: float = Field(default=900, ge=1, le=7 * 86400)
     """A post that has not moved for this long, with no live worker on it, ends failed with the reason."""
+    source_max_bytes: int = Field(default=DEFAULT_SOURCE_MAX_BYTES, ge=1)
+    """The largest source file or feed `sources add` reads; a bigger one is refused, not stored whole."""
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _not_empty(cls, home: object) -> object:
+        if isinstance(home, str) and not home.strip():
+            raise ValueError("is empty; unset it to use ./.beatdesk, or give a folder")
+        return home
 
     @field_validator("home")
     @classmethod
     def _absolute(cls, home: Path) -> Path:
-        return home.expanduser().resolve()
+        home = home.expanduser().resolve()
+        if home.exists() and not home.is_dir():
+            raise ValueError(f"is a file ({home}), not a folder; give a folder (it is made if missing)")
+        return home
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, url: str | None) -> str | None:
+        if url is not None:
+            try:
+                make_url(url)
+            except ArgumentError:
+                raise ValueError("is not a database URL such as postgresql://user:pw@127.0.0.1/beatdesk") from None
+        return url or None
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url(cls, url: str | None) -> str | None:
+        if url and urlsplit(url).scheme not in ("redis", "rediss"):
+            raise ValueError(
+                "is not a Redis URL such as redis://127.0.0.1:6379/0 (or unset it to run tasks in-process)"
+            )
+        return url or None
+
+    @field_validator("llm_base_url", "fal_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("is not an http(s) URL such as https://api.example.com/v1")
+        return url
 
     @property
     def effective_database_url(self) -> str:
@@ -82,6 +133,17 @@ class Settings(BaseSettings):
         for name in ("image_renderer", "video_renderer"):
             if getattr(self, name).startswith("fal:") and self.fal_key is None:
                 raise ConfigError(f"BEATDESK_{name.upper()} uses fal.ai but FAL_KEY is not set; nothing was spent")
+
+    def check_home(self) -> None:
+        """Make the home if missing and prove it writable (the SQLite store and media live there), or say why not."""
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.home):
+                pass
+        except OSError as err:
+            raise ConfigError(
+                f"BEATDESK_HOME {self.home}: cannot write there ({err.strerror or err}); give a folder you may write to"
+            ) from None
 
     def llm_options(self) -> dict[str, Any]:
         """Keyword arguments for LangChain's init_chat_model, from the BEATDESK_LLM_* settings."""
@@ -105,17 +167,36 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr):
                 value = "********"
             elif name.endswith("_url") and value:
-                value = make_url(value).render_as_string(hide_password=True)
+                value = _without_password(value)
             shown[name] = str(value) if isinstance(value, Path) else value
-        shown["effective_database_url"] = make_url(self.effective_database_url).render_as_string(hide_password=True)
+        shown["effective_database_url"] = _without_password(self.effective_database_url)
         shown["mode"] = "in-process" if self.in_process else "celery workers"
         return shown
+
+
+_SECRETS = ("fal_key", "llm_api_key", "secret_key")
+
+
+def _without_password(url: str) -> str:
+    """The URL as shown to people: any password replaced by ***, even in a URL too broken to parse."""
+    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url, count=1)
 
 
 def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as err:
+        first = err.errors()[0]
+        if first["loc"] and first["loc"][0] in Settings.model_fields:
+            name = str(first["loc"][0])
+            variable = "FAL_KEY" if name == "fal_key" else f"BEATDESK_{name.upper()}"
+            message = str(first["msg"]).removeprefix("Value error, ")
+            given = first["input"]
+            if isinstance(given, str) and name.endswith("_url"):
+                given = _without_password(given)
+            shown = "" if name in _SECRETS else f" (got {given!r})"
+            joint = " " if message.startswith("is ") else ": "
+            raise ConfigError(f"{variable}{joint}{message}{shown}") from None
         raise ConfigError(describe_validation_error(err, source="environment (BEATDESK_*)")) from None
 
 

@@ -22,6 +22,7 @@ Scope = Literal["read", "review", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "review", "admin")
 """Each scope allows what the ones before it allow."""
 ROLE_SCOPES: dict[str, tuple[Scope, ...]] = {"reviewer": ("read", "review"), "admin": SCOPES}
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password anybody has")
 
@@ -33,7 +34,16 @@ class User:
     role: Role
 
 
+def check_user_name(name: str) -> None:
+    """Names are shown on pages and in logs: a plain pattern keeps markup and control characters out."""
+    if not USER_NAME.fullmatch(name):
+        raise BeatdeskError(
+            f"user name {name!r}: use 1 to 40 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+
+
 def add_user(session: Session, *, name: str, role: Role, password: str) -> User:
+    check_user_name(name)
     if len(password) < 10:
         raise BeatdeskError("the password needs at least 10 characters")
     if session.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:

@@ -10,31 +10,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from beatdesk.errors import BeatdeskError
-from beatdesk.home import init_home
-from beatdesk.models import BatchStatus, PostStatus
-from beatdesk.personas import known_personas, load_persona
-from beatdesk.prices import format_usd
-from beatdesk.review import approve, parse_time, reject
-from beatdesk.settings import Settings, get_settings
-from beatdesk.store import Store, open_store, repo
-from beatdesk_cli.show import batch_json, post_summary, posts_table, print_json, print_plans, print_post, sources_table
-from drafter.registry import drafter_for
-from planner.registry import planner_for
-from planner.sources import add_sources
-from planner.spec import build_spec
-from planner.stage import planning_context
-from publishers.stage import ChannelState, channel_states
-from renderers.estimate import estimate_batch
-from renderers.registry import image_renderer, video_renderer
+from beatdesk.models import PostStatus
+
+if TYPE_CHECKING:  # the commands import what they use, so `--help` and `queue list` start in a blink
+    from beatdesk.settings import Settings
+    from beatdesk.store import Store
+    from publishers.stage import ChannelState
 
 app = typer.Typer(help="beatdesk: an editorial pipeline for explainer posts.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
@@ -83,6 +71,11 @@ class SourceKind(StrEnum):
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 
 
+def say_error(message: str) -> None:
+    """`error: MESSAGE` on stderr, the message as plain text: brackets in it (`[least, most]`) are not markup."""
+    errors.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def edge(func: F) -> F:
     """Show a BeatdeskError as one line on stderr and exit 1, never a traceback."""
 
@@ -91,14 +84,31 @@ def edge(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except BeatdeskError as err:
-            errors.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
+            say_error(str(err))
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 def _store(settings: Settings) -> Store:
-    return open_store(settings.effective_database_url)
+    """The store, migrated; a home that cannot be written or a damaged SQLite file is one line saying so."""
+    from sqlalchemy.exc import DatabaseError
+
+    from beatdesk.errors import ConfigError
+    from beatdesk.store import open_store
+
+    if settings.database_url is None:
+        settings.check_home()
+    try:
+        return open_store(settings.effective_database_url)
+    except DatabaseError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
+        if settings.database_url is None:
+            raise ConfigError(
+                f"{settings.home / 'beatdesk.db'} is not a usable SQLite database ({reason}); "
+                "move it aside and run `beatdesk init` for a new one"
+            ) from None
+        raise ConfigError(f"the database at BEATDESK_DATABASE_URL cannot be used: {reason}") from None
 
 
 def _actor() -> str:
@@ -109,12 +119,17 @@ def _actor() -> str:
 @edge
 def init() -> None:
     """Create the beatdesk home with the example persona @ash (safe to run again)."""
+    from beatdesk.home import init_home
+    from beatdesk.settings import get_settings
+
     settings = get_settings()
+    settings.check_home()
     created = init_home(settings.home)
     _store(settings)
-    console.print(f"home: {settings.home}")
+    console.print(f"home: {escape(str(settings.home))}", highlight=False)
     for path in created:
-        console.print(f"  created {path.relative_to(settings.home) if path != settings.home else path}")
+        shown = path.relative_to(settings.home) if path != settings.home else path
+        console.print(f"  created {escape(str(shown))}", highlight=False)
     if not created:
         console.print("  everything was already there")
 
@@ -123,12 +138,15 @@ def init() -> None:
 @edge
 def config_show(as_json: JsonFlag = False) -> None:
     """Print the effective settings, secrets masked."""
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json
+
     shown = get_settings().masked()
     if as_json:
         print_json(shown)
         return
     for key, value in shown.items():
-        console.print(f"{key} = {value}", highlight=False)
+        console.print(escape(f"{key} = {value}"), highlight=False)
 
 
 @batch_app.command("run")
@@ -145,10 +163,24 @@ def batch_run(
     as_json: JsonFlag = False,
 ) -> None:
     """Plan, draft and render a batch; its posts end in the review queue."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from beatdesk.models import BatchStatus
+    from beatdesk.personas import load_persona
+    from beatdesk.prices import format_usd
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import batch_json, posts_table, print_json
+    from drafter.registry import drafter_for
+    from planner.registry import planner_for
+    from planner.spec import build_spec
+    from renderers.estimate import estimate_batch
+    from renderers.registry import image_renderer, video_renderer
     from workers.graph import start_batch, wait_for_batch  # the CLI's edge onto the workers
 
     settings = get_settings()
     settings.check_secrets()
+    check_max_cost(max_cost)
+    _store(settings)  # reachable, migrated and sound before the batch is stored
     chosen = load_persona(settings.home, persona)
     spec = build_spec(chosen, items=items, video=video, message=message)
     planner_for(settings.llm), drafter_for(settings.llm)
@@ -192,7 +224,13 @@ def batch_run(
         console.print(posts_table(batch.posts, title=f"batch {batch.id} · {batch.persona} · {batch.status}"))
         console.print(f"total cost: {batch_json(batch)['total_cost_usd']} USD")
     if batch.status is BatchStatus.failed:
-        errors.print(f"[red]error:[/] batch {batch.id} failed: {batch.error}", highlight=False)
+        say_error(f"batch {batch.id} failed: {batch.error}")
+        raise typer.Exit(1)
+    failed = failed_posts(_store(settings), batch.id)
+    if failed:
+        say_error(f"batch {batch.id}: {len(failed)} of {len(batch.posts)} posts failed")
+        for line in failed:
+            errors.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     if batch.status is not BatchStatus.done:
         errors.print(
@@ -202,7 +240,42 @@ def batch_run(
         raise typer.Exit(3)
 
 
+def check_max_cost(max_cost: Decimal | None) -> None:
+    """`--max-cost` is a positive amount of USD, refused before anything is stored."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from beatdesk.errors import BatchSpecError
+    from beatdesk.models import Money
+
+    if max_cost is None:
+        return
+    if not max_cost.is_finite() or max_cost <= 0:
+        raise BatchSpecError(f"--max-cost must be an amount of USD above 0, such as 0.50 (got {max_cost})")
+    try:
+        TypeAdapter(Money).validate_python(max_cost)
+    except ValidationError as err:
+        raise BatchSpecError(f"--max-cost {max_cost}: {err.errors()[0]['msg']}") from None
+
+
+def failed_posts(store: Store, batch_id: int) -> list[str]:
+    """`post ID (format) failed: reason` for each failed post of the batch, read from the store."""
+    from beatdesk.models import PostStatus, StepStatus
+    from beatdesk.store import repo
+
+    with store.session() as session:
+        posts = repo.get_batch(session, batch_id).posts
+    lines = []
+    for post in posts:
+        if post.status is PostStatus.failed:
+            step = next((s for s in post.steps if s.status is StepStatus.failed), None)
+            reason = post.reason or (f"{step.name}: {step.error}" if step else "no reason recorded")
+            lines.append(f"post {post.id} ({post.content_format}) failed: {reason}")
+    return lines
+
+
 def _print_batch_started(batch_id: int, as_json: bool) -> None:
+    from beatdesk_cli.show import print_json
+
     if as_json:
         print_json({"batch_id": batch_id, "status": "queued", "posts": []})
     else:
@@ -219,6 +292,14 @@ def plan(
     as_json: JsonFlag = False,
 ) -> None:
     """Dry run: print the plans a batch would get, with their reasons; nothing is drafted or stored."""
+    from beatdesk.personas import load_persona
+    from beatdesk.prices import format_usd
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json, print_plans
+    from planner.registry import planner_for
+    from planner.spec import build_spec
+    from planner.stage import planning_context
+
     settings = get_settings()
     chosen = load_persona(settings.home, persona)
     spec = build_spec(chosen, items=items, video=video, message=message)
@@ -260,13 +341,23 @@ def sources_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Add sources; the same item added twice is kept once."""
+    from beatdesk.personas import load_persona
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json
+    from planner.sources import add_sources
+
     settings = get_settings()
     chosen = load_persona(settings.home, persona)
     stored, skipped, unreachable = add_sources(
-        _store(settings), persona=chosen, targets=targets, kind=kind.value if kind else None, beats=tuple(beat or ())
+        _store(settings),
+        persona=chosen,
+        targets=targets,
+        kind=kind.value if kind else None,
+        beats=tuple(beat or ()),
+        max_bytes=settings.source_max_bytes,
     )
     for line in unreachable:
-        errors.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
+        errors.print(f"[yellow]skipped:[/] {escape(line)}", highlight=False, soft_wrap=True)
     if as_json:
         print_json(
             {
@@ -290,6 +381,11 @@ def sources_list(
     as_json: JsonFlag = False,
 ) -> None:
     """List a persona's sources, newest first."""
+    from beatdesk.personas import load_persona
+    from beatdesk.settings import get_settings
+    from beatdesk.store import repo
+    from beatdesk_cli.show import print_json, sources_table
+
     settings = get_settings()
     chosen = load_persona(settings.home, persona)
     with _store(settings).session() as session:
@@ -310,6 +406,11 @@ def queue_list(
     as_json: JsonFlag = False,
 ) -> None:
     """List posts, newest first."""
+    from beatdesk.personas import load_persona
+    from beatdesk.settings import get_settings
+    from beatdesk.store import repo
+    from beatdesk_cli.show import post_summary, posts_table, print_json
+
     settings = get_settings()
     key = load_persona(settings.home, persona).key if persona else None
     with _store(settings).session() as session:
@@ -324,6 +425,10 @@ def queue_list(
 @edge
 def post_show(post_id: Annotated[int, typer.Argument(help="The post's id.")], as_json: JsonFlag = False) -> None:
     """Show a post's whole story: plan, draft, pipeline and cost."""
+    from beatdesk.settings import get_settings
+    from beatdesk.store import repo
+    from beatdesk_cli.show import print_json, print_post
+
     with _store(get_settings()).session() as session:
         post = repo.get_post(session, post_id)
     if as_json:
@@ -340,10 +445,14 @@ def post_redraft(
     as_json: JsonFlag = False,
 ) -> None:
     """A new draft for the same plan (the old one is kept in the post's history), then new media."""
+    from beatdesk.settings import get_settings
+    from drafter.registry import drafter_for
+    from renderers.registry import image_renderer, video_renderer
     from workers.graph import redraft
 
     settings = get_settings()
     drafter_for(settings.llm), image_renderer(settings.image_renderer), video_renderer(settings.video_renderer)
+    _store(settings)
     redraft(settings, post_id=post_id, note=note, actor=_actor())
     _print_decision(_store(settings), post_id, as_json)
 
@@ -359,10 +468,13 @@ def post_rerender(
     as_json: JsonFlag = False,
 ) -> None:
     """New media for the post's current draft; earlier files and their costs are kept."""
+    from beatdesk.settings import get_settings
+    from renderers.registry import image_renderer, video_renderer
     from workers.graph import rerender
 
     settings = get_settings()
     image_renderer(model or settings.image_renderer), video_renderer(settings.video_renderer)
+    _store(settings)
     rerender(settings, post_id=post_id, note=note, actor=_actor(), image_model=model)
     _print_decision(_store(settings), post_id, as_json)
 
@@ -371,9 +483,12 @@ def post_rerender(
 @edge
 def sweep() -> None:
     """Hand on posts that stopped moving, and fail those that cannot move (workers do this every few seconds)."""
+    from beatdesk.settings import get_settings
     from workers.graph import sweep as sweep_stuck
 
-    console.print(f"{sweep_stuck(get_settings())} stuck post(s) or batch(es) handed on or ended")
+    settings = get_settings()
+    _store(settings)
+    console.print(f"{sweep_stuck(settings)} stuck post(s) or batch(es) handed on or ended")
 
 
 @review_app.command("approve")
@@ -386,6 +501,9 @@ def review_approve(
     as_json: JsonFlag = False,
 ) -> None:
     """Approve a post in review into its slot."""
+    from beatdesk.review import approve, parse_time
+    from beatdesk.settings import get_settings
+
     settings = get_settings()
     store = _store(settings)
     with store.session() as session:
@@ -402,6 +520,9 @@ def review_reject(
     as_json: JsonFlag = False,
 ) -> None:
     """Reject a post in review, with a reason."""
+    from beatdesk.review import reject
+    from beatdesk.settings import get_settings
+
     store = _store(get_settings())
     with store.session() as session:
         reject(session, post_id=post_id, actor=_actor(), reason=reason)
@@ -409,6 +530,9 @@ def review_reject(
 
 
 def _print_decision(store: Store, post_id: int, as_json: bool) -> None:
+    from beatdesk.store import repo
+    from beatdesk_cli.show import post_summary, print_json
+
     with store.session() as session:
         post = repo.get_post(session, post_id)
     if as_json:
@@ -430,6 +554,7 @@ def worker(
     ] = WorkerPool.prefork,
 ) -> None:
     """Run a Celery worker on BEATDESK_BROKER_URL."""
+    from beatdesk.settings import get_settings
     from workers.app import check_broker, configure
 
     settings = get_settings()
@@ -460,6 +585,8 @@ def scheduler(
 ) -> None:
     """Make scheduled batches and publish due posts every minute: Celery beat on BEATDESK_BROKER_URL
     (one active however many run), or a loop in this process on the embedded default."""
+    from beatdesk.personas import known_personas, load_persona
+    from beatdesk.settings import get_settings
     from publishers.stage import publish_due
     from workers.app import check_broker, configure
     from workers.graph import start_scheduled_batches, wait_for_batch
@@ -505,6 +632,7 @@ def serve(
     """Run the review desk (web pages and the JSON API) on HOST:PORT."""
     import uvicorn
 
+    from beatdesk.settings import get_settings
     from review_web.app import create_app
     from review_web.security import is_loopback
 
@@ -518,6 +646,36 @@ def serve(
                 forwarded_allow_ips=forwarded_allow_ips)  # fmt: skip
 
 
+@app.command()
+@edge
+def up(
+    host: Annotated[str, typer.Option(help="Address the review desk listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the review desk.")] = 8000,
+    concurrency: Annotated[int | None, typer.Option(help="Worker processes (with a broker).")] = None,
+    pool: Annotated[WorkerPool, typer.Option(help="The worker's pool (with a broker).")] = WorkerPool.prefork,
+) -> None:
+    """Run the desk for a team: serve, the scheduler and (with BEATDESK_BROKER_URL) a worker; Ctrl-C stops all."""
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.up import Supervisor, desk_children
+
+    settings = get_settings()
+    _check_host(host, settings)
+    _store(settings)  # migrated once here, before three processes open it
+    _check_channels(settings)
+    if not settings.in_process:
+        from workers.app import check_broker, configure
+
+        configure(settings)
+        check_broker(settings)
+    children = desk_children(
+        in_process=settings.in_process, host=host, port=port, concurrency=concurrency, pool=pool.value
+    )
+    mode = "in-process tasks" if settings.in_process else "Celery workers"
+    banner = f"beatdesk up: review desk on http://{host}:{port}, {mode}; Ctrl-C stops everything"
+    errors.print(escape(banner), highlight=False, soft_wrap=True)
+    raise typer.Exit(Supervisor(children).run())
+
+
 @users_app.command("add")
 @edge
 def users_add(
@@ -526,15 +684,19 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
 ) -> None:
     """Add a person who may log in to the review desk."""
-    from beatdesk.users import add_user
+    from beatdesk.settings import get_settings
+    from beatdesk.users import add_user, check_user_name
 
+    check_user_name(name)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():
+        raise BeatdeskError("no terminal to ask for the password on; pipe it in with --password-stdin")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _store(get_settings()).session() as session:
         user = add_user(session, name=name, role=role.value, password=password)
-    console.print(f"user {user.name} added as {user.role}")
+    console.print(f"user {escape(user.name)} added as {user.role}", highlight=False)
 
 
 @publish_app.command("due")
@@ -546,6 +708,8 @@ def publish_due_now(
     as_json: JsonFlag = False,
 ) -> None:
     """Publish every approved post whose slot has come, to each of its persona's channels, once."""
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json
     from publishers.stage import publish_due
 
     settings = get_settings()
@@ -561,14 +725,23 @@ def publish_due_now(
         )
 
 
+def _check_host(host: str, settings: Settings) -> None:
+    """Beyond this machine, cookies are signed with a key that outlives the home folder."""
+    if host not in ("127.0.0.1", "localhost", "::1") and settings.secret_key is None:
+        raise BeatdeskError(f"serving on {host} needs BEATDESK_SECRET_KEY set (a long random string)")
+
+
 def _clock(now: str | None) -> datetime:
     """`--now` as an aware time (UTC unless it names a zone), or the real time."""
+    from beatdesk.review import parse_time
+
     when = parse_time(now, label="--now") if now else datetime.now(UTC)
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _check_channels(settings: Settings) -> None:
     """Every persona's channels have their credentials: said at start-up, not at post time."""
+    from beatdesk.personas import known_personas, load_persona
     from publishers.credentials import check_channels
 
     check_channels([load_persona(settings.home, key) for key in known_personas(settings.home)], settings.home)
@@ -580,6 +753,14 @@ def schedule_show(
     persona: Annotated[str | None, typer.Option(help="Only this persona's posts.")] = None, as_json: JsonFlag = False
 ) -> None:
     """Approved posts and their slots, soonest first."""
+    from rich.table import Table
+
+    from beatdesk.personas import load_persona
+    from beatdesk.settings import get_settings
+    from beatdesk.store import repo
+    from beatdesk_cli.show import post_summary, print_json
+    from publishers.stage import channel_states
+
     settings = get_settings()
     key = load_persona(settings.home, persona).key if persona else None
     with _store(settings).session() as session:
@@ -598,7 +779,7 @@ def schedule_show(
     for post, states in rows:
         slot = f"{post.slot_at:%Y-%m-%d %H:%M}" if post.slot_at else ""
         where = ", ".join(_channel_cell(s, post.slot_at) for s in states)
-        table.add_row(slot, str(post.id), post.persona, str(post.content_format), post.title, where)
+        table.add_row(slot, str(post.id), post.persona, str(post.content_format), escape(post.title), escape(where))
     console.print(table)
 
 
@@ -623,6 +804,7 @@ def users_token(
     expires: Annotated[str, typer.Option(help="How long it lives: 90m, 12h, 30d, 2w.")] = "90d",
 ) -> None:
     """Make an API token for NAME (shown once; only its hash is kept)."""
+    from beatdesk.settings import get_settings
     from beatdesk.users import issue_token, parse_lifetime
 
     lifetime = parse_lifetime(expires)
@@ -636,7 +818,11 @@ def users_tokens(
     name: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None, as_json: JsonFlag = False
 ) -> None:
     """List API tokens: id, user, scope, when made, when they expire, live, expired or revoked."""
+    from rich.table import Table
+
+    from beatdesk.settings import get_settings
     from beatdesk.users import list_tokens
+    from beatdesk_cli.show import print_json
 
     with _store(get_settings()).session() as session:
         tokens = list_tokens(session, name=name)
@@ -656,6 +842,7 @@ def users_tokens(
 @edge
 def users_revoke(token_id: Annotated[int, typer.Argument(help="The token's id, from `users tokens`.")]) -> None:
     """Revoke an API token: it stops working at once."""
+    from beatdesk.settings import get_settings
     from beatdesk.users import revoke_token
 
     with _store(get_settings()).session() as session:
@@ -670,6 +857,7 @@ def users_password(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
 ) -> None:
     """Set a new password for NAME; their open sessions end."""
+    from beatdesk.settings import get_settings
     from beatdesk.users import set_password
 
     if password_stdin:
@@ -685,6 +873,7 @@ def users_password(
 @edge
 def users_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
     """Disable NAME: no more logins, and their sessions and tokens stop working."""
+    from beatdesk.settings import get_settings
     from beatdesk.users import disable_user
 
     with _store(get_settings()).session() as session:
@@ -692,31 +881,14 @@ def users_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> N
     console.print(f"user {name} disabled")
 
 
-def main() -> None:
-    """The console script: usage errors too become one line (`error: …`) with exit code 2."""
-    try:
-        code = app(prog_name="beatdesk", standalone_mode=False)
-    except typer.Abort:
-        errors.print("aborted")
-        sys.exit(130)
-    except typer.TyperException as err:  # usage errors: a bad option value, an unknown command
-        shown = err.format_message() if hasattr(err, "format_message") else str(err)
-        errors.print(f"[red]error:[/] {shown}", highlight=False, soft_wrap=True)
-        sys.exit(getattr(err, "exit_code", 2))
-        errors.print("aborted")
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
-
-
-if __name__ == "__main__":
-    main()
-
-
 @app.command()
 @edge
 def audit(as_json: JsonFlag = False) -> None:
     """Check the books over the whole database: every total the sum of its steps, no charge shown as $0."""
     from beatdesk.audit import audit as check_books
+    from beatdesk.prices import format_usd
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json
 
     with _store(get_settings()).session() as session:
         report = check_books(session)
@@ -730,3 +902,21 @@ def audit(as_json: JsonFlag = False) -> None:
             console.print(f"[red]✗[/] {escape(finding)}", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def main() -> None:
+    """The console script: usage errors too become one line (`error: …`) with exit code 2."""
+    try:
+        code = app(prog_name="beatdesk", standalone_mode=False)
+    except typer.Abort:
+        errors.print("aborted")
+        sys.exit(130)
+    except typer.TyperException as err:  # usage errors: a bad option value, an unknown command
+        shown = err.format_message() if hasattr(err, "format_message") else str(err)
+        say_error(shown)
+        sys.exit(getattr(err, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from beatdesk.models import Batch, ContentFormat, HeroTextDraft, Plan, Post, Source, VideoDraft
+from beatdesk.models import Batch, ContentFormat, HeroTextDraft, PipelineStep, Plan, Post, Source, VideoDraft
 from beatdesk.prices import format_usd
 
 SUMMARY_FIELDS = (
@@ -46,8 +47,12 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+WIDE = 120
+"""Below this many columns a post's pipeline is shown as one stacked block per step, not a table."""
+
+
 def posts_table(posts: list[Post], *, title: str | None = None) -> Table:
-    table = Table(title=title, header_style="bold")
+    table = Table(title=escape(title) if title else None, header_style="bold")
     for column in ("id", "batch", "format", "status", "title", "cost (USD)"):
         table.add_column(column, justify="right" if column in ("id", "batch", "cost (USD)") else "left")
     for post in posts:
@@ -56,10 +61,29 @@ def posts_table(posts: list[Post], *, title: str | None = None) -> Table:
             str(post.batch_id),
             str(post.content_format),
             str(post.status),
-            post.title,
+            Text(post.title),
             format_usd(post.total_cost_usd),
         )
     return table
+
+
+def _artifact_label(step: PipelineStep) -> str:
+    if not step.artifact:
+        return ""
+    name = (step.artifact.path or step.artifact.url or "").rsplit("/", 1)[-1]
+    size = f" {step.artifact.width}x{step.artifact.height}" if step.artifact.width else ""
+    return f"{name}{size}"
+
+
+def _status_text(step: PipelineStep) -> Text:
+    """The status coloured, with the error and detail as plain text (they may hold brackets)."""
+    colour = {"failed": "red", "skipped": "yellow", "done": "green"}.get(str(step.status), "")
+    text = Text(str(step.status), style=colour)
+    if step.error:
+        text.append(f": {step.error}")
+    if step.detail:
+        text.append(f" ({step.detail})")
+    return text
 
 
 def steps_table(post: Post) -> Table:
@@ -67,21 +91,35 @@ def steps_table(post: Post) -> Table:
     for column in ("step", "status", "provider · model", "artifact", "cost (USD)", "latency", "worker"):
         table.add_column(column, no_wrap=column in ("step", "provider · model", "cost (USD)", "latency"))
     for step in post.steps:
-        artifact = ""
-        if step.artifact:
-            name = (step.artifact.path or step.artifact.url or "").rsplit("/", 1)[-1]
-            size = f" {step.artifact.width}x{step.artifact.height}" if step.artifact.width else ""
-            artifact = f"{name}{size}"
         table.add_row(
             step.name,
-            str(step.status) + (f": {step.error}" if step.error else "") + (f" ({step.detail})" if step.detail else ""),
-            f"{step.provider} · {step.model}" if step.provider else "",
-            artifact,
+            _status_text(step),
+            Text(f"{step.provider} · {step.model}" if step.provider else ""),
+            Text(_artifact_label(step)),
             format_usd(step.cost_usd),
             f"{step.latency_s:.2f}s" if step.latency_s is not None else "",
-            step.worker or "",
+            Text(step.worker or ""),
         )
     return table
+
+
+def steps_stacked(post: Post) -> Group:
+    """The pipeline for a narrow terminal: a block per step, its status and any error in full, wrapped."""
+    colours = {"failed": "red", "skipped": "yellow", "done": "green"}
+    blocks: list[Text] = [Text("Pipeline", style="bold")]
+    for n, step in enumerate(post.steps, 1):
+        block = Text.assemble((f"{n}. {step.name}  ", "bold"), (str(step.status), colours.get(str(step.status), "")))
+        if step.detail:
+            block.append(f" ({step.detail})")
+        if step.error:
+            block.append(f"\n   error: {step.error}", style="red")
+        facts = [f"{step.provider} · {step.model}" if step.provider else "", f"{format_usd(step.cost_usd)} USD"]
+        facts += [f"{step.latency_s:.2f}s" if step.latency_s is not None else "", step.worker or ""]
+        block.append("\n   " + " · ".join(f for f in facts if f), style="dim")
+        if step.artifact:
+            block.append(f"\n   {_artifact_label(step)}", style="dim")
+        blocks.append(block)
+    return Group(*blocks)
 
 
 def print_post(console: Console, post: Post) -> None:
@@ -97,46 +135,48 @@ def print_post(console: Console, post: Post) -> None:
     if post.reason:
         header.append(f"\nreason: {post.reason}")
     console.print(header)
-    plan_text = (
-        f"[bold]{plan.beat_title}[/] ({plan.beat_key}) · peg: {', '.join(plan.peg)}\n"
-        f"angle: {plan.angle}\nbutton: {plan.button}\n"
-        f"why this beat: {plan.why_beat}\nwhy this format: {plan.why_format}\nfreshness: {plan.freshness}"
+    plan_text = Text.assemble(
+        (plan.beat_title, "bold"),
+        f" ({plan.beat_key}) · peg: {', '.join(plan.peg)}\n",
+        f"angle: {plan.angle}\nbutton: {plan.button}\n",
+        f"why this beat: {plan.why_beat}\nwhy this format: {plan.why_format}\nfreshness: {plan.freshness}",
     )
     if post.message:
-        plan_text += f"\nbatch message: {post.message}"
+        plan_text.append(f"\nbatch message: {post.message}")
     console.print(Panel(plan_text, title="Plan (drafter input)", expand=False))
     draft = post.draft
     if isinstance(draft, HeroTextDraft):
-        console.print(Panel(draft.body, title="Body"))
+        console.print(Panel(Text(draft.body), title="Body"))
     elif isinstance(draft, VideoDraft):
         scenes = Table("s", "on screen", "voiceover", title=f"Video script · {draft.seconds:g}s")
         for scene in draft.scenes:
-            scenes.add_row(f"{scene.seconds:g}", scene.on_screen, scene.voiceover)
+            scenes.add_row(f"{scene.seconds:g}", Text(scene.on_screen), Text(scene.voiceover))
         console.print(Group(Text(f"Hook: {draft.hook}"), scenes))
     if draft is not None:
-        console.print(Panel(draft.caption, title="Caption"))
+        console.print(Panel(Text(draft.caption), title="Caption"))
     if post.checks:
         marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}
         checks = Table("check", "", "detail", title="Checks", header_style="bold")
         for check in sorted(post.checks, key=lambda c: ("fail", "warn", "ok").index(c.level)):
-            checks.add_row(check.name, marks[check.level], check.detail)
+            checks.add_row(Text(check.name), marks[check.level], Text(check.detail))
         console.print(checks)
-    console.print(steps_table(post))
+    console.print(steps_table(post) if console.width >= WIDE else steps_stacked(post))
     if post.content_format is ContentFormat.video and draft is None:
         console.print("no draft yet")
 
 
 def print_plans(console: Console, plans: list[Plan], *, notes: list[str]) -> None:
     for n, plan in enumerate(plans, 1):
-        body = (
-            f"[bold]{plan.title}[/]\n{plan.beat_title} ({plan.beat_key}) · {plan.content_format} · "
+        body = Text.assemble(
+            (plan.title, "bold"),
+            f"\n{plan.beat_title} ({plan.beat_key}) · {plan.content_format} · "
             f"peg: {', '.join(plan.peg)} · freshness score {plan.freshness_score:.2f}\n"
             f"button: {plan.button}\nwhy this beat: {plan.why_beat}\nwhy this format: {plan.why_format}\n"
-            f"freshness: {plan.freshness}"
+            f"freshness: {plan.freshness}",
         )
         console.print(Panel(body, title=f"item {n}", expand=False))
     for note in notes:
-        console.print(f"[dim]{note}[/]", highlight=False)
+        console.print(Text(note, style="dim"))
 
 
 def sources_table(sources: list[Source]) -> Table:
@@ -144,5 +184,5 @@ def sources_table(sources: list[Source]) -> Table:
     for column in ("id", "kind", "published", "beats", "title"):
         table.add_column(column)
     for source in sources:
-        table.add_row(source.id, source.kind, str(source.published or ""), ", ".join(source.beats), source.title)
+        table.add_row(source.id, source.kind, str(source.published or ""), ", ".join(source.beats), Text(source.title))
     return table

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from beatdesk.errors import BeatdeskError, describe_validation_error
 from beatdesk.models import Persona, Source
+from beatdesk.settings import DEFAULT_SOURCE_MAX_BYTES
 from beatdesk.store import Store, repo
 from planner.similarity import similarity
 
@@ -45,15 +46,20 @@ def slug(text: str, limit: int = 48) -> str:
 
 
 def read_sources(
-    target: str, *, persona: Persona, kind: Kind | None = None, beats: tuple[str, ...] = ()
+    target: str,
+    *,
+    persona: Persona,
+    kind: Kind | None = None,
+    beats: tuple[str, ...] = (),
+    max_bytes: int = DEFAULT_SOURCE_MAX_BYTES,
 ) -> list[Source]:
     """Parse a file or URL into sources, tagged with beats (given, from front matter, or by similarity)."""
     for key in beats:
         _check_beat(persona, key, where="--beat")
     if urlparse(target).scheme in ("http", "https"):
-        sources = _from_url(target, kind=kind)
+        sources = _from_url(target, kind=kind, max_bytes=max_bytes)
     else:
-        sources = _from_file(Path(target), kind=kind)
+        sources = _from_file(Path(target), kind=kind, max_bytes=max_bytes)
     for source in sources:
         for key in source.beats:
             _check_beat(persona, key, where=source.origin or target)
@@ -81,9 +87,18 @@ def tag_beats(sources: list[Source], persona: Persona, *, given: tuple[str, ...]
     return tagged
 
 
-def _read_text(path: Path) -> str:
+def _check_size(origin: object, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise SourceError(
+            f"{origin}: {size:,} bytes, over the {max_bytes:,}-byte limit for a source "
+            "(BEATDESK_SOURCE_MAX_BYTES); split it or raise the limit"
+        )
+
+
+def _read_text(path: Path, *, max_bytes: int) -> str:
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
+    _check_size(path, path.stat().st_size, max_bytes)
     data = path.read_bytes()
     if b"\x00" in data[:8192]:
         raise SourceError(f"{path}: a binary file, not text; give a Markdown, text or feed file")
@@ -103,8 +118,8 @@ def _guess_kind(text: str, name: str) -> Kind:
     return "digest" if "digest" in name.lower() else "note"
 
 
-def _from_file(path: Path, *, kind: Kind | None) -> list[Source]:
-    text = _read_text(path)
+def _from_file(path: Path, *, kind: Kind | None, max_bytes: int) -> list[Source]:
+    text = _read_text(path, max_bytes=max_bytes)
     kind = kind or _guess_kind(text, path.name)
     if kind == "feed":
         return parse_feed(text, origin=str(path))
@@ -118,7 +133,7 @@ def _from_file(path: Path, *, kind: Kind | None) -> list[Source]:
     return [_source({"id": slug(path.stem, 80), **meta, "kind": "note", "text": " ".join(body.split())}, str(path))]
 
 
-def _from_url(url: str, *, kind: Kind | None) -> list[Source]:
+def _from_url(url: str, *, kind: Kind | None, max_bytes: int) -> list[Source]:
     try:
         response = httpx.get(url, timeout=10, follow_redirects=True, headers={"User-Agent": "beatdesk"})
         response.raise_for_status()
@@ -126,6 +141,7 @@ def _from_url(url: str, *, kind: Kind | None) -> list[Source]:
         raise SourceUnreachable(f"{url}: the server answered {err.response.status_code}; skipped") from None
     except httpx.HTTPError as err:
         raise SourceUnreachable(f"{url}: cannot fetch it ({type(err).__name__}: {err}); skipped") from None
+    _check_size(url, len(response.content), max_bytes)
     text = response.text
     if not text.strip():
         raise SourceError(f"{url}: the answer is empty")
@@ -238,7 +254,13 @@ def folder_sources(home: Path, persona: Persona) -> list[Source]:
 
 
 def add_sources(
-    store: Store, *, persona: Persona, targets: list[str], kind: Kind | None = None, beats: tuple[str, ...] = ()
+    store: Store,
+    *,
+    persona: Persona,
+    targets: list[str],
+    kind: Kind | None = None,
+    beats: tuple[str, ...] = (),
+    max_bytes: int = DEFAULT_SOURCE_MAX_BYTES,
 ) -> tuple[list[Source], int, list[str]]:
     """Read every target first, then store all in one transaction.
 
@@ -247,7 +269,7 @@ def add_sources(
     unreachable: list[str] = []
     for target in targets:
         try:
-            sources.extend(read_sources(target, persona=persona, kind=kind, beats=beats))
+            sources.extend(read_sources(target, persona=persona, kind=kind, beats=beats, max_bytes=max_bytes))
         except SourceUnreachable as err:
             unreachable.append(str(err))
     with store.session() as session:

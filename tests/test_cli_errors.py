@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,10 @@ def test_message_contradicting_flags(cli: CliRunner, ready: Path) -> None:
 def test_non_numeric_count(ready: Path) -> None:
     """Through the installed console script, as a person types it."""
     result = subprocess.run(
-        ["beatdesk", "batch", "run", "--persona", "ash", "--items", "five"], capture_output=True, text=True, check=False
+        [str(Path(sys.executable).with_name("beatdesk")), "batch", "run", "--persona", "ash", "--items", "five"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 2
     assert_one_line(result.stderr, "Invalid value for '--items'", "integer")
@@ -111,7 +115,7 @@ def test_fal_without_key_names_the_variable(cli: CliRunner, ready: Path, monkeyp
 def test_bad_setting_value(cli: CliRunner, ready: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BEATDESK_WORKER_CONCURRENCY", "lots")
     result = run_cli(cli, "config", "show", code=1)
-    assert_one_line(result.stderr, "worker_concurrency", "'lots'")
+    assert_one_line(result.stderr, "BEATDESK_WORKER_CONCURRENCY", "'lots'")
 
 
 def test_unknown_post_and_bad_time(cli: CliRunner, ready: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -30,7 +31,12 @@ def fal(cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 
 def run(cli: CliRunner, *args: str, code: int = 0) -> dict:
-    return run_cli(cli, "batch", "run", "--persona", "ash", *args, "--json", code=code)
+    """The batch's JSON; with code=1 (a post failed) it is printed all the same, the failures said on stderr."""
+    result = run_cli(cli, "batch", "run", "--persona", "ash", *args, "--json", code=code)
+    if code == 0:
+        return result
+    assert "error: batch 1: 1 of 1 posts failed" in result.stderr and "post 1 (hero_text) failed: " in result.stderr
+    return json.loads(result.stdout)
 
 
 def image_step(cli: CliRunner, post_id: int) -> dict:
@@ -98,7 +104,7 @@ def test_a_server_without_a_status_stream_is_polled(cli: CliRunner, fal: FalStat
 @pytest.mark.parametrize("stream", [True, False])
 def test_a_model_error_in_the_status_fails_the_step(cli: CliRunner, fal: FalState, stream: bool) -> None:
     fal.stream, fal.error = stream, "CUDA out of memory"
-    out = run(cli, "--items", "1", "--video", "0")
+    out = run(cli, "--items", "1", "--video", "0", code=1)
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed" and "CUDA out of memory" in post["reason"] and fal.charges == 1
     assert charged(cli, post) == "0.06"  # fal held the request: its price is on the books
@@ -106,7 +112,7 @@ def test_a_model_error_in_the_status_fails_the_step(cli: CliRunner, fal: FalStat
 
 def test_nsfw_fails_the_step_with_the_reason(cli: CliRunner, fal: FalState) -> None:
     fal.nsfw = True
-    out = run(cli, "--items", "1", "--video", "0")
+    out = run(cli, "--items", "1", "--video", "0", code=1)
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed" and "flagged the image as NSFW" in post["reason"]
     assert image_step(cli, post["id"])["status"] == "failed"
@@ -115,7 +121,7 @@ def test_nsfw_fails_the_step_with_the_reason(cli: CliRunner, fal: FalState) -> N
 
 def test_a_rejected_prompt_fails_at_once_with_the_providers_message(cli: CliRunner, fal: FalState) -> None:
     fal.reject_prompt = "Editorial hero image"
-    out = run(cli, "--items", "1", "--video", "0")
+    out = run(cli, "--items", "1", "--video", "0", code=1)
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed" and "refused the request (422)" in post["reason"]
     assert "content policy" in post["reason"] and fal.charges == 0
@@ -124,7 +130,7 @@ def test_a_rejected_prompt_fails_at_once_with_the_providers_message(cli: CliRunn
 
 def test_a_lost_submit_answer_is_not_resubmitted(cli: CliRunner, fal: FalState) -> None:
     fal.lose_submit_answers = 1
-    out = run(cli, "--items", "1", "--video", "0")
+    out = run(cli, "--items", "1", "--video", "0", code=1)
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed" and "outcome unknown" in post["reason"] and "not resubmitted" in post["reason"]
     assert fal.charges == 1 and len(fal.submits) == 1
@@ -294,7 +300,7 @@ def test_a_download_that_keeps_failing_fails_the_step_with_its_url(
     monkeypatch.setattr("beatdesk.runner.backoff", lambda _retries: 0.0)  # the in-place retries, at once
     monkeypatch.setattr(FalQueue.download.retry, "wait", wait_none())  # type: ignore[attr-defined]
     fal.file_errors = [500] * 100
-    out = run(cli, "--items", "1", "--video", "0")
+    out = run(cli, "--items", "1", "--video", "0", code=1)
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     url = f"{fal.url}files/{fal.submits[0]['request_id']}.png"
     assert post["status"] == "failed" and f"gave up after 5 tries: downloading {url} failed: 500" in post["reason"]
@@ -305,7 +311,7 @@ def test_a_download_that_keeps_failing_fails_the_step_with_its_url(
 
 def test_a_missing_file_fails_at_once_with_its_url(cli: CliRunner, fal: FalState) -> None:
     fal.file_errors = [404]
-    out = run(cli, "--items", "1", "--video", "0")
+    out = run(cli, "--items", "1", "--video", "0", code=1)
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed" and f"downloading {fal.url}files/" in post["reason"]
     assert post["reason"].endswith("failed: 404") and fal.charges == 1
@@ -324,7 +330,7 @@ def test_a_full_disk_fails_the_step_with_the_file_and_leaves_no_part(cli: CliRun
     folder = home / "artifacts" / "batch-1"
     folder.mkdir(parents=True)
     (folder / "post-1-hero_image.png.part").symlink_to("/dev/full")  # every write: ENOSPC
-    out = run(cli, "--items", "1", "--video", "0")
+    out = run(cli, "--items", "1", "--video", "0", code=1)
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed"
     assert f"cannot write {folder / 'post-1-hero_image.png'}: No space left on device" in post["reason"]

@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,18 +18,13 @@ from typer.testing import CliRunner
 
 from beatdesk.settings import get_settings
 from tests.conftest import run_cli
+from tests.servers import answers, free_port, running
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("BEATDESK_TEST_ARTIFACTS", "test-artifacts")).resolve()
 PASSWORD = "correct horse battery"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -42,19 +36,10 @@ def desk(cli: CliRunner, home: Path) -> Iterator[str]:
     subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "rita", "--password-stdin"],
                    input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)  # fmt: skip
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "beatdesk_cli.main", "serve", "--port", str(port)], env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{url}/login", timeout=1)
-            break
-        except httpx.HTTPError:
-            assert server.poll() is None and time.monotonic() < deadline, "beatdesk serve did not start"
-            time.sleep(0.2)
-    yield url
-    server.terminate()
-    server.wait(timeout=15)
+    with running(["serve", "--port", str(port)], env=env, log=home.parent / "serve.log",
+                 ready=lambda: answers(f"{url}/login")):  # fmt: skip
+        yield url
 
 
 @pytest.fixture

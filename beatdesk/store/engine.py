@@ -9,8 +9,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -18,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from beatdesk.errors import ConfigError, UnreachableServiceError
 from beatdesk.store import heartbeat
+from beatdesk.store.revisions import at_head
 from beatdesk.store.schema import SQLiteDecimalSum
 
 _stores: dict[str, Store] = {}
@@ -75,6 +74,12 @@ def _engine_for(url: str) -> Engine:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (Alembic), under a lock on PostgreSQL."""
+    with engine.connect() as connection:
+        if at_head(connection):
+            return  # the common case: Alembic (0.2 s to import) is not needed
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("beatdesk.store") / "migrations"))
     with engine.begin() as connection:
