@@ -26,6 +26,7 @@ APP_PASSWORD = "app-pass-1234"
 WEBHOOK_SECRET = "whsec-test"
 CREATES = {
     ("POST", "/api/v1/statuses"): "mastodon",
+    ("POST", "/api/v2/media"): "mastodon_media",
     ("POST", "/xrpc/com.atproto.repo.createRecord"): "bluesky",
     ("POST", "/2/tweets"): "x",
     ("POST", "/rest/posts"): "linkedin",
@@ -54,6 +55,10 @@ class ChannelServer:
     revoked: set[str] = field(default_factory=set)
     create_errors: dict[str, list[int]] = field(default_factory=dict)
     lose_answers: dict[str, int] = field(default_factory=dict)
+    mastodon_media: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Mastodon uploads by id: kind, polls left before processing ends, the status holding it."""
+    processing_polls: int = 2
+    """How many 206 answers a Mastodon video (or a Bluesky video job, a Graph API container) gets before it is ready."""
     videos: dict[str, dict[str, int]] = field(default_factory=dict)
     """X's chunked uploads by media id: total bytes announced, bytes appended, status polls."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -124,12 +129,27 @@ def channel_server() -> Iterator[ChannelServer]:
             with state.lock:
                 shown = state.posts.setdefault(channel, [])
                 if path == "/api/v2/media":
-                    return 200, {"id": uuid.uuid4().hex[:8], "type": "image"}, {}
+                    return self._mastodon_upload(r)
+                if path.startswith("/api/v1/media/") and method == "GET":
+                    media = state.mastodon_media.get(path.rsplit("/", 1)[1])
+                    if media is None or media["status"] is not None:  # Mastodon shows only unattached media
+                        return 404, {"error": "Record not found"}, {}
+                    if media["polls_left"] > 0:
+                        media["polls_left"] -= 1
+                        return 206, media["json"] | {"url": None}, {}
+                    return 200, media["json"], {}
                 if path == "/api/v1/statuses":
                     key = r.headers.get("idempotency-key", "")
-                    if key and key in idempotent:
+                    if key and key in idempotent:  # Mastodon answers a repeated key before any validation
                         return 200, idempotent[key], {}
+                    attached = [state.mastodon_media.get(str(i)) for i in r.json().get("media_ids") or []]
+                    if any(m is not None and m["polls_left"] > 0 for m in attached):
+                        message = "Cannot attach files that have not finished processing. Try again in a moment!"
+                        return 422, {"error": message}, {}
                     status = {"id": str(len(shown) + 100), "url": f"{state.url}@ash/{len(shown) + 100}"} | r.json()
+                    for media in attached:
+                        if media is not None:
+                            media["status"] = status["id"]
                     shown.append(status)
                     idempotent[key] = status
                     return 200, status, {}
@@ -200,6 +220,15 @@ def channel_server() -> Iterator[ChannelServer]:
                         shown.append(delivery)
                     return 200, {"id": f"hook-{delivery['post_id']}"}, {}
             return 404, {"error": "NotFound"}, {}
+
+        def _mastodon_upload(self, r: Request) -> tuple[int, Any, dict[str, str]]:
+            """/api/v2/media: images are ready at once (200); videos are processed first (202, url null)."""
+            kind = "video" if b"Content-Type: video/" in r.body else "image"
+            media_id = uuid.uuid4().hex[:8]
+            json_ = {"id": media_id, "type": kind, "url": f"{state.url}media/{media_id}", "description": None}
+            polls = state.processing_polls if kind == "video" else 0
+            state.mastodon_media[media_id] = {"json": json_, "polls_left": polls, "status": None, "size": len(r.body)}
+            return (202, json_ | {"url": None}, {}) if polls else (200, json_, {})
 
         def do_GET(self) -> None:
             self._handle("GET")

@@ -11,6 +11,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from beatdesk.settings import get_settings
+from beatdesk.store import open_store, repo
 from publishers.bluesky import facets
 from publishers.http import PublishRefused
 from publishers.media import shrink_image
@@ -63,6 +65,12 @@ def server(cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         yield state
 
 
+def installation_id() -> str:
+    """The id the store made for this installation (the test's home and database)."""
+    with open_store(get_settings().effective_database_url).session() as session:
+        return repo.installation_id(session)
+
+
 def approved_post(cli: CliRunner, video: int = 0) -> int:
     out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", "--video", str(video), "--json")
     post_id = out["posts"][0]["id"]
@@ -84,8 +92,9 @@ def test_every_channel_gets_its_own_request_shape(cli: CliRunner, server: Channe
     # Mastodon: the image first, then a thread of statuses, each with its own stable Idempotency-Key.
     statuses = server.sent("POST", "/api/v1/statuses")
     assert len(server.sent("POST", "/api/v2/media")) == 1 and len(statuses) >= 2
+    installation = installation_id()
     assert [s.headers["idempotency-key"] for s in statuses] == [
-        f"beatdesk-post-{post_id}-{i}" for i in range(len(statuses))
+        f"beatdesk-{installation}-post-{post_id}-{i}" for i in range(len(statuses))
     ]
     assert statuses[0].json()["media_ids"] and "media_ids" not in statuses[1].json()
     assert statuses[1].json()["in_reply_to_id"] == server.posts["mastodon"][0]["id"]
@@ -120,7 +129,7 @@ def test_every_channel_gets_its_own_request_shape(cli: CliRunner, server: Channe
     assert hook.headers["x-beatdesk-signature"] == signature(WEBHOOK_SECRET, hook.headers["x-beatdesk-timestamp"],
                                                               hook.body)  # fmt: skip
     assert hook.json()["post_id"] == post_id and hook.json()["media"][0]["sha256"]
-    assert hook.headers["idempotency-key"] == f"beatdesk-post-{post_id}-0"
+    assert hook.headers["idempotency-key"] == f"beatdesk-{installation}-post-{post_id}-0"
 
     assert publish(cli) == [] and len(server.sent("POST", "/hook")) == 1  # published posts are left alone
 
@@ -158,8 +167,6 @@ def test_a_revoked_token_blocks_its_channel_with_a_message(cli: CliRunner, serve
 
     from datetime import datetime
 
-    from beatdesk.settings import get_settings
-    from beatdesk.store import open_store
     from publishers.stage import publish_due
 
     settings = get_settings()
