@@ -24,6 +24,7 @@ from tests.loopback import serving
 TOKEN = "channel-token"
 APP_PASSWORD = "app-pass-1234"
 WEBHOOK_SECRET = "whsec-test"
+MASTODON_NOT_READY = "Cannot attach files that have not finished processing. Try again in a moment!"
 CREATES = {
     ("POST", "/api/v1/statuses"): "mastodon",
     ("POST", "/api/v2/media"): "mastodon_media",
@@ -55,6 +56,8 @@ class ChannelServer:
     revoked: set[str] = field(default_factory=set)
     create_errors: dict[str, list[int]] = field(default_factory=dict)
     lose_answers: dict[str, int] = field(default_factory=dict)
+    retry_after: str | None = None
+    """The Retry-After header sent with scripted 429/503 answers."""
     mastodon_media: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Mastodon uploads by id: kind, polls left before processing ends, the status holding it."""
     processing_polls: int = 2
@@ -102,7 +105,11 @@ def channel_server() -> Iterator[ChannelServer]:
                     errors = state.create_errors.get(create) or []
                     error = errors.pop(0) if errors else None
                 if error:
-                    self._send(error, {"error": "scripted", "message": "slow down"})
+                    if error == 422 and create == "mastodon":  # Mastodon's own words for media not yet processed
+                        self._send(422, {"error": MASTODON_NOT_READY})
+                    else:
+                        wait = {"Retry-After": state.retry_after} if state.retry_after is not None else {}
+                        self._send(error, {"error": "scripted", "message": "slow down"}, wait)
                     return
             status, answer, headers = self._answer(channel, method, parts.path, request)
             with state.lock:
@@ -144,8 +151,7 @@ def channel_server() -> Iterator[ChannelServer]:
                         return 200, idempotent[key], {}
                     attached = [state.mastodon_media.get(str(i)) for i in r.json().get("media_ids") or []]
                     if any(m is not None and m["polls_left"] > 0 for m in attached):
-                        message = "Cannot attach files that have not finished processing. Try again in a moment!"
-                        return 422, {"error": message}, {}
+                        return 422, {"error": MASTODON_NOT_READY}, {}
                     status = {"id": str(len(shown) + 100), "url": f"{state.url}@ash/{len(shown) + 100}"} | r.json()
                     for media in attached:
                         if media is not None:
