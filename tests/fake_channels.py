@@ -17,17 +17,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.loopback import serving
 
 TOKEN = "channel-token"
 APP_PASSWORD = "app-pass-1234"
 WEBHOOK_SECRET = "whsec-test"
+SERVICE_TOKEN = "bsky-service-token"
 MASTODON_NOT_READY = "Cannot attach files that have not finished processing. Try again in a moment!"
 CREATES = {
     ("POST", "/api/v1/statuses"): "mastodon",
     ("POST", "/api/v2/media"): "mastodon_media",
+    ("GET", "/xrpc/app.bsky.video.getJobStatus"): "bluesky_job",
     ("POST", "/xrpc/com.atproto.repo.createRecord"): "bluesky",
     ("POST", "/2/tweets"): "x",
     ("POST", "/rest/posts"): "linkedin",
@@ -62,6 +64,12 @@ class ChannelServer:
     """Mastodon uploads by id: kind, polls left before processing ends, the status holding it."""
     processing_polls: int = 2
     """How many 206 answers a Mastodon video (or a Bluesky video job, a Graph API container) gets before it is ready."""
+    linkedin_videos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """LinkedIn videos by URN: size, parts (URL -> ETag once PUT), bytes taken, finalized, polls left."""
+    linkedin_part_bytes: int = 4 * 1024 * 1024
+    """LinkedIn's upload instructions cut a video into parts of this size."""
+    bluesky_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Bluesky video-service jobs by id: polls left, the blob it gives when completed."""
     videos: dict[str, dict[str, int]] = field(default_factory=dict)
     """X's chunked uploads by media id: total bytes announced, bytes appended, status polls."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -129,6 +137,10 @@ def channel_server() -> Iterator[ChannelServer]:
                 return hmac.compare_digest(expected, request.headers.get("x-beatdesk-signature", ""))
             if request.path.endswith("createSession") or request.path.startswith("/upload/"):
                 return True
+            if request.path.endswith("app.bsky.video.getJobStatus"):
+                return True  # the video service answers job polls without a session
+            if request.path.endswith("app.bsky.video.uploadVideo"):  # a service-auth token from getServiceAuth
+                return request.headers.get("authorization") == f"Bearer {SERVICE_TOKEN}"
             token = "bsky-jwt" if channel == "bluesky" else TOKEN
             return request.headers.get("authorization") == f"Bearer {token}"
 
@@ -168,11 +180,41 @@ def channel_server() -> Iterator[ChannelServer]:
                     if rkey not in records:
                         return 400, {"error": "RecordNotFound", "message": f"Could not locate record: {rkey}"}, {}
                     return 200, records[rkey], {}
+                if path.endswith("com.atproto.server.getServiceAuth"):
+                    query = {k: v[0] for k, v in r.query.items()}
+                    if (
+                        not query.get("aud", "").startswith("did:web:")
+                        or query.get("lxm") != "com.atproto.repo.uploadBlob"
+                    ):
+                        return 400, {"error": "InvalidRequest", "message": f"bad service auth request {query}"}, {}
+                    return 200, {"token": SERVICE_TOKEN}, {}
+                if path.endswith("app.bsky.video.uploadVideo"):
+                    if r.headers.get("content-type") != "video/mp4" or r.query.get("did") != ["did:plc:ash"]:
+                        return 400, {"error": "InvalidRequest", "message": "expected video/mp4 for did:plc:ash"}, {}
+                    job = "job" + uuid.uuid4().hex[:8]
+                    blob = {"$type": "blob", "ref": {"$link": "bafkreivideo" + job}, "mimeType": "video/mp4",
+                            "size": len(r.body)}  # fmt: skip
+                    state.bluesky_jobs[job] = {"polls_left": state.processing_polls, "blob": blob}
+                    return 200, {"jobStatus": {"jobId": job, "did": "did:plc:ash", "state": "JOB_STATE_CREATED"}}, {}
+                if path.endswith("app.bsky.video.getJobStatus"):
+                    job = r.query["jobId"][0]
+                    found = state.bluesky_jobs.get(job)
+                    if found is None:
+                        return 400, {"error": "InvalidRequest", "message": "job not found"}, {}
+                    status = {"jobId": job, "did": "did:plc:ash", "state": "JOB_STATE_ENCODING", "progress": 50}
+                    if found["polls_left"] > 0:
+                        found["polls_left"] -= 1
+                        return 200, {"jobStatus": status}, {}
+                    return 200, {"jobStatus": status | {"state": "JOB_STATE_COMPLETED", "blob": found["blob"]}}, {}
                 if path.endswith("uploadBlob"):
                     return 200, {"blob": {"$type": "blob", "ref": {"$link": "bafkrei" + uuid.uuid4().hex[:20]},
                                           "mimeType": r.headers["content-type"], "size": len(r.body)}}, {}  # fmt: skip
                 if path.endswith("createRecord"):
                     data = r.json()
+                    video = (data["record"].get("embed") or {}).get("video")
+                    done = [j["blob"] for j in state.bluesky_jobs.values() if j["polls_left"] == 0]
+                    if video is not None and video not in done:  # the PDS holds only blobs the video service sent it
+                        return 400, {"error": "InvalidRequest", "message": f"Could not find blob: {video}"}, {}
                     if data["rkey"] in records:
                         return 400, {"error": "InvalidRequest", "message": "Record already exists"}, {}
                     uri = f"at://{data['repo']}/{data['collection']}/{data['rkey']}"
@@ -212,6 +254,43 @@ def channel_server() -> Iterator[ChannelServer]:
                 if path == "/rest/images":
                     n = len(state.sent("POST", "/rest/images")) - 1  # this request is already recorded
                     return 200, {"value": {"uploadUrl": f"{state.url}upload/img{n}", "image": f"urn:li:image:{n}"}}, {}
+                if path == "/rest/videos" and r.query.get("action") == ["initializeUpload"]:
+                    ask = r.json()["initializeUploadRequest"]
+                    urn = f"urn:li:video:{len(state.linkedin_videos) + 1}"
+                    size, step = int(ask["fileSizeBytes"]), state.linkedin_part_bytes
+                    parts = [{"uploadUrl": f"{state.url}upload/vid{len(state.linkedin_videos) + 1}-{i}",
+                              "firstByte": first, "lastByte": min(first + step, size) - 1}
+                             for i, first in enumerate(range(0, size, step))]  # fmt: skip
+                    state.linkedin_videos[urn] = {"size": size, "parts": {p["uploadUrl"]: None for p in parts},
+                                                  "taken": 0, "finalized": False,
+                                                  "polls_left": state.processing_polls}  # fmt: skip
+                    return 200, {"value": {"video": urn, "uploadToken": "", "uploadInstructions": parts,
+                                           "uploadUrlsExpireAt": 1_900_000_000_000}}, {}  # fmt: skip
+                if path.startswith("/upload/vid"):
+                    for urn, video in state.linkedin_videos.items():
+                        url = state.url + path.lstrip("/")
+                        if url in video["parts"]:
+                            video["parts"][url] = f"etag-{urn.rsplit(':', 1)[1]}-{len(r.body)}-{path[-2:]}"
+                            video["taken"] += len(r.body)
+                            return 200, None, {"ETag": video["parts"][url]}
+                    return 404, {"message": "no such upload"}, {}
+                if path == "/rest/videos" and r.query.get("action") == ["finalizeUpload"]:
+                    ask = r.json()["finalizeUploadRequest"]
+                    video = state.linkedin_videos[ask["video"]]
+                    if ask["uploadedPartIds"] != list(video["parts"].values()) or video["taken"] != video["size"]:
+                        return 400, {"message": "uploadedPartIds do not match the parts uploaded"}, {}
+                    video["finalized"] = True
+                    return 200, None, {}
+                if path.startswith("/rest/videos/"):
+                    video = state.linkedin_videos.get(unquote(path.removeprefix("/rest/videos/")))
+                    if video is None:
+                        return 404, {"message": "Not Found"}, {}
+                    if not video["finalized"]:
+                        return 200, {"status": "WAITING_UPLOAD"}, {}
+                    if video["polls_left"] > 0:
+                        video["polls_left"] -= 1
+                        return 200, {"status": "PROCESSING"}, {}
+                    return 200, {"status": "AVAILABLE"}, {}
                 if path.startswith("/upload/"):
                     return 201, None, {}
                 if path == "/rest/posts" and method == "GET":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from PIL import Image
@@ -37,6 +38,7 @@ url = "{url}"
 name = "bluesky"
 account = "ash.test"
 url = "{url}"
+video_url = "{url}"
 
 [[channels]]
 name = "x"
@@ -242,8 +244,26 @@ def test_a_video_post_sends_its_video_where_the_channel_takes_one(cli: CliRunner
     assert server.sent("POST", "/2/media/upload") == []  # no image next to the video
     assert server.sent("POST", "/2/tweets")[0].json()["media"]["media_ids"] == [media_id]
 
-    # Mastodon: one attachment, the MP4; Bluesky and LinkedIn (no video here): the cover image.
+    # Mastodon: one attachment, the MP4, processed before the status went out.
     (upload,) = server.sent("POST", "/api/v2/media")
     assert b"video/mp4" in upload.body and b"image/png" not in upload.body
-    record = server.sent("POST", "/xrpc/com.atproto.repo.createRecord")[0].json()["record"]
-    assert record["embed"]["images"][0]["image"]["mimeType"] == "image/png"
+
+    # Bluesky: a service-auth token, the video service's job polled to completion, its blob in a video embed,
+    # with the WebVTT captions as a caption track.
+    (auth,) = server.sent("GET", "/xrpc/com.atproto.server.getServiceAuth")
+    assert auth.query["lxm"] == ["com.atproto.repo.uploadBlob"] and auth.query["aud"][0].startswith("did:web:")
+    (sent,) = server.sent("POST", "/xrpc/app.bsky.video.uploadVideo")
+    assert sent.body == video.read_bytes() and sent.query["name"] == [video.name]
+    assert len(server.sent("GET", "/xrpc/app.bsky.video.getJobStatus")) == server.processing_polls + 1
+    embed = server.sent("POST", "/xrpc/com.atproto.repo.createRecord")[0].json()["record"]["embed"]
+    (job,) = server.bluesky_jobs.values()
+    assert embed["$type"] == "app.bsky.embed.video" and embed["video"] == job["blob"]
+    assert embed["aspectRatio"] == {"width": 1080, "height": 1920}
+    assert embed["captions"][0]["lang"] == "en" and embed["captions"][0]["file"]["mimeType"] == "text/vtt"
+
+    # LinkedIn: the Videos API (initialize, every part PUT, finalize with the ETags), AVAILABLE, then the post.
+    ((urn, uploaded),) = server.linkedin_videos.items()
+    assert uploaded["finalized"] and uploaded["taken"] == video.stat().st_size
+    (li,) = server.sent("POST", "/rest/posts")
+    assert li.json()["content"]["media"]["id"] == urn
+    assert len(server.sent("GET", "/rest/videos/" + quote(urn, safe=""))) == server.processing_polls + 1

@@ -86,3 +86,27 @@ def test_a_reset_database_never_gets_an_earlier_posts_status(cli: CliRunner, ser
     again = run_cli(cli, "post", "show", str(post_id), "--json")
     mastodon = next(p for p in again["publications"] if p["channel"] == "mastodon")
     assert mastodon["remote_id"] != first_status  # a new status, not the earlier post's
+
+
+def test_bluesky_resumes_its_video_job_instead_of_uploading_again(cli: CliRunner, server: ChannelServer) -> None:
+    post_id = approved_post(cli, video=1)
+    server.create_errors["bluesky_job"] = [503]  # the video service stumbles on the first job poll
+    assert publish(cli) == [post_id]
+    assert len(server.sent("POST", "/xrpc/app.bsky.video.uploadVideo")) == 1 and len(server.bluesky_jobs) == 1
+    (record,) = [r for r in server.posts["bluesky"] if "embed" in r]
+    assert record["embed"]["video"] == next(iter(server.bluesky_jobs.values()))["blob"]
+
+    # Published: a second sweep finds the record by its key and uploads nothing.
+    assert publish(cli) == [] and len(server.sent("POST", "/xrpc/app.bsky.video.uploadVideo")) == 1
+
+
+def test_linkedin_uploads_a_video_in_parts_once(cli: CliRunner, server: ChannelServer) -> None:
+    server.linkedin_part_bytes = 300_000
+    post_id = approved_post(cli, video=1)
+    server.create_errors["linkedin"] = [503]  # the post itself fails once, after the video is AVAILABLE
+    assert publish(cli) == [post_id]
+    assert len([r for r in server.sent("POST", "/rest/videos") if r.query["action"] == ["initializeUpload"]]) == 1
+    ((urn, video),) = server.linkedin_videos.items()
+    assert len(video["parts"]) >= 2 and video["finalized"] and video["taken"] == video["size"]
+    (shown,) = server.posts["linkedin"]
+    assert shown["content"]["media"]["id"] == urn
