@@ -27,6 +27,12 @@ RETRY_AFTER_CAP_S = 30.0
 """A longer wait is left to the publish retries and the next sweep, rather than holding a worker."""
 
 
+GRAPH_AUTH_CODES = frozenset({102, 190})
+"""Meta's Graph API (Threads, Instagram): the session or access token is invalid or expired."""
+GRAPH_TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 341, 613})
+"""Graph API codes its documentation calls temporary: unknown or service errors, and rate limits."""
+
+
 class PublishAuthError(BeatdeskError):
     """The channel refused the credentials: retrying will not help until someone sets new ones."""
 
@@ -72,20 +78,41 @@ def call(channel: str, method: str, url: str, *, ok: tuple[int, ...] = (), **kwa
     if status < 400 or status in ok:
         return response
     detail = _detail(response)
-    if status in (401, 403):
+    graph_code = _graph_code(response)
+    if status in (401, 403) or graph_code in GRAPH_AUTH_CODES:
         raise PublishAuthError(f"{channel} refused the credentials ({status}: {detail}); set fresh ones and retry")
     if status in (408, 425, 429) or status >= 500:
         raise TransientPublishError(f"{channel} answered {status}: {detail}", retry_after(response))
-    if temporary(detail):
+    if temporary(detail) or graph_code in GRAPH_TRANSIENT_CODES or _graph_says_transient(response):
         raise TransientPublishError(f"{channel} asked to try again ({status}: {detail})")
     raise PublishRefused(f"{channel} refused the post ({status}: {detail})")
 
 
+def _graph_error(response: httpx.Response) -> dict[str, Any]:
+    """The Graph API's error object ({"error": {"message", "code", "is_transient", …}}), or {}."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _graph_code(response: httpx.Response) -> int | None:
+    code = _graph_error(response).get("code")
+    return code if isinstance(code, int) else None
+
+
+def _graph_says_transient(response: httpx.Response) -> bool:
+    return _graph_error(response).get("is_transient") is True
+
+
 def temporary(detail: str) -> bool:
     """A refusal the API itself calls temporary, e.g. Mastodon's 422 "…not finished processing. Try again in a
-    moment!" for media still being processed."""
+    moment!" for media still being processed, or Instagram's "The media is not ready for publishing, please
+    wait for a moment"."""
     text = detail.lower()
-    return "try again" in text or "not finished processing" in text
+    return any(words in text for words in ("try again", "not finished processing", "please wait", "not ready"))
 
 
 def retry_after(response: httpx.Response) -> float | None:
@@ -110,6 +137,8 @@ def _detail(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:200] or response.reason_phrase
     if isinstance(body, dict):
+        if isinstance(body.get("error"), dict) and body["error"].get("message"):  # the Graph API's error object
+            return str(body["error"]["message"])[:200]
         for key in ("error_description", "message", "error", "detail", "title"):
             if body.get(key):
                 return str(body[key])[:200]

@@ -30,6 +30,8 @@ CREATES = {
     ("POST", "/api/v1/statuses"): "mastodon",
     ("POST", "/api/v2/media"): "mastodon_media",
     ("GET", "/xrpc/app.bsky.video.getJobStatus"): "bluesky_job",
+    ("POST", "/threads-api/me/threads_publish"): "threads",
+    ("POST", "/ig-api/me/media_publish"): "instagram",
     ("POST", "/xrpc/com.atproto.repo.createRecord"): "bluesky",
     ("POST", "/2/tweets"): "x",
     ("POST", "/rest/posts"): "linkedin",
@@ -68,6 +70,8 @@ class ChannelServer:
     """LinkedIn videos by URN: size, parts (URL -> ETag once PUT), bytes taken, finalized, polls left."""
     linkedin_part_bytes: int = 4 * 1024 * 1024
     """LinkedIn's upload instructions cut a video into parts of this size."""
+    containers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Graph API (Threads, Instagram) media containers by id: channel, parameters, polls left, status."""
     bluesky_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Bluesky video-service jobs by id: polls left, the blob it gives when completed."""
     videos: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -105,7 +109,11 @@ def channel_server() -> Iterator[ChannelServer]:
                 state.requests.append(request)
             channel = _channel_of(parts.path)
             if channel in state.revoked or not self._authorised(channel, request):
-                self._send(401, {"error": "invalid_token", "error_description": "The access token is invalid"})
+                if channel in ("threads", "instagram"):  # the Graph API says so with a 400 and code 190
+                    self._send(400, {"error": {"message": "Error validating access token: Session has expired",
+                                               "type": "OAuthException", "code": 190}})  # fmt: skip
+                else:
+                    self._send(401, {"error": "invalid_token", "error_description": "The access token is invalid"})
                 return
             create = CREATES.get((method, parts.path))
             if create:
@@ -147,6 +155,8 @@ def channel_server() -> Iterator[ChannelServer]:
         def _answer(self, channel: str, method: str, path: str, r: Request) -> tuple[int, Any, dict[str, str]]:
             with state.lock:
                 shown = state.posts.setdefault(channel, [])
+                if channel in ("threads", "instagram"):
+                    return self._graph(channel, method, path, r)
                 if path == "/api/v2/media":
                     return self._mastodon_upload(r)
                 if path.startswith("/api/v1/media/") and method == "GET":
@@ -306,6 +316,52 @@ def channel_server() -> Iterator[ChannelServer]:
                     return 200, {"id": f"hook-{delivery['post_id']}"}, {}
             return 404, {"error": "NotFound"}, {}
 
+        def _graph(self, channel: str, method: str, path: str, r: Request) -> tuple[int, Any, dict[str, str]]:
+            """Threads (/threads-api) and Instagram (/ig-api): containers, their status, publishing, reading."""
+            threads = channel == "threads"
+            text_field, status_field = ("text", "status") if threads else ("caption", "status_code")
+            create, publish = ("threads", "threads_publish") if threads else ("media", "media_publish")
+            shown = state.posts.setdefault(channel, [])
+            rest = path.split("/", 2)[2]
+            query = {k: v[0] for k, v in r.query.items()}
+            if method == "GET" and rest == f"me/{create}":
+                return 200, {"data": [{"id": m["id"], text_field: m[text_field], "permalink": m["permalink"]}
+                                      for m in reversed(shown)]}, {}  # fmt: skip
+            if method == "POST" and rest == f"me/{create}":
+                problem = _graph_container_problem(channel, query, state.url + "media/")
+                if problem:
+                    return 400, {"error": {"message": problem, "type": "OAuthException", "code": 100,
+                                           "fbtrace_id": "fake"}}, {}  # fmt: skip
+                cid = f"c{len(state.containers) + 1}"
+                video = "video_url" in query
+                state.containers[cid] = {"channel": channel, "params": query, "status": "IN_PROGRESS",
+                                         "polls_left": state.processing_polls if video else 1}  # fmt: skip
+                return 200, {"id": cid}, {}
+            if method == "POST" and rest == f"me/{publish}":
+                container = state.containers.get(query.get("creation_id", ""))
+                if container is None or container["status"] != "FINISHED":
+                    message = "The media is not ready for publishing, please wait for a moment"
+                    return 400, {"error": {"message": message, "type": "OAuthException", "code": 9007,
+                                           "error_subcode": 2207027}}, {}  # fmt: skip
+                container["status"] = "PUBLISHED"
+                mid = f"m{len(shown) + 1}"
+                shown.append({"id": mid, text_field: container["params"].get(text_field, ""),
+                              "permalink": f"{state.url}{channel}/p/{mid}", "container": query["creation_id"],
+                              "reply_to_id": container["params"].get("reply_to_id")})  # fmt: skip
+                return 200, {"id": mid}, {}
+            if method == "GET" and rest in state.containers:
+                container = state.containers[rest]
+                if container["status"] == "IN_PROGRESS":
+                    container["polls_left"] -= 1
+                    if container["polls_left"] <= 0:
+                        container["status"] = "FINISHED"
+                    return 200, {status_field: "IN_PROGRESS", "id": rest}, {}
+                return 200, {status_field: container["status"], "id": rest}, {}
+            found = next((m for m in shown if m["id"] == rest), None)
+            if method == "GET" and found:
+                return 200, {"id": rest, "permalink": found["permalink"]}, {}
+            return 400, {"error": {"message": f"Unsupported request: {method} {path}", "code": 100}}, {}
+
         def _mastodon_upload(self, r: Request) -> tuple[int, Any, dict[str, str]]:
             """/api/v2/media: images are ready at once (200); videos are processed first (202, url null)."""
             kind = "video" if b"Content-Type: video/" in r.body else "image"
@@ -332,7 +388,31 @@ def channel_server() -> Iterator[ChannelServer]:
         yield state
 
 
+def _graph_container_problem(channel: str, query: dict[str, str], media_base: str) -> str | None:
+    """What the Graph API would refuse in a container request, as its documentation states the rules."""
+    urls = [query[k] for k in ("image_url", "video_url") if k in query]
+    if any(not url.startswith(media_base) for url in urls):
+        return f"The media could not be fetched from this uri: {urls}"
+    if channel == "threads":
+        kind = query.get("media_type")
+        needs = {"TEXT": None, "IMAGE": "image_url", "VIDEO": "video_url"}
+        if kind not in needs or (needs[kind] and needs[kind] not in query) or len(query.get("text", "")) > 500:
+            return f"Param media_type or its media is invalid: {query}"
+        return None
+    if "image_url" in query and not query["image_url"].lower().endswith((".jpg", ".jpeg")):
+        return "Only photo or video can be accepted as media type. The image format is not supported (JPEG only)"
+    if "video_url" in query and query.get("media_type") != "REELS":
+        return "The video must be posted with media_type REELS"
+    if not urls:
+        return "Media is required"
+    return None
+
+
 def _channel_of(path: str) -> str:
+    if path.startswith("/threads-api/"):
+        return "threads"
+    if path.startswith("/ig-api/"):
+        return "instagram"
     if path.startswith("/api/"):
         return "mastodon"
     if path.startswith("/xrpc/"):
