@@ -29,6 +29,9 @@ class OutboxPublisher:
         (partial / "post.txt").write_text("\n\n---\n\n".join(outgoing.parts) + "\n", encoding="utf-8")
         for path in outgoing.media:
             shutil.copy2(path, partial / path.name)
+            for captions in (path.with_suffix(".srt"), path.with_suffix(".vtt")):  # a video's caption files
+                if captions.is_file():
+                    shutil.copy2(captions, partial / captions.name)
         meta = {"post_id": outgoing.post.id, "persona": outgoing.post.persona, "title": outgoing.post.title,
                 "slot_at": outgoing.post.slot_at.isoformat() if outgoing.post.slot_at else None,
                 "parts": len(outgoing.parts), "media": [p.name for p in outgoing.media]}  # fmt: skip

@@ -110,3 +110,13 @@ def test_linkedin_uploads_a_video_in_parts_once(cli: CliRunner, server: ChannelS
     assert len(video["parts"]) >= 2 and video["finalized"] and video["taken"] == video["size"]
     (shown,) = server.posts["linkedin"]
     assert shown["content"]["media"]["id"] == urn
+
+
+def test_the_outbox_keeps_a_videos_caption_files(cli: CliRunner, home: Path) -> None:
+    run_cli(cli, "init")
+    post_id = approved_post(cli, video=1)
+    assert publish(cli) == [post_id]
+    folder = home / "outbox" / f"post-{post_id}"
+    names = sorted(p.suffix for p in folder.iterdir())
+    assert names.count(".mp4") == 1 and ".srt" in names and ".vtt" in names
+    assert (folder / next(p.name for p in folder.iterdir() if p.suffix == ".vtt")).read_text().startswith("WEBVTT")
