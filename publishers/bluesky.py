@@ -31,15 +31,14 @@ from beatdesk.channels import URL
 from beatdesk.models import Channel, Post
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
-from publishers.http import ChannelApi, PublishRefused, TransientPublishError
+from publishers.http import ChannelApi, PublishRefused
 from publishers.ledger import MediaLedger, StoreLedger
 from publishers.media import MediaLimits, content_type, is_video, media_for
+from publishers.polling import PROCESSING_TIMEOUT_S, poll
 
 LIMITS = MediaLimits(image_bytes=1_000_000, video_bytes=50_000_000)
 """app.bsky.embed.video takes an MP4 of at most 50 MB."""
 VIDEO_SERVICE = "https://video.bsky.app"
-PROCESSING_TIMEOUT_S = 600.0
-FIRST_POLL_S, LONGEST_POLL_S = 0.25, 5.0
 CAPTION_BYTES = 20_000
 """app.bsky.embed.video#caption: a text/vtt blob of at most 20 kB."""
 COLLECTION = "app.bsky.feed.post"
@@ -204,9 +203,7 @@ class BlueskyPublisher:
         return str(status["jobId"])
 
     def _wait_for_job(self, job: str, path: Path) -> dict[str, Any]:
-        deadline = time.monotonic() + self.processing_timeout_s
-        pause = FIRST_POLL_S
-        while True:
+        def completed() -> dict[str, Any] | None:
             answer = self.api("GET", self.video_base + "app.bsky.video.getJobStatus", params={"jobId": job}).json()
             status = answer.get("jobStatus") or answer
             if status.get("state") == "JOB_STATE_COMPLETED" and status.get("blob"):
@@ -214,12 +211,9 @@ class BlueskyPublisher:
             if status.get("state") == "JOB_STATE_FAILED":
                 reason = status.get("error") or status.get("message") or status.get("failureCode") or "no reason given"
                 raise PublishRefused(f"bluesky could not process the video {path.name}: {reason}")
-            if time.monotonic() + pause > deadline:
-                raise TransientPublishError(
-                    f"bluesky: the video job {job} is still {status.get('state')} after {self.processing_timeout_s:g}s"
-                )
-            time.sleep(pause)
-            pause = min(pause * 1.5, LONGEST_POLL_S)
+            return None
+
+        return poll(completed, what=f"bluesky: the video job {job}", timeout_s=self.processing_timeout_s)
 
     def _images(self, outgoing: Outgoing, files: tuple[Path, ...], auth: dict[str, str]) -> dict[str, Any] | None:
         images = []

@@ -13,7 +13,6 @@ before each part a retry reads the account's latest posts and takes the one with
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,10 @@ from PIL import Image
 from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
-from publishers.http import ChannelApi, PublishRefused, TransientPublishError
+from publishers.http import ChannelApi, PublishRefused
 from publishers.ledger import MediaLedger, StoreLedger
 from publishers.media import MediaLimits, is_video, media_for
-
-PROCESSING_TIMEOUT_S = 600.0
-FIRST_POLL_S, LONGEST_POLL_S = 0.5, 5.0
+from publishers.polling import PROCESSING_TIMEOUT_S, poll
 
 
 @dataclass(frozen=True)
@@ -144,20 +141,13 @@ class GraphPublisher:
         return str(answer.get(field)), str(answer.get("error_message") or "no reason given")
 
     def _wait_until_finished(self, container: str) -> None:
-        deadline = time.monotonic() + self.processing_timeout_s
-        pause = FIRST_POLL_S
-        while True:
+        def finished() -> bool | None:
             status, reason = self._status(container)
-            if status in ("FINISHED", "PUBLISHED"):
-                return
             if status in ("ERROR", "EXPIRED"):
                 raise PublishRefused(f"{self.channel} could not prepare the post ({status}): {reason}")
-            if time.monotonic() + pause > deadline:
-                raise TransientPublishError(
-                    f"{self.channel}: container {container} is still {status} after {self.processing_timeout_s:g}s"
-                )
-            time.sleep(pause)
-            pause = min(pause * 1.5, LONGEST_POLL_S)
+            return True if status in ("FINISHED", "PUBLISHED") else None
+
+        poll(finished, what=f"{self.channel}: container {container}", timeout_s=self.processing_timeout_s)
 
     def _recent(self) -> list[dict[str, Any]]:
         answer = self.api("GET", f"{self.base}/{self.user}/{self.dialect.create}",

@@ -12,7 +12,6 @@ URN and upload instructions (one URL per byte range); each part is PUT and its E
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,14 +19,13 @@ from urllib.parse import quote
 from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
-from publishers.http import ChannelApi, PublishRefused, TransientPublishError
+from publishers.http import ChannelApi, PublishRefused
 from publishers.ledger import MediaLedger, StoreLedger, uploaded_once
 from publishers.media import MediaLimits, is_video, media_for
+from publishers.polling import PROCESSING_TIMEOUT_S, poll
 
 LIMITS = MediaLimits(image_bytes=8 * 1024 * 1024, video_bytes=500 * 1024 * 1024, images=1)
 VERSION = "202510"
-PROCESSING_TIMEOUT_S = 600.0
-FIRST_POLL_S, LONGEST_POLL_S = 0.25, 5.0
 
 
 class LinkedInPublisher:
@@ -115,19 +113,13 @@ class LinkedInPublisher:
         return urn
 
     def _wait_until_available(self, urn: str, path: Path) -> None:
-        deadline = time.monotonic() + self.processing_timeout_s
-        pause = FIRST_POLL_S
-        while True:
+        def available() -> bool | None:
             status = self.api("GET", f"{self.base}/rest/videos/{quote(urn, safe='')}").json().get("status")
-            if status == "AVAILABLE":
-                return
             if status == "PROCESSING_FAILED":
                 raise PublishRefused(f"linkedin could not process the video {path.name} ({urn})")
-            if time.monotonic() + pause > deadline:
-                raise TransientPublishError(f"linkedin: the video {urn} is still {status} after "
-                                            f"{self.processing_timeout_s:g}s")  # fmt: skip
-            time.sleep(pause)
-            pause = min(pause * 1.5, LONGEST_POLL_S)
+            return True if status == "AVAILABLE" else None
+
+        poll(available, what=f"linkedin: the video {urn}", timeout_s=self.processing_timeout_s)
 
     def _published(self, urn: str) -> Published:
         return Published(remote_id=urn, url=f"https://www.linkedin.com/feed/update/{urn}/")

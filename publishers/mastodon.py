@@ -10,19 +10,17 @@ answers, and a retry attaches it instead of uploading the file again.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
-from publishers.http import ChannelApi, TransientPublishError
+from publishers.http import ChannelApi
 from publishers.ledger import MediaLedger, StoreLedger, uploaded_once
 from publishers.media import MediaLimits, content_type, media_for
+from publishers.polling import PROCESSING_TIMEOUT_S, poll
 
 LIMITS = MediaLimits(image_bytes=16 * 1024 * 1024, video_bytes=99 * 1024 * 1024)
-PROCESSING_TIMEOUT_S = 600.0
-FIRST_POLL_S, LONGEST_POLL_S = 0.25, 5.0
 
 
 class MastodonPublisher:
@@ -85,16 +83,9 @@ class MastodonPublisher:
         206: still processing. 404: the instance shows no unattached media by that id, which after a lost
         answer means an earlier attempt's status already holds it; the status's Idempotency-Key then
         returns that status. 422 (processing failed) is a refusal, raised by the call."""
-        deadline = time.monotonic() + self.processing_timeout_s
-        pause = FIRST_POLL_S
-        while True:
+
+        def processed() -> bool | None:
             answer = self.api("GET", f"{self.base}/api/v1/media/{media_id}", ok=(206, 404))
-            if answer.status_code in (200, 404):
-                return
-            if time.monotonic() + pause > deadline:
-                raise TransientPublishError(
-                    f"mastodon: {path.name} (media {media_id}) is still processing after "
-                    f"{self.processing_timeout_s:g}s; the next attempt waits on the same upload"
-                )
-            time.sleep(pause)
-            pause = min(pause * 1.5, LONGEST_POLL_S)
+            return True if answer.status_code in (200, 404) else None
+
+        poll(processed, what=f"mastodon: {path.name} (media {media_id})", timeout_s=self.processing_timeout_s)
