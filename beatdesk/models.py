@@ -113,6 +113,10 @@ class Channel(Strict):
     """Who posts: a Bluesky handle, a LinkedIn author URN (urn:li:person:…); a label elsewhere."""
     url: str | None = None
     """The Mastodon instance, the webhook's target, or another API address (a proxy, a test server)."""
+    video_url: str | None = None
+    """Bluesky's video service (default https://video.bsky.app), or a proxy or test server."""
+    media_url: str | None = None
+    """Where $BEATDESK_HOME/artifacts/ is served publicly: Threads and Instagram fetch media from a URL."""
     policy: Literal["thread", "caption"] | None = None
     """A long hero_text body as a thread of posts, or the caption alone with the image. Default: thread where
     the channel has threads (X, Bluesky, Mastodon, Threads), caption elsewhere."""
@@ -125,8 +129,9 @@ class Channel(Strict):
 
     @model_validator(mode="after")
     def _addresses(self) -> Channel:
-        if self.url is not None and not re.match(r"^https?://[^\s/]+", self.url):
-            raise ValueError(f"url must be an http(s) address, got {self.url!r}")
+        for name, value in (("url", self.url), ("video_url", self.video_url), ("media_url", self.media_url)):
+            if value is not None and not re.match(r"^https?://[^\s/]+", value):
+                raise ValueError(f"{name} must be an http(s) address, got {value!r}")
         if self.name in ("mastodon", "webhook") and self.url is None:
             raise ValueError(f"a {self.name} channel needs url (e.g. https://mastodon.social)")
         return self

@@ -79,6 +79,20 @@ class Outcome:
     artifact: Artifact | None = None
     save: Callable[[Session], None] | None = None
     """Stores the stage's result (a draft, its checks) in the transaction that ends the step."""
+    parts: tuple[Part, ...] = ()
+    """Sub-steps the stage went through (a video's voiceover, scene images, assembly): each recorded as a
+    step of its own, named `step.part`, with its share of `cost_usd`."""
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    provider: str
+    model: str
+    cost_usd: Decimal = ZERO
+    latency_s: float | None = None
+    detail: str | None = None
+    request_id: str | None = None
 
 
 class Call:
@@ -267,7 +281,35 @@ class Runner:
 
         def record(session: Session) -> Next:
             row = step_rows.step(session, claimed.step_id, lock=True)
-            step_rows.end(session, row, status=StepStatus.done, cost_usd=claimed.carried + outcome.cost_usd,
+            in_parts = sum((part.cost_usd for part in outcome.parts), ZERO)
+            for part in outcome.parts:  # each its own row; the step keeps what they do not account for
+                sub = step_rows.new_step(
+                    session,
+                    batch_id=row.batch_id,
+                    persona=row.persona,
+                    post_id=row.post_id,
+                    name=f"{row.name}.{part.name}",
+                    provider=part.provider,
+                    model=part.model,
+                )
+                step_rows.claim(
+                    sub,
+                    worker=row.worker or "",
+                    provider=part.provider,
+                    model=part.model,
+                    now=row.started_at or utcnow(),
+                )
+                sub.request_id = part.request_id
+                step_rows.end(
+                    session,
+                    sub,
+                    status=StepStatus.done,
+                    cost_usd=part.cost_usd,
+                    latency_s=part.latency_s,
+                    detail=part.detail,
+                )
+            own = max(outcome.cost_usd - in_parts, ZERO)
+            step_rows.end(session, row, status=StepStatus.done, cost_usd=claimed.carried + own,
                           latency_s=latency_s, artifact=outcome.artifact,
                           detail=_joined(row.detail if claimed.carried else None, outcome.detail))  # fmt: skip
             if outcome.save:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from beatdesk.models import Post
+from publishers.ledger import StoreLedger
 
 
 @dataclass(frozen=True)
@@ -17,14 +18,18 @@ class Outgoing:
     parts: tuple[str, ...]
     media: tuple[Path, ...]
     alt: str = ""
+    installation: str | None = None
+    """This installation's id; None: read from the store when a key is made."""
 
     @property
     def text(self) -> str:
         return "\n\n".join(self.parts)
 
     def key(self, part: int = 0) -> str:
-        """Stable per post and part: the same on every retry, so a channel that takes a key posts once."""
-        return f"beatdesk-post-{self.post.id}-{part}"
+        """Stable per installation, post and part: the same on every retry, so a channel that takes a key posts
+        once; never an earlier database's or another installation's key, whose answer would be that post's."""
+        installation = self.installation or StoreLedger().installation()
+        return f"beatdesk-{installation}-post-{self.post.id}-{part}"
 
 
 @dataclass(frozen=True)

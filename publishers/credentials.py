@@ -20,6 +20,8 @@ NEEDED: dict[str, tuple[str, ...]] = {
     "bluesky": ("app_password",),
     "x": ("token",),
     "linkedin": ("token",),
+    "threads": ("token",),
+    "instagram": ("token",),
     "webhook": ("secret",),
 }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 
@@ -11,7 +14,23 @@ from beatdesk.errors import BeatdeskError
 
 
 class TransientPublishError(BeatdeskError):
-    """429, 5xx, a timeout, a dropped connection: retried with backoff (after a look for the earlier post)."""
+    """429, 5xx, a timeout, a dropped connection, or a refusal the API itself calls temporary ("try again"):
+    retried with backoff (after a look for the earlier post), never a block."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+RETRY_AFTER_ATTEMPTS = 3
+RETRY_AFTER_CAP_S = 30.0
+"""A longer wait is left to the publish retries and the next sweep, rather than holding a worker."""
+
+
+GRAPH_AUTH_CODES = frozenset({102, 190})
+"""Meta's Graph API (Threads, Instagram): the session or access token is invalid or expired."""
+GRAPH_TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 341, 613})
+"""Graph API codes its documentation calls temporary: unknown or service errors, and rate limits."""
 
 
 class PublishAuthError(BeatdeskError):
@@ -41,20 +60,75 @@ class ChannelApi:
 
 
 def call(channel: str, method: str, url: str, *, ok: tuple[int, ...] = (), **kwargs: Any) -> httpx.Response:
-    """One request; an error answer (unless listed in `ok`) raised as the right kind, with the channel's message."""
-    try:
-        response = shared_client().request(method, url, **kwargs)
-    except httpx.HTTPError as err:
-        raise TransientPublishError(f"{channel}: {method} {url}: {type(err).__name__}") from err
+    """One request; an error answer (unless listed in `ok`) raised as the right kind, with the channel's message.
+
+    A 429 or 503 that says when to come back (Retry-After, at most RETRY_AFTER_CAP_S) is sent again then, a
+    few times: the server did not take it, so sending it again cannot post twice. Bodies must therefore be
+    bytes or JSON, not open files."""
+    for attempt in range(RETRY_AFTER_ATTEMPTS):
+        try:
+            response = shared_client().request(method, url, **kwargs)
+        except httpx.HTTPError as err:
+            raise TransientPublishError(f"{channel}: {method} {url}: {type(err).__name__}") from err
+        wait = retry_after(response) if response.status_code in (429, 503) else None
+        if wait is None or wait > RETRY_AFTER_CAP_S or attempt == RETRY_AFTER_ATTEMPTS - 1:
+            break
+        time.sleep(wait)
     status = response.status_code
     if status < 400 or status in ok:
         return response
     detail = _detail(response)
-    if status in (401, 403):
+    graph_code = _graph_code(response)
+    if status in (401, 403) or graph_code in GRAPH_AUTH_CODES:
         raise PublishAuthError(f"{channel} refused the credentials ({status}: {detail}); set fresh ones and retry")
     if status in (408, 425, 429) or status >= 500:
-        raise TransientPublishError(f"{channel} answered {status}: {detail}")
+        raise TransientPublishError(f"{channel} answered {status}: {detail}", retry_after(response))
+    if temporary(detail) or graph_code in GRAPH_TRANSIENT_CODES or _graph_says_transient(response):
+        raise TransientPublishError(f"{channel} asked to try again ({status}: {detail})")
     raise PublishRefused(f"{channel} refused the post ({status}: {detail})")
+
+
+def _graph_error(response: httpx.Response) -> dict[str, Any]:
+    """The Graph API's error object ({"error": {"message", "code", "is_transient", …}}), or {}."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _graph_code(response: httpx.Response) -> int | None:
+    code = _graph_error(response).get("code")
+    return code if isinstance(code, int) else None
+
+
+def _graph_says_transient(response: httpx.Response) -> bool:
+    return _graph_error(response).get("is_transient") is True
+
+
+def temporary(detail: str) -> bool:
+    """A refusal the API itself calls temporary, e.g. Mastodon's 422 "…not finished processing. Try again in a
+    moment!" for media still being processed, or Instagram's "The media is not ready for publishing, please
+    wait for a moment"."""
+    text = detail.lower()
+    return any(words in text for words in ("try again", "not finished processing", "please wait", "not ready"))
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds (delta-seconds or an HTTP date), or None when absent or unreadable."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _detail(response: httpx.Response) -> str:
@@ -63,6 +137,8 @@ def _detail(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:200] or response.reason_phrase
     if isinstance(body, dict):
+        if isinstance(body.get("error"), dict) and body["error"].get("message"):  # the Graph API's error object
+            return str(body["error"]["message"])[:200]
         for key in ("error_description", "message", "error", "detail", "title"):
             if body.get(key):
                 return str(body[key])[:200]

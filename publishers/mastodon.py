@@ -1,5 +1,12 @@
-"""Mastodon: media through /api/v2/media, then statuses (a thread answers itself), each with an
-Idempotency-Key, so a retry after a lost answer gets the status it already made instead of a new one."""
+"""Mastodon: media through /api/v2/media, waited on until processed, then statuses (a thread answers
+itself), each with an Idempotency-Key, so a retry after a lost answer gets the status it already made.
+
+Since Mastodon 4, `POST /api/v2/media` answers 202 while a video (or a large image) is processed, and
+`GET /api/v1/media/:id` answers 206 until it is ready and 200 once it is; a status that attaches it
+before then is refused with 422 ("…not finished processing. Try again in a moment!"). So each upload
+is polled, with a deadline, before the status goes out. The media id is stored as soon as the upload
+answers, and a retry attaches it instead of uploading the file again.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,9 @@ from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
 from publishers.http import ChannelApi
+from publishers.ledger import MediaLedger, StoreLedger, uploaded_once
 from publishers.media import MediaLimits, content_type, media_for
+from publishers.polling import PROCESSING_TIMEOUT_S, poll
 
 LIMITS = MediaLimits(image_bytes=16 * 1024 * 1024, video_bytes=99 * 1024 * 1024)
 
@@ -17,15 +26,25 @@ LIMITS = MediaLimits(image_bytes=16 * 1024 * 1024, video_bytes=99 * 1024 * 1024)
 class MastodonPublisher:
     channel = "mastodon"
 
-    def __init__(self, channel: Channel, credentials: Credentials, work_dir: Path) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        credentials: Credentials,
+        work_dir: Path,
+        *,
+        ledger: MediaLedger | None = None,
+        processing_timeout_s: float = PROCESSING_TIMEOUT_S,
+    ) -> None:
         assert channel.url is not None  # the persona file requires it
         self.base = channel.url.rstrip("/")
         self.work_dir = work_dir
+        self.ledger = ledger or StoreLedger()
+        self.processing_timeout_s = processing_timeout_s
         self.api = ChannelApi(self.channel, {"Authorization": f"Bearer {credentials['token']}"})
 
     def publish(self, outgoing: Outgoing) -> Published:
-        media_ids = [self._upload(path, outgoing.alt) for path in media_for(self.channel, outgoing.media, LIMITS,
-                                                                                self.work_dir)]  # fmt: skip
+        files = media_for(self.channel, outgoing.media, LIMITS, self.work_dir)
+        media_ids = [self._media(outgoing, path) for path in files]
         first: Published | None = None
         reply_to = None
         for index, text in enumerate(outgoing.parts):
@@ -35,18 +54,38 @@ class MastodonPublisher:
             if reply_to:
                 body["in_reply_to_id"] = reply_to
             status = self.api("POST", f"{self.base}/api/v1/statuses", json=body,
-                          headers={"Idempotency-Key": outgoing.key(index)}).json()  # fmt: skip
+                              headers={"Idempotency-Key": outgoing.key(index)}).json()  # fmt: skip
             reply_to = str(status["id"])
             first = first or Published(remote_id=reply_to, url=status.get("url"))
         assert first is not None  # a post has at least one part
         return first
 
+    def _media(self, outgoing: Outgoing, path: Path) -> str:
+        """The file's media id on the instance, uploaded at most once per post, and processed."""
+        media_id, _ = uploaded_once(self.ledger, post_id=outgoing.post.id, channel=self.channel, artifact=path,
+                                    upload=lambda: self._upload(path, outgoing.alt))  # fmt: skip
+        self._wait_until_processed(media_id, path)
+        return media_id
+
     def _upload(self, path: Path, alt: str) -> str:
-        with path.open("rb") as file:
-            answer = self.api(
-                "POST",
-                f"{self.base}/api/v2/media",
-                files={"file": (path.name, file, content_type(path))},
-                data={"description": alt[:1500]},
-            )
+        # Bytes, not an open file: a request sent again after Retry-After must carry the whole file again.
+        answer = self.api(
+            "POST",
+            f"{self.base}/api/v2/media",
+            files={"file": (path.name, path.read_bytes(), content_type(path))},
+            data={"description": alt[:1500]},
+        )
         return str(answer.json()["id"])
+
+    def _wait_until_processed(self, media_id: str, path: Path) -> None:
+        """Poll the media until it is processed (200), within the deadline.
+
+        206: still processing. 404: the instance shows no unattached media by that id, which after a lost
+        answer means an earlier attempt's status already holds it; the status's Idempotency-Key then
+        returns that status. 422 (processing failed) is a refusal, raised by the call."""
+
+        def processed() -> bool | None:
+            answer = self.api("GET", f"{self.base}/api/v1/media/{media_id}", ok=(206, 404))
+            return True if answer.status_code in (200, 404) else None
+
+        poll(processed, what=f"mastodon: {path.name} (media {media_id})", timeout_s=self.processing_timeout_s)

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from publishers.base import Outgoing, Published
+from publishers.media import is_video
 
 
 class OutboxPublisher:
@@ -27,11 +28,15 @@ class OutboxPublisher:
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         (partial / "post.txt").write_text("\n\n---\n\n".join(outgoing.parts) + "\n", encoding="utf-8")
+        copied = []
         for path in outgoing.media:
-            shutil.copy2(path, partial / path.name)
+            captions = [path.with_suffix(ext) for ext in (".srt", ".vtt") if is_video(path)]  # a video's captions
+            for source in [path, *(c for c in captions if c.is_file())]:
+                shutil.copy2(source, partial / source.name)
+                copied.append(source.name)
         meta = {"post_id": outgoing.post.id, "persona": outgoing.post.persona, "title": outgoing.post.title,
                 "slot_at": outgoing.post.slot_at.isoformat() if outgoing.post.slot_at else None,
-                "parts": len(outgoing.parts), "media": [p.name for p in outgoing.media]}  # fmt: skip
+                "parts": len(outgoing.parts), "media": copied}  # fmt: skip
         (partial / "post.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         os.replace(partial, target)  # the folder appears whole, or not at all
         return Published(remote_id=f"outbox:{outgoing.post.id}", url=target.as_uri())

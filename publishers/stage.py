@@ -28,6 +28,7 @@ from publishers.base import Outgoing, Published, Publisher
 from publishers.bluesky import BlueskyPublisher
 from publishers.channel_text import channel_parts
 from publishers.credentials import credentials_for
+from publishers.graph import InstagramPublisher, ThreadsPublisher
 from publishers.http import PublishAuthError, TransientPublishError
 from publishers.linkedin import LinkedInPublisher
 from publishers.mastodon import MastodonPublisher
@@ -38,7 +39,7 @@ from publishers.x import XPublisher
 log = logging.getLogger(__name__)
 PUBLISHERS: dict[str, Callable[..., Publisher]] = {
     "mastodon": MastodonPublisher, "bluesky": BlueskyPublisher, "x": XPublisher, "linkedin": LinkedInPublisher,
-    "webhook": WebhookPublisher,
+    "webhook": WebhookPublisher, "threads": ThreadsPublisher, "instagram": InstagramPublisher,
 }  # fmt: skip
 RETRY_WAIT = wait_exponential_jitter(multiplier=0.5, max=10)
 

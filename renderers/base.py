@@ -55,10 +55,28 @@ class VideoRequest:
 
 
 @dataclass(frozen=True)
+class RenderPart:
+    """One sub-step of a render (voiceover, scene images, assembly), for the runner to record as its own step."""
+
+    name: str
+    provider: str
+    model: str
+    cost_usd: Decimal = Decimal("0")
+    latency_s: float = 0.0
+    detail: str | None = None
+    request_id: str | None = None
+    """The provider's id for a paid part, so a retried render resumes it instead of paying again."""
+
+
+@dataclass(frozen=True)
 class RenderResult:
     artifact: Artifact
     cost_usd: Decimal = Decimal("0")
     detail: str | None = None
+    parts: tuple[RenderPart, ...] = ()
+    """The sub-steps that made the artifact, in order; their costs add up to `cost_usd`."""
+    sidecars: tuple[Path, ...] = ()
+    """Files written beside the artifact (captions as SRT and WebVTT)."""
 
 
 class ImageRenderer(Protocol):

@@ -8,7 +8,7 @@ from pathlib import Path
 from beatdesk.channels import CHANNELS
 from beatdesk.models import ContentFormat, HeroTextDraft, Persona, Post, StepStatus
 from beatdesk.pipeline import VIDEO
-from beatdesk.runner import Call, Outcome
+from beatdesk.runner import Call, Outcome, Part
 from renderers.base import ImageRenderer, ImageRequest, VideoRenderer, VideoRequest
 
 
@@ -47,7 +47,9 @@ class MediaWork:
                 out_path=folder / f"post-{post.id}-{self.step}{version}.png",
             )  # fmt: skip
             result = self.renderer.render(image_request, call)  # type: ignore[arg-type]
-        return Outcome(cost_usd=result.cost_usd, detail=result.detail, artifact=result.artifact)
+        parts = tuple(Part(name=p.name, provider=p.provider, model=p.model, cost_usd=p.cost_usd, latency_s=p.latency_s,
+                           detail=p.detail, request_id=p.request_id) for p in result.parts)  # fmt: skip
+        return Outcome(cost_usd=result.cost_usd, detail=result.detail, artifact=result.artifact, parts=parts)
 
 
 def _seconds(post: Post) -> float:

@@ -17,15 +17,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.loopback import serving
 
 TOKEN = "channel-token"
 APP_PASSWORD = "app-pass-1234"
 WEBHOOK_SECRET = "whsec-test"
+SERVICE_TOKEN = "bsky-service-token"
+MASTODON_NOT_READY = "Cannot attach files that have not finished processing. Try again in a moment!"
 CREATES = {
     ("POST", "/api/v1/statuses"): "mastodon",
+    ("POST", "/api/v2/media"): "mastodon_media",
+    ("GET", "/xrpc/app.bsky.video.getJobStatus"): "bluesky_job",
+    ("POST", "/threads-api/me/threads_publish"): "threads",
+    ("POST", "/ig-api/me/media_publish"): "instagram",
     ("POST", "/xrpc/com.atproto.repo.createRecord"): "bluesky",
     ("POST", "/2/tweets"): "x",
     ("POST", "/rest/posts"): "linkedin",
@@ -54,6 +60,20 @@ class ChannelServer:
     revoked: set[str] = field(default_factory=set)
     create_errors: dict[str, list[int]] = field(default_factory=dict)
     lose_answers: dict[str, int] = field(default_factory=dict)
+    retry_after: str | None = None
+    """The Retry-After header sent with scripted 429/503 answers."""
+    mastodon_media: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Mastodon uploads by id: kind, polls left before processing ends, the status holding it."""
+    processing_polls: int = 2
+    """How many 206 answers a Mastodon video (or a Bluesky video job, a Graph API container) gets before it is ready."""
+    linkedin_videos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """LinkedIn videos by URN: size, parts (URL -> ETag once PUT), bytes taken, finalized, polls left."""
+    linkedin_part_bytes: int = 4 * 1024 * 1024
+    """LinkedIn's upload instructions cut a video into parts of this size."""
+    containers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Graph API (Threads, Instagram) media containers by id: channel, parameters, polls left, status."""
+    bluesky_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Bluesky video-service jobs by id: polls left, the blob it gives when completed."""
     videos: dict[str, dict[str, int]] = field(default_factory=dict)
     """X's chunked uploads by media id: total bytes announced, bytes appended, status polls."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -89,7 +109,11 @@ def channel_server() -> Iterator[ChannelServer]:
                 state.requests.append(request)
             channel = _channel_of(parts.path)
             if channel in state.revoked or not self._authorised(channel, request):
-                self._send(401, {"error": "invalid_token", "error_description": "The access token is invalid"})
+                if channel in ("threads", "instagram"):  # the Graph API says so with a 400 and code 190
+                    self._send(400, {"error": {"message": "Error validating access token: Session has expired",
+                                               "type": "OAuthException", "code": 190}})  # fmt: skip
+                else:
+                    self._send(401, {"error": "invalid_token", "error_description": "The access token is invalid"})
                 return
             create = CREATES.get((method, parts.path))
             if create:
@@ -97,7 +121,11 @@ def channel_server() -> Iterator[ChannelServer]:
                     errors = state.create_errors.get(create) or []
                     error = errors.pop(0) if errors else None
                 if error:
-                    self._send(error, {"error": "scripted", "message": "slow down"})
+                    if error == 422 and create == "mastodon":  # Mastodon's own words for media not yet processed
+                        self._send(422, {"error": MASTODON_NOT_READY})
+                    else:
+                        wait = {"Retry-After": state.retry_after} if state.retry_after is not None else {}
+                        self._send(error, {"error": "scripted", "message": "slow down"}, wait)
                     return
             status, answer, headers = self._answer(channel, method, parts.path, request)
             with state.lock:
@@ -117,19 +145,39 @@ def channel_server() -> Iterator[ChannelServer]:
                 return hmac.compare_digest(expected, request.headers.get("x-beatdesk-signature", ""))
             if request.path.endswith("createSession") or request.path.startswith("/upload/"):
                 return True
+            if request.path.endswith("app.bsky.video.getJobStatus"):
+                return True  # the video service answers job polls without a session
+            if request.path.endswith("app.bsky.video.uploadVideo"):  # a service-auth token from getServiceAuth
+                return request.headers.get("authorization") == f"Bearer {SERVICE_TOKEN}"
             token = "bsky-jwt" if channel == "bluesky" else TOKEN
             return request.headers.get("authorization") == f"Bearer {token}"
 
         def _answer(self, channel: str, method: str, path: str, r: Request) -> tuple[int, Any, dict[str, str]]:
             with state.lock:
                 shown = state.posts.setdefault(channel, [])
+                if channel in ("threads", "instagram"):
+                    return self._graph(channel, method, path, r)
                 if path == "/api/v2/media":
-                    return 200, {"id": uuid.uuid4().hex[:8], "type": "image"}, {}
+                    return self._mastodon_upload(r)
+                if path.startswith("/api/v1/media/") and method == "GET":
+                    media = state.mastodon_media.get(path.rsplit("/", 1)[1])
+                    if media is None or media["status"] is not None:  # Mastodon shows only unattached media
+                        return 404, {"error": "Record not found"}, {}
+                    if media["polls_left"] > 0:
+                        media["polls_left"] -= 1
+                        return 206, media["json"] | {"url": None}, {}
+                    return 200, media["json"], {}
                 if path == "/api/v1/statuses":
                     key = r.headers.get("idempotency-key", "")
-                    if key and key in idempotent:
+                    if key and key in idempotent:  # Mastodon answers a repeated key before any validation
                         return 200, idempotent[key], {}
+                    attached = [state.mastodon_media.get(str(i)) for i in r.json().get("media_ids") or []]
+                    if any(m is not None and m["polls_left"] > 0 for m in attached):
+                        return 422, {"error": MASTODON_NOT_READY}, {}
                     status = {"id": str(len(shown) + 100), "url": f"{state.url}@ash/{len(shown) + 100}"} | r.json()
+                    for media in attached:
+                        if media is not None:
+                            media["status"] = status["id"]
                     shown.append(status)
                     idempotent[key] = status
                     return 200, status, {}
@@ -142,11 +190,41 @@ def channel_server() -> Iterator[ChannelServer]:
                     if rkey not in records:
                         return 400, {"error": "RecordNotFound", "message": f"Could not locate record: {rkey}"}, {}
                     return 200, records[rkey], {}
+                if path.endswith("com.atproto.server.getServiceAuth"):
+                    query = {k: v[0] for k, v in r.query.items()}
+                    if (
+                        not query.get("aud", "").startswith("did:web:")
+                        or query.get("lxm") != "com.atproto.repo.uploadBlob"
+                    ):
+                        return 400, {"error": "InvalidRequest", "message": f"bad service auth request {query}"}, {}
+                    return 200, {"token": SERVICE_TOKEN}, {}
+                if path.endswith("app.bsky.video.uploadVideo"):
+                    if r.headers.get("content-type") != "video/mp4" or r.query.get("did") != ["did:plc:ash"]:
+                        return 400, {"error": "InvalidRequest", "message": "expected video/mp4 for did:plc:ash"}, {}
+                    job = "job" + uuid.uuid4().hex[:8]
+                    blob = {"$type": "blob", "ref": {"$link": "bafkreivideo" + job}, "mimeType": "video/mp4",
+                            "size": len(r.body)}  # fmt: skip
+                    state.bluesky_jobs[job] = {"polls_left": state.processing_polls, "blob": blob}
+                    return 200, {"jobStatus": {"jobId": job, "did": "did:plc:ash", "state": "JOB_STATE_CREATED"}}, {}
+                if path.endswith("app.bsky.video.getJobStatus"):
+                    job = r.query["jobId"][0]
+                    found = state.bluesky_jobs.get(job)
+                    if found is None:
+                        return 400, {"error": "InvalidRequest", "message": "job not found"}, {}
+                    status = {"jobId": job, "did": "did:plc:ash", "state": "JOB_STATE_ENCODING", "progress": 50}
+                    if found["polls_left"] > 0:
+                        found["polls_left"] -= 1
+                        return 200, {"jobStatus": status}, {}
+                    return 200, {"jobStatus": status | {"state": "JOB_STATE_COMPLETED", "blob": found["blob"]}}, {}
                 if path.endswith("uploadBlob"):
                     return 200, {"blob": {"$type": "blob", "ref": {"$link": "bafkrei" + uuid.uuid4().hex[:20]},
                                           "mimeType": r.headers["content-type"], "size": len(r.body)}}, {}  # fmt: skip
                 if path.endswith("createRecord"):
                     data = r.json()
+                    video = (data["record"].get("embed") or {}).get("video")
+                    done = [j["blob"] for j in state.bluesky_jobs.values() if j["polls_left"] == 0]
+                    if video is not None and video not in done:  # the PDS holds only blobs the video service sent it
+                        return 400, {"error": "InvalidRequest", "message": f"Could not find blob: {video}"}, {}
                     if data["rkey"] in records:
                         return 400, {"error": "InvalidRequest", "message": "Record already exists"}, {}
                     uri = f"at://{data['repo']}/{data['collection']}/{data['rkey']}"
@@ -186,6 +264,43 @@ def channel_server() -> Iterator[ChannelServer]:
                 if path == "/rest/images":
                     n = len(state.sent("POST", "/rest/images")) - 1  # this request is already recorded
                     return 200, {"value": {"uploadUrl": f"{state.url}upload/img{n}", "image": f"urn:li:image:{n}"}}, {}
+                if path == "/rest/videos" and r.query.get("action") == ["initializeUpload"]:
+                    ask = r.json()["initializeUploadRequest"]
+                    urn = f"urn:li:video:{len(state.linkedin_videos) + 1}"
+                    size, step = int(ask["fileSizeBytes"]), state.linkedin_part_bytes
+                    parts = [{"uploadUrl": f"{state.url}upload/vid{len(state.linkedin_videos) + 1}-{i}",
+                              "firstByte": first, "lastByte": min(first + step, size) - 1}
+                             for i, first in enumerate(range(0, size, step))]  # fmt: skip
+                    state.linkedin_videos[urn] = {"size": size, "parts": {p["uploadUrl"]: None for p in parts},
+                                                  "taken": 0, "finalized": False,
+                                                  "polls_left": state.processing_polls}  # fmt: skip
+                    return 200, {"value": {"video": urn, "uploadToken": "", "uploadInstructions": parts,
+                                           "uploadUrlsExpireAt": 1_900_000_000_000}}, {}  # fmt: skip
+                if path.startswith("/upload/vid"):
+                    for urn, video in state.linkedin_videos.items():
+                        url = state.url + path.lstrip("/")
+                        if url in video["parts"]:
+                            video["parts"][url] = f"etag-{urn.rsplit(':', 1)[1]}-{len(r.body)}-{path[-2:]}"
+                            video["taken"] += len(r.body)
+                            return 200, None, {"ETag": video["parts"][url]}
+                    return 404, {"message": "no such upload"}, {}
+                if path == "/rest/videos" and r.query.get("action") == ["finalizeUpload"]:
+                    ask = r.json()["finalizeUploadRequest"]
+                    video = state.linkedin_videos[ask["video"]]
+                    if ask["uploadedPartIds"] != list(video["parts"].values()) or video["taken"] != video["size"]:
+                        return 400, {"message": "uploadedPartIds do not match the parts uploaded"}, {}
+                    video["finalized"] = True
+                    return 200, None, {}
+                if path.startswith("/rest/videos/"):
+                    video = state.linkedin_videos.get(unquote(path.removeprefix("/rest/videos/")))
+                    if video is None:
+                        return 404, {"message": "Not Found"}, {}
+                    if not video["finalized"]:
+                        return 200, {"status": "WAITING_UPLOAD"}, {}
+                    if video["polls_left"] > 0:
+                        video["polls_left"] -= 1
+                        return 200, {"status": "PROCESSING"}, {}
+                    return 200, {"status": "AVAILABLE"}, {}
                 if path.startswith("/upload/"):
                     return 201, None, {}
                 if path == "/rest/posts" and method == "GET":
@@ -200,6 +315,61 @@ def channel_server() -> Iterator[ChannelServer]:
                         shown.append(delivery)
                     return 200, {"id": f"hook-{delivery['post_id']}"}, {}
             return 404, {"error": "NotFound"}, {}
+
+        def _graph(self, channel: str, method: str, path: str, r: Request) -> tuple[int, Any, dict[str, str]]:
+            """Threads (/threads-api) and Instagram (/ig-api): containers, their status, publishing, reading."""
+            threads = channel == "threads"
+            text_field, status_field = ("text", "status") if threads else ("caption", "status_code")
+            create, publish = ("threads", "threads_publish") if threads else ("media", "media_publish")
+            shown = state.posts.setdefault(channel, [])
+            rest = path.split("/", 2)[2]
+            query = {k: v[0] for k, v in r.query.items()}
+            if method == "GET" and rest == f"me/{create}":
+                return 200, {"data": [{"id": m["id"], text_field: m[text_field], "permalink": m["permalink"]}
+                                      for m in reversed(shown)]}, {}  # fmt: skip
+            if method == "POST" and rest == f"me/{create}":
+                problem = _graph_container_problem(channel, query, state.url + "media/")
+                if problem:
+                    return 400, {"error": {"message": problem, "type": "OAuthException", "code": 100,
+                                           "fbtrace_id": "fake"}}, {}  # fmt: skip
+                cid = f"c{len(state.containers) + 1}"
+                video = "video_url" in query
+                state.containers[cid] = {"channel": channel, "params": query, "status": "IN_PROGRESS",
+                                         "polls_left": state.processing_polls if video else 1}  # fmt: skip
+                return 200, {"id": cid}, {}
+            if method == "POST" and rest == f"me/{publish}":
+                container = state.containers.get(query.get("creation_id", ""))
+                if container is None or container["status"] != "FINISHED":
+                    message = "The media is not ready for publishing, please wait for a moment"
+                    return 400, {"error": {"message": message, "type": "OAuthException", "code": 9007,
+                                           "error_subcode": 2207027}}, {}  # fmt: skip
+                container["status"] = "PUBLISHED"
+                mid = f"m{len(shown) + 1}"
+                shown.append({"id": mid, text_field: container["params"].get(text_field, ""),
+                              "permalink": f"{state.url}{channel}/p/{mid}", "container": query["creation_id"],
+                              "reply_to_id": container["params"].get("reply_to_id")})  # fmt: skip
+                return 200, {"id": mid}, {}
+            if method == "GET" and rest in state.containers:
+                container = state.containers[rest]
+                if container["status"] == "IN_PROGRESS":
+                    container["polls_left"] -= 1
+                    if container["polls_left"] <= 0:
+                        container["status"] = "FINISHED"
+                    return 200, {status_field: "IN_PROGRESS", "id": rest}, {}
+                return 200, {status_field: container["status"], "id": rest}, {}
+            found = next((m for m in shown if m["id"] == rest), None)
+            if method == "GET" and found:
+                return 200, {"id": rest, "permalink": found["permalink"]}, {}
+            return 400, {"error": {"message": f"Unsupported request: {method} {path}", "code": 100}}, {}
+
+        def _mastodon_upload(self, r: Request) -> tuple[int, Any, dict[str, str]]:
+            """/api/v2/media: images are ready at once (200); videos are processed first (202, url null)."""
+            kind = "video" if b"Content-Type: video/" in r.body else "image"
+            media_id = uuid.uuid4().hex[:8]
+            json_ = {"id": media_id, "type": kind, "url": f"{state.url}media/{media_id}", "description": None}
+            polls = state.processing_polls if kind == "video" else 0
+            state.mastodon_media[media_id] = {"json": json_, "polls_left": polls, "status": None, "size": len(r.body)}
+            return (202, json_ | {"url": None}, {}) if polls else (200, json_, {})
 
         def do_GET(self) -> None:
             self._handle("GET")
@@ -218,7 +388,31 @@ def channel_server() -> Iterator[ChannelServer]:
         yield state
 
 
+def _graph_container_problem(channel: str, query: dict[str, str], media_base: str) -> str | None:
+    """What the Graph API would refuse in a container request, as its documentation states the rules."""
+    urls = [query[k] for k in ("image_url", "video_url") if k in query]
+    if any(not url.startswith(media_base) for url in urls):
+        return f"The media could not be fetched from this uri: {urls}"
+    if channel == "threads":
+        kind = query.get("media_type")
+        needs = {"TEXT": None, "IMAGE": "image_url", "VIDEO": "video_url"}
+        if kind not in needs or (needs[kind] and needs[kind] not in query) or len(query.get("text", "")) > 500:
+            return f"Param media_type or its media is invalid: {query}"
+        return None
+    if "image_url" in query and not query["image_url"].lower().endswith((".jpg", ".jpeg")):
+        return "Only photo or video can be accepted as media type. The image format is not supported (JPEG only)"
+    if "video_url" in query and query.get("media_type") != "REELS":
+        return "The video must be posted with media_type REELS"
+    if not urls:
+        return "Media is required"
+    return None
+
+
 def _channel_of(path: str) -> str:
+    if path.startswith("/threads-api/"):
+        return "threads"
+    if path.startswith("/ig-api/"):
+        return "instagram"
     if path.startswith("/api/"):
         return "mastodon"
     if path.startswith("/xrpc/"):

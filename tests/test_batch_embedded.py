@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import imageio_ffmpeg
+import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -27,7 +28,8 @@ def test_batch_of_five_ends_in_review_with_images_and_costs(cli: CliRunner, home
         post = run_cli(cli, "post", "show", str(summary["id"]), "--json")
         beats.add(post["plan"]["beat_key"])
         video = post["content_format"] == "video"
-        names = ["plan", "draft", "cover_image", "video"] if video else ["plan", "draft", "hero_image"]
+        parts = ["video.voiceover", "video.scene_images", "video.assembly"]  # the video's sub-steps, each costed
+        names = ["plan", "draft", "cover_image", "video", *parts] if video else ["plan", "draft", "hero_image"]
         assert [s["name"] for s in post["steps"]] == names
         assert {s["status"] for s in post["steps"]} == {"done"}
         image_step = post["steps"][2]
@@ -58,9 +60,12 @@ def test_batch_of_five_ends_in_review_with_images_and_costs(cli: CliRunner, home
             seconds = sum(s["seconds"] for s in draft["scenes"])
             assert draft["scenes"] and seconds <= 60
             clip = post["steps"][3]["artifact"]
-            assert clip["content_type"] == "video/mp4" and (clip["width"], clip["height"]) == (720, 1280)
+            assert clip["content_type"] == "video/mp4" and (clip["width"], clip["height"]) == (1080, 1920)
             frames, duration = imageio_ffmpeg.count_frames_and_secs(clip["path"])  # ffmpeg reads it back
-            assert abs(duration - seconds) < 0.5 and frames >= seconds * 10
+            assert duration > len(draft["scenes"]) and frames == pytest.approx(
+                duration * 30, abs=1
+            )  # its voiceover's length
+            assert all(Path(clip["path"]).with_suffix(ext).is_file() for ext in (".srt", ".vtt"))
         else:
             assert len(draft["body"].split("\n\n")) >= 3
         plan = post["plan"]

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from beatdesk.settings import get_settings
+from beatdesk.store import open_store, repo
 from publishers.bluesky import facets
 from publishers.http import PublishRefused
 from publishers.media import shrink_image
@@ -35,6 +38,7 @@ url = "{url}"
 name = "bluesky"
 account = "ash.test"
 url = "{url}"
+video_url = "{url}"
 
 [[channels]]
 name = "x"
@@ -63,6 +67,12 @@ def server(cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         yield state
 
 
+def installation_id() -> str:
+    """The id the store made for this installation (the test's home and database)."""
+    with open_store(get_settings().effective_database_url).session() as session:
+        return repo.installation_id(session)
+
+
 def approved_post(cli: CliRunner, video: int = 0) -> int:
     out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", "--video", str(video), "--json")
     post_id = out["posts"][0]["id"]
@@ -84,8 +94,9 @@ def test_every_channel_gets_its_own_request_shape(cli: CliRunner, server: Channe
     # Mastodon: the image first, then a thread of statuses, each with its own stable Idempotency-Key.
     statuses = server.sent("POST", "/api/v1/statuses")
     assert len(server.sent("POST", "/api/v2/media")) == 1 and len(statuses) >= 2
+    installation = installation_id()
     assert [s.headers["idempotency-key"] for s in statuses] == [
-        f"beatdesk-post-{post_id}-{i}" for i in range(len(statuses))
+        f"beatdesk-{installation}-post-{post_id}-{i}" for i in range(len(statuses))
     ]
     assert statuses[0].json()["media_ids"] and "media_ids" not in statuses[1].json()
     assert statuses[1].json()["in_reply_to_id"] == server.posts["mastodon"][0]["id"]
@@ -120,7 +131,7 @@ def test_every_channel_gets_its_own_request_shape(cli: CliRunner, server: Channe
     assert hook.headers["x-beatdesk-signature"] == signature(WEBHOOK_SECRET, hook.headers["x-beatdesk-timestamp"],
                                                               hook.body)  # fmt: skip
     assert hook.json()["post_id"] == post_id and hook.json()["media"][0]["sha256"]
-    assert hook.headers["idempotency-key"] == f"beatdesk-post-{post_id}-0"
+    assert hook.headers["idempotency-key"] == f"beatdesk-{installation}-post-{post_id}-0"
 
     assert publish(cli) == [] and len(server.sent("POST", "/hook")) == 1  # published posts are left alone
 
@@ -158,8 +169,6 @@ def test_a_revoked_token_blocks_its_channel_with_a_message(cli: CliRunner, serve
 
     from datetime import datetime
 
-    from beatdesk.settings import get_settings
-    from beatdesk.store import open_store
     from publishers.stage import publish_due
 
     settings = get_settings()
@@ -235,8 +244,26 @@ def test_a_video_post_sends_its_video_where_the_channel_takes_one(cli: CliRunner
     assert server.sent("POST", "/2/media/upload") == []  # no image next to the video
     assert server.sent("POST", "/2/tweets")[0].json()["media"]["media_ids"] == [media_id]
 
-    # Mastodon: one attachment, the MP4; Bluesky and LinkedIn (no video here): the cover image.
+    # Mastodon: one attachment, the MP4, processed before the status went out.
     (upload,) = server.sent("POST", "/api/v2/media")
     assert b"video/mp4" in upload.body and b"image/png" not in upload.body
-    record = server.sent("POST", "/xrpc/com.atproto.repo.createRecord")[0].json()["record"]
-    assert record["embed"]["images"][0]["image"]["mimeType"] == "image/png"
+
+    # Bluesky: a service-auth token, the video service's job polled to completion, its blob in a video embed,
+    # with the WebVTT captions as a caption track.
+    (auth,) = server.sent("GET", "/xrpc/com.atproto.server.getServiceAuth")
+    assert auth.query["lxm"] == ["com.atproto.repo.uploadBlob"] and auth.query["aud"][0].startswith("did:web:")
+    (sent,) = server.sent("POST", "/xrpc/app.bsky.video.uploadVideo")
+    assert sent.body == video.read_bytes() and sent.query["name"] == [video.name]
+    assert len(server.sent("GET", "/xrpc/app.bsky.video.getJobStatus")) == server.processing_polls + 1
+    embed = server.sent("POST", "/xrpc/com.atproto.repo.createRecord")[0].json()["record"]["embed"]
+    (job,) = server.bluesky_jobs.values()
+    assert embed["$type"] == "app.bsky.embed.video" and embed["video"] == job["blob"]
+    assert embed["aspectRatio"] == {"width": 1080, "height": 1920}
+    assert embed["captions"][0]["lang"] == "en" and embed["captions"][0]["file"]["mimeType"] == "text/vtt"
+
+    # LinkedIn: the Videos API (initialize, every part PUT, finalize with the ETags), AVAILABLE, then the post.
+    ((urn, uploaded),) = server.linkedin_videos.items()
+    assert uploaded["finalized"] and uploaded["taken"] == video.stat().st_size
+    (li,) = server.sent("POST", "/rest/posts")
+    assert li.json()["content"]["media"]["id"] == urn
+    assert len(server.sent("GET", "/rest/videos/" + quote(urn, safe=""))) == server.processing_polls + 1

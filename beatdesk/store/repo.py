@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -37,8 +38,10 @@ from beatdesk.store import steps as step_rows
 from beatdesk.store.schema import (
     ArtifactRow,
     BatchRow,
+    ChannelMediaRow,
     ChatReferenceRow,
     EventRow,
+    InstallationRow,
     PostRow,
     PublicationRow,
     SourceRow,
@@ -511,6 +514,49 @@ def claim_for_publishing(session: Session, *, post_id: int, now: datetime, stale
 
 def add_publication(session: Session, *, post_id: int, channel: str, remote_id: str, url: str | None) -> None:
     session.add(PublicationRow(post_id=post_id, channel=channel, remote_id=remote_id, url=url, published_at=utcnow()))
+
+
+def uploaded_media(session: Session, *, post_id: int, channel: str, artifact: str) -> str | None:
+    """The channel's id for a file it already holds for this post, if an earlier attempt uploaded it."""
+    return session.scalar(
+        select(ChannelMediaRow.media_id).where(
+            ChannelMediaRow.post_id == post_id, ChannelMediaRow.channel == channel, ChannelMediaRow.artifact == artifact
+        )
+    )
+
+
+def remember_media(session: Session, *, post_id: int, channel: str, artifact: str, media_id: str) -> None:
+    """Keep (or replace) the channel's id for an uploaded file, so a retry attaches it instead of uploading again."""
+    row = session.scalar(
+        select(ChannelMediaRow).where(
+            ChannelMediaRow.post_id == post_id, ChannelMediaRow.channel == channel, ChannelMediaRow.artifact == artifact
+        )
+    )
+    if row is None:
+        session.add(ChannelMediaRow(post_id=post_id, channel=channel, artifact=artifact, media_id=media_id))
+    else:
+        row.media_id, row.uploaded_at = media_id, utcnow()
+
+
+def forget_media(session: Session, *, post_id: int, channel: str, artifact: str) -> None:
+    """Drop a stored id the channel no longer knows (expired or deleted), so the next attempt uploads again."""
+    row = session.scalar(
+        select(ChannelMediaRow).where(
+            ChannelMediaRow.post_id == post_id, ChannelMediaRow.channel == channel, ChannelMediaRow.artifact == artifact
+        )
+    )
+    if row is not None:
+        session.delete(row)
+
+
+def installation_id(session: Session) -> str:
+    """This installation's id (made by the migration that created the database; made here if it is missing)."""
+    found = session.scalar(select(InstallationRow.id).order_by(InstallationRow.created_at).limit(1))
+    if found is None:
+        found = uuid.uuid4().hex
+        session.add(InstallationRow(id=found))
+        session.flush()
+    return found
 
 
 def scheduled_posts(session: Session, *, persona: str | None = None) -> list[Post]:

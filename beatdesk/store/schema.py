@@ -281,6 +281,33 @@ class PublicationRow(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ChannelMediaRow(Base):
+    """Media a channel already holds for a post (its id there), so a retry attaches it instead of uploading again."""
+
+    __tablename__ = "channel_media"
+    __table_args__ = (
+        UniqueConstraint("post_id", "channel", "artifact", name="uq_channel_media_post_channel_artifact"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    artifact: Mapped[str] = mapped_column(String(1024))
+    """The file uploaded (a rerender is a new file, so a new upload)."""
+    media_id: Mapped[str] = mapped_column(Text)
+    """The channel's id for it: a media id, a blob reference as JSON, a container id."""
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InstallationRow(Base):
+    """This installation's id, made with the database; part of every idempotency key sent to a channel."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SourceRow(Base):
     """Material a persona may draw on; untrusted text, quoted to models as data."""
 
