@@ -207,6 +207,9 @@ class Persona(Strict):
     video_renderer: str | None = None
     """Overrides BEATDESK_VIDEO_RENDERER for this persona."""
     banned_phrases: tuple[str, ...] = ()
+    links: tuple[Annotated[str, Field(min_length=2, max_length=300)], ...] = ()
+    """The persona's own addresses and handles (its site, newsletter, other accounts): the only places besides
+    cited sources that a draft may send readers."""
 
     @field_validator("beats")
     @classmethod
