@@ -38,6 +38,17 @@ class ContentFormat(StrEnum):
     video = "video"
 
 
+REJECT_REASONS: dict[str, str] = {
+    "too_close": "too close to an earlier post",
+    "off_beat": "off the persona's beats",
+    "wrong_facts": "wrong or unsupported facts",
+    "tone": "not the persona's voice",
+    "format": "wrong format or length",
+    "other": "another reason",
+}
+"""Why a reviewer rejects a post, as a short list the planner and the evals can count."""
+
+
 class PostStatus(StrEnum):
     planned = "planned"
     drafting = "drafting"
@@ -412,6 +423,8 @@ class Post(BaseModel):
     publications: list[Publication] = []
     slot_at: datetime | None = None
     reason: str | None = None
+    reason_code: str | None = None
+    """A rejection's kind: one of REJECT_REASONS."""
     created_at: datetime
 
     @computed_field  # type: ignore[prop-decorator]
@@ -434,6 +447,8 @@ class Batch(BaseModel):
     created_at: datetime
     finished_at: datetime | None = None
     error: str | None = None
+    dropped: list[str] = []
+    """What the planner turned down, one line each with the reason."""
     posts: list[Post] = []
 
     @computed_field  # type: ignore[prop-decorator]

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from beatdesk.errors import BeatdeskError
 from beatdesk.home import init_home
-from beatdesk.models import BatchStatus, PostStatus
+from beatdesk.models import REJECT_REASONS, BatchStatus, PostStatus
 from beatdesk.personas import known_personas, load_persona
 from beatdesk.prices import format_usd
 from beatdesk.review import approve, parse_time, reject
@@ -199,6 +199,26 @@ def batch_run(
             f"follow it with `beatdesk queue list`"
         )
         raise typer.Exit(3)
+
+
+@batch_app.command("show")
+@edge
+def batch_show(
+    batch_id: Annotated[int, typer.Argument(help="The batch's id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A batch: its posts, cost, and what the planner dropped and why."""
+    with _store(get_settings()).session() as session:
+        batch = repo.get_batch(session, batch_id)
+    if as_json:
+        print_json(batch_json(batch))
+        return
+    console.print(posts_table(batch.posts, title=f"batch {batch.id} · {batch.persona} · {batch.status}"))
+    console.print(f"total cost: {format_usd(batch.total_cost_usd)} USD")
+    if batch.error:
+        console.print(f"error: {batch.error}", highlight=False)
+    for line in batch.dropped:
+        console.print(f"dropped: {line}", highlight=False, soft_wrap=True)
 
 
 def _print_batch_started(batch_id: int, as_json: bool) -> None:
@@ -397,13 +417,14 @@ def review_approve(
 @edge
 def review_reject(
     post_id: Annotated[int, typer.Argument(help="The post's id.")],
-    reason: Annotated[str, typer.Option(help="Why, for the record and the drafter.")],
+    reason: Annotated[str, typer.Option(help="Why, in words, for the record and the drafter.")] = "",
+    reason_code: Annotated[str | None, typer.Option(help=f"The kind of reason: {', '.join(REJECT_REASONS)}.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Reject a post in review, with a reason."""
+    """Reject a post in review, with a reason (a code from the short list, words, or both)."""
     store = _store(get_settings())
     with store.session() as session:
-        reject(session, post_id=post_id, actor=_actor(), reason=reason)
+        reject(session, post_id=post_id, actor=_actor(), reason=reason, code=reason_code)
     _print_decision(store, post_id, as_json)
 
 
@@ -412,7 +433,12 @@ def _print_decision(store: Store, post_id: int, as_json: bool) -> None:
         post = repo.get_post(session, post_id)
     if as_json:
         print_json(
-            post_summary(post) | {"slot_at": post.slot_at.isoformat() if post.slot_at else None, "reason": post.reason}
+            post_summary(post)
+            | {
+                "slot_at": post.slot_at.isoformat() if post.slot_at else None,
+                "reason": post.reason,
+                "reason_code": post.reason_code,
+            }
         )
     else:
         slot = f" for {post.slot_at:%Y-%m-%d %H:%M} UTC" if post.slot_at else ""

@@ -37,6 +37,7 @@ def batch_json(batch: Batch) -> dict[str, Any]:
         "message": batch.spec.message,
         "counts": {str(fmt): n for fmt, n in batch.spec.counts.items()},
         "error": batch.error,
+        "dropped": batch.dropped,
         "total_cost_usd": format_usd(batch.total_cost_usd),
         "posts": [post_summary(post) for post in batch.posts],
     }
@@ -95,7 +96,7 @@ def print_post(console: Console, post: Post) -> None:
     if post.slot_at:
         header.append(f"\nslot {post.slot_at:%Y-%m-%d %H:%M} UTC")
     if post.reason:
-        header.append(f"\nreason: {post.reason}")
+        header.append(f"\nreason: {post.reason}" + (f" ({post.reason_code})" if post.reason_code else ""))
     console.print(header)
     plan_text = (
         f"[bold]{plan.beat_title}[/] ({plan.beat_key}) · peg: {', '.join(plan.peg)}\n"

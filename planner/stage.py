@@ -89,6 +89,7 @@ def _store_plans(
     shares = split_cost(result.cost_usd, len(result.plans))
     post_ids = []
     with store.session() as session:
+        repo.set_batch_dropped(session, batch_id=batch_id, dropped=result.notes)  # issue 23: kept on the batch
         for plan, share in zip(result.plans, shares, strict=True):
             post_id = repo.add_planned_post(
                 session, batch_id=batch_id, persona=persona.key, plan=plan, steps=STEPS[plan.content_format]

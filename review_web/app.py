@@ -24,7 +24,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.middleware.sessions import SessionMiddleware
 
 from beatdesk.errors import BeatdeskError, NotFoundError
-from beatdesk.models import ContentFormat, Persona, Post, PostStatus
+from beatdesk.models import REJECT_REASONS, ContentFormat, Persona, Post, PostStatus
 from beatdesk.personas import known_personas, load_persona, normalise_key, personas_dir, save_persona_text
 from beatdesk.prices import format_usd
 from beatdesk.review import approve, parse_time, reject
@@ -91,6 +91,7 @@ def create_app(settings: Settings) -> Any:
     templates = Jinja2Templates(directory=str(TEMPLATES))  # autoescape is on for .html
     templates.env.filters["usd"] = format_usd
     templates.env.filters["ago"] = relative_time
+    templates.env.globals["reject_reasons"] = REJECT_REASONS
     limiter = MovingWindowRateLimiter(MemoryStorage())
     app = FastAPI(title="beatdesk review", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -212,8 +213,10 @@ def create_app(settings: Settings) -> Any:
         return decide(post_id, act)
 
     @app.post("/posts/{post_id}/reject")
-    def reject_post(post_id: int, user: Viewer, reason: Annotated[str, Form()] = "") -> RedirectResponse:
-        return decide(post_id, lambda session: reject(session, post_id=post_id, actor=user.name, reason=reason))
+    def reject_post(
+        post_id: int, user: Viewer, reason: Annotated[str, Form()] = "", code: Annotated[str, Form()] = ""
+    ) -> RedirectResponse:
+        return decide(post_id, lambda s: reject(s, post_id=post_id, actor=user.name, reason=reason, code=code or None))
 
     @app.post("/posts/{post_id}/edit")
     def edit_post(

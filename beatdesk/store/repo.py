@@ -112,8 +112,18 @@ def get_batch(session: Session, batch_id: int) -> Batch:
         created_at=row.created_at,
         finished_at=row.finished_at,
         error=row.error,
+        dropped=row.dropped or [],
         posts=[_post(post) for post in row.posts],
     )
+
+
+def set_batch_dropped(session: Session, *, batch_id: int, dropped: Sequence[str]) -> None:
+    """Keep what the planner turned down on the batch, with the reasons."""
+    session.execute(update(BatchRow).where(BatchRow.id == batch_id).values(dropped=list(dropped)))
+
+
+def set_reason_code(session: Session, *, post_id: int, code: str | None) -> None:
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(reason_code=code))
 
 
 def fail_running_steps(session: Session, *, post_id: int, reason: str) -> None:
@@ -602,14 +612,11 @@ def list_sources(
 
 
 def recent_plans(session: Session, *, persona: str, since: datetime) -> list[tuple[int, Plan]]:
-    """(post id, plan) of the persona's live posts since `since`, newest first."""
+    """(post id, plan) of the persona's posts since `since` that count against a new angle, newest first:
+    live ones and rejected ones (a reviewer turned that angle down: it must not come straight back)."""
     rows = session.execute(
         select(PostRow.id, PostRow.plan)
-        .where(
-            PostRow.persona == persona,
-            PostRow.created_at >= since,
-            PostRow.status.not_in([PostStatus.rejected, PostStatus.failed]),
-        )
+        .where(PostRow.persona == persona, PostRow.created_at >= since, PostRow.status != PostStatus.failed)
         .order_by(PostRow.id.desc())
     ).all()
     return [(post_id, Plan.model_validate(plan)) for post_id, plan in rows]
@@ -705,5 +712,6 @@ def _post_of(
         publications=publications,
         slot_at=row.slot_at,
         reason=row.reason,
+        reason_code=row.reason_code,
         created_at=row.created_at,
     )
