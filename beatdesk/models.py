@@ -249,7 +249,10 @@ class Source(Strict):
     url: str | None = None
     origin: str | None = None
     """The file or feed it came from."""
+    author: str | None = None
     beats: tuple[str, ...] = ()
+    beat_score: float | None = None
+    """How close the text is to the beat it was tagged with, by similarity (None: beats given by hand)."""
     text: str = Field(min_length=1)
     """Untrusted: quoted to models as data, never obeyed."""
 

@@ -142,8 +142,9 @@ def print_plans(console: Console, plans: list[Plan], *, notes: list[str]) -> Non
 
 def sources_table(sources: list[Source]) -> Table:
     table = Table(title=f"{len(sources)} sources", header_style="bold")
-    for column in ("id", "kind", "published", "beats", "title"):
-        table.add_column(column)
+    for column in ("id", "kind", "published", "beats", "score", "title"):
+        table.add_column(column, justify="right" if column == "score" else "left")
     for source in sources:
-        table.add_row(source.id, source.kind, str(source.published or ""), ", ".join(source.beats), source.title)
+        score = "given" if source.beat_score is None else f"{source.beat_score:.3f}"
+        table.add_row(source.id, source.kind, str(source.published or ""), ", ".join(source.beats), score, source.title)
     return table

@@ -586,6 +586,8 @@ def store_sources(session: Session, *, persona: str, sources: Sequence[Source]) 
             "text": source.text,
             "content_hash": digest,
             "beats": list(source.beats),
+            "author": source.author,
+            "beat_score": source.beat_score,
         }
         row = session.scalars(select(SourceRow).where(SourceRow.persona == persona, SourceRow.key == source.id)).first()
         if row is None:
@@ -638,6 +640,8 @@ def _source(row: SourceRow) -> Source:
         url=row.url,
         origin=row.origin or None,
         beats=tuple(row.beats),
+        author=row.author,
+        beat_score=row.beat_score,
         text=row.text,
     )
 

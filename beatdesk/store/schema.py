@@ -233,6 +233,7 @@ class SourceRow(Base):
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     beats: Mapped[list[str]] = mapped_column(JSON)
+    author: Mapped[str | None] = mapped_column(Text)
     beat_score: Mapped[float | None] = mapped_column(Float)
     """How close the text is to the beat it was tagged with (None: beats given by hand)."""
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,4 @@
-"""editorial judgement: beat scores on sources, dropped items on batches, reject reason codes, review decisions
+"""editorial judgement: authors and beat scores on sources, dropped items on batches, reject reason codes, review decisions
 
 Revision ID: 0014
 Revises: 0010
@@ -17,6 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("sources", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("author", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("beat_score", sa.Float(), nullable=True))
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.add_column(sa.Column("dropped", sa.JSON(), nullable=True))
@@ -55,3 +56,4 @@ def downgrade() -> None:
         batch_op.drop_column("dropped")
     with op.batch_alter_table("sources", schema=None) as batch_op:
         batch_op.drop_column("beat_score")
+        batch_op.drop_column("author")
