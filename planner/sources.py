@@ -17,8 +17,8 @@ from xml.sax import SAXException
 import feedparser
 import httpx
 import trafilatura
-from trafilatura.settings import Document
 from pydantic import ValidationError
+from trafilatura.settings import Document
 
 from beatdesk.errors import BeatdeskError, describe_validation_error
 from beatdesk.models import Beat, Persona, Source
