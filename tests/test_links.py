@@ -176,7 +176,7 @@ def test_a_well_behaved_model_raises_no_alarm(ash: Persona) -> None:
 
 def test_offline_batches_of_the_example_persona_raise_no_alarm(cli: CliRunner, home: Path) -> None:
     run_cli(cli, "init")
-    for _ in range(3):
+    for _ in range(4):
         out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "5", "--video", "1", "--json")
         assert out["status"] == "done"
         for item in out["posts"]:
