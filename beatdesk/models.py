@@ -178,6 +178,9 @@ class DraftRules(Strict):
     caption_max_chars: int = Field(default=500, ge=50, le=3000)
     hashtags: tuple[int, int] = (2, 5)
     video_max_seconds: float = Field(default=60, gt=0, le=180)
+    models: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*:\S+$")], Annotated[int, Field(gt=0, le=100)]] = {}
+    """Drafting models to compare on live posts, with their shares, e.g. {"openai:gpt-4.1-mini" = 80,
+    "openai:gpt-4.1-nano" = 20}; each post goes to one of them by its id. Empty: BEATDESK_LLM drafts every post."""
 
     @field_validator("body_words", "hashtags")
     @classmethod

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from beatdesk.errors import BeatdeskError
+from beatdesk.evals import evals
 from beatdesk.home import init_home
 from beatdesk.models import REJECT_REASONS, BatchStatus, PostStatus
 from beatdesk.personas import known_personas, load_persona
@@ -25,7 +26,16 @@ from beatdesk.prices import format_usd
 from beatdesk.review import approve, parse_time, reject
 from beatdesk.settings import Settings, get_settings
 from beatdesk.store import Store, open_store, repo
-from beatdesk_cli.show import batch_json, post_summary, posts_table, print_json, print_plans, print_post, sources_table
+from beatdesk_cli.show import (
+    batch_json,
+    evals_table,
+    post_summary,
+    posts_table,
+    print_json,
+    print_plans,
+    print_post,
+    sources_table,
+)
 from drafter.registry import drafter_for
 from planner.registry import planner_for
 from planner.sources import add_sources
@@ -426,6 +436,27 @@ def review_reject(
     with store.session() as session:
         reject(session, post_id=post_id, actor=_actor(), reason=reason, code=reason_code)
     _print_decision(store, post_id, as_json)
+
+
+@app.command("evals")
+@edge
+def evals_command(
+    persona: Annotated[str | None, typer.Option(help="Only this persona's decisions.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only decisions from this date or time on (ISO, UTC).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Drafting models and prompt versions ranked by how often reviewers accept their posts."""
+    settings = get_settings()
+    key = load_persona(settings.home, persona).key if persona else None
+    start = parse_time(since, label="--since") if since else None
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    with _store(settings).session() as session:
+        standings = evals(session, persona=key, since=start)
+    if as_json:
+        print_json([s.as_json() for s in standings])
+    else:
+        console.print(evals_table(standings))
 
 
 def _print_decision(store: Store, post_id: int, as_json: bool) -> None:

@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from beatdesk.evals import Standing
 from beatdesk.models import Batch, ContentFormat, HeroTextDraft, Plan, Post, Source, VideoDraft
 from beatdesk.prices import format_usd
 
@@ -147,4 +148,22 @@ def sources_table(sources: list[Source]) -> Table:
     for source in sources:
         score = "given" if source.beat_score is None else f"{source.beat_score:.3f}"
         table.add_row(source.id, source.kind, str(source.published or ""), ", ".join(source.beats), score, source.title)
+    return table
+
+
+def evals_table(standings: list[Standing]) -> Table:
+    """The evals' ranking: one row per drafting model and prompt version, best first."""
+    table = Table(title="review decisions by drafting model and prompt version, best first", header_style="bold")
+    for column in ("#", "drafter", "prompts", "posts", "accepted", "95% interval", "edited (words)", "rejected: why",
+                   "USD per accepted"):  # fmt: skip
+        table.add_column(column, justify="right" if column in ("#", "posts", "accepted") else "left")
+    for i, s in enumerate(standings, start=1):
+        row = s.as_json()
+        low, high = row["acceptance_95"]
+        why = ", ".join(f"{code} {n}" for code, n in row["reasons"].items())
+        table.add_row(
+            str(i), s.drafter, s.prompt_version, str(s.decisions), f"{s.accepted} ({s.rate:.0%})",
+            f"{low:.0%}-{high:.0%}", f"{s.edited} ({row['mean_words_edited']:g} mean)", f"{s.rejected} {why}".strip(),
+            row["cost_per_accepted_usd"] or "-",
+        )  # fmt: skip
     return table

@@ -13,6 +13,7 @@ from beatdesk.settings import get_settings
 from beatdesk.store import Store, open_store, repo
 from drafter.base import Drafter, UnavailableDrafter
 from drafter.registry import drafter_for
+from drafter.split import drafting_model
 from drafter.stage import draft_post
 from planner.registry import planner_for
 from planner.stage import plan_batch
@@ -50,7 +51,9 @@ def plan_batch_task(batch_id: int) -> None:
 def draft_post_task(post_id: int, note: str | None = None) -> None:
     settings = get_settings()
     try:
-        drafter: Drafter = drafter_for(settings.llm)
+        drafter: Drafter = drafter_for(
+            drafting_model(_store(), home=settings.home, post_id=post_id, default=settings.llm)
+        )
     except BeatdeskError as err:  # a missing key or package fails this item's step, not the worker
         drafter = UnavailableDrafter(settings.llm, err)
     if draft_post(_store(), post_id=post_id, home=settings.home, drafter=drafter, note=note):

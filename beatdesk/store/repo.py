@@ -42,11 +42,13 @@ from beatdesk.store.schema import (
     Base,
     BatchRow,
     ChatReferenceRow,
+    DecisionRow,
     EventRow,
     PostRow,
     PublicationRow,
     SourceRow,
     StepRow,
+    money_sum,
     utcnow,
 )
 
@@ -622,6 +624,60 @@ def recent_plans(session: Session, *, persona: str, since: datetime) -> list[tup
         .order_by(PostRow.id.desc())
     ).all()
     return [(post_id, Plan.model_validate(plan)) for post_id, plan in rows]
+
+
+# --- review decisions (the private evals) ----------------------------------------------------
+
+
+class Decision(NamedTuple):
+    """A reviewer's decision on a post, with what made it."""
+
+    post_id: int
+    persona: str
+    at: datetime
+    planner: str | None
+    drafter: str | None
+    prompt_version: str | None
+    decision: str
+    """approved (as is), edited (approved after edits) or rejected."""
+    edit_distance: int
+    reason_code: str | None
+    decide_seconds: float | None
+    cost_usd: Decimal
+
+
+def add_decision(session: Session, **values: Any) -> None:
+    """Keep a decision; `values` are Decision's fields."""
+    session.add(DecisionRow(**Decision(**values)._asdict()))
+
+
+def list_decisions(session: Session, *, persona: str | None = None, since: datetime | None = None) -> list[Decision]:
+    query = select(DecisionRow).order_by(DecisionRow.at)
+    if persona:
+        query = query.where(DecisionRow.persona == persona)
+    if since is not None:
+        query = query.where(DecisionRow.at >= since)
+    return [Decision(**{name: getattr(row, name) for name in Decision._fields}) for row in session.scalars(query)]
+
+
+def decided_cost(session: Session, *, post_id: int) -> Decimal:
+    """What the post's earlier decisions already accounted for, so each decision carries only its draft's cost."""
+    return session.scalar(select(money_sum(DecisionRow.cost_usd)).where(DecisionRow.post_id == post_id)) or Decimal(0)
+
+
+def edit_distance_of(session: Session, *, post_id: int) -> int:
+    return session.scalar(select(PostRow.edit_distance).where(PostRow.id == post_id)) or 0
+
+
+def add_edit_distance(session: Session, *, post_id: int, words: int) -> None:
+    """Count a reviewer's edit of the current draft."""
+    total = func.coalesce(PostRow.edit_distance, 0) + words
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(edit_distance=total))
+
+
+def reset_edit_distance(session: Session, *, post_id: int) -> None:
+    """A new draft: nobody has edited it yet."""
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(edit_distance=None))
 
 
 # --- rows to models --------------------------------------------------------------------------

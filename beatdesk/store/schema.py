@@ -141,6 +141,8 @@ class PostRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     reason_code: Mapped[str | None] = mapped_column(String(16))
     """A rejection's kind (too_close, off_beat, …), beside its free text."""
+    edit_distance: Mapped[int | None] = mapped_column(Integer)
+    """Words reviewers changed in the current draft (a new draft starts again at 0)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     batch: Mapped[BatchRow] = relationship(back_populates="posts")

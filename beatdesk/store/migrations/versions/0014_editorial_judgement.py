@@ -23,6 +23,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("dropped", sa.JSON(), nullable=True))
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("reason_code", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("edit_distance", sa.Integer(), nullable=True))
     op.create_table(
         "review_decisions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -51,6 +52,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_review_decisions_post_id"))
     op.drop_table("review_decisions")
     with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.drop_column("edit_distance")
         batch_op.drop_column("reason_code")
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.drop_column("dropped")
