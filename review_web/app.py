@@ -36,6 +36,7 @@ from publishers.stage import publishing
 from renderers.channel_text import channel_parts
 from review_web.api import create_api
 from review_web.chart import cost_chart
+from review_web.evals_page import add_evals_page
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 25
@@ -101,6 +102,8 @@ def create_app(settings: Settings) -> Any:
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         csrftoken = request.scope["csrftoken"]()
         return templates.TemplateResponse(request, name, {"csrftoken": csrftoken, **context}, status_code=status_code)
+
+    add_evals_page(app, store=store, page=page, viewer=current_user)
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, _: LoginRequired) -> RedirectResponse:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from beatdesk.evals import wilson, words_changed
+from beatdesk.evals import evals, wilson, words_changed
 from beatdesk.home import init_home
 from beatdesk.models import BatchSpec, ContentFormat, Plan
 from beatdesk.personas import load_persona
@@ -135,3 +135,40 @@ def test_split_batch_then_decisions_feed_the_evals(cli: CliRunner, home: Path, m
     with store.session() as session:
         edited = next(d for d in repo.list_decisions(session) if d.post_id == second)
     assert edited.decision == "edited" and edited.edit_distance > 0
+
+
+def test_decisions_and_their_sums_on_postgresql(pg_url: str) -> None:
+    store = open_store(pg_url)
+    now = datetime.now(UTC)
+    seed(store, "ash", MINI, [("approved", 0, None)] * 3 + [("rejected", 0, "tone")], cost="0.000123457", at=now)
+    with store.session() as session:
+        [standing] = evals(session, persona="ash")
+        post_id = repo.list_decisions(session)[0].post_id
+        assert repo.decided_cost(session, post_id=post_id) == Decimal("0.000123457")  # exact: NUMERIC, no float
+    assert (standing.decisions, standing.accepted, standing.cost_usd) == (4, 3, Decimal("0.000493828"))
+
+
+def test_the_desk_shows_the_ranking(home: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from beatdesk.settings import get_settings
+    from beatdesk.users import add_user
+    from review_web.app import create_app
+
+    init_home(home)
+    settings = get_settings()
+    store = open_store(settings.effective_database_url)
+    seed(store, "ash", MINI, [("approved", 0, None)] * 8 + [("rejected", 0, "tone")] * 2, cost="0.002",
+         at=datetime.now(UTC))  # fmt: skip
+    with store.session() as session:
+        add_user(session, name="rita", role="reviewer", password="correct horse battery")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        assert client.get("/evals", follow_redirects=False).headers["location"] == "/login?next=/evals"
+        token = client.get("/login").text.split('name="csrftoken" value="')[1].split('"')[0]
+        client.post("/login", data={"name": "rita", "password": "correct horse battery", "csrftoken": token})
+        page = client.get("/evals?persona=ash&days=30")
+        assert page.status_code == 200
+        row = page.text.split('<table id="evals">')[1]
+        assert "openai:gpt-4.1-mini" in row and "8 (80%)" in row and "49%–94%" in row and "tone 2" in row
+        assert "0.0025" in row
+        assert "No review decisions yet for bob" in client.get("/evals?persona=bob").text
