@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from beatdesk.models import Source
 from drafter.links import handles_in, normal_url, urls_in
@@ -124,15 +125,21 @@ def asks_for(sentence: str, following: str = "") -> tuple[str, ...]:
 
 def instructions_in(source: Source) -> list[Instruction]:
     """Every sentence of the source (title included) that instructs the writer."""
-    sentences = [s.strip() for s in _SENTENCE.split(f"{source.title}.\n{source.text}") if s.strip()]
+    return list(_instructions(source.id, source.title, source.text))
+
+
+@lru_cache(maxsize=4096)
+def _instructions(source_id: str, title: str, text: str) -> tuple[Instruction, ...]:
+    """Read once per source text: every draft on a beat is checked against the same sources."""
+    sentences = [s.strip() for s in _SENTENCE.split(f"{title}.\n{text}") if s.strip()]
     out = []
     for i, sentence in enumerate(sentences):
         if is_instruction(sentence):
             following = sentences[i + 1] if i + 1 < len(sentences) else ""
             wanted = asks_for(sentence, following)
             override = OVERRIDE.search(sentence)
-            out.append(Instruction(source.id, sentence, wanted or ((override.group(0),) if override else ())))
-    return out
+            out.append(Instruction(source_id, sentence, wanted or ((override.group(0),) if override else ())))
+    return tuple(out)
 
 
 def echoes(text: str, wanted: str) -> bool:

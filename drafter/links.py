@@ -57,16 +57,33 @@ def _linkify() -> LinkifyIt:
     return LinkifyIt().tlds(list(NEWER_TLDS), True)
 
 
+_MAYBE_LINK = re.compile(r"://|www\.|@|[A-Za-z0-9-]\.[A-Za-z]{2,}", re.IGNORECASE)
+"""What every link or address has in it: only the words holding it are handed to linkify (slow)."""
+CTA_WORDS = ("link", "swipe", "click", "tap", "code", "more", "sign", "subscri", "regist", "download", "dm ",
+             "message", "email", "follow", "join", "book", "free", "limited", "buy", "order", "shop", "visit",
+             "go to", "head", "check out")  # fmt: skip
+"""A sentence without any of these holds no call to action: the costly pattern is not run on it."""
+
+
 def urls_in(text: str) -> list[str]:
     """The URLs (with or without a scheme) and e-mail addresses in `text`, as written."""
     out = []
-    for match in _linkify().match(text) or []:
+    words = dict.fromkeys(_word_at(text, m.start()) for m in _MAYBE_LINK.finditer(text))  # links hold no spaces
+    matches = [m for word in words for m in _linkify().match(word) or []]
+    for match in matches:
         raw = match.raw.rstrip(".,;:)")
         host = urlsplit(match.url).hostname or ""
         if not match.schema and "/" not in raw and host.rsplit(".", 1)[-1] in FILE_LIKE:
             continue
         out.append(raw)
     return out
+
+
+def _word_at(text: str, at: int) -> str:
+    """The whitespace-free run of `text` around position `at`."""
+    start = max(text.rfind(" ", 0, at), text.rfind("\n", 0, at)) + 1
+    ends = [i for i in (text.find(" ", at), text.find("\n", at)) if i != -1]
+    return text[start : min(ends, default=len(text))]
 
 
 def handles_in(text: str) -> list[str]:
@@ -82,13 +99,16 @@ def _without(text: str, urls: list[str]) -> str:
 def find(text: str) -> list[Found]:
     """Every link, handle and call to action in `text`, in order, each once."""
     found: list[Found] = []
+    every_url = urls_in(text)  # once for the whole text: linkify's matching is the costly part
     for sentence in (s.strip() for s in _SENTENCE.split(text)):
         if not sentence:
             continue
-        urls = urls_in(sentence)
+        urls = [url for url in every_url if url in sentence]
         found += [Found("link", url, sentence) for url in urls]
         found += [Found("handle", h, sentence) for h in handles_in(_without(sentence, urls))]
-        found += [Found("call to action", m.group(0), sentence) for m in CTA.finditer(sentence)]
+        lowered = sentence.lower()
+        if urls or "@" in sentence or any(word in lowered for word in CTA_WORDS):
+            found += [Found("call to action", m.group(0), sentence) for m in CTA.finditer(sentence)]
     unique = {(f.kind, f.text.lower()): f for f in reversed(found)}
     return sorted(unique.values(), key=found.index)
 
