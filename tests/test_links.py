@@ -171,6 +171,9 @@ def test_a_well_behaved_model_raises_no_alarm(ash: Persona) -> None:
         result = openai_drafter(server.url).draft(DraftingContext(persona=ash, plan=PLAN, sources=[BILL, PARTNER]))
     checks = run_checks(result.draft, ash, [BILL, PARTNER])
     assert [c for c in checks if c.level == "fail"] == []
+    system, user = (m["content"] for m in server.requests[0]["messages"][:2])
+    assert "Add no links, @handles or calls to action" in system and "except to\n@ash or the URL" in system
+    assert "url: https://example.org/notes/token-bill" in user  # the one address it may give
     assert by_name(checks)["source_instructions"].level == "warn"  # carried, and not followed
 
 
