@@ -16,9 +16,7 @@ from xml.sax import SAXException
 
 import feedparser
 import httpx
-import trafilatura
 from pydantic import ValidationError
-from trafilatura.settings import Document
 
 from beatdesk.errors import BeatdeskError, describe_validation_error
 from beatdesk.models import Beat, Persona, Source
@@ -163,6 +161,9 @@ def _looks_like_html(text: str) -> bool:
 
 def parse_article(html: str, *, origin: str) -> list[Source]:
     """An article page as its text, title, author, date and canonical URL (trafilatura), not its HTML."""
+    import trafilatura  # imported here: lxml and its helpers cost every CLI start 0.3 s, and only pages need them
+    from trafilatura.settings import Document
+
     document = trafilatura.bare_extraction(html, url=origin, with_metadata=True, include_comments=False)
     text = " ".join(str(document.text or "").split()) if isinstance(document, Document) else ""
     if not isinstance(document, Document) or len(text.split()) < MIN_ARTICLE_WORDS:
