@@ -76,5 +76,5 @@ def fence(source: Source) -> str:
     body = source.text.replace("<<<", "‹‹‹").replace(">>>", "›››")
     return (
         f"<<<SOURCE id={source.id} published={source.published or 'undated'} beats={','.join(source.beats) or '-'}\n"
-        f"title: {source.title}\n{body}\n>>>"
+        f"title: {source.title}\n" + (f"url: {source.url}\n" if source.url else "") + f"{body}\n>>>"
     )

@@ -39,6 +39,17 @@ class ContentFormat(StrEnum):
     video = "video"
 
 
+REJECT_REASONS: dict[str, str] = {
+    "too_close": "too close to an earlier post",
+    "off_beat": "off the persona's beats",
+    "wrong_facts": "wrong or unsupported facts",
+    "tone": "not the persona's voice",
+    "format": "wrong format or length",
+    "other": "another reason",
+}
+"""Why a reviewer rejects a post, as a short list the planner and the evals can count."""
+
+
 class PostStatus(StrEnum):
     planned = "planned"
     drafting = "drafting"
@@ -175,6 +186,9 @@ class DraftRules(Strict):
     caption_max_chars: int = Field(default=500, ge=50, le=3000)
     hashtags: tuple[int, int] = (2, 5)
     video_max_seconds: float = Field(default=60, gt=0, le=180)
+    models: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*:\S+$")], Annotated[int, Field(gt=0, le=100)]] = {}
+    """Drafting models to compare on live posts, with their shares, e.g. {"openai:gpt-4.1-mini" = 80,
+    "openai:gpt-4.1-nano" = 20}; each post goes to one of them by its id. Empty: BEATDESK_LLM drafts every post."""
 
     @field_validator("body_words", "hashtags")
     @classmethod
@@ -215,6 +229,9 @@ class Persona(Strict):
     video_renderer: str | None = None
     """Overrides BEATDESK_VIDEO_RENDERER for this persona."""
     banned_phrases: tuple[str, ...] = ()
+    links: tuple[Annotated[str, Field(min_length=2, max_length=300)], ...] = ()
+    """The persona's own addresses and handles (its site, newsletter, other accounts): the only places besides
+    cited sources that a draft may send readers."""
 
     @field_validator("timezone")
     @classmethod
@@ -253,7 +270,10 @@ class Source(Strict):
     url: str | None = None
     origin: str | None = None
     """The file or feed it came from."""
+    author: str | None = None
     beats: tuple[str, ...] = ()
+    beat_score: float | None = None
+    """How close the text is to the beat it was tagged with, by similarity (None: beats given by hand)."""
     text: str = Field(min_length=1)
     """Untrusted: quoted to models as data, never obeyed."""
 
@@ -431,6 +451,8 @@ class Post(BaseModel):
     publications: list[Publication] = []
     slot_at: datetime | None = None
     reason: str | None = None
+    reason_code: str | None = None
+    """A rejection's kind: one of REJECT_REASONS."""
     created_at: datetime
 
     @computed_field  # type: ignore[prop-decorator]
@@ -469,6 +491,8 @@ class Batch(BaseModel):
     created_at: datetime
     finished_at: datetime | None = None
     error: str | None = None
+    dropped: list[str] = []
+    """What the planner turned down, one line each with the reason."""
     posts: list[Post] = []
     steps: list[PipelineStep] = []
     """The batch's own steps: its planning attempts (their cost moves to the posts' plan steps once planned)."""

@@ -26,6 +26,7 @@ PRICES: dict[str, Price] = {
     "fal-ai/veo3/fast": Price(per_video_second=Decimal("0.40")),
     "gpt-4.1-mini": Price(per_1m_input_tokens=Decimal("0.40"), per_1m_output_tokens=Decimal("1.60")),
     "gpt-4.1": Price(per_1m_input_tokens=Decimal("2.00"), per_1m_output_tokens=Decimal("8.00")),
+    "gpt-4.1-nano": Price(per_1m_input_tokens=Decimal("0.10"), per_1m_output_tokens=Decimal("0.40")),
 }
 
 

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError
-from beatdesk.models import PostStatus
+from beatdesk.evals import record_decision
+from beatdesk.models import REJECT_REASONS, PostStatus
 from beatdesk.personas import load_persona
 from beatdesk.pipeline import MEDIA_STEPS, STEPS, VIDEO
 from beatdesk.slots import next_free_slot
@@ -37,12 +38,19 @@ def approve(session: Session, *, post_id: int, home: Path, actor: str, at: datet
         session, post_id=post_id, to=PostStatus.approved, actor=actor, action="approve", note=f"slot {slot.isoformat()}"
     )
     repo.set_slot(session, post_id=post_id, slot_at=slot)
+    record_decision(session, post_id=post_id, decision="approved")
 
 
-def reject(session: Session, *, post_id: int, actor: str, reason: str) -> None:
-    if not reason.strip():
-        raise BeatdeskError("a rejection needs a reason: --reason TEXT")
-    repo.transition(session, post_id=post_id, to=PostStatus.rejected, actor=actor, action="reject", note=reason.strip())
+def reject(session: Session, *, post_id: int, actor: str, reason: str, code: str | None = None) -> None:
+    """Reject with a reason: a code from REJECT_REASONS (counted by the evals), free text, or both."""
+    if code is not None and code not in REJECT_REASONS:
+        raise BeatdeskError(f"unknown reason code {code!r}; use one of {', '.join(REJECT_REASONS)}")
+    if not reason.strip() and code is None:
+        raise BeatdeskError(f"a rejection needs a reason: --reason TEXT, --reason-code ({'|'.join(REJECT_REASONS)})")
+    note = reason.strip() or REJECT_REASONS[code or "other"]
+    repo.transition(session, post_id=post_id, to=PostStatus.rejected, actor=actor, action="reject", note=note)
+    repo.set_reason_code(session, post_id=post_id, code=code or "other")
+    record_decision(session, post_id=post_id, decision="rejected", reason_code=code or "other")
 
 
 def send_back_for_redraft(session: Session, *, post_id: int, actor: str, note: str | None) -> None:
@@ -50,6 +58,7 @@ def send_back_for_redraft(session: Session, *, post_id: int, actor: str, note: s
     post = repo.get_post(session, post_id)
     repo.transition(session, post_id=post_id, to=PostStatus.drafting, actor=actor, action="redraft", note=note)
     repo.archive_draft(session, post_id=post_id, note=note, actor=actor)
+    repo.reset_edit_distance(session, post_id=post_id)
     repo.queue_steps(session, post_id=post_id, names=STEPS[post.content_format][1:])  # all but planning
 
 

@@ -158,8 +158,9 @@ class PlanWork(Protocol):
     def plan(self, batch: Batch, persona: Persona, call: Call) -> Planned: ...
 
 
-Works = Callable[[str, Persona, str | None], StepWork]
-"""The work for a step name, for a persona, with the provider:model a reviewer chose (or None)."""
+Works = Callable[[str, Persona, str | None, int], StepWork]
+"""The work for a step name, for a persona, with the provider:model chosen for it (a reviewer's, or the one
+a step taken over was running with; else None), for a post (by id: a persona may split drafting by post)."""
 
 
 class _Claimed:
@@ -252,7 +253,7 @@ class Runner:
             # A reviewer's choice of model, or the model of the request being resumed: the same renderer either way.
             chosen = f"{row.provider}:{row.model}" if row.provider and row.model else None
             try:
-                work = self.works(row.name, persona, chosen)
+                work = self.works(row.name, persona, chosen, post_id)
             except BeatdeskError as err:  # no key, an unknown model: the item fails with the reason
                 step_rows.claim(row, worker=me, provider=row.provider, model=row.model, now=utcnow())
                 step_rows.end(session, row, status=StepStatus.failed, cost_usd=row.cost_usd, error=one_line(err))
@@ -479,6 +480,7 @@ class Runner:
             batch_row = session.get(BatchRow, batch.id)
             assert batch_row is not None
             batch_row.status = BatchStatus.running
+            repo.set_batch_dropped(session, batch_id=batch.id, dropped=planned.notes)  # what the planner turned down
             return post_ids
 
         return _retry_store(lambda: self._once_list(record))

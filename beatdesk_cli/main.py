@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from beatdesk.errors import BeatdeskError
-from beatdesk.models import PostStatus
+from beatdesk.models import REJECT_REASONS, PostStatus
 
 if TYPE_CHECKING:  # the commands import what they use, so `--help` and `queue list` start in a blink
     from beatdesk.settings import Settings
@@ -273,6 +273,31 @@ def failed_posts(store: Store, batch_id: int) -> list[str]:
     return lines
 
 
+@batch_app.command("show")
+@edge
+def batch_show(
+    batch_id: Annotated[int, typer.Argument(help="The batch's id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A batch: its posts, cost, and what the planner dropped and why."""
+    from beatdesk.prices import format_usd
+    from beatdesk.settings import get_settings
+    from beatdesk.store import repo
+    from beatdesk_cli.show import batch_json, posts_table, print_json
+
+    with _store(get_settings()).session() as session:
+        batch = repo.get_batch(session, batch_id)
+    if as_json:
+        print_json(batch_json(batch))
+        return
+    console.print(posts_table(batch.posts, title=f"batch {batch.id} · {batch.persona} · {batch.status}"))
+    console.print(f"total cost: {format_usd(batch.total_cost_usd)} USD")
+    if batch.error:
+        console.print(f"error: {batch.error}", highlight=False)
+    for line in batch.dropped:
+        console.print(f"dropped: {line}", highlight=False, soft_wrap=True)
+
+
 def _print_batch_started(batch_id: int, as_json: bool) -> None:
     from beatdesk_cli.show import print_json
 
@@ -516,17 +541,45 @@ def review_approve(
 @edge
 def review_reject(
     post_id: Annotated[int, typer.Argument(help="The post's id.")],
-    reason: Annotated[str, typer.Option(help="Why, for the record and the drafter.")],
+    reason: Annotated[str, typer.Option(help="Why, in words, for the record and the drafter.")] = "",
+    reason_code: Annotated[str | None, typer.Option(help=f"The kind of reason: {', '.join(REJECT_REASONS)}.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Reject a post in review, with a reason."""
+    """Reject a post in review, with a reason (a code from the short list, words, or both)."""
     from beatdesk.review import reject
     from beatdesk.settings import get_settings
 
     store = _store(get_settings())
     with store.session() as session:
-        reject(session, post_id=post_id, actor=_actor(), reason=reason)
+        reject(session, post_id=post_id, actor=_actor(), reason=reason, code=reason_code)
     _print_decision(store, post_id, as_json)
+
+
+@app.command("evals")
+@edge
+def evals_command(
+    persona: Annotated[str | None, typer.Option(help="Only this persona's decisions.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only decisions from this date or time on (ISO, UTC).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Drafting models and prompt versions ranked by how often reviewers accept their posts."""
+    from beatdesk.evals import evals
+    from beatdesk.personas import load_persona
+    from beatdesk.review import parse_time
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import evals_table, print_json
+
+    settings = get_settings()
+    key = load_persona(settings.home, persona).key if persona else None
+    start = parse_time(since, label="--since") if since else None
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    with _store(settings).session() as session:
+        standings = evals(session, persona=key, since=start)
+    if as_json:
+        print_json([s.as_json() for s in standings])
+    else:
+        console.print(evals_table(standings))
 
 
 def _print_decision(store: Store, post_id: int, as_json: bool) -> None:
@@ -537,7 +590,12 @@ def _print_decision(store: Store, post_id: int, as_json: bool) -> None:
         post = repo.get_post(session, post_id)
     if as_json:
         print_json(
-            post_summary(post) | {"slot_at": post.slot_at.isoformat() if post.slot_at else None, "reason": post.reason}
+            post_summary(post)
+            | {
+                "slot_at": post.slot_at.isoformat() if post.slot_at else None,
+                "reason": post.reason,
+                "reason_code": post.reason_code,
+            }
         )
     else:
         slot = f" for {post.slot_at:%Y-%m-%d %H:%M} UTC" if post.slot_at else ""

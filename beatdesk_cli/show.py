@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from beatdesk.evals import Standing
 from beatdesk.models import Batch, ContentFormat, HeroTextDraft, PipelineStep, Plan, Post, Source, VideoDraft
 from beatdesk.prices import format_usd
 
@@ -38,6 +39,7 @@ def batch_json(batch: Batch) -> dict[str, Any]:
         "message": batch.spec.message,
         "counts": {str(fmt): n for fmt, n in batch.spec.counts.items()},
         "error": batch.error,
+        "dropped": batch.dropped,
         "total_cost_usd": format_usd(batch.total_cost_usd),
         "posts": [post_summary(post) for post in batch.posts],
     }
@@ -133,7 +135,7 @@ def print_post(console: Console, post: Post) -> None:
     if post.slot_at:
         header.append(f"\nslot {post.slot_at:%Y-%m-%d %H:%M} UTC")
     if post.reason:
-        header.append(f"\nreason: {post.reason}")
+        header.append(f"\nreason: {post.reason}" + (f" ({post.reason_code})" if post.reason_code else ""))
     console.print(header)
     plan_text = Text.assemble(
         (plan.beat_title, "bold"),
@@ -181,8 +183,28 @@ def print_plans(console: Console, plans: list[Plan], *, notes: list[str]) -> Non
 
 def sources_table(sources: list[Source]) -> Table:
     table = Table(title=f"{len(sources)} sources", header_style="bold")
-    for column in ("id", "kind", "published", "beats", "title"):
-        table.add_column(column)
+    for column in ("id", "kind", "published", "beats", "score", "title"):
+        table.add_column(column, justify="right" if column == "score" else "left")
     for source in sources:
-        table.add_row(source.id, source.kind, str(source.published or ""), ", ".join(source.beats), Text(source.title))
+        score = "given" if source.beat_score is None else f"{source.beat_score:.3f}"
+        beats = ", ".join(source.beats)
+        table.add_row(source.id, source.kind, str(source.published or ""), beats, score, Text(source.title))
+    return table
+
+
+def evals_table(standings: list[Standing]) -> Table:
+    """The evals' ranking: one row per drafting model and prompt version, best first."""
+    table = Table(title="review decisions by drafting model and prompt version, best first", header_style="bold")
+    for column in ("#", "drafter", "prompts", "posts", "accepted", "95% interval", "edited (words)", "rejected: why",
+                   "USD per accepted"):  # fmt: skip
+        table.add_column(column, justify="right" if column in ("#", "posts", "accepted") else "left")
+    for i, s in enumerate(standings, start=1):
+        row = s.as_json()
+        low, high = row["acceptance_95"]
+        why = ", ".join(f"{code} {n}" for code, n in row["reasons"].items())
+        table.add_row(
+            str(i), s.drafter, s.prompt_version, str(s.decisions), f"{s.accepted} ({s.rate:.0%})",
+            f"{low:.0%}-{high:.0%}", f"{s.edited} ({row['mean_words_edited']:g} mean)", f"{s.rejected} {why}".strip(),
+            row["cost_per_accepted_usd"] or "-",
+        )  # fmt: skip
     return table

@@ -12,17 +12,13 @@ from collections.abc import Iterable
 
 from beatdesk.channels import CHANNELS, length_on
 from beatdesk.models import Check, Draft, HeroTextDraft, Persona, Source, VideoDraft
+from drafter.instructions import echoes, instructions_in
+from drafter.links import Allowed, disallowed
 
 STRUCTURAL = frozenset({"body_length", "paragraphs", "caption_length", "hashtag_form", "hashtag_count",
                         "hashtag_duplicates", "hashtags_at_end", "video_length"})  # fmt: skip
 HASHTAG = re.compile(r"^#[A-Za-z][A-Za-z0-9_]{0,49}$")
 FIGURE = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)\s?(%|x|×|[kKmMbB]\b|points?\b)?")
-INJECTION = re.compile(
-    r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) instructions"
-    r"|disregard (?:the |all |your )?(?:rules|instructions)|new instructions:|you are now (?:a|an|the) "
-    r"|make every item|write \d+ items",
-    re.IGNORECASE,
-)
 VERBATIM_WORDS = 10
 """A run of this many words copied from a source, outside quotation marks, is flagged."""
 
@@ -49,6 +45,7 @@ def run_checks(draft: Draft, persona: Persona, sources: list[Source]) -> list[Ch
     checks.append(_banned(text, persona.banned_phrases))
     checks.append(_figures(text, sources))
     checks.append(_verbatim(text, sources))
+    checks.append(_links(text, persona, sources))
     checks.append(_injection(text, sources))
     return checks
 
@@ -141,17 +138,26 @@ def _verbatim(text: str, sources: list[Source]) -> Check:
     return Check(name="verbatim_copy", level="ok", detail="no unquoted run copied from a source")
 
 
+def _links(text: str, persona: Persona, sources: list[Source]) -> Check:
+    """Every link, handle and call to action must point at the persona's own links or a cited source."""
+    bad = disallowed(text, Allowed.of(persona, sources))
+    if not bad:
+        return Check(name="links", level="ok", detail="no links, handles or calls to action but the persona's own "
+                     "and its cited sources'")  # fmt: skip
+    named = "; ".join(f"{f.kind} '{f.text}'" for f in bad)
+    return Check(name="links", level="fail", detail=f"not the persona's nor a cited source's: {named}")
+
+
 def _injection(text: str, sources: list[Source]) -> Check:
-    """A source carrying instructions: the draft must not act on them (nor repeat them)."""
-    carriers = [(s, m.group(0)) for s in sources for m in [INJECTION.search(s.text)] if m]
-    if not carriers:
+    """A source that instructs the writer: the draft must not do what it asks (carry its link, handle or phrase)."""
+    found = [i for s in sources for i in instructions_in(s)]
+    if not found:
         return Check(name="source_instructions", level="ok", detail="no source carries instructions")
-    echoed = [s.id for s, phrase in carriers if phrase.lower() in text.lower()]
-    ids = ", ".join(s.id for s, _ in carriers)
+    echoed = [(i.source_id, want) for i in found for want in i.asks_for if echoes(text, want)]
     if echoed:
-        return Check(
-            name="source_instructions", level="fail", detail=f"the draft repeats instructions from {', '.join(echoed)}"
-        )
+        named = "; ".join(f"source {sid} asked for '{want}'" for sid, want in dict.fromkeys(echoed))
+        return Check(name="source_instructions", level="fail", detail=f"the draft does what a source asked: {named}")
+    ids = ", ".join(dict.fromkeys(i.source_id for i in found))
     return Check(
         name="source_instructions", level="warn", detail=f"{ids} carries instructions; treated as data, not followed"
     )

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError, describe_validation_error
+from beatdesk.evals import words_changed
 from beatdesk.models import PostStatus
 from beatdesk.personas import load_persona
 from beatdesk.store import repo
@@ -42,8 +43,16 @@ def edit_draft(session: Session, *, post_id: int, home: Path, actor: str, change
     persona = load_persona(home, post.persona)
     sources = cited_sources(post.plan, repo.list_sources(session, persona=post.persona, limit=500))
     repo.save_draft(session, post_id=post_id, draft=draft, checks=run_checks(draft, persona, sources))
+    changed_words = sum(words_changed(" ".join(map(str, _listed(current[k]))), " ".join(map(str, _listed(wanted[k]))))
+                        for k in changed)  # fmt: skip
+    repo.add_edit_distance(session, post_id=post_id, words=changed_words)
     before = "; ".join(f"{k}: {current[k]!s:.80}" for k in changed)
     repo.log_event(
         session, post_id=post_id, actor=actor, action="edit", note=f"changed {', '.join(changed)} (before: {before})"
     )
     return changed
+
+
+def _listed(value: Any) -> list[Any]:
+    """A field's words: hashtags are a list, the rest text."""
+    return list(value) if isinstance(value, list | tuple) else [value]

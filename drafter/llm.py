@@ -22,6 +22,7 @@ from beatdesk.llm import fence, reply_cost, usage
 from beatdesk.models import ContentFormat, Draft, HeroTextDraft, Scene, VideoDraft
 from drafter.base import DraftingContext, DraftResult
 from drafter.checks import run_checks, structural_failures
+from drafter.prompt_version import with_version
 
 _env = Environment(
     loader=PackageLoader("drafter", "templates"), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
@@ -114,7 +115,7 @@ class LLMDrafter:
             if draft is not None and not problems:
                 cached = self.cached_replies - cached_before
                 detail = f"{cached} of {attempt} replies served from the LLM cache, at no cost" if cached else None
-                return DraftResult(draft=draft, cost_usd=cost, detail=detail)
+                return DraftResult(draft=draft, cost_usd=cost, detail=with_version(detail))
             if attempt == 1:  # one repair round, with the problems spelled out
                 repair = _env.get_template("draft_repair.md.j2").render(problems=problems, previous=shown)
                 messages = [*messages, HumanMessage(repair)]

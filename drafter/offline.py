@@ -8,6 +8,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from beatdesk.models import ContentFormat, HeroTextDraft, Persona, Plan, Scene, VideoDraft
 from drafter.base import DraftingContext, DraftResult
+from drafter.prompt_version import with_version
 
 WORDS_PER_SECOND = 2.5
 MAX_VIDEO_SECONDS = 60.0
@@ -58,8 +59,8 @@ class OfflineDrafter:
 
     def draft(self, context: DraftingContext) -> DraftResult:
         if context.plan.content_format is ContentFormat.video:
-            return DraftResult(self._video(context))
-        return DraftResult(self._hero_text(context))
+            return DraftResult(self._video(context), detail=with_version(None))
+        return DraftResult(self._hero_text(context), detail=with_version(None))
 
     def _hero_text(self, context: DraftingContext) -> HeroTextDraft:
         persona, plan = context.persona, context.plan

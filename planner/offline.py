@@ -9,6 +9,15 @@ from planner.base import PlanningContext, PlanningError, PlanResult
 from planner.selection import Candidate, recent_pegs, select
 
 SOURCE_ANGLES_PER_BEAT = 5
+CLAIMS_PER_SOURCE = 4
+CLAIM_WORDS = (6, 40)
+"""A sentence this long (in words) can carry a piece: shorter is a fragment, longer a paragraph."""
+_NOT_A_CLAIM = re.compile(
+    r"https?://|www\.|(?<![\w.])@\w|\?$|\b(?:make sure|be sure|should|must|please|include|ignore|disregard"
+    r"|click|subscribe|sign up|you)\b",
+    re.IGNORECASE,
+)
+"""Sentences that ask or instruct rather than state a case: never an angle."""
 
 
 def button_for(beat: Beat) -> str:
@@ -21,8 +30,31 @@ def source_angle(beat: Beat, source: Source) -> str:
     return f"What “{source.title.rstrip('.')}” says about {beat.title.lower()}"
 
 
+def claims(source: Source) -> list[str]:
+    """The sentences of a source that state a case or a finding; each can carry a piece of its own."""
+    least, most = CLAIM_WORDS
+    found = [s.rstrip(".") for s in source.sentences() if least <= len(s.split()) <= most]
+    return [s for s in found if not _NOT_A_CLAIM.search(s)][:CLAIMS_PER_SOURCE]
+
+
+def claim_candidates(beat: Beat, source: Source) -> list[Candidate]:
+    """One candidate per claim of the source, quoted (the source's words, not the persona's) and pegged on it;
+    the source's title as the angle when it states no claim."""
+    button = button_for(beat)
+    found = claims(source)
+    if not found:
+        return [Candidate(beat=beat, angle=source_angle(beat, source), button=button, peg=source)]
+    name = source.title.rstrip(".")
+    return [
+        Candidate(beat=beat, angle=f"{name}: “{claim}”", button=button, peg=source,
+                  title=f"{name}: {' '.join(claim.split()[:7])}…")
+        for claim in found
+    ]  # fmt: skip
+
+
 def catalogue(context: PlanningContext) -> list[Candidate]:
-    """Every item the persona's beats and recent sources could make, in the catalogue's order."""
+    """Every item the persona's beats and sources could make, in the catalogue's order: the beats' own angles
+    first, then a case from each source (news-pegged beats: recent sources only)."""
     out = []
     for beat in context.persona.beats:
         pegs = recent_pegs(context, beat)
@@ -33,8 +65,9 @@ def catalogue(context: PlanningContext) -> list[Candidate]:
                     beat=beat, angle=angle, button=button_for(beat), peg=newest if beat.kind == "news_pegged" else None
                 )
             )
-        for source in pegs[:SOURCE_ANGLES_PER_BEAT]:
-            out.append(Candidate(beat=beat, angle=source_angle(beat, source), button=button_for(beat), peg=source))
+        material = pegs if beat.kind == "news_pegged" else [s for s in context.sources if beat.key in s.beats]
+        for source in material[:SOURCE_ANGLES_PER_BEAT]:
+            out += claim_candidates(beat, source)
     return out
 
 
@@ -47,7 +80,8 @@ class OfflinePlanner:
         if len(selection.plans) < context.spec.total:
             raise PlanningError(
                 f"only {len(selection.plans)} of {context.spec.total} items could be planned without repeating "
-                f"the last {context.freshness_days} days; add angles to personas/{context.persona.key}.toml "
-                "or sources with `beatdesk sources add`"
+                f"the last {context.freshness_days} days; add about {context.spec.total - len(selection.plans)} "
+                f"angles to the beats in personas/{context.persona.key}.toml, or sources with a few claims each "
+                "(`beatdesk sources add`; news-pegged beats need ones from the last 30 days)"
             )
         return PlanResult(plans=selection.plans, notes=selection.dropped)

@@ -19,15 +19,21 @@ import httpx
 from pydantic import ValidationError
 
 from beatdesk.errors import BeatdeskError, describe_validation_error
-from beatdesk.models import Persona, Source
+from beatdesk.models import Beat, Persona, Source
 from beatdesk.settings import DEFAULT_SOURCE_MAX_BYTES
 from beatdesk.store import Store, repo
 from planner.similarity import similarity
 
 Kind = Literal["note", "digest", "feed"]
 FRONT_MATTER = "+++"
-TAG_THRESHOLD = 0.12
-"""Least similarity of a source to a beat's notes for the source to be tagged with that beat."""
+TAG_THRESHOLD = 0.045
+"""Least similarity of a source to a beat's profile for the source to be tagged with that beat. Calibrated on
+tests/data/articles (`python bench/tagging.py`): pieces a person files under a beat score 0.07 and up, off-beat
+pieces (AI policy, chips, other subjects) 0.025 at most."""
+SECOND_BEAT_SHARE = 0.8
+"""A second beat is tagged only when it scores at least this share of the best one: a piece about both."""
+MIN_ARTICLE_WORDS = 30
+"""Fewer words than this extracted from a page: a cover, a login wall or an error page, not an article."""
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s+")
 
 
@@ -72,16 +78,28 @@ def _check_beat(persona: Persona, key: str, *, where: str) -> None:
         raise SourceError(f"{where}: unknown beat {key!r} for persona {persona.key}; known: {known}")
 
 
+def beat_profile(beat: Beat) -> str:
+    """What a beat is about, in words: its title, the persona's take, its angles and its hashtags' words."""
+    tags = [re.sub(r"([a-z])([A-Z])", r"\1 \2", tag.lstrip("#")) for tag in beat.hashtags]
+    return " ".join((beat.title, beat.notes, *beat.angles, *tags))
+
+
 def tag_beats(sources: list[Source], persona: Persona, *, given: tuple[str, ...] = ()) -> list[Source]:
-    """Sources without beats get the beats their text is closest to (TF-IDF), above a threshold."""
-    untagged = [i for i, source in enumerate(sources) if not source.beats and not given]
-    profiles = [" ".join((b.title, b.notes, *b.angles)) for b in persona.beats]
-    scores = similarity([sources[i].text + " " + sources[i].title for i in untagged], profiles)
+    """Sources without beats get the beat their text is closest to (TF-IDF), above a threshold, and the score.
+
+    Each source is scored on its own against the beats, so its tags do not depend on what was added with it."""
+    profiles = [beat_profile(b) for b in persona.beats]
     tagged = list(sources)
-    for row, i in enumerate(untagged):
-        best = sorted(range(len(profiles)), key=lambda j: -scores[row, j])[:2]
-        keys = tuple(persona.beats[j].key for j in best if scores[row, j] >= TAG_THRESHOLD)
-        tagged[i] = sources[i].model_copy(update={"beats": keys})
+    for i, source in enumerate(sources):
+        if source.beats or given:
+            continue
+        scores = similarity([f"{source.title} {source.text}"], profiles)[0]
+        first, second = sorted(range(len(profiles)), key=lambda j: -scores[j])[:2]
+        best = float(scores[first])
+        keys = [persona.beats[first].key] if best >= TAG_THRESHOLD else []
+        if keys and scores[second] >= max(TAG_THRESHOLD, SECOND_BEAT_SHARE * best):
+            keys.append(persona.beats[second].key)
+        tagged[i] = source.model_copy(update={"beats": tuple(keys), "beat_score": round(best, 4)})
     if given:
         tagged = [source.model_copy(update={"beats": given}) for source in tagged]
     return tagged
@@ -145,9 +163,43 @@ def _from_url(url: str, *, kind: Kind | None, max_bytes: int) -> list[Source]:
     text = response.text
     if not text.strip():
         raise SourceError(f"{url}: the answer is empty")
-    if (kind or _guess_kind(text, url)) != "feed":
-        raise SourceError(f"{url}: not an RSS or Atom feed; save the page as a note file and add that")
-    return parse_feed(text, origin=url)
+    if (kind or _guess_kind(text, url)) == "feed":
+        return parse_feed(text, origin=url)
+    if "html" not in response.headers.get("content-type", "") and not _looks_like_html(text):
+        raise SourceError(f"{url}: neither a feed nor an HTML page; save it as a note file and add that")
+    return parse_article(text, origin=url)
+
+
+def _looks_like_html(text: str) -> bool:
+    head = text.lstrip()[:500].lower()
+    return head.startswith("<!doctype html") or "<html" in head
+
+
+def parse_article(html: str, *, origin: str) -> list[Source]:
+    """An article page as its text, title, author, date and canonical URL (trafilatura), not its HTML."""
+    import trafilatura  # imported here: lxml and its helpers cost every CLI start 0.3 s, and only pages need them
+    from trafilatura.settings import Document
+
+    document = trafilatura.bare_extraction(html, url=origin, with_metadata=True, include_comments=False)
+    text = " ".join(str(document.text or "").split()) if isinstance(document, Document) else ""
+    if not isinstance(document, Document) or len(text.split()) < MIN_ARTICLE_WORDS:
+        raise SourceError(f"{origin}: no article text found on the page; save it as a note file and add that")
+    title = " ".join(str(document.title or "").split()) or _first_words(text)
+    if text.startswith(title):  # trafilatura's text opens with the headline; the title is kept apart
+        text = text[len(title) :].strip() or text
+    published = None
+    if document.date:
+        try:
+            published = date.fromisoformat(str(document.date)[:10])
+        except ValueError:
+            published = None
+    canonical = str(document.url or origin)
+    source = _source(
+        {"id": "x", "title": title, "kind": "note", "url": canonical, "published": published,
+         "author": " ".join(str(document.author).split()) if document.author else None, "text": text},
+        origin,
+    )  # fmt: skip
+    return [source.model_copy(update={"id": f"{slug(title, 40)}-{source.content_hash[:8]}"})]
 
 
 def split_front_matter(text: str, *, origin: str) -> tuple[dict[str, object], str]:

@@ -52,8 +52,14 @@ def approve_post(
 
 
 @router.post("/posts/{post_id}/reject")
-def reject_post(post_id: PostId, user: Reviewer, store: StoreDep, reason: FormText = "") -> RedirectResponse:
-    return decide(store, post_id, lambda session: reject(session, post_id=post_id, actor=user.name, reason=reason))
+def reject_post(
+    post_id: PostId, user: Reviewer, store: StoreDep, reason: FormText = "", code: FormText = ""
+) -> RedirectResponse:
+    return decide(
+        store,
+        post_id,
+        lambda session: reject(session, post_id=post_id, actor=user.name, reason=reason, code=code or None),
+    )
 
 
 @router.post("/posts/{post_id}/edit")

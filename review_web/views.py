@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from beatdesk.models import REJECT_REASONS
 from beatdesk.prices import format_usd
 from review_web.auth import form_token, give_anon_cookie
 
@@ -47,6 +48,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["usd"] = format_usd
     templates.env.filters["ago"] = relative_time
     templates.env.filters["link"] = link
+    templates.env.globals["reject_reasons"] = REJECT_REASONS
     return templates
 
 

@@ -46,7 +46,7 @@ class PaidImage:
 
 
 def runner_for(store: Store, home: Path, work: StepWork, *, stale_after_s: float = 30) -> Runner:
-    def works(step: str, persona: Persona, chosen: str | None) -> StepWork:
+    def works(step: str, persona: Persona, chosen: str | None, post_id: int) -> StepWork:
         return work
 
     return Runner(store, home=home, works=works, stale_after_s=stale_after_s)
@@ -107,8 +107,8 @@ def plan_with(store: Store, home: Path, batch_id: int, planner: Planner) -> list
 def draft_with(store: Store, home: Path, post_id: int, drafter: Drafter) -> Next:
     """Run the post's draft step through the runner with `drafter`."""
     drafting = DraftWork(store, drafter)
-    return Runner(store, home=home, works=lambda step, persona, chosen: drafting).advance(post_id)
+    return Runner(store, home=home, works=lambda step, persona, chosen, post_id: drafting).advance(post_id)
 
 
-def _no_works(step: str, persona: Persona, chosen: str | None) -> StepWork:
+def _no_works(step: str, persona: Persona, chosen: str | None, post_id: int) -> StepWork:
     raise AssertionError(f"no work expected for {step}")

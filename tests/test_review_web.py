@@ -109,10 +109,12 @@ def test_a_reviewer_works_the_queue(desk: str, browser: Browser) -> None:
 
     page.goto(f"{desk}/?status=in_review")
     page.locator("#queue tbody tr").nth(0).locator("a").first.click()
+    page.select_option("#reject-code", "tone")
     page.fill("input[name=reason]", "off-voice")
     page.click("#reject")
     expect(page.locator("#status")).to_have_text("rejected")
     expect(page.locator("body")).to_contain_text("reason: off-voice")
+    expect(page.locator("body")).to_contain_text("(tone)")
 
     page.click("text=Log out")
     page.goto(f"{desk}/")

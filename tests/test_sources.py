@@ -170,7 +170,7 @@ def test_feed_urls_from_a_local_server(cli: CliRunner, ready: Path, feed_server:
     assert "skipped:" in missing.stderr and "answered 404" in missing.stderr
 
     page = run_cli(cli, "sources", "add", f"{feed_server}/page", "--persona", "ash", code=1)
-    assert "not an RSS or Atom feed" in page.stderr
+    assert "no article text found on the page" in page.stderr
 
 
 def test_unreachable_url_is_skipped_and_said(cli: CliRunner, ready: Path, tmp_path: Path) -> None:

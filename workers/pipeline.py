@@ -11,6 +11,7 @@ from beatdesk.settings import Settings, get_settings
 from beatdesk.store import Store, open_store
 from drafter.base import Drafter, UnavailableDrafter
 from drafter.registry import drafter_for
+from drafter.split import model_for_post
 from drafter.stage import DraftWork
 from planner.registry import planner_for
 from planner.stage import BatchPlanning
@@ -36,15 +37,21 @@ def runner() -> Runner:
 
 def _runner(settings: Settings) -> Runner:
     store = store_of(settings)
-    try:
-        drafter: Drafter = drafter_for(settings.llm)
-    except BeatdeskError as err:  # a missing key or package fails each item's draft step, not the worker
-        drafter = UnavailableDrafter(settings.llm, err)
-    drafting = DraftWork(store, drafter, max_output_tokens=settings.llm_max_tokens)
+    drafting: dict[str, DraftWork] = {}
 
-    def works(step: str, persona: Persona, chosen: str | None) -> StepWork:
-        if step == DRAFT:
-            return drafting
+    def draft_work(name: str) -> DraftWork:
+        """One drafter per model name in this process (a persona may split drafting between two)."""
+        if name not in drafting:
+            try:
+                drafter: Drafter = drafter_for(name)
+            except BeatdeskError as err:  # a missing key or package fails each item's draft step, not the worker
+                drafter = UnavailableDrafter(name, err)
+            drafting[name] = DraftWork(store, drafter, max_output_tokens=settings.llm_max_tokens)
+        return drafting[name]
+
+    def works(step: str, persona: Persona, chosen: str | None, post_id: int) -> StepWork:
+        if step == DRAFT:  # a draft taken over keeps its model; a new one gets the persona's split, if any
+            return draft_work(chosen or model_for_post(persona, post_id=post_id, default=settings.llm))
         if step == VIDEO:
             return MediaWork(step, video_renderer(chosen or persona.video_renderer or settings.video_renderer),
                              home=settings.home)  # fmt: skip

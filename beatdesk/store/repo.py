@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, Row, and_, exists, func, or_, select, update
@@ -40,12 +40,14 @@ from beatdesk.store.schema import (
     BatchRow,
     ChannelMediaRow,
     ChatReferenceRow,
+    DecisionRow,
     EventRow,
     InstallationRow,
     PostRow,
     PublicationRow,
     SourceRow,
     StepRow,
+    money_sum,
     money_total,
     utc_day,
     utcnow,
@@ -114,9 +116,19 @@ def get_batch(session: Session, batch_id: int) -> Batch:
         created_at=row.created_at,
         finished_at=row.finished_at,
         error=row.error,
+        dropped=row.dropped or [],
         posts=[_post(post) for post in row.posts],
         steps=batch_steps(session, batch_id=batch_id),
     )
+
+
+def set_batch_dropped(session: Session, *, batch_id: int, dropped: Sequence[str]) -> None:
+    """Keep what the planner turned down on the batch, with the reasons."""
+    session.execute(update(BatchRow).where(BatchRow.id == batch_id).values(dropped=list(dropped)))
+
+
+def set_reason_code(session: Session, *, post_id: int, code: str | None) -> None:
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(reason_code=code))
 
 
 def batch_steps(session: Session, *, batch_id: int) -> list[PipelineStep]:
@@ -708,6 +720,8 @@ def store_sources(session: Session, *, persona: str, sources: Sequence[Source]) 
             "text": source.text,
             "content_hash": digest,
             "beats": list(source.beats),
+            "author": source.author,
+            "beat_score": source.beat_score,
         }
         row = session.scalars(select(SourceRow).where(SourceRow.persona == persona, SourceRow.key == source.id)).first()
         if row is None:
@@ -734,17 +748,68 @@ def list_sources(
 
 
 def recent_plans(session: Session, *, persona: str, since: datetime) -> list[tuple[int, Plan]]:
-    """(post id, plan) of the persona's live posts since `since`, newest first."""
+    """(post id, plan) of the persona's posts since `since` that count against a new angle, newest first:
+    live ones and rejected ones (a reviewer turned that angle down: it must not come straight back)."""
     rows = session.execute(
         select(PostRow.id, PostRow.plan)
-        .where(
-            PostRow.persona == persona,
-            PostRow.created_at >= since,
-            PostRow.status.not_in([PostStatus.rejected, PostStatus.failed]),
-        )
+        .where(PostRow.persona == persona, PostRow.created_at >= since, PostRow.status != PostStatus.failed)
         .order_by(PostRow.id.desc())
     ).all()
     return [(post_id, Plan.model_validate(plan)) for post_id, plan in rows]
+
+
+# --- review decisions (the private evals) ----------------------------------------------------
+
+
+class Decision(NamedTuple):
+    """A reviewer's decision on a post, with what made it."""
+
+    post_id: int
+    persona: str
+    at: datetime
+    planner: str | None
+    drafter: str | None
+    prompt_version: str | None
+    decision: str
+    """approved (as is), edited (approved after edits) or rejected."""
+    edit_distance: int
+    reason_code: str | None
+    decide_seconds: float | None
+    cost_usd: Decimal
+
+
+def add_decision(session: Session, **values: Any) -> None:
+    """Keep a decision; `values` are Decision's fields."""
+    session.add(DecisionRow(**Decision(**values)._asdict()))
+
+
+def list_decisions(session: Session, *, persona: str | None = None, since: datetime | None = None) -> list[Decision]:
+    query = select(DecisionRow).order_by(DecisionRow.at)
+    if persona:
+        query = query.where(DecisionRow.persona == persona)
+    if since is not None:
+        query = query.where(DecisionRow.at >= since)
+    return [Decision(**{name: getattr(row, name) for name in Decision._fields}) for row in session.scalars(query)]
+
+
+def decided_cost(session: Session, *, post_id: int) -> Decimal:
+    """What the post's earlier decisions already accounted for, so each decision carries only its draft's cost."""
+    return session.scalar(select(money_sum(DecisionRow.cost_usd)).where(DecisionRow.post_id == post_id)) or Decimal(0)
+
+
+def edit_distance_of(session: Session, *, post_id: int) -> int:
+    return session.scalar(select(PostRow.edit_distance).where(PostRow.id == post_id)) or 0
+
+
+def add_edit_distance(session: Session, *, post_id: int, words: int) -> None:
+    """Count a reviewer's edit of the current draft."""
+    total = func.coalesce(PostRow.edit_distance, 0) + words
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(edit_distance=total))
+
+
+def reset_edit_distance(session: Session, *, post_id: int) -> None:
+    """A new draft: nobody has edited it yet."""
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(edit_distance=None))
 
 
 # --- rows to models --------------------------------------------------------------------------
@@ -763,6 +828,8 @@ def _source(row: SourceRow) -> Source:
         url=row.url,
         origin=row.origin or None,
         beats=tuple(row.beats),
+        author=row.author,
+        beat_score=row.beat_score,
         text=row.text,
     )
 
@@ -838,5 +905,6 @@ def _post_of(
         publications=publications,
         slot_at=row.slot_at,
         reason=row.reason,
+        reason_code=row.reason_code,
         created_at=row.created_at,
     )

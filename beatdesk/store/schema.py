@@ -162,6 +162,8 @@ class BatchRow(Base):
     """persona:schedule:due time for a batch the scheduler made: unique, so two schedulers make one."""
     nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the reconciler last handed the batch to a worker again."""
+    dropped: Mapped[list[str] | None] = mapped_column(JSON)
+    """What the planner turned down for this batch, one line each with the reason."""
 
     posts: Mapped[list[PostRow]] = relationship(back_populates="batch", order_by="PostRow.id")
 
@@ -188,6 +190,10 @@ class PostRow(Base):
     draft_history: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(Text)
+    reason_code: Mapped[str | None] = mapped_column(String(16))
+    """A rejection's kind (too_close, off_beat, …), beside its free text."""
+    edit_distance: Mapped[int | None] = mapped_column(Integer)
+    """Words reviewers changed in the current draft (a new draft starts again at 0)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     touched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     """The post's last progress (a step started or ended, its status changed): a post that stops moving is recovered."""
@@ -326,7 +332,34 @@ class SourceRow(Base):
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     beats: Mapped[list[str]] = mapped_column(JSON)
+    author: Mapped[str | None] = mapped_column(Text)
+    beat_score: Mapped[float | None] = mapped_column(Float)
+    """How close the text is to the beat it was tagged with (None: beats given by hand)."""
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DecisionRow(Base):
+    """A reviewer's decision on a post, with what made the post: the private evals' record."""
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (Index("ix_review_decisions_persona_at", "persona", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    persona: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    planner: Mapped[str | None] = mapped_column(String(160))
+    """provider:model of the plan step."""
+    drafter: Mapped[str | None] = mapped_column(String(160))
+    prompt_version: Mapped[str | None] = mapped_column(String(16))
+    """A hash of the drafting templates the draft was made with."""
+    decision: Mapped[str] = mapped_column(String(16))
+    """approved, edited (approved after edits) or rejected."""
+    edit_distance: Mapped[int] = mapped_column(Integer, default=0)
+    reason_code: Mapped[str | None] = mapped_column(String(16))
+    decide_seconds: Mapped[float | None] = mapped_column(Float)
+    """From the post reaching review to the decision."""
+    cost_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
 
 
 class LLMCacheRow(Base):
