@@ -1,7 +1,7 @@
 """editorial judgement: authors and beat scores on sources, dropped items on batches, reject reason codes, review decisions
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import beatdesk.store.schema
 
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
