@@ -67,7 +67,8 @@ def main() -> None:
         # Five steps a post, started over the last 40 days: the persona page sums the last 30 of them.
         session.execute(insert(StepRow), [
             {"post_id": post_id, "batch_id": owners[post_id], "persona": "ash", "position": n, "name": name,
-             "status": "done", "provider": "local", "model": "m", "cost_usd": Decimal("0.01") * (n + 1), "latency_s": 0.1,
+             "status": "done", "provider": "local", "model": "m", "cost_usd": Decimal("0.01") * (n + 1),
+             "latency_s": 0.1,
              "started_at": now - timedelta(hours=post_id % (40 * 24)), "finished_at": now}
             for post_id in ids for n, name in enumerate(("plan", "draft", "hero_image", "cover_image", "video"))
         ])  # fmt: skip
