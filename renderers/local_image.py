@@ -65,7 +65,7 @@ class LocalImageRenderer:
         image = card(request.persona, title=request.title, kicker=request.kicker, size=SIZES[request.aspect])
         request.out_path.parent.mkdir(parents=True, exist_ok=True)
         partial = request.out_path.with_suffix(".part")
-        image.save(partial, format="PNG", optimize=True)
+        image.save(partial, format="PNG")  # optimize=True: 3x the CPU for 6% smaller files
         os.replace(partial, request.out_path)  # never leave a half-written image under the real name
         width, height = image.size
         return RenderResult(

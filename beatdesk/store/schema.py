@@ -119,6 +119,9 @@ class BatchRow(Base):
     """persona:schedule:due time for a batch the scheduler made: unique, so two schedulers make one."""
     nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the reconciler last handed the batch to a worker again."""
+    posts_settled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many of its posts no longer hold the batch up (`TERMINAL_FOR_BATCH`), kept by `repo.transition`:
+    a progress poll reads this one row, not the batch's posts."""
 
     posts: Mapped[list[PostRow]] = relationship(back_populates="batch", order_by="PostRow.id")
 
