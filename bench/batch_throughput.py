@@ -51,14 +51,14 @@ def run_in_process(items: int, video: int, *, trace: bool) -> dict[str, float | 
     result = CliRunner().invoke(app, args)
     elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     peak = tracemalloc.get_traced_memory()[1] if trace else 0
-    return {"seconds": elapsed, "cpu_s": cpu_s, "peak_bytes": peak, **_checked(result.exit_code, result.stdout, items)}
+    return {"seconds": elapsed, "cpu_s": cpu_s, "peak_bytes": peak, **_checked(result.exit_code, result.stdout, items, result.stderr)}
 
 
-def _checked(code: int, stdout: str, items: int) -> dict[str, int | str]:
+def _checked(code: int, stdout: str, items: int, stderr: str = "") -> dict[str, int | str]:
     try:
         batch = json.loads(stdout)
     except ValueError:
-        raise BenchError(f"batch run exited {code} without a batch: {stdout.strip()[-400:]}") from None
+        raise BenchError(f"batch run exited {code} without a batch: {(stdout + stderr).strip()[-400:]}") from None
     posts = batch.get("posts", [])
     in_review = sum(1 for post in posts if post["status"] == "in_review")
     if code != 0 or batch["status"] != "done" or in_review != items:
@@ -89,7 +89,7 @@ def command(items: int, video: int) -> float:
         out = subprocess.run([exe, "batch", "run", "--persona", "ash", "--items", str(items), "--video", str(video),
                               "--json"], env=_env(home), capture_output=True, text=True, check=False)  # fmt: skip
         elapsed = time.perf_counter() - started
-        _checked(out.returncode, out.stdout, items)
+        _checked(out.returncode, out.stdout, items, out.stderr)
         return elapsed
     finally:
         shutil.rmtree(home, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,3 +56,17 @@ def test_progress_is_one_row_of_the_batch_and_follows_its_posts(cli: CliRunner, 
     with store.session() as session:
         assert repo.batch_progress(session, batch_id=batch["batch_id"])[1:] == (3, 4)
     assert settled_by_count(store, batch["batch_id"]) == 3
+
+
+def test_the_embedded_default_draws_cards_in_more_than_one_process(cli: CliRunner, home: Path) -> None:
+    run_cli(cli, "init")
+    batch = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "8", "--video", "0", "--json")
+    assert batch["status"] == "done"
+    drawn_in = set()
+    for summary in batch["posts"]:
+        post = run_cli(cli, "post", "show", str(summary["id"]), "--json")
+        (image,) = [step for step in post["steps"] if step["name"] == "hero_image"]
+        assert image["status"] == "done" and Path(image["artifact"]["path"]).is_file()
+        drawn_in.add(image["detail"])
+    assert len(drawn_in) > 1 and all(d.startswith("card drawn in process ") for d in drawn_in)
+    assert f"card drawn in process {os.getpid()}" not in drawn_in

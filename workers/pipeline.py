@@ -14,6 +14,7 @@ from drafter.registry import drafter_for
 from drafter.stage import DraftWork
 from planner.registry import planner_for
 from planner.stage import BatchPlanning
+from renderers.local_image import LocalImageRenderer, card_pool
 from renderers.registry import image_renderer, video_renderer
 from renderers.stage import MediaWork
 
@@ -41,6 +42,9 @@ def _runner(settings: Settings) -> Runner:
     except BeatdeskError as err:  # a missing key or package fails each item's draft step, not the worker
         drafter = UnavailableDrafter(settings.llm, err)
     drafting = DraftWork(store, drafter, max_output_tokens=settings.llm_max_tokens)
+    # No workers: local cards are drawn in processes of this one, one per core (started now, before the
+    # posts' threads are).
+    cards = card_pool() if settings.in_process else None
 
     def works(step: str, persona: Persona, chosen: str | None) -> StepWork:
         if step == DRAFT:
@@ -48,8 +52,10 @@ def _runner(settings: Settings) -> Runner:
         if step == VIDEO:
             return MediaWork(step, video_renderer(chosen or persona.video_renderer or settings.video_renderer),
                              home=settings.home)  # fmt: skip
-        return MediaWork(step, image_renderer(chosen or persona.image_renderer or settings.image_renderer),
-                         home=settings.home)  # fmt: skip
+        images = image_renderer(chosen or persona.image_renderer or settings.image_renderer)
+        if cards is not None and isinstance(images, LocalImageRenderer):
+            images = LocalImageRenderer(pool=cards)
+        return MediaWork(step, images, home=settings.home)
 
     planning = BatchPlanning(
         store,
