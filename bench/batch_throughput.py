@@ -51,7 +51,12 @@ def run_in_process(items: int, video: int, *, trace: bool) -> dict[str, float | 
     result = CliRunner().invoke(app, args)
     elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     peak = tracemalloc.get_traced_memory()[1] if trace else 0
-    return {"seconds": elapsed, "cpu_s": cpu_s, "peak_bytes": peak, **_checked(result.exit_code, result.stdout, items, result.stderr)}
+    return {
+        "seconds": elapsed,
+        "cpu_s": cpu_s,
+        "peak_bytes": peak,
+        **_checked(result.exit_code, result.stdout, items, result.stderr),
+    }
 
 
 def _checked(code: int, stdout: str, items: int, stderr: str = "") -> dict[str, int | str]:
