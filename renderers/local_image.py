@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from decimal import Decimal
 from functools import lru_cache
 from multiprocessing import get_context
@@ -74,11 +75,12 @@ class LocalImageRenderer:
         request.out_path.parent.mkdir(parents=True, exist_ok=True)
         partial = request.out_path.with_suffix(".part")
         size = SIZES[request.aspect]
-        if self.pool is None:
-            width, height, pid = save_card(request.persona, request.title, request.kicker, size, partial)
-        else:
-            drawn = self.pool.submit(save_card, request.persona, request.title, request.kicker, size, partial)
-            width, height, pid = drawn.result()
+        args = (request.persona, request.title, request.kicker, size, partial)
+        try:
+            width, height, pid = save_card(*args) if self.pool is None else self.pool.submit(save_card, *args).result()
+        except BrokenProcessPool:  # a card process died (killed, out of memory): draw here, and fork anew next time
+            card_pool.cache_clear()
+            width, height, pid = save_card(*args)
         os.replace(partial, request.out_path)  # never leave a half-written image under the real name
         return RenderResult(
             artifact=Artifact(

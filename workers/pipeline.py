@@ -42,9 +42,8 @@ def _runner(settings: Settings) -> Runner:
     except BeatdeskError as err:  # a missing key or package fails each item's draft step, not the worker
         drafter = UnavailableDrafter(settings.llm, err)
     drafting = DraftWork(store, drafter, max_output_tokens=settings.llm_max_tokens)
-    # No workers: local cards are drawn in processes of this one, one per core (started now, before the
-    # posts' threads are).
-    cards = card_pool() if settings.in_process else None
+    if settings.in_process:  # no workers: local cards are drawn in processes of this one, one per core,
+        card_pool()  # started now, before the posts' threads are
 
     def works(step: str, persona: Persona, chosen: str | None) -> StepWork:
         if step == DRAFT:
@@ -53,8 +52,8 @@ def _runner(settings: Settings) -> Runner:
             return MediaWork(step, video_renderer(chosen or persona.video_renderer or settings.video_renderer),
                              home=settings.home)  # fmt: skip
         images = image_renderer(chosen or persona.image_renderer or settings.image_renderer)
-        if cards is not None and isinstance(images, LocalImageRenderer):
-            images = LocalImageRenderer(pool=cards)
+        if settings.in_process and isinstance(images, LocalImageRenderer):
+            images = LocalImageRenderer(pool=card_pool())  # the same processes (forked anew if one died)
         return MediaWork(step, images, home=settings.home)
 
     planning = BatchPlanning(
