@@ -2,7 +2,7 @@
 way a user runs them: through the CLI's own `batch run` code.
 
 For each size (10, 50, 200 hero_text items by default) and each of `--repeats` runs, a fresh home
-and a fresh Python process that imports the CLI and then times `batch run` alone; then `beatdesk
+and a fresh Python process that imports the CLI and the stages and then times `batch run` alone; then `beatdesk
 batch run --persona ash --items N --video 0` as a command, its start included. Prints the medians,
 posts/s and the per-item slope between sizes (linear cost: the slopes agree). Memory is traced in a
 separate pass (tracemalloc slows Python down 2-3x, so it never runs beside the timing).
@@ -40,6 +40,7 @@ def run_in_process(items: int, video: int, *, trace: bool) -> dict[str, float | 
     from typer.testing import CliRunner
 
     from beatdesk_cli.main import app
+    from workers import graph  # noqa: F401  the stages the command imports when it runs: its start, timed apart
 
     args = ["batch", "run", "--persona", "ash", "--items", str(items), "--video", str(video), "--json"]
     if trace:

@@ -156,14 +156,6 @@ def note_nudge(session: Session, *, post_id: int, at: datetime) -> None:
     session.execute(update(PostRow).where(PostRow.id == post_id).values(nudged_at=at))
 
 
-def batch_status(session: Session, batch_id: int) -> BatchStatus:
-    """Just the batch's status: what a progress poll reads, whatever the batch's size."""
-    status = session.scalar(select(BatchRow.status).where(BatchRow.id == batch_id))
-    if status is None:
-        raise NotFoundError(f"no batch with id {batch_id}")
-    return BatchStatus(status)
-
-
 def batch_progress(session: Session, *, batch_id: int) -> tuple[BatchStatus, int, int]:
     """(status, posts settled, posts in all) from the batch's one row, whatever its size: what a poll reads."""
     row = session.execute(
