@@ -134,19 +134,22 @@ def main() -> None:
     try:
         print(f"{time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
               f"medians of {args.repeats}, {args.video} video per batch")  # fmt: skip
-        medians = {}
+        medians: dict[int, float] = {}
+        cpus: dict[int, float] = {}
         for size in sorted(set(args.sizes)):
             runs = [child(size, args.video, trace=False) for _ in range(args.repeats)]
             wall = statistics.median(float(r["seconds"]) for r in runs)
             cpu = statistics.median(float(r["cpu_s"]) for r in runs)
-            medians[size] = wall
+            medians[size], cpus[size] = wall, cpu
             walls = _listed(float(r["seconds"]) for r in runs)
             print(f"  {size:>4} items: {wall:6.2f} s  {rate(size, wall):5.1f} posts/s  "
                   f"(runs {walls}; CPU of the CLI process {cpu:.2f} s)")  # fmt: skip
         sizes = sorted(medians)
         for small, large in itertools.pairwise(sizes):
             slope = (medians[large] - medians[small]) / (large - small)
-            print(f"  slope {small}->{large}: {slope * 1000:.1f} ms per extra item")
+            cpu_slope = (cpus[large] - cpus[small]) / (large - small)
+            print(f"  slope {small}->{large}: {slope * 1000:.1f} ms per extra item, "
+                  f"{cpu_slope * 1000:.1f} ms of CPU in the CLI process (cards: other processes)")  # fmt: skip
         if not args.no_command:
             largest = sizes[-1]
             walls = [command(largest, args.video) for _ in range(args.repeats)]

@@ -42,8 +42,8 @@ def _runner(settings: Settings) -> Runner:
     except BeatdeskError as err:  # a missing key or package fails each item's draft step, not the worker
         drafter = UnavailableDrafter(settings.llm, err)
     drafting = DraftWork(store, drafter, max_output_tokens=settings.llm_max_tokens)
-    if settings.in_process:  # no workers: local cards are drawn in processes of this one, one per core,
-        card_pool()  # started now, before the posts' threads are
+    if settings.in_process and settings.image_renderer == "local":
+        card_pool()  # no workers: local cards are drawn in processes of this one, one per core, started now
 
     def works(step: str, persona: Persona, chosen: str | None) -> StepWork:
         if step == DRAFT:

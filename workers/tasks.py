@@ -53,7 +53,7 @@ def hand_on(post_ids: list[int], *, in_process: bool) -> None:
         for post_id in post_ids:
             advance_task.delay(post_id)
         return
-    threads = IN_PROCESS_THREADS_PER_CORE * len(os.sched_getaffinity(0))
+    threads = get_settings().in_process_threads or IN_PROCESS_THREADS_PER_CORE * len(os.sched_getaffinity(0))
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="beatdesk-post") as pool:
         running = [pool.submit(advance_task.delay, post_id) for post_id in post_ids]
     for done in running:
