@@ -285,11 +285,15 @@ class Source(Strict):
         return [s.strip() for s in re.split(r"(?<=[.!?])\s+", self.text.strip()) if s.strip()]
 
 
+MAX_BATCH_ITEMS = 1000
+"""Items of one format in a batch at most: a batch's cost grows linearly, and 1,000 is what was measured."""
+
+
 class BatchSpec(Strict):
     """What a batch asks for: exact counts per format, and an optional special message."""
 
     persona: str
-    counts: dict[ContentFormat, Annotated[int, Field(ge=0, le=50)]]
+    counts: dict[ContentFormat, Annotated[int, Field(ge=0, le=MAX_BATCH_ITEMS)]]
     message: str | None = Field(default=None, max_length=2000)
     max_cost_usd: Money | None = None
     """A cap on what the batch may spend, below the persona's per-batch budget."""

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = Field(default=3600, ge=1)
     """Redis gives an unacknowledged task to another worker after this; keep it above the longest render."""
     worker_concurrency: int = Field(default=2, ge=1, le=64)
+    in_process_threads: int = Field(default=0, ge=0, le=64)
+    """With no broker: how many of a batch's posts run at once (0: two per core)."""
     freshness_days: int = Field(default=30, ge=0, le=3650)
     """How far back a new item must not repeat a post."""
     freshness_threshold: float = Field(default=0.4, gt=0, le=1)

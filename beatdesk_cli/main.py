@@ -207,11 +207,11 @@ def batch_run(
             TextColumn(f"batch {batch_id}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("steps"),
+            TextColumn("posts"),
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=errors, transient=True) as progress:
-            task = progress.add_task("steps", total=None)
+            task = progress.add_task("posts", total=None)
             batch = wait_for_batch(
                 settings,
                 batch_id,

@@ -1,6 +1,6 @@
 """20 renders with 2 s of provider latency through Redis and one worker with a thread pool.
 
-Prints the wall time beside the parallel ideal (one latency) and the serial time (all latencies),
+Prints the wall time beside the parallel ideal (one latency) and a measured serial run (`--serial`),
 and the per-render overhead (a render's round trip minus the provider's latency) beside a bare
 Celery no-op round trip on the same Redis, timed alike: both after an idle pause as long as the
 latency (a render's second half always runs after one), and both back to back with a provider that
@@ -10,6 +10,13 @@ its fal request; nothing is paid twice). Targets: wall within 1.25x of the ideal
 of the no-op (a guard, not a goal); recovery under 60 s.
 Starts a redis-server of its own (never a shared one); the fal server is the test suite's fake, on 127.0.0.1.
 Run: python bench/render_parallel.py [--renders 20] [--latency 2.0] [--database-url postgresql://...]
+
+Batch mode (`--batch 1000`): a whole batch as a user runs it, through `start_batch` and `wait_for_batch`
+(the CLI's code), planned, drafted and rendered by `--workers` workers of `--threads` threads each on
+this bench's own redis-server and a fresh PostgreSQL database (`--pg-admin-url`, default the test
+suite's). Prints the wall against the parallel ideal (ceil(items / threads in all) x latency; target
+within 1.25x), a measured serial run of `--serial` renders, the workers' CPU per render, and the
+producer's resident memory at the first and the last progress tick (it must not grow with the batch).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.fake_fal import fal_server
 from tests.redis_server import redis_server
 
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SINGLES = 7
 """Renders timed one at a time for each overhead figure (the medians are printed)."""
 WARM_UPS = 6
@@ -48,7 +56,17 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=2.0)
     parser.add_argument("--pool", choices=["threads", "prefork"], default="threads")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary home")
+    parser.add_argument("--batch", type=int, default=0, help="items of one batch through start_batch (batch mode)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=20)
+    parser.add_argument("--serial", type=int, default=5, help="batch mode: renders timed one after another")
+    parser.add_argument("--pg-admin-url", default=os.environ.get("BEATDESK_TEST_PG_URL", PG_ADMIN))
     args = parser.parse_args()
+    if args.batch:
+        if args.batch < 1 or args.workers < 1 or args.threads < 1 or args.serial < 1:
+            parser.error("--batch, --workers, --threads and --serial must be positive")
+        batch_mode(args)
+        return
 
     home = Path(tempfile.mkdtemp(prefix="beatdesk-bench-"))
     with fal_server() as fal, redis_server(home / "redis") as redis:
@@ -71,7 +89,7 @@ def main() -> None:
         init_home(home)
         persona = load_persona(home, bench_persona(home / "personas"))
         store = open_store(get_settings().effective_database_url)
-        count = WARM_UPS + 2 * SINGLES + args.renders + 1  # the last one is killed mid-render
+        count = WARM_UPS + 2 * SINGLES + args.serial + args.renders + 1  # the last one is killed mid-render
         post_ids = make_posts(store, persona, count, repo, ContentFormat, Plan, PostStatus, OfflineDrafter,
                               DraftingContext)  # fmt: skip
         configure(get_settings())
@@ -91,20 +109,26 @@ def main() -> None:
             hot = compare(for_hot, render_post_task, ping_task, cpu, pause=0.0, noops=NOOPS_PER_RENDER)
             fal.latency_s = args.latency
             idle = compare(for_idle, render_post_task, ping_task, cpu, pause=args.latency)
+            first = WARM_UPS + 2 * SINGLES
+            started = time.perf_counter()
+            for post_id in post_ids[first : first + args.serial]:  # the serial figure, measured
+                time_renders([post_id], render_post_task)
+            serial_each = (time.perf_counter() - started) / args.serial
             cpu_before = cpu()
-            wall = time_renders(post_ids[WARM_UPS + 2 * SINGLES : -1], render_post_task)
+            wall = time_renders(post_ids[first + args.serial : -1], render_post_task)
             worker_cpu = cpu() - cpu_before
             recovery, worker = killed_mid_render(post_ids[-1], worker, start, store, repo, PostStatus, fal)
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=30)
-    n = len(post_ids) - WARM_UPS - 2 * SINGLES - 1
+    n = len(post_ids) - WARM_UPS - 2 * SINGLES - args.serial - 1
     if fal.charges != len(post_ids):
         sys.exit(f"{fal.charges} charges for {len(post_ids)} renders: some failed or were skipped; figures not valid")
-    ideal, serial = args.latency, args.latency * n
+    ideal, serial = args.latency, serial_each * n
     print(
         f"{n} renders at {args.latency:g} s provider latency: wall {wall:.2f} s, ideal {ideal:.2f} s "
-        f"({wall / ideal:.2f}x, target <= 1.25x), serial {serial:.1f} s; {fal.charges} charges"
+        f"({wall / ideal:.2f}x, target <= 1.25x), serial {serial:.1f} s ({args.serial} renders one after another, "
+        f"measured: {serial_each:.2f} s each; {serial / wall:.1f}x the parallel wall); {fal.charges} charges"
     )
     for label, pair, latency in (
         (f"each after {args.latency:g} s idle, at {args.latency:g} s latency", idle, args.latency),
@@ -233,6 +257,115 @@ def time_renders(post_ids, task) -> float:
     for result in results:
         result.get(timeout=60)
     return time.perf_counter() - started
+
+
+def batch_mode(args: argparse.Namespace) -> None:
+    """One batch of `args.batch` hero_text items rendered on fal (fake, `args.latency` s) by the workers."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_home import make_home
+
+    admin = make_url(args.pg_admin_url)
+    name = f"beatdesk_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    database_url = admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    home = Path(tempfile.mkdtemp(prefix="beatdesk-bench-"))
+    make_home(home, beats=args.batch // 9 + 2, angles_per_beat=10)
+    persona = home / "personas" / "ash.toml"
+    text = re.sub(r'per_batch_usd = "[^"]*"', 'per_batch_usd = "100000"', persona.read_text())
+    persona.write_text(re.sub(r'per_day_usd = "[^"]*"', 'per_day_usd = "1000000"', text))
+    try:
+        with fal_server() as fal, redis_server(home / "redis") as redis:
+            fal.latency_s = args.latency
+            env = os.environ | {
+                "BEATDESK_HOME": str(home), "BEATDESK_BROKER_URL": redis.url, "FAL_KEY": "test-fal-key",
+                "BEATDESK_FAL_URL": fal.url, "BEATDESK_IMAGE_RENDERER": "fal:fal-ai/flux-pro/v1.1-ultra",
+                "BEATDESK_DATABASE_URL": database_url,
+            }  # fmt: skip
+            os.environ.update(env)
+            run_batch(args, env, fal)
+    finally:
+        from beatdesk.store import forget_stores
+
+        forget_stores()
+        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_batch(args: argparse.Namespace, env: dict[str, str], fal) -> None:
+    from beatdesk.models import BatchStatus, ContentFormat, PostStatus
+    from beatdesk.personas import load_persona
+    from beatdesk.review import send_back_for_rerender
+    from beatdesk.settings import get_settings
+    from beatdesk.store import open_store
+    from planner.spec import build_spec
+    from workers.app import app, configure
+    from workers.graph import start_batch, wait_for_batch
+    from workers.tasks import advance_task
+
+    settings = get_settings()
+    configure(settings)
+    app.control.purge()
+    workers = [start_worker(env, "threads", args.threads) for _ in range(args.workers)]
+    try:
+        persona = load_persona(settings.home, "ash")
+        # The serial figure, measured: renders one after another on the same workers.
+        serial_spec = build_spec(persona, items=args.serial, video=0, message=None)
+        serial_batch = wait_for_batch(settings, start_batch(settings, serial_spec), timeout_s=600)
+        if serial_batch.status is not BatchStatus.done:
+            sys.exit(f"the serial batch ended {serial_batch.status}: {serial_batch.error}")
+        store = open_store(settings.effective_database_url)
+        for post in serial_batch.posts:  # rendered again, one at a time: each the latency plus its overhead
+            with store.session() as session:
+                send_back_for_rerender(session, post_id=post.id, actor="bench", note=None)
+        started = time.perf_counter()
+        for post in serial_batch.posts:
+            time_renders([post.id], advance_task)
+        serial = time.perf_counter() - started
+
+        cpu_before = sum(worker_cpu_s(w.pid) for w in workers)
+        charges_before = fal.charges
+        ticks: list[int] = []
+        spec = build_spec(persona, items=args.batch, video=0, message=None)
+        if spec.counts.get(ContentFormat.hero_text) != args.batch:
+            sys.exit(f"the spec asks for {spec.counts}, not {args.batch} hero_text items")
+        started = time.perf_counter()
+        batch_id = start_batch(settings, spec)
+        batch = wait_for_batch(settings, batch_id, timeout_s=3600,
+                               on_progress=lambda settled, total: ticks.append(resident_bytes()))  # fmt: skip
+        wall = time.perf_counter() - started
+        cpu = sum(worker_cpu_s(w.pid) for w in workers) - cpu_before
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=60)
+    in_review = sum(1 for post in batch.posts if post.status is PostStatus.in_review)
+    charged = fal.charges - charges_before
+    if batch.status is not BatchStatus.done or in_review != args.batch or charged != args.batch:
+        sys.exit(f"batch {batch.status} with {in_review} of {args.batch} posts in review and {charged} charges "
+                 f"({batch.error}): figures not valid")  # fmt: skip
+    slots = args.workers * args.threads
+    ideal = -(-args.batch // slots) * args.latency
+    print(f"{time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    print(f"batch of {args.batch} items, {args.workers} workers x {args.threads} threads, {args.latency:g} s latency: "
+          f"wall {wall:.1f} s, parallel ideal {ideal:.1f} s ({wall / ideal:.2f}x, target <= 1.25x); "
+          f"{args.batch / wall:.1f} posts/s")  # fmt: skip
+    print(f"serial, measured: {args.serial} renders one after another in {serial:.1f} s "
+          f"({serial / args.serial:.2f} s each; {serial / args.serial * args.batch:.0f} s for the batch)")  # fmt: skip
+    print(f"workers' CPU {cpu / args.batch * 1000:.1f} ms per item (plan share, draft, render, all steps)")
+    if ticks:
+        first, most = ticks[0] / 1e6, max(ticks) / 1e6
+        print(f"producer resident memory: {first:.1f} MB at the first progress tick, {most:.1f} MB "
+              f"at most over {len(ticks)} ticks (then the batch is loaded whole to print)")  # fmt: skip
+
+
+def resident_bytes() -> int:
+    """This process's resident set (Linux /proc), read at each progress tick."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 if __name__ == "__main__":

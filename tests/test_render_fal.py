@@ -12,6 +12,7 @@ import pytest
 from tenacity import wait_none
 from typer.testing import CliRunner
 
+from beatdesk.settings import get_settings
 from renderers.fal import FalQueue
 from renderers.registry import _shared_queue
 from tests.conftest import run_cli
@@ -78,8 +79,12 @@ def test_the_status_stream_waits_without_polling(cli: CliRunner, fal: FalState) 
     assert fal.status_calls == 2  # one stream per request, however long the render
 
 
-def test_the_status_stream_is_read_to_its_end_so_its_connection_is_reused(cli: CliRunner, fal: FalState) -> None:
+def test_the_status_stream_is_read_to_its_end_so_its_connection_is_reused(
+    cli: CliRunner, fal: FalState, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fal.latency_s = 0.2
+    monkeypatch.setenv("BEATDESK_IN_PROCESS_THREADS", "1")  # one render after another, else each has a connection
+    get_settings.cache_clear()
     out = run(cli, "--items", "3", "--video", "0")
     assert {p["status"] for p in out["posts"]} == {"in_review"}
     assert fal.connections == 1  # submits, streams, results and downloads of three renders on one connection

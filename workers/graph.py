@@ -65,8 +65,9 @@ def _run_in_process(settings: Settings, batch_id: int) -> None:
 def wait_for_batch(
     settings: Settings, batch_id: int, *, timeout_s: float, on_progress: Progress | None = None
 ) -> Batch:
-    """Poll the batch's status (one row, whatever its size) until it ends or the time is up; then load it
-    whole. On a broker, the wait also reconciles, so a batch whose workers died is recovered, or ends."""
+    """Poll the batch's row (its status and how many posts settled: one row, whatever its size) until it
+    ends or the time is up; then load it whole. On a broker, the wait also reconciles, so a batch whose
+    workers died is recovered, or ends."""
     store = store_of(settings)
     deadline = time.monotonic() + timeout_s
     interval = 0.1 if settings.in_process else 0.25
@@ -75,13 +76,11 @@ def wait_for_batch(
     while True:
         try:
             with store.session() as session:
-                status = repo.batch_status(session, batch_id)
-                progress = repo.batch_progress(session, batch_id=batch_id) if on_progress else None
+                status, settled, total = repo.batch_progress(session, batch_id=batch_id)
+            if on_progress:
+                on_progress(settled, total)
         except DBAPIError as err:  # the database is away for a while: the workers wait for it too
             log.warning("batch %s: cannot read its status (%s); trying again", batch_id, one_line(err))
-            progress = None
-        if on_progress and progress:
-            on_progress(*progress)
         if status in ENDED or time.monotonic() >= deadline:
             break
         if not settings.in_process and time.monotonic() >= next_reconcile:

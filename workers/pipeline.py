@@ -15,6 +15,7 @@ from drafter.split import model_for_post
 from drafter.stage import DraftWork
 from planner.registry import planner_for
 from planner.stage import BatchPlanning
+from renderers.local_image import LocalImageRenderer, card_pool
 from renderers.registry import image_renderer, video_renderer
 from renderers.stage import MediaWork
 
@@ -38,6 +39,8 @@ def runner() -> Runner:
 def _runner(settings: Settings) -> Runner:
     store = store_of(settings)
     drafting: dict[str, DraftWork] = {}
+    if settings.in_process and settings.image_renderer == "local":
+        card_pool()  # no workers: local cards are drawn in processes of this one, one per core, started now
 
     def draft_work(name: str) -> DraftWork:
         """One drafter per model name in this process (a persona may split drafting between two)."""
@@ -55,8 +58,10 @@ def _runner(settings: Settings) -> Runner:
         if step == VIDEO:
             return MediaWork(step, video_renderer(chosen or persona.video_renderer or settings.video_renderer),
                              home=settings.home)  # fmt: skip
-        return MediaWork(step, image_renderer(chosen or persona.image_renderer or settings.image_renderer),
-                         home=settings.home)  # fmt: skip
+        images = image_renderer(chosen or persona.image_renderer or settings.image_renderer)
+        if settings.in_process and isinstance(images, LocalImageRenderer):
+            images = LocalImageRenderer(pool=card_pool())  # the same processes (forked anew if one died)
+        return MediaWork(step, images, home=settings.home)
 
     planning = BatchPlanning(
         store,

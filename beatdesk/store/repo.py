@@ -174,25 +174,15 @@ def note_nudge(session: Session, *, post_id: int, at: datetime) -> None:
     session.execute(update(PostRow).where(PostRow.id == post_id).values(nudged_at=at))
 
 
-def batch_status(session: Session, batch_id: int) -> BatchStatus:
-    """Just the batch's status: what a progress poll reads, whatever the batch's size."""
-    status = session.scalar(select(BatchRow.status).where(BatchRow.id == batch_id))
-    if status is None:
+def batch_progress(session: Session, *, batch_id: int) -> tuple[BatchStatus, int, int]:
+    """(status, posts settled, posts in all) from the batch's one row, whatever its size: what a poll reads."""
+    row = session.execute(
+        select(BatchRow.status, BatchRow.posts_settled, BatchRow.spec).where(BatchRow.id == batch_id)
+    ).first()
+    if row is None:
         raise NotFoundError(f"no batch with id {batch_id}")
-    return BatchStatus(status)
-
-
-def batch_progress(session: Session, *, batch_id: int) -> tuple[int, int]:
-    """(steps finished, steps in all) over the batch's posts."""
-    rows = session.execute(
-        select(StepRow.status, func.count())
-        .join(PostRow, PostRow.id == StepRow.post_id)
-        .where(PostRow.batch_id == batch_id)
-        .group_by(StepRow.status)
-    ).all()
-    total = sum(count for _, count in rows)
-    ended = sum(count for status, count in rows if status in (StepStatus.done, StepStatus.failed, StepStatus.skipped))
-    return ended, total
+    status, settled, spec = row
+    return BatchStatus(status), settled, BatchSpec.model_validate(spec).total
 
 
 # --- posts ---------------------------------------------------------------------------------------
@@ -615,6 +605,11 @@ def transition(
     if expected is not None and current is not expected:
         raise InvalidTransitionError(f"post {post_id} is {current}, not {expected}; it was not moved to {to}")
     check_transition(post_id, current, to)
+    settles = (to in TERMINAL_FOR_BATCH) - (current in TERMINAL_FOR_BATCH)
+    if settles:  # the batch's counter follows its posts (a redraft takes one back), so progress reads one row
+        session.execute(
+            update(BatchRow).where(BatchRow.id == row.batch_id).values(posts_settled=BatchRow.posts_settled + settles)
+        )
     now = utcnow()
     row.status, row.status_changed_at, row.touched_at = to, now, now
     if action in ("reject", "fail"):

@@ -164,6 +164,9 @@ class BatchRow(Base):
     """When the reconciler last handed the batch to a worker again."""
     dropped: Mapped[list[str] | None] = mapped_column(JSON)
     """What the planner turned down for this batch, one line each with the reason."""
+    posts_settled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many of its posts no longer hold the batch up (`TERMINAL_FOR_BATCH`), kept by `repo.transition`:
+    a progress poll reads this one row, not the batch's posts."""
 
     posts: Mapped[list[PostRow]] = relationship(back_populates="batch", order_by="PostRow.id")
 
