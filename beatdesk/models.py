@@ -6,7 +6,6 @@ import hashlib
 import re
 from datetime import date, datetime, time
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,49 +33,9 @@ Hashtag = Annotated[str, Field(pattern=r"^#[A-Za-z][A-Za-z0-9_]{0,49}$")]
 HexColour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
 
 
-class ContentFormat(StrEnum):
-    hero_text = "hero_text"
-    video = "video"
+from beatdesk.enums import REJECT_REASONS, BatchStatus, ContentFormat, PostStatus, StepStatus  # noqa: E402
 
-
-REJECT_REASONS: dict[str, str] = {
-    "too_close": "too close to an earlier post",
-    "off_beat": "off the persona's beats",
-    "wrong_facts": "wrong or unsupported facts",
-    "tone": "not the persona's voice",
-    "format": "wrong format or length",
-    "other": "another reason",
-}
-"""Why a reviewer rejects a post, as a short list the planner and the evals can count."""
-
-
-class PostStatus(StrEnum):
-    planned = "planned"
-    drafting = "drafting"
-    rendering = "rendering"
-    in_review = "in_review"
-    approved = "approved"
-    scheduled = "scheduled"
-    published = "published"
-    rejected = "rejected"
-    failed = "failed"
-
-
-class StepStatus(StrEnum):
-    queued = "queued"
-    running = "running"
-    done = "done"
-    failed = "failed"
-    skipped = "skipped"
-
-
-class BatchStatus(StrEnum):
-    queued = "queued"
-    planning = "planning"
-    """A worker is planning it; its posts do not exist yet."""
-    running = "running"
-    done = "done"
-    failed = "failed"
+__all__ = ["REJECT_REASONS", "BatchStatus", "ContentFormat", "PostStatus", "StepStatus"]
 
 
 class Strict(BaseModel):

@@ -16,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from beatdesk.enums import REJECT_REASONS, PostStatus
 from beatdesk.errors import BeatdeskError
-from beatdesk.models import REJECT_REASONS, PostStatus
 
 if TYPE_CHECKING:  # the commands import what they use, so `--help` and `queue list` start in a blink
     from beatdesk.settings import Settings
