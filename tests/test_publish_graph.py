@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from renderers.channel_text import channel_parts
+from publishers.channel_text import channel_parts
 from typer.testing import CliRunner
 
 from beatdesk.models import Channel, Post, StepStatus
