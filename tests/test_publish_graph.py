@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from publishers.channel_text import channel_parts
 from typer.testing import CliRunner
 
 from beatdesk.models import Channel, Post, StepStatus
 from beatdesk.settings import get_settings
 from beatdesk.store import open_store, repo
 from publishers.base import Outgoing, Published
+from publishers.channel_text import channel_parts
 from publishers.credentials import Credentials
 from publishers.graph import GraphPublisher, InstagramPublisher, ThreadsPublisher
 from publishers.http import PublishAuthError, PublishRefused, TransientPublishError
