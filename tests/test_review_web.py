@@ -109,6 +109,7 @@ def test_a_reviewer_works_the_queue(desk: str, browser: Browser) -> None:
     expect(page.locator("#pipeline img.thumb")).to_have_count(1)
     expect(page.locator("#previews")).to_contain_text("outbox")
 
+    page.keyboard.press("e")  # the edit panel opens on the caption
     page.fill("textarea[name=caption]", "A sharper caption.\n\n#AI #Benchmarks")
     page.click("text=Save (checks run again)")
     expect(page.locator("#caption")).to_contain_text("A sharper caption.")
@@ -118,14 +119,20 @@ def test_a_reviewer_works_the_queue(desk: str, browser: Browser) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "post-page.png"), full_page=True)
 
+    approved = page.url
     page.click("#approve")
+    expect(page.locator("#done")).to_contain_text("Approved #")  # and on to the next post in review
+    page.goto(approved)
     expect(page.locator("#status")).to_have_text("approved")
     expect(page.locator("#audit")).to_contain_text("approve")
 
     page.goto(f"{desk}/?status=in_review")
     page.locator("#queue tbody tr").nth(0).locator("a").first.click()
+    rejected = page.url
     page.fill("input[name=reason]", "off-voice")
     page.click("#reject")
+    expect(page.locator("#done")).to_contain_text("Rejected #")
+    page.goto(rejected)
     expect(page.locator("#status")).to_have_text("rejected")
     expect(page.locator("body")).to_contain_text("reason: off-voice")
 
@@ -137,6 +144,8 @@ def test_a_reviewer_works_the_queue(desk: str, browser: Browser) -> None:
 def test_html_in_a_draft_shows_as_text(desk: str, browser: Browser) -> None:
     page = browser.new_page()
     log_in(page, desk, "/posts/2")
+    expect(page).to_have_url(f"{desk}/posts/2")
+    page.keyboard.press("e")
     page.fill("textarea[name=caption]", "<script>window.pwned = 1</script><b>bold?</b>\n\n#AI #Inference")
     page.click("text=Save (checks run again)")
     expect(page.locator("#caption")).to_contain_text("<script>window.pwned = 1</script>")
