@@ -37,9 +37,9 @@ def fits_the_width(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
-def on_post(page: Page, desk: str, path: str) -> None:
-    log_in(page, desk, path)
-    expect(page).to_have_url(f"{desk}{path}")
+def on_post(page: Page, url: str, path: str) -> None:
+    log_in(page, url, path)
+    expect(page).to_have_url(f"{url}{path}")
     expect(page.locator("#title")).to_be_visible()
 
 
