@@ -446,6 +446,16 @@ class PostListing(BaseModel):
     created_at: datetime
 
 
+class ListingGlance(BaseModel):
+    """What a queue row shows beyond the listing: the caption's first line, failing checks, a thumbnail."""
+
+    first_line: str = ""
+    failing: list[str] = []
+    warnings: int = 0
+    thumbnail: str | None = None
+    """The path of the post's latest image file (its card or video cover), if it has one."""
+
+
 class Batch(BaseModel):
     id: int
     persona: str

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError
 from beatdesk.evals import record_decision
-from beatdesk.models import REJECT_REASONS, PostStatus
+from beatdesk.models import REJECT_REASONS, Post, PostStatus
 from beatdesk.personas import load_persona
 from beatdesk.pipeline import MEDIA_STEPS, STEPS, VIDEO
 from beatdesk.slots import next_free_slot
@@ -25,18 +25,42 @@ def parse_time(text: str, *, label: str = "time") -> datetime:
         raise BeatdeskError(f"{label} {text!r} is not an ISO time such as 2026-12-01T09:30") from None
 
 
-def approve(session: Session, *, post_id: int, home: Path, actor: str, at: datetime | None = None) -> None:
-    """Approve the post into `at` (naive: the persona's local time), or the persona's next free slot."""
-    persona = load_persona(home, repo.get_post(session, post_id).persona)
+def failing_checks(post: Post) -> list[str]:
+    """The names of the post's checks that fail: approving it anyway needs a reason."""
+    return [check.name for check in post.checks if check.level == "fail"]
+
+
+def approve(
+    session: Session,
+    *,
+    post_id: int,
+    home: Path,
+    actor: str,
+    at: datetime | None = None,
+    override: str | None = None,
+    require_override: bool = False,
+) -> None:
+    """Approve the post into `at` (naive: the persona's local time), or the persona's next free slot.
+    With `require_override`, a post whose checks fail is refused unless `override` gives the reason,
+    which goes into the audit log."""
+    post = repo.get_post(session, post_id)
+    failing = failing_checks(post)
+    reason = (override or "").strip()
+    if require_override and failing and not reason:
+        raise BeatdeskError(
+            f"post {post_id} fails its checks ({', '.join(failing)}): give a reason to approve it anyway"
+        )
+    persona = load_persona(home, post.persona)
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(persona.timezone))
     now = datetime.now(UTC)
     if at is not None and at <= now:
         raise BeatdeskError(f"--at {at.isoformat()} is in the past; give a future time")
     slot = at or next_free_slot(persona, after=now, taken=repo.taken_slots(session, persona=persona.key))
-    repo.transition(
-        session, post_id=post_id, to=PostStatus.approved, actor=actor, action="approve", note=f"slot {slot.isoformat()}"
-    )
+    note = f"slot {slot.isoformat()}"
+    if failing and reason:
+        note += f"; approved despite failing checks ({', '.join(failing)}): {reason}"
+    repo.transition(session, post_id=post_id, to=PostStatus.approved, actor=actor, action="approve", note=note)
     repo.set_slot(session, post_id=post_id, slot_at=slot)
     record_decision(session, post_id=post_id, decision="approved")
 
@@ -76,3 +100,16 @@ def send_back_for_rerender(
     provider, _, model = (image_model or "").partition(":")
     repo.queue_steps(session, post_id=post_id, names=images, provider=provider or None, model=model or provider or None)
     repo.queue_steps(session, post_id=post_id, names=[n for n in media if n == VIDEO])
+
+
+def free_slots(session: Session, *, home: Path, persona_key: str, count: int) -> list[datetime]:
+    """The persona's next `count` free slots, in order, for a reviewer to pick from."""
+    persona = load_persona(home, persona_key)
+    taken = repo.taken_slots(session, persona=persona.key)
+    found: list[datetime] = []
+    after = datetime.now(UTC)
+    for _ in range(count):
+        slot = next_free_slot(persona, after=after, taken=taken | set(found))
+        found.append(slot)
+        after = slot
+    return found

@@ -24,6 +24,20 @@ def policy_of(channel: Channel) -> str:
 
 def channel_parts(post: Post, channel: Channel) -> list[str]:
     """The post's text as `channel` carries it: one part, or a thread's parts in order."""
+    text = channel_text(post, channel)
+    rules = CHANNELS[channel.name]
+    parts = fit(text, channel.name, limit=channel.max_length)
+    if len(parts) > 1 and channel.name not in THREADED:
+        raise BeatdeskError(
+            f"{channel.name}: the text is {length_on(channel.name, text)} characters, over the "
+            f"{channel.max_length or rules.max_length} a post may have, and {channel.name} has no threads: "
+            "shorten the caption"
+        )
+    return parts
+
+
+def channel_text(post: Post, channel: Channel) -> str:
+    """The whole text `channel` carries, before it is fitted into parts."""
     if post.draft is None:
         raise BeatdeskError(f"post {post.id} has no draft to publish")
     policy = policy_of(channel)
@@ -33,14 +47,7 @@ def channel_parts(post: Post, channel: Channel) -> list[str]:
     rules = CHANNELS[channel.name]
     if rules.max_hashtags is not None:
         text = _cap_hashtags(text, rules.max_hashtags)
-    parts = fit(text, channel.name, limit=channel.max_length)
-    if len(parts) > 1 and channel.name not in THREADED:
-        raise BeatdeskError(
-            f"{channel.name}: the text is {length_on(channel.name, text)} characters, over the "
-            f"{channel.max_length or rules.max_length} a post may have, and {channel.name} has no threads: "
-            "shorten the caption"
-        )
-    return parts
+    return text
 
 
 def _cap_hashtags(text: str, most: int) -> str:

@@ -12,10 +12,12 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError, NotFoundError
+from beatdesk.personas import load_persona
 from beatdesk.review import approve, parse_time, reject
 from beatdesk.store import Store, repo
 from drafter.edit import edit_draft
 from review_web.deps import MAX_ID, PostId, Reviewer, SettingsDep, StoreDep
+from review_web.previews import in_zone
 from review_web.security import FORM_BODY
 
 router = APIRouter(max_body_size=FORM_BODY)
@@ -23,17 +25,27 @@ FormText = Annotated[str, Form(max_length=20_000)]
 """A field of a desk form: a post's body at most."""
 
 
-def decide(store: Store, post_id: int, action: Callable[[Session], Any]) -> RedirectResponse:
-    """Run a decision; a refusal comes back on the post's page as one line."""
+def decide(
+    store: Store, post_id: int, action: Callable[[Session], Any], *, said: Callable[[Session], str] | None = None
+) -> RedirectResponse:
+    """Run a decision; a refusal comes back on the post's page as one line. With `said`, the reviewer goes
+    straight on to the next post in review, told what was done."""
     try:
         with store.session() as session:
             repo.batch_id_of(session, post_id)  # a missing post is said as such, before anything is tried
             action(session)
+        if said is None:
+            return RedirectResponse(f"/posts/{post_id}", status_code=303)
+        with store.session() as session:
+            message = said(session)
+            following = repo.next_in_review(session, post_id=post_id)
     except NotFoundError as err:
         raise HTTPException(404, str(err)) from None
     except BeatdeskError as err:
         return RedirectResponse(f"/posts/{post_id}?{urlencode({'error': str(err)})}", status_code=303)
-    return RedirectResponse(f"/posts/{post_id}", status_code=303)
+    if following is None:
+        return RedirectResponse("/?" + urlencode({"done": message + " · nothing else is waiting for review"}), 303)
+    return RedirectResponse(f"/posts/{following}?{urlencode({'done': message})}", status_code=303)
 
 
 @router.post("/posts/{post_id}/approve")
@@ -43,12 +55,23 @@ def approve_post(
     store: StoreDep,
     settings: SettingsDep,
     at: Annotated[str, Form(max_length=64)] = "",
+    slot: Annotated[str, Form(max_length=64)] = "",
+    override: FormText = "",
 ) -> RedirectResponse:
-    def act(session: Session) -> None:  # a bad time is refused on the page, like any other decision
-        when = parse_time(at, label="the time") if at.strip() else None
-        approve(session, post_id=post_id, home=settings.home, actor=user.name, at=when)
+    """Into the typed time, else the picked slot, else the next free one; failing checks need `override`."""
 
-    return decide(store, post_id, act)
+    def act(session: Session) -> None:  # a bad time is refused on the page, like any other decision
+        chosen = at.strip() or slot.strip()
+        when = parse_time(chosen, label="the time") if chosen else None
+        approve(session, post_id=post_id, home=settings.home, actor=user.name, at=when, override=override,
+                require_override=True)  # fmt: skip
+
+    def said(session: Session) -> str:
+        post = repo.get_post(session, post_id, with_history=False)
+        zone = load_persona(settings.home, post.persona).timezone
+        return f"Approved #{post_id} “{post.title}” for {in_zone(post.slot_at, zone)}"
+
+    return decide(store, post_id, act, said=said)
 
 
 @router.post("/posts/{post_id}/reject")
@@ -59,6 +82,7 @@ def reject_post(
         store,
         post_id,
         lambda session: reject(session, post_id=post_id, actor=user.name, reason=reason, code=code or None),
+        said=lambda _s: f"Rejected #{post_id}: {reason.strip() or code}",
     )
 
 
@@ -119,10 +143,35 @@ def bulk_approve(
     refused = []
     for post_id in post_ids:
         try:
-            with store.session() as session:
-                approve(session, post_id=post_id, home=settings.home, actor=user.name)
+            with store.session() as session:  # a post failing its checks is approved on its own page, with a reason
+                approve(session, post_id=post_id, home=settings.home, actor=user.name, require_override=True)
         except BeatdeskError as err:
             refused.append(str(err))
+    return _back(back, refused)
+
+
+@router.post("/bulk/reject")
+def bulk_reject(
+    user: Reviewer,
+    store: StoreDep,
+    post_ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form(max_length=500)],
+    reason: FormText = "",
+    back: Annotated[str, Form(max_length=2000)] = "/",
+) -> RedirectResponse:
+    """Reject the ticked posts with one reason; refusals are listed, not fatal."""
+    refused = []
+    for post_id in post_ids:
+        try:
+            with store.session() as session:
+                reject(session, post_id=post_id, actor=user.name, reason=reason)
+        except BeatdeskError as err:
+            refused.append(str(err))
+            if not reason.strip():
+                break  # the same refusal for every post: say it once
+    return _back(back, refused)
+
+
+def _back(back: str, refused: list[str]) -> RedirectResponse:
     target = safe_next(back)
     if refused:
         target += ("&" if "?" in target else "?") + urlencode({"error": "; ".join(refused)})

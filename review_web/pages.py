@@ -8,17 +8,20 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from beatdesk.errors import BeatdeskError, NotFoundError
-from beatdesk.models import ContentFormat, Post, PostStatus
+from beatdesk.models import ContentFormat, Persona, PostStatus
 from beatdesk.personas import load_persona
+from beatdesk.review import failing_checks, free_slots
 from beatdesk.settings import Settings
 from beatdesk.store import repo
-from publishers.channel_text import channel_parts
 from publishers.stage import publishing
 from review_web.chart import cost_chart
 from review_web.deps import MAX_ID, BatchId, PersonaKey, PostId, SettingsDep, StoreDep, Viewer
+from review_web.previews import artifact_href, channel_cards, media_of
 from review_web.views import page
 
 PAGE_SIZE = 25
+CHECK_ORDER = {"fail": 0, "warn": 1, "ok": 2}
+"""Fails first, then warnings: what a reviewer must read before deciding."""
 MAX_PAGE = MAX_ID // PAGE_SIZE
 
 T = TypeVar("T")
@@ -37,6 +40,7 @@ def queue(
     sort: Annotated[str, Query(max_length=16)] = "newest",
     q: Annotated[str | None, Query(max_length=200)] = None,
     error: Annotated[str | None, Query(max_length=2000)] = None,
+    done: Annotated[str | None, Query(max_length=400)] = None,
     p: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     """Empty or unknown filter values (the form sends `status=` for "any") mean no filter."""
@@ -49,12 +53,14 @@ def queue(
             offset=(p - 1) * PAGE_SIZE, limit=PAGE_SIZE, oldest_first=sort == "oldest", words=q,
         )  # fmt: skip
         counts = repo.status_counts(session, persona=persona or None)
+        glances = repo.listing_glances(session, post_ids=[post.id for post in posts])
     filters = {"persona": persona or "", "status": chosen_status or "", "format": chosen_format or "",
                "batch": batch_id or "", "sort": "oldest" if sort == "oldest" else "newest", "q": q or ""}  # fmt: skip
     return page(
         request, "queue.html", user=user, posts=posts, counts=counts, filters=filters, total=total, page=p,
         pages=max(1, -(-total // PAGE_SIZE)), query=lambda n: urlencode({**filters, "p": n}),
-        statuses=list(PostStatus), formats=list(ContentFormat), error=error,
+        statuses=list(PostStatus), formats=list(ContentFormat), error=error, done=done,
+        glances=glances, thumb=artifact_href,
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     )  # fmt: skip
 
@@ -67,12 +73,25 @@ def post_page(
     store: StoreDep,
     settings: SettingsDep,
     error: Annotated[str | None, Query(max_length=2000)] = None,
+    done: Annotated[str | None, Query(max_length=300)] = None,
 ) -> HTMLResponse:
     with store.session() as session:
         post = _found(lambda: repo.get_post(session, post_id))
         references = repo.references(session, post_id=post_id)
-    return page(request, "post.html", user=user, post=post, handle=_handle(settings, post.persona), error=error,
-                references=references, previews=channel_previews(settings, post),
+        previous, following = repo.review_neighbours(session, post_id=post_id)
+        persona = _persona(settings, post.persona)
+        slots = []
+        if persona is not None and post.status == PostStatus.in_review:
+            try:
+                slots = free_slots(session, home=settings.home, persona_key=persona.key, count=8)
+            except BeatdeskError:
+                slots = []
+    zone = persona.timezone if persona else "UTC"
+    checks = sorted(post.checks, key=lambda check: CHECK_ORDER.get(check.level, 3))
+    return page(request, "post.html", user=user, post=post, handle=persona.handle if persona else f"@{post.persona}",
+                error=error, done=done, references=references, zone=zone, checks=checks,
+                cards=channel_cards(persona, post) if persona else [], media=media_of(post), slots=slots,
+                failing=failing_checks(post), previous=previous, following=following,
                 channels=publishing(post, settings.home))  # fmt: skip
 
 
@@ -114,25 +133,8 @@ def _found(read: Callable[[], T]) -> T:
         raise HTTPException(status_code=404, detail=str(err)) from None
 
 
-def channel_previews(settings: Settings, post: Post) -> dict[str, list[str] | str]:
-    """The caption as each of the persona's channels will carry it: one post, a thread, or why it cannot."""
-    if post.draft is None:
-        return {}
+def _persona(settings: Settings, key: str) -> Persona | None:
     try:
-        channels = load_persona(settings.home, post.persona).channels
+        return load_persona(settings.home, key)
     except BeatdeskError:
-        return {}
-    previews: dict[str, list[str] | str] = {}
-    for channel in channels:
-        try:
-            previews[channel.name] = channel_parts(post, channel)
-        except BeatdeskError as err:
-            previews[channel.name] = str(err)
-    return previews
-
-
-def _handle(settings: Settings, key: str) -> str:
-    try:
-        return load_persona(settings.home, key).handle
-    except BeatdeskError:
-        return f"@{key}"
+        return None

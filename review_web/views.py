@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from beatdesk.models import REJECT_REASONS
 from beatdesk.prices import format_usd
 from review_web.auth import form_token, give_anon_cookie
+from review_web.previews import in_zone
 
 TEMPLATES = Path(__file__).parent / "templates"
 LINK_SCHEMES = frozenset({"http", "https"})
@@ -49,6 +50,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["ago"] = relative_time
     templates.env.filters["link"] = link
     templates.env.globals["reject_reasons"] = REJECT_REASONS
+    templates.env.filters["in_zone"] = in_zone
     return templates
 
 

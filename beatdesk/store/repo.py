@@ -22,6 +22,7 @@ from beatdesk.models import (
     Check,
     ContentFormat,
     Draft,
+    ListingGlance,
     PipelineStep,
     Plan,
     Post,
@@ -443,6 +444,54 @@ def batch_listings(session: Session, *, batch_id: int) -> list[PostListing]:
     """A batch's posts, in the order they were planned, as listings."""
     rows = session.execute(select(*_LISTING_COLUMNS).where(PostRow.batch_id == batch_id).order_by(PostRow.id)).all()
     return _listings(session, rows)
+
+
+def listing_glances(session: Session, *, post_ids: Sequence[int]) -> dict[int, ListingGlance]:
+    """For a page of listings: two small queries (caption and checks, latest image), never the posts' steps."""
+    ids = list(post_ids)
+    if not ids:
+        return {}
+    glances: dict[int, ListingGlance] = {}
+    caption = PostRow.draft["caption"].as_string()
+    for post_id, text, checks in session.execute(
+        select(PostRow.id, caption, PostRow.checks).where(PostRow.id.in_(ids))
+    ):
+        lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+        listed = checks or []
+        glances[post_id] = ListingGlance(
+            first_line=lines[0][:160] if lines else "",
+            failing=[str(c.get("name", "")) for c in listed if c.get("level") == "fail"],
+            warnings=sum(1 for c in listed if c.get("level") == "warn"),
+        )
+    latest = (
+        select(func.max(ArtifactRow.id))
+        .where(ArtifactRow.post_id.in_(ids), ArtifactRow.content_type.like("image/%"), ArtifactRow.path.is_not(None))
+        .group_by(ArtifactRow.post_id)
+    )
+    for post_id, path in session.execute(
+        select(ArtifactRow.post_id, ArtifactRow.path).where(ArtifactRow.id.in_(latest))
+    ):
+        if post_id in glances:
+            glances[post_id].thumbnail = path
+    return glances
+
+
+def review_neighbours(session: Session, *, post_id: int) -> tuple[int | None, int | None]:
+    """The posts in review just before and just after this one, by id (the queue's oldest-first order)."""
+    in_review = PostRow.status == PostStatus.in_review
+    before = session.scalar(select(func.max(PostRow.id)).where(in_review, PostRow.id < post_id))
+    after = session.scalar(select(func.min(PostRow.id)).where(in_review, PostRow.id > post_id))
+    return before, after
+
+
+def next_in_review(session: Session, *, post_id: int) -> int | None:
+    """The post to review after this one: the next by id, else the first still waiting (never this one)."""
+    _, after = review_neighbours(session, post_id=post_id)
+    if after is not None:
+        return after
+    return session.scalar(
+        select(func.min(PostRow.id)).where(PostRow.status == PostStatus.in_review, PostRow.id != post_id)
+    )
 
 
 def get_batch_header(session: Session, batch_id: int) -> Batch:
