@@ -214,7 +214,9 @@ def test_bulk_approve_send_back_and_the_batch_and_persona_pages(desk: str, brows
     page.click("#redraft")
     expect(page.locator("#audit")).to_contain_text("redraft")
     expect(page.locator("#status")).to_have_text("in_review")  # in-process: redrafted and rendered again
-    expect(page.locator("#pipeline tbody tr")).to_have_count(7)  # the video's plan, draft, cover, video + the new three
+    # The video's plan, draft, cover, video and its three parts (voiceover, scene images, assembly); then the
+    # redraft's draft, cover, video and three parts again.
+    expect(page.locator("#pipeline tbody tr")).to_have_count(13)
 
     page.click("text=@ash")
     expect(page.locator("#costs svg")).to_have_count(1)
