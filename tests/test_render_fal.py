@@ -151,7 +151,7 @@ def test_submit_429_is_retried_without_a_double_charge(cli: CliRunner, fal: FalS
 def test_a_submit_answered_5xx_is_never_sent_again(cli: CliRunner, fal: FalState) -> None:
     """fal may have taken a submit it answered 5xx: sending it again could pay twice."""
     fal.submit_errors = [503]
-    out = run(cli, "--items", "1", "--video", "0")
+    out = run(cli, "--items", "1", "--video", "0", code=1)
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed" and "outcome unknown" in post["reason"] and "503" in post["reason"]
     assert fal.submit_errors == [] and len(fal.submits) == 0  # one submit sent, none after it
@@ -164,7 +164,7 @@ def test_a_render_past_its_deadline_is_cancelled_and_keeps_its_price(
     monkeypatch.setenv("BEATDESK_FAL_TIMEOUT_S", "1")
     fal.latency_s = 30
     started = time.monotonic()
-    out = run(cli, "--items", "1", "--video", "0")
+    out = run(cli, "--items", "1", "--video", "0", code=1)
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     assert post["status"] == "failed" and "not done after 1s; cancel requested" in post["reason"]
     assert len(fal.cancels) == 1 and fal.cancels[0].endswith(f"{fal.submits[0]['request_id']}/cancel")
