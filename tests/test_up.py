@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from beatdesk.settings import load_settings
+from tests import workers
 from tests.conftest import run_cli
 from tests.servers import answers, free_port, running
-from workers.app import configure, workers_answering
 
 
 def started_pids(log: str) -> dict[str, int]:
@@ -66,10 +65,9 @@ def test_up_with_redis_runs_a_worker_and_stops_on_sigterm(cli: CliRunner, home: 
     url = f"http://127.0.0.1:{port}"
     log = home.parent / "up.log"
     env = os.environ | {"BEATDESK_HOME": str(home), "BEATDESK_BROKER_URL": redis_url}
-    configure(load_settings(broker_url=redis_url))
 
     def ready() -> bool:
-        return answers(f"{url}/login") and workers_answering(timeout=1.0)
+        return answers(f"{url}/login") and bool(workers.answering(redis_url))  # an app of its own: no stale pool
 
     with running(["up", "--port", str(port), "--concurrency", "1"], env=env, log=log, ready=ready) as up:
         stop_and_check(up, signal.SIGTERM, log, {"serve", "worker", "scheduler"})
