@@ -259,6 +259,30 @@ def list_posts(
     return [_post(row) for row in session.scalars(query.limit(limit))]
 
 
+def _queue_filters(
+    session: Session,
+    *,
+    persona: str | None,
+    status: PostStatus | None,
+    content_format: ContentFormat | None,
+    batch_id: int | None,
+    words: str | None,
+) -> list[ColumnElement[bool]]:
+    """The queue's filters, shared by its full-post and its listing pages."""
+    where: list[ColumnElement[bool]] = []
+    if words and words.strip():
+        where.append(search.matches(session, words))
+    if persona:
+        where.append(PostRow.persona == persona)
+    if status:
+        where.append(PostRow.status == status)
+    if content_format:
+        where.append(PostRow.content_format == content_format)
+    if batch_id is not None:
+        where.append(PostRow.batch_id == batch_id)
+    return where
+
+
 def page_posts(
     session: Session,
     *,
@@ -272,17 +296,8 @@ def page_posts(
     words: str | None = None,
 ) -> tuple[list[Post], int]:
     """One page of the queue, newest first, and how many posts match in all (`words`: full-text)."""
-    where: list[ColumnElement[bool]] = []
-    if words and words.strip():
-        where.append(search.matches(session, words))
-    if persona:
-        where.append(PostRow.persona == persona)
-    if status:
-        where.append(PostRow.status == status)
-    if content_format:
-        where.append(PostRow.content_format == content_format)
-    if batch_id is not None:
-        where.append(PostRow.batch_id == batch_id)
+    where = _queue_filters(session, persona=persona, status=status, content_format=content_format,
+                           batch_id=batch_id, words=words)  # fmt: skip
     total = session.scalar(select(func.count()).select_from(PostRow).where(*where)) or 0
     rows = session.scalars(
         select(PostRow).options(selectinload(PostRow.batch), *_post_loads()).where(*where)
@@ -410,17 +425,8 @@ def queue_page(
     words: str | None = None,
 ) -> tuple[list[PostListing], int]:
     """One page of the queue as listings, and how many posts match in all (`words`: full-text)."""
-    where: list[ColumnElement[bool]] = []
-    if words and words.strip():
-        where.append(search.matches(session, words))
-    if persona:
-        where.append(PostRow.persona == persona)
-    if status:
-        where.append(PostRow.status == status)
-    if content_format:
-        where.append(PostRow.content_format == content_format)
-    if batch_id is not None:
-        where.append(PostRow.batch_id == batch_id)
+    where = _queue_filters(session, persona=persona, status=status, content_format=content_format,
+                           batch_id=batch_id, words=words)  # fmt: skip
     total = session.scalar(select(func.count()).select_from(PostRow).where(*where)) or 0
     rows = session.execute(
         select(*_LISTING_COLUMNS).where(*where)
