@@ -61,7 +61,7 @@ class Next(StrEnum):
     """What the caller of `advance` does next."""
 
     again = "again"
-    """The post has another step: hand it on (another task)."""
+    """The post has another step: the caller runs it next."""
     settled = "settled"
     """The post left the runner's hands (in review or failed)."""
     busy = "busy"
@@ -264,8 +264,11 @@ class Runner:
             step_rows.claim(row, worker=me, provider=work.provider, model=work.model, now=utcnow())
             self._touch(session, post_id)
             estimate = work.estimate(post, persona) if reserve else ZERO
-            refusal = budget.reserve(session, step=row, persona=persona, spec=self._spec(session, post.batch_id),
-                                     estimate=estimate)  # fmt: skip
+            refusal = (  # a free step (an offline draft, a local card) reserves nothing: no need to read the spec
+                budget.reserve(session, step=row, persona=persona, spec=self._spec(session, post.batch_id),
+                               estimate=estimate)
+                if estimate > 0 else None
+            )  # fmt: skip
             if refusal:
                 step_rows.end(session, row, status=StepStatus.skipped, cost_usd=carried,
                               error=f"not started: {refusal}")  # fmt: skip

@@ -62,10 +62,12 @@ def hand_on(post_ids: list[int], *, in_process: bool) -> None:
 
 @app.task(name="beatdesk.advance", bind=True, autoretry_for=(*AWAY, TransientError), max_retries=RETRIES, **_retry)
 def advance_task(self: Task, post_id: int) -> None:
-    """Run the post's next step, then hand it on to the next one."""
-    step = runner().advance(post_id, wait_in_place=self.request.is_eager, last_try=self.request.retries >= RETRIES)
-    if step is Next.again:
-        advance_task.delay(post_id)
+    """Run the post's steps, one after another, until it waits for a person, ends, or another worker has it."""
+    # A post's steps run one after another anyway: the next one runs right here, without a trip through the
+    # broker. A retry (a transient or store error) runs this task again later, from whichever step is open.
+    step = Next.again
+    while step is Next.again:
+        step = runner().advance(post_id, wait_in_place=self.request.is_eager, last_try=self.request.retries >= RETRIES)
 
 
 @app.task(name="beatdesk.reconcile")

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, Row, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from beatdesk.errors import InvalidTransitionError, NotFoundError
 from beatdesk.models import (
@@ -226,8 +226,8 @@ def batch_id_of(session: Session, post_id: int) -> int:
 def get_post(session: Session, post_id: int, *, with_history: bool = True) -> Post:
     """The post; without history its events and publications are left empty (a worker's cheaper read)."""
     loads = _post_loads() if with_history else [selectinload(PostRow.steps)]
-    row = session.scalars(
-        select(PostRow).options(selectinload(PostRow.batch), *loads).where(PostRow.id == post_id)
+    row = session.scalars(  # its batch (for the message) in the same query: one row, joined
+        select(PostRow).options(joinedload(PostRow.batch), *loads).where(PostRow.id == post_id)
         .execution_options(populate_existing=True)
     ).first()  # fmt: skip
     if row is None:
