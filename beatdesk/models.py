@@ -191,6 +191,9 @@ class Persona(Strict):
     links: tuple[Annotated[str, Field(min_length=2, max_length=300)], ...] = ()
     """The persona's own addresses and handles (its site, newsletter, other accounts): the only places besides
     cited sources that a draft may send readers."""
+    learn_from_audience: bool = True
+    """Blend each beat's weight with how its published posts did (Thompson sampling over normalised
+    engagement) once any post has been scored; false keeps the rotation on the weights alone."""
 
     @field_validator("timezone")
     @classmethod

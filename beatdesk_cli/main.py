@@ -34,7 +34,12 @@ users_app = typer.Typer(help="People who use the review desk.", no_args_is_help=
 publish_app = typer.Typer(help="Publishing approved posts.", no_args_is_help=True)
 schedule_app = typer.Typer(help="What goes out when.", no_args_is_help=True)
 sources_app = typer.Typer(help="A persona's sources: notes, digests and feeds.", no_args_is_help=True)
+metrics_app = typer.Typer(
+    help="Engagement: what the audience did with what went out. Alone: the rankings (`metrics report`).",
+    invoke_without_command=True,
+)
 for sub, name in (
+    (metrics_app, "metrics"),
     (users_app, "users"),
     (publish_app, "publish"),
     (schedule_app, "schedule"),
@@ -580,6 +585,63 @@ def evals_command(
         print_json([s.as_json() for s in standings])
     else:
         console.print(evals_table(standings))
+
+
+MetricsPersona = Annotated[str | None, typer.Option(help="Only this persona's posts.")]
+MetricsSince = Annotated[str | None, typer.Option(help="Only posts published from this date or time on (ISO, UTC).")]
+
+
+@metrics_app.callback()
+@edge
+def metrics_default(
+    ctx: typer.Context, persona: MetricsPersona = None, since: MetricsSince = None, as_json: JsonFlag = False
+) -> None:
+    """Beats, formats, angles and posting times ranked by normalised engagement, per post and per dollar."""
+    if ctx.invoked_subcommand is None:
+        _metrics_report(persona, since, as_json)
+
+
+@metrics_app.command("report")
+@edge
+def metrics_report(persona: MetricsPersona = None, since: MetricsSince = None, as_json: JsonFlag = False) -> None:
+    """Beats, formats, angles and posting times ranked by normalised engagement, per post and per dollar."""
+    _metrics_report(persona, since, as_json)
+
+
+def _metrics_report(persona: str | None, since: str | None, as_json: bool) -> None:
+    from beatdesk.audience import report
+    from beatdesk.personas import load_persona
+    from beatdesk.review import parse_time
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.engagement_show import print_report
+    from beatdesk_cli.show import print_json
+
+    settings = get_settings()
+    chosen = load_persona(settings.home, persona) if persona else None
+    start = parse_time(since, label="--since") if since else None
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    zones = {chosen.key: chosen.timezone} if chosen else _zones(settings)
+    with _store(settings).session() as session:
+        found = report(session, zones=zones, persona=chosen.key if chosen else None, since=start)
+    if as_json:
+        print_json({"persona": chosen.key if chosen else None, "since": start.isoformat() if start else None}
+                   | found.as_json())  # fmt: skip
+    else:
+        print_report(console, found)
+
+
+def _zones(settings: Settings) -> dict[str, str]:
+    """Every persona's zone; one whose file does not read counts in UTC here (`beatdesk plan` says why)."""
+    from beatdesk.personas import known_personas, load_persona
+
+    zones = {}
+    for key in known_personas(settings.home):
+        try:
+            zones[key] = load_persona(settings.home, key).timezone
+        except BeatdeskError:
+            continue
+    return zones
 
 
 def _print_decision(store: Store, post_id: int, as_json: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -40,6 +41,10 @@ class PlanningContext:
     """The persona's live posts inside the freshness window."""
     freshness_days: int = 30
     freshness_threshold: float = DEFAULT_FRESHNESS_THRESHOLD
+    observed: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """Normalised engagement of the persona's scored posts, per beat (beatdesk.scoring); empty before any."""
+    seed: int = 0
+    """Seeds the learning's draws (the batch id), so the same batch plans the same way again."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import numpy as np
 
 from beatdesk.models import Beat, ContentFormat, Plan, Source
 from planner.base import PlanningContext, RecentPost
+from planner.learning import Draw, draws, learning_on
 from planner.similarity import similarity
 
 NEVER_RUN_STALENESS = 3.0
@@ -45,6 +46,8 @@ class BeatStanding:
     score: float
     days_since: float | None
     in_cooldown: bool
+    draw: Draw | None = None
+    """What the audience's numbers made of the weight, when the planner learns from them."""
 
 
 @dataclass
@@ -55,13 +58,22 @@ class Selection:
 
 
 def standings(context: PlanningContext) -> dict[str, BeatStanding]:
+    """Each beat's rotation score: its weight (or, learning from the audience, a draw blending the weight with
+    how its posts did) times how stale it is. The same context gives the same standings."""
+    learned = (
+        draws(context.persona, context.observed, seed=context.seed)
+        if learning_on(context.persona, context.observed)
+        else {}
+    )
     out = {}
     for beat in context.persona.beats:
         last = context.last_run.get(beat.key)
         days = (context.now - last).total_seconds() / 86400 if last else None
         staleness = NEVER_RUN_STALENESS if days is None else min(days / max(beat.cooldown_days, 1), NEVER_RUN_STALENESS)
         in_cooldown = days is not None and days < beat.cooldown_days
-        out[beat.key] = BeatStanding(beat, beat.weight * staleness, days, in_cooldown)
+        draw = learned.get(beat.key)
+        weight = draw.weight if draw else beat.weight
+        out[beat.key] = BeatStanding(beat, weight * staleness, days, in_cooldown, draw)
     return out
 
 
@@ -176,7 +188,8 @@ def _plan(
         recency = "it has not run yet"
     else:
         recency = f"it last ran {standing.days_since:.1f} days ago (cooldown {beat.cooldown_days})"
-    why_beat = f"{beat.title}: weight {beat.weight:g}, {recency}; rotation score {standing.score:.2f}."
+    learned = f"; {standing.draw.describe()};" if standing.draw else ","
+    why_beat = f"{beat.title}: weight {beat.weight:g}{learned} {recency}; rotation score {standing.score:.2f}."
     if standing.in_cooldown:
         why_beat += " Chosen inside its cooldown: no beat outside it had a fresh angle left."
     if cand.peg is not None:

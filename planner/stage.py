@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from beatdesk.audience import observed_beats
 from beatdesk.models import Batch, BatchSpec, Persona
 from beatdesk.prices import call_estimate
 from beatdesk.runner import Call, Planned
@@ -25,14 +26,17 @@ def planning_context(
     now: datetime | None = None,
     freshness_days: int = 30,
     freshness_threshold: float = DEFAULT_FRESHNESS_THRESHOLD,
+    seed: int = 0,
 ) -> PlanningContext:
-    """The persona, its recent sources (the folder's notes synced in first) and its recent history."""
+    """The persona, its recent sources (the folder's notes synced in first), its recent history, and how its
+    beats' posts did with the audience (unless the persona switched learning off); `seed` seeds the learning."""
     now = now or datetime.now(UTC)
     sync_folder(store, home=home, persona=persona)
     with store.session() as session:
         sources = repo.list_sources(session, persona=persona.key, since=(now - SOURCE_WINDOW).date())
         last_run = repo.last_run_of_beats(session, persona=persona.key)
         recent = repo.recent_plans(session, persona=persona.key, since=now - timedelta(days=freshness_days))
+        observed = observed_beats(session, persona=persona.key, now=now) if persona.learn_from_audience else {}
     return PlanningContext(
         persona=persona,
         sources=sources,
@@ -42,6 +46,8 @@ def planning_context(
         recent=[RecentPost(post_id=i, title=plan.title, angle=plan.angle) for i, plan in recent],
         freshness_days=freshness_days,
         freshness_threshold=freshness_threshold,
+        observed=observed,
+        seed=seed,
     )
 
 
@@ -83,6 +89,7 @@ class BatchPlanning:
             spec=batch.spec,
             freshness_days=self.freshness_days,
             freshness_threshold=self.freshness_threshold,
+            seed=batch.id,
         )
         if self.estimate(batch.spec, persona) > 0:
             with call.submitting():
