@@ -30,9 +30,10 @@ def runs() -> dict[int, object]:
 def test_the_preferred_beats_are_picked_more_often_in_the_last_rounds(runs: dict) -> None:
     first = [runs[s].share(range(0, 10)) for s in SEEDS]
     last = [runs[s].share(range(ROUNDS - 30, ROUNDS)) for s in SEEDS]
-    # uniform would be 2 of 6; the rotation (staleness, cooldown) bounds how far any weight can pull
-    assert all(share >= 0.6 for share in last), last
-    assert sum(last) / len(last) >= sum(first) / len(first) + 0.15, (first, last)
+    # even would be 2 of 6; two items a day on distinct beats, each at most every other day before the others
+    # are three times as stale, bound it near 1 in 2: the rotation holds whatever the weights
+    assert all(share >= 0.42 for share in last), last
+    assert sum(last) / len(last) >= sum(first) / len(first) + 0.1, (first, last)
 
 
 def test_every_other_beat_is_still_tried(runs: dict) -> None:
@@ -44,7 +45,8 @@ def test_every_other_beat_is_still_tried(runs: dict) -> None:
 def test_without_learning_the_rotation_stays_even() -> None:
     run = simulate(ROUNDS, seed=1, learn=False)
     later = Counter(b for picks in run.picks[ROUNDS // 2 :] for b in picks.elements())
-    assert max(later.values()) - min(later.values()) <= 1, later
+    assert run.share(range(ROUNDS // 2, ROUNDS)) == pytest.approx(1 / 3, abs=0.02)
+    assert max(later[b] for b in BEATS) - min(later[b] for b in BEATS) <= 1, later
     assert all("audience:" not in plan.why_beat for plans in run.plans for plan in plans)
 
 
