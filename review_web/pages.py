@@ -16,6 +16,7 @@ from beatdesk.store import repo
 from publishers.stage import publishing
 from review_web.chart import cost_chart
 from review_web.deps import MAX_ID, BatchId, PersonaKey, PostId, SettingsDep, StoreDep, Viewer
+from review_web.engagement_view import persona_engagement
 from review_web.previews import artifact_href, channel_cards, media_of
 from review_web.views import page
 
@@ -114,7 +115,9 @@ def persona_page(
         raise HTTPException(status_code=404, detail=str(err)) from None
     with store.session() as session:
         daily = repo.daily_costs_by_kind(session, persona=persona.key, days=30)
-    return page(request, "persona.html", user=user, persona=persona, chart=cost_chart(daily), daily=daily)
+    engagement = persona_engagement(store, persona)
+    return page(request, "persona.html", user=user, persona=persona, chart=cost_chart(daily), daily=daily,
+                engagement=engagement)  # fmt: skip
 
 
 @router.get("/artifacts/{path:path}")
