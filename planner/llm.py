@@ -19,7 +19,7 @@ from beatdesk.llm import fence, reply_cost
 from beatdesk.models import ContentFormat
 from planner.base import PlanningContext, PlanningError, PlanResult
 from planner.offline import catalogue
-from planner.selection import Candidate, select, standings
+from planner.selection import BeatStanding, Candidate, select, standings
 
 SOURCES_SHOWN = 30
 
@@ -109,19 +109,7 @@ class LLMPlanner:
 
     def _messages(self, context: PlanningContext, *, dropped: list[str], missing: int) -> list[Any]:
         table = standings(context)
-        beats = [
-            {
-                "beat": beat,
-                "status": "In cooldown."
-                if table[beat.key].in_cooldown
-                else (
-                    "Never run."
-                    if table[beat.key].days_since is None
-                    else f"Last ran {table[beat.key].days_since:.0f} days ago."
-                ),
-            }
-            for beat in context.persona.beats
-        ]
+        beats = [{"beat": beat, "status": _status(table[beat.key])} for beat in context.persona.beats]
         counts = {fmt.value: context.spec.counts.get(fmt, 0) for fmt in ContentFormat}
         system = _env.get_template("plan_system.md.j2").render(persona=context.persona, counts=counts)
         user = _env.get_template("plan_user.md.j2").render(
@@ -164,3 +152,17 @@ def _refused_credentials(err: BaseException) -> bool:
         "AuthenticationError",
         "PermissionDeniedError",
     )
+
+
+def _status(standing: BeatStanding) -> str:
+    """Where the beat stands in the rotation, and what the audience made of it, in the model's prompt."""
+    if standing.in_cooldown:
+        status = "In cooldown."
+    elif standing.days_since is None:
+        status = "Never run."
+    else:
+        status = f"Last ran {standing.days_since:.0f} days ago."
+    if standing.draw is not None:
+        learned = standing.draw.describe()
+        status += f" {learned[:1].upper()}{learned[1:]}."
+    return status

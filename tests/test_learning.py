@@ -119,3 +119,16 @@ def test_the_persona_file_switch(tmp_path: Path) -> None:
         parse_persona_text(text.replace("learn_from_audience = true", 'learn_from_audience = "often"'), key="ash",
                            source="ash.toml")  # fmt: skip
     assert "\n" not in str(err.value)
+
+
+def test_a_model_planner_is_told_the_figures_too() -> None:
+    from planner.llm import LLMPlanner
+    from tests.fakes import fake_model
+
+    observed = {"chips": (2.5, 2.7, 2.4)}
+    model = LLMPlanner(fake_model(), provider="openai", model="gpt-4.1-mini")
+    prompt = model._messages(_context(learn=True, observed=observed), dropped=[], missing=0)[1].content
+    assert "Last ran 2 days ago. Audience: 3 posts scored, mean 2.53" in prompt
+    assert "Audience: no posts scored yet" in prompt
+    prompt = model._messages(_context(learn=False, observed=observed), dropped=[], missing=0)[1].content
+    assert "Audience" not in prompt
