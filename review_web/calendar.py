@@ -6,7 +6,7 @@ post onto a free slot, which fills in and sends the same form."""
 
 # No `from __future__ import annotations` here: FastAPI must see the dependency objects, not strings.
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
@@ -256,5 +256,8 @@ def _nav(persona: str, view: View, shown: Span, move: int | None, *, to: str) ->
         return _url(persona, view, shown.following, move=move)
     if to == "today":
         return _url(persona, view, datetime.now(UTC).astimezone(shown.zone).date(), move=move)
-    other: View = "month" if view == "week" else "week"
-    return _url(persona, other, shown.anchor, move=move)
+    if view == "week":  # the month holding most of the week: its Thursday's (as ISO weeks count)
+        return _url(persona, "month", shown.anchor + timedelta(days=3), move=move)
+    today = datetime.now(UTC).astimezone(shown.zone).date()
+    within = (today.year, today.month) == (shown.anchor.year, shown.anchor.month)
+    return _url(persona, "week", today if within else shown.anchor, move=move)

@@ -4,6 +4,9 @@ PostgreSQL), the desk's forms, the JSON API, the CLI, and in headless Chromium a
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,6 +18,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import event, insert, select, text
 from typer.testing import CliRunner
 
@@ -23,12 +27,15 @@ from beatdesk.home import init_home
 from beatdesk.models import BatchSpec, ContentFormat, PostStatus
 from beatdesk.rescheduling import local_label, move_post, unschedule_post
 from beatdesk.review import approve
+from beatdesk.settings import get_settings
 from beatdesk.store import Store, forget_stores, open_store, repo
 from beatdesk.store.calendar import posts_between
 from beatdesk.store.schema import EventRow, PostRow, PublicationRow
 from drafter.edit import edit_draft
 from tests.conftest import run_cli
-from tests.desk_client import Desk, desk_home, form_token, log_in
+from tests.desk_client import PASSWORD, Desk, desk_home, form_token, log_in
+from tests.servers import answers, free_port, running
+from tests.test_review_web import ARTIFACTS, browser  # noqa: F401  (fixture)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 PLAN = {"beat_key": "b", "beat_title": "B", "content_format": "hero_text", "title": "Plan title", "angle": "a",
@@ -308,6 +315,8 @@ def test_the_week_shows_posts_and_free_slots_in_the_personas_zone(desk: Desk) ->
                                            "start": (monday.replace(day=1) - timedelta(days=1)).replace(day=1).isoformat()}  # fmt: skip
     nxt = dict(parse_qsl(urlsplit(doc.xpath("//a[@id='cal-next']")[0].get("href")).query))
     assert nxt["start"] == (monday + timedelta(days=7)).isoformat() and nxt["view"] == "week"
+    other = dict(parse_qsl(urlsplit(doc.xpath("//a[@id='cal-other']")[0].get("href")).query))
+    assert other == {"persona": "ash", "view": "month", "start": (monday + timedelta(days=3)).isoformat()}
 
     assert "unknown persona 'nobody'" in one_line(client.get("/calendar", params={"persona": "nobody"}))
     assert client.get("/calendar", params={"start": "2026-02-30"}).status_code == 400
@@ -411,3 +420,87 @@ def test_the_cli_moves_and_unschedules(desk: Desk, cli: CliRunner) -> None:
     data = run_cli(cli, "post", "unschedule", "2", "--json")
     assert data["status"] == "in_review" and data["slot_at"] is None
     assert run_cli(cli, "post", "unschedule", "3", code=1).stderr.startswith("error: post 3 is already out on mastodon")
+
+
+# --- in headless Chromium, against `beatdesk serve` -------------------------------------------------------------
+
+
+@pytest.fixture
+def served(cli: CliRunner, home: Path) -> Iterator[tuple[str, Store]]:
+    """`beatdesk serve` on 127.0.0.1 over a home with three posts in review and the reviewer rita; and its store."""
+    run_cli(cli, "init")
+    run_cli(cli, "batch", "run", "--persona", "ash", "--items", "3", "--video", "0")
+    env = os.environ | {"BEATDESK_HOME": str(home)}
+    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "rita", "--password-stdin"],
+                   input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)  # fmt: skip
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running(["serve", "--port", str(port)], env=env, log=home.parent / "serve.log",
+                 ready=lambda: answers(f"{url}/login")):  # fmt: skip
+        yield url, open_store(get_settings().effective_database_url)
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_a_post_moved_in_the_calendar_lands_in_its_new_slot(served: tuple[str, Store], browser: Browser) -> None:  # noqa: F811
+    url, store = served
+    monday = plan_week(Desk(home=get_settings().home, store=store))
+    thursday, friday = monday + timedelta(days=3), monday + timedelta(days=4)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in_page(page, url, "/calendar")
+    page.goto(f"{url}/calendar?persona=ash&start={monday}")
+
+    expect(page.locator("#cal-zone")).to_contain_text("Times in Europe/Berlin")
+    first = page.locator('.cal-post[data-post="1"]')
+    expect(first.locator(".cal-time")).to_have_text("08:30")  # 07:30 UTC in winter, 06:30 in summer: never shown
+    expect(first.locator(".cal-title")).to_have_text("<script>alert(1)</script> Evals")
+    expect(page.locator('.cal-post[data-post="3"] a.cal-out')).to_have_attribute("href", "https://masto.example/@ash/1")
+
+    # Picked from the lists, as without JavaScript.
+    page.select_option("#move-post", "1")
+    page.select_option("#move-slot", berlin(thursday, 17).isoformat())
+    page.click("#move-submit")
+    expect(page.locator("#done")).to_contain_text("Moved #1")
+    expect(page.locator("#done")).to_contain_text("17:30")
+    assert slot_and_status(store, 1) == (berlin(thursday, 17), "approved")
+    expect(page.locator(f'section[data-day="{thursday}"] .cal-post[data-post="1"] .cal-time')).to_have_text("17:30")
+
+    # Dragged onto a free slot.
+    target = page.locator(f'.cal-free[data-slot="{berlin(friday, 12).isoformat()}"]')
+    page.locator('.cal-post[data-post="2"]').drag_to(target)
+    expect(page.locator("#done")).to_contain_text("Moved #2")
+    assert slot_and_status(store, 2) == (berlin(friday, 12), "approved")
+    expect(page.locator(f'section[data-day="{friday}"] .cal-post[data-post="2"] .cal-time')).to_have_text("12:30")
+    assert events_of(store, 2)[-1][0] == "move"
+    shot(page, "calendar-week.png")
+
+    page.click("#cal-other")
+    expect(page.locator("#cal-title")).to_have_text(f"@ash · {thursday:%B %Y}")  # the month holding most of the week
+    expect(page.locator(".cal-post")).to_have_count(3)
+    shot(page, "calendar-month.png")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{url}/calendar?persona=ash&start={monday}")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    days = page.locator(".cal-day")
+    assert days.nth(0).bounding_box()["width"] > 300  # type: ignore[index]  (a list of days, one under another)
+    page.locator('.cal-post[data-post="1"] .cal-unschedule').click()
+    expect(page.locator("#done")).to_contain_text("Took #1")
+    assert slot_and_status(store, 1) == (None, "in_review")
+    page.select_option("#move-slot", berlin(monday + timedelta(days=6), 8).isoformat())
+    page.click("#move-submit")  # the one post left to move: #2
+    expect(page.locator("#done")).to_contain_text("Moved #2")
+    assert slot_and_status(store, 2) == (berlin(monday + timedelta(days=6), 8), "approved")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "calendar-390.png")
+
+
+def log_in_page(page: Page, url: str, path: str) -> None:
+    page.goto(f"{url}{path}")
+    page.fill("input[name=name]", "rita")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{url}{path}")
