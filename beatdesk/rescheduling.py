@@ -48,7 +48,10 @@ def move_post(session: Session, *, post_id: int, home: Path, actor: str, to: dat
     post = repo.get_post(session, post_id)
     persona = load_persona(home, post.persona)
     zone = zone_of(persona)
-    when = (to.replace(tzinfo=zone) if to.tzinfo is None else to).astimezone(UTC)
+    try:
+        when = (to.replace(tzinfo=zone) if to.tzinfo is None else to).astimezone(UTC)
+    except OverflowError:  # the first or last hours of year 1 or 9999 have no UTC time
+        raise BeatdeskError(f"{to.isoformat()} is out of range; pick a free slot") from None
     _refuse_unless_movable(post)
     label = local_label(when, zone)
     if when <= datetime.now(UTC):
