@@ -75,7 +75,7 @@ def calendar_page(
     with store.session() as session:
         posts = calendar.posts_between(session, persona=chosen.key, start=shown.start, end=shown.end)
         free = free_slots_between(chosen, start=shown.start, end=shown.end, taken=[p.slot_at for p in posts], now=now)
-        options = free or next_free_slots(chosen, taken=repo.taken_slots(session, persona=chosen.key),
+        options = free or next_free_slots(chosen, taken=calendar.taken_from(session, persona=chosen.key, start=now),
                                           count=FALLBACK_SLOTS)  # fmt: skip
         movable = [p for p in posts if p.movable]
         if move is not None and move not in {p.id for p in movable}:

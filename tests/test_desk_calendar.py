@@ -26,14 +26,15 @@ from typer.testing import CliRunner
 
 from beatdesk.errors import BeatdeskError
 from beatdesk.home import init_home
-from beatdesk.models import BatchSpec, ContentFormat, PostStatus
-from beatdesk.rescheduling import local_label, move_post, unschedule_post
+from beatdesk.models import BatchSpec, ContentFormat, Persona, PostStatus
+from beatdesk.rescheduling import free_slots_between, local_label, move_post, unschedule_post
 from beatdesk.review import approve
 from beatdesk.settings import get_settings
 from beatdesk.store import Store, forget_stores, open_store, repo
-from beatdesk.store.calendar import posts_between
+from beatdesk.store.calendar import SlotPost, posts_between
 from beatdesk.store.schema import EventRow, PostRow, PublicationRow
 from drafter.edit import edit_draft
+from review_web.calendar_grid import days_of, span
 from tests.conftest import run_cli
 from tests.desk_client import PASSWORD, Desk, desk_home, form_token, log_in
 from tests.servers import answers, free_port, running
@@ -532,3 +533,32 @@ def test_fuzzing_the_calendar_routes_gives_no_500(desk: Desk) -> None:
             one_line(answer)
 
     no_500()
+
+
+# --- the calendar's shape, across a DST change ------------------------------------------------------------------
+
+
+def test_a_week_across_the_spring_change_keeps_its_local_slots(ash: Persona) -> None:
+    shown = span("week", date(2026, 3, 26), BERLIN)  # clocks go forward on Sunday 29 March 2026, 02:00 -> 03:00
+    assert (shown.first, shown.last) == (date(2026, 3, 23), date(2026, 3, 29))
+    assert (shown.start, shown.end) == (datetime(2026, 3, 22, 23, tzinfo=UTC), datetime(2026, 3, 29, 22, tzinfo=UTC))
+    taken = [berlin(date(2026, 3, 29), 12)]
+    free = free_slots_between(ash, start=shown.start, end=shown.end, taken=taken, now=datetime(2026, 3, 1, tzinfo=UTC))
+    assert len(free) == 7 * 3 - 1
+    post = SlotPost(
+        id=9, status=PostStatus.approved, content_format=ContentFormat.hero_text, title="t", slot_at=taken[0]
+    )
+    days = days_of(shown, posts=[post], free=free, now=datetime(2026, 3, 29, 10, tzinfo=UTC))
+    assert [[e.local for e in day.entries] for day in days] == [["08:30", "12:30", "17:30"]] * 7
+    sunday = days[-1]
+    assert sunday.today and [e.post.id if e.post else None for e in sunday.entries] == [None, 9, None]
+    assert sunday.entries[0].at == datetime(2026, 3, 29, 6, 30, tzinfo=UTC)  # CEST: UTC+2 from that morning
+    assert days[0].entries[0].at == datetime(2026, 3, 23, 7, 30, tzinfo=UTC)  # CET: UTC+1
+    # Slots already past are never offered; the month is whole weeks, Monday to Sunday.
+    later = free_slots_between(ash, start=shown.start, end=shown.end, taken=[], now=berlin(date(2026, 3, 29), 9))
+    assert later == [berlin(date(2026, 3, 29), 12), berlin(date(2026, 3, 29), 17)]
+    month = span("month", date(2026, 3, 15), BERLIN)
+    assert (month.first, month.last, month.anchor) == (date(2026, 2, 23), date(2026, 4, 5), date(2026, 3, 1))
+    assert (month.previous, month.following, month.title) == (date(2026, 2, 1), date(2026, 4, 1), "March 2026")
+    shape = days_of(month, posts=[], free=[], now=datetime(2026, 3, 15, tzinfo=UTC))
+    assert len(shape) == 42 and [d.day for d in shape if d.outside][:6] == [date(2026, 2, 23 + n) for n in range(6)]

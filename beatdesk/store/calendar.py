@@ -67,6 +67,12 @@ def posts_between(session: Session, *, persona: str, start: datetime, end: datet
     return list(found.values())
 
 
+def taken_from(session: Session, *, persona: str, start: datetime) -> set[datetime]:
+    """The slots of `persona` that posts hold from `start` on (what is past is never offered again)."""
+    rows = session.scalars(select(PostRow.slot_at).where(PostRow.persona == persona, PostRow.slot_at >= start))
+    return {_aware(at) for at in rows if at is not None}
+
+
 def slot_holder(session: Session, *, persona: str, at: datetime, other_than: int) -> int | None:
     """The id of another post of `persona` that holds the slot `at`, if one does."""
     return session.scalar(
