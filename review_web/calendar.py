@@ -41,6 +41,8 @@ PERSONA_PATTERN = r"^@?[A-Za-z][A-Za-z0-9_\-]{0,31}$"
 FALLBACK_SLOTS = 12
 """Free slots offered when the view itself has none left (a past week): the next ones from now."""
 MAX_API_DAYS = 62
+TITLE_IN_MESSAGE = 120
+"""A title quoted in a done line, at most: the line travels in the redirect's query (400 characters)."""
 Day = Annotated[date, Query(ge=date(1970, 1, 1), le=date(9000, 12, 31), description="a day in the persona's zone")]
 """Far enough either way for any posting plan, and clear of date's own ends when a view is widened to whole weeks."""
 
@@ -234,9 +236,11 @@ def _picked(session: Session, post_id: int, persona: str) -> list[calendar.SlotP
 
 
 def _title(store: Store, post_id: int) -> str:
+    """The post's title, cut to fit the message the calendar is sent back with."""
     with store.session() as session:
         found = repo.post_listings(session, post_ids=[post_id])
-    return found[0].title if found else ""
+    title = found[0].title if found else ""
+    return title if len(title) <= TITLE_IN_MESSAGE else title[: TITLE_IN_MESSAGE - 1] + "…"
 
 
 def _where(placed: Placement) -> str:

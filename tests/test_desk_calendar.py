@@ -364,6 +364,15 @@ def test_posts_move_and_come_off_the_calendar_through_its_forms(desk: Desk) -> N
     missing = client.post("/calendar/unschedule", data={"csrftoken": token, "post_id": "99"}, follow_redirects=False)
     assert missing.status_code == 404 and one_line(missing) == "no post with id 99"
 
+    with desk.store.session() as session:  # a long title is cut in the line the calendar comes back with
+        edit_draft(session, post_id=2, home=desk.home, actor="rita", changes={"title": "Long " * 32})
+        approve(session, post_id=2, home=desk.home, actor="rita", at=berlin(monday + timedelta(days=5), 8))
+    doc = page_of(client.post("/calendar/move", data={"csrftoken": token, "post_id": "2", "back": here,
+                                                      "slot": berlin(monday + timedelta(days=5), 12).isoformat()}))  # fmt: skip
+    assert doc.xpath("string(//p[@id='done'])").startswith("Moved #2 “Long Long")
+    assert "Long…” to " in doc.xpath("string(//p[@id='done'])")
+    assert slot_and_status(desk.store, 2) == (berlin(monday + timedelta(days=5), 12), "approved")
+
 
 def test_the_api_reads_the_calendar_and_moves_with_a_review_token(desk: Desk) -> None:
     monday = plan_week(desk)
