@@ -6,6 +6,7 @@ post onto a free slot, which fills in and sends the same form."""
 
 # No `from __future__ import annotations` here: FastAPI must see the dependency objects, not strings.
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -31,7 +32,7 @@ from beatdesk.settings import Settings
 from beatdesk.slots import zone_of
 from beatdesk.store import Store, calendar, repo
 from review_web.api import run
-from review_web.calendar_grid import Span, View, days_of, span
+from review_web.calendar_grid import Day, Span, View, days_of, span
 from review_web.decisions import safe_next
 from review_web.deps import MAX_ID, ApiReader, ApiReviewer, PostId, Reviewer, SettingsDep, StoreDep, Viewer
 from review_web.security import FORM_BODY
@@ -43,7 +44,7 @@ FALLBACK_SLOTS = 12
 MAX_API_DAYS = 62
 TITLE_IN_MESSAGE = 120
 """A title quoted in a done line, at most: the line travels in the redirect's query (400 characters)."""
-Day = Annotated[date, Query(ge=date(1970, 1, 1), le=date(9000, 12, 31), description="a day in the persona's zone")]
+DayParam = Annotated[date, Query(ge=date(1970, 1, 1), le=date(9000, 12, 31), description="a day in the persona's zone")]
 """Far enough either way for any posting plan, and clear of date's own ends when a view is widened to whole weeks."""
 
 router = APIRouter(max_body_size=FORM_BODY)
@@ -60,7 +61,7 @@ def calendar_page(
     settings: SettingsDep,
     persona: Annotated[str | None, Query(pattern=PERSONA_PATTERN)] = None,
     view: Literal["week", "month"] = "week",
-    start: Day | None = None,
+    start: DayParam | None = None,
     move: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     error: Annotated[str | None, Query(max_length=2000)] = None,
     done: Annotated[str | None, Query(max_length=400)] = None,
@@ -74,23 +75,40 @@ def calendar_page(
     zone = zone_of(chosen)
     now = datetime.now(UTC)
     shown = span(view, start or now.astimezone(zone).date(), zone)
-    with store.session() as session:
-        posts = calendar.posts_between(session, persona=chosen.key, start=shown.start, end=shown.end)
-        free = free_slots_between(chosen, start=shown.start, end=shown.end, taken=[p.slot_at for p in posts], now=now)
-        options = free or next_free_slots(chosen, taken=calendar.taken_from(session, persona=chosen.key, start=now),
-                                          count=FALLBACK_SLOTS)  # fmt: skip
-        movable = [p for p in posts if p.movable]
-        if move is not None and move not in {p.id for p in movable}:
-            movable += _picked(session, move, chosen.key)
-    here = _url(chosen.key, view, shown.anchor)
+    sheet = _sheet(store, chosen, shown, move=move, now=now)
     abbrev = "/".join(dict.fromkeys(at.astimezone(zone).tzname() or "" for at in (shown.start, shown.end)))
     return page(
         request, "calendar.html", user=user, persona=chosen, keys=keys, shown=shown, view=view, error=error,
-        done=done, days=days_of(shown, posts=posts, free=free, now=now), zone=zone.key, options=options,
-        options_in_view=bool(free), movable=movable, picked=move, here=here, link=link, abbrev=abbrev,
+        done=done, sheet=sheet, zone=zone.key, abbrev=abbrev, picked=move, here=_url(chosen.key, view, shown.anchor),
+        link=link, label=lambda at: local_label(at, zone),
         pick=lambda post_id: _url(chosen.key, view, shown.anchor, move=post_id) + "#move",
-        label=lambda at: local_label(at, zone), nav=lambda **kw: _nav(chosen.key, view, shown, move, **kw),
+        nav=lambda **kw: _nav(chosen.key, view, shown, move, **kw),
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """What one view of the calendar shows, read in one session."""
+
+    days: list[Day]
+    options: list[datetime]
+    """The free slots the move form offers: the view's own, or the next ones from now when it has none left."""
+    options_in_view: bool
+    movable: list[calendar.SlotPost]
+    """The posts the move form offers: the view's approved ones, and one picked in another view."""
+
+
+def _sheet(store: Store, persona: Persona, shown: Span, *, move: int | None, now: datetime) -> Sheet:
+    with store.session() as session:
+        posts = calendar.posts_between(session, persona=persona.key, start=shown.start, end=shown.end)
+        free = free_slots_between(persona, start=shown.start, end=shown.end, taken=[p.slot_at for p in posts], now=now)
+        options = free or next_free_slots(persona, taken=calendar.taken_from(session, persona=persona.key, start=now),
+                                          count=FALLBACK_SLOTS)  # fmt: skip
+        movable = [p for p in posts if p.movable]
+        if move is not None and move not in {p.id for p in movable}:
+            movable += _picked(session, move, persona.key)
+    return Sheet(days=days_of(shown, posts=posts, free=free, now=now), options=options, options_in_view=bool(free),
+                 movable=movable)  # fmt: skip
 
 
 @router.post("/calendar/move")
@@ -168,7 +186,7 @@ def api_calendar(
     store: StoreDep,
     settings: SettingsDep,
     persona: Annotated[str, Query(pattern=PERSONA_PATTERN)],
-    start: Day,
+    start: DayParam,
     days: Annotated[int, Query(ge=1, le=MAX_API_DAYS)] = 7,
 ) -> CalendarOut:
     """The persona's posts by slot and its free slots, over `days` days from `start` (a day in its zone)."""

@@ -321,6 +321,18 @@ def test_the_week_shows_posts_and_free_slots_in_the_personas_zone(desk: Desk) ->
     other = dict(parse_qsl(urlsplit(doc.xpath("//a[@id='cal-other']")[0].get("href")).query))
     assert other == {"persona": "ash", "view": "month", "start": (monday + timedelta(days=3)).isoformat()}
 
+    past = page_of(client.get("/calendar", params={"persona": "ash", "start": "2020-01-08", "move": "1"}))
+    assert past.xpath("string(//h1[@id='cal-title'])") == "@ash · Week of Mon 06 Jan 2020"
+    assert not past.xpath("//li[@data-post]") and not past.xpath("//li[@class='cal-free']")  # nothing free in the past
+    picked = past.xpath("//select[@id='move-post']/option")  # #1, picked with "move…" in another week
+    assert [(o.get("value"), o.get("selected") is not None) for o in picked] == [("1", True)]
+    offered = [datetime.fromisoformat(o.get("value")) for o in past.xpath("//select[@id='move-slot']/option")]
+    assert (
+        len(offered) == 12 and offered[0] > datetime.now(UTC) and berlin(monday + timedelta(days=1), 8) not in offered
+    )
+    assert "these are the next free ones" in past.text_content()
+    assert dict(parse_qsl(urlsplit(past.xpath("//a[@id='cal-next']")[0].get("href")).query))["move"] == "1"
+
     assert "unknown persona 'nobody'" in one_line(client.get("/calendar", params={"persona": "nobody"}))
     assert client.get("/calendar", params={"start": "2026-02-30"}).status_code == 400
     assert client.get("/calendar", params={"view": "year"}).status_code == 400
