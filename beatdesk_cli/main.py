@@ -20,6 +20,7 @@ from beatdesk.enums import REJECT_REASONS, PostStatus
 from beatdesk.errors import BeatdeskError
 
 if TYPE_CHECKING:  # the commands import what they use, so `--help` and `queue list` start in a blink
+    from beatdesk.rescheduling import Placement
     from beatdesk.settings import Settings
     from beatdesk.store import Store
     from publishers.stage import ChannelState
@@ -502,6 +503,53 @@ def post_rerender(
     _store(settings)
     rerender(settings, post_id=post_id, note=note, actor=_actor(), image_model=model)
     _print_decision(_store(settings), post_id, as_json)
+
+
+@post_app.command("move")
+@edge
+def post_move(
+    post_id: Annotated[int, typer.Argument(help="The post's id.")],
+    slot: Annotated[str, typer.Option("--slot", "--at", help="ISO time; without a zone, the persona's.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Move an approved post to another slot: a future time no other post of its persona holds."""
+    from beatdesk.rescheduling import move_post
+    from beatdesk.review import parse_time
+    from beatdesk.settings import get_settings
+
+    settings = get_settings()
+    store = _store(settings)
+    with store.session() as session:
+        placed = move_post(session, post_id=post_id, home=settings.home, actor=_actor(),
+                           to=parse_time(slot, label="--slot"))  # fmt: skip
+    _print_placement(store, placed, as_json)
+
+
+@post_app.command("unschedule")
+@edge
+def post_unschedule(post_id: Annotated[int, typer.Argument(help="The post's id.")], as_json: JsonFlag = False) -> None:
+    """Take an approved post off the calendar, back to review; its slot is free again."""
+    from beatdesk.rescheduling import unschedule_post
+    from beatdesk.settings import get_settings
+
+    settings = get_settings()
+    store = _store(settings)
+    with store.session() as session:
+        placed = unschedule_post(session, post_id=post_id, home=settings.home, actor=_actor())
+    _print_placement(store, placed, as_json)
+
+
+def _print_placement(store: Store, placed: Placement, as_json: bool) -> None:
+    from beatdesk.rescheduling import local_label
+
+    if as_json:
+        _print_decision(store, placed.post_id, as_json)
+    elif placed.slot_at is not None:
+        console.print(f"post {placed.post_id} is {placed.status} for {local_label(placed.slot_at, placed.zone)}",
+                      highlight=False)  # fmt: skip
+    else:
+        freed = f"; {local_label(placed.previous, placed.zone)} is free" if placed.previous else ""
+        console.print(f"post {placed.post_id} is {placed.status}{freed}", highlight=False)
 
 
 @app.command()

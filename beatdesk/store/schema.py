@@ -178,6 +178,7 @@ class PostRow(Base):
         Index("ix_posts_status_id", "status", "id"),
         Index("ix_posts_persona_status_id", "persona", "status", "id"),
         Index("ix_posts_batch_status", "batch_id", "status"),
+        Index("ix_posts_persona_slot_at", "persona", "slot_at"),  # the calendar: a persona's week or month
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
