@@ -246,7 +246,7 @@ def engagement(session: Session, *, persona: str | None, since: datetime | None)
         .join(PublicationRow, PublicationRow.id == ReadingRow.publication_id)
         .join(newest, newest.c.id == ReadingRow.id)
         .where(newest.c.rank == 1)
-    ).tuples():
+    ):
         latest.setdefault(post_id, {})[row.channel] = _reading(row)
     return [
         PostEngagement(post_id=row.id, persona=row.persona, beat_key=row.beat_key, content_format=row.content_format,
