@@ -16,10 +16,11 @@ from beatdesk.models import BatchSpec, ContentFormat, Plan
 from beatdesk.settings import get_settings
 from beatdesk.store import Store, open_store, repo
 from beatdesk.store import metrics as store_metrics
-from beatdesk.store.schema import PublicationRow
+from beatdesk.store.schema import PublicationRow, StepRow
 from publishers.metrics import collect
 from publishers.metrics.base import Counts, Target, reset_time
 from publishers.metrics.collect import collect_due
+from publishers.stage import thread_note
 from tests.conftest import run_cli
 from tests.fake_metrics import APP_PASSWORD, TOKEN, MetricsServer, metrics_server
 
@@ -145,6 +146,23 @@ def test_each_channel_gives_its_own_numbers_and_unknown_groups_stay_none(server:
     analytics = server.sent("linkedin")
     assert sorted(r.query["queryType"][0] for r in analytics) == ["COMMENT", "IMPRESSION", "REACTION", "RESHARE"]
     assert all(r.raw_query.startswith("q=entity&entity=(share:urn%3Ali%3Ashare%3A7001)") for r in analytics)
+
+
+def test_a_threads_own_second_part_is_not_the_audiences_conversation(server: MetricsServer) -> None:
+    server.counts = {"mastodon": {"101": {"favourites_count": 2, "replies_count": 3}, "102": {"replies_count": 3}}}
+    thread = published(the_store(), {"mastodon": "101"})
+    single = published(the_store(), {"mastodon": "102"})
+    with the_store().session() as session:
+        session.execute(insert(StepRow), [
+            {"post_id": post_id, "batch_id": repo.batch_id_of(session, post_id), "persona": "ash", "position": 1,
+             "name": "publish_mastodon", "status": "done", "detail": remote_id + thread_note(parts)}
+            for post_id, remote_id, parts in ((thread, "101", 3), (single, "102", 1))
+        ])  # fmt: skip
+    collect_due(get_settings(), T0 + timedelta(hours=1))
+    assert readings(the_store(), thread)["mastodon"][0]["conversation"] == 2  # one of the 3 replies is its own
+    assert readings(the_store(), single)["mastodon"][0]["conversation"] == 3
+    with the_store().session() as session:
+        assert store_metrics.readings_of_post(session, thread)[0].raw["replies_count"] == 3  # as the channel said
 
 
 def test_each_publication_is_read_on_schedule_and_never_early(server: MetricsServer) -> None:

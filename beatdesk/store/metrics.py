@@ -8,6 +8,7 @@ that was away catches up with one fetch, never early and never twice for the sam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -157,6 +158,16 @@ def due_publications(session: Session, *, now: datetime, persona: str | None = N
         if (owner, channel) not in waiting and is_due(published_at, last_at, now):
             due.append(DuePublication(pub_id, post_id, owner, channel, remote_id, published_at, last_at))
     return due
+
+
+def publish_details(session: Session, *, post_ids: Sequence[int], channel: str) -> dict[int, str]:
+    """The detail each post's finished publish step on `channel` wrote (its remote id, and whether it was a thread)."""
+    rows = session.execute(
+        select(StepRow.post_id, StepRow.detail).where(
+            StepRow.post_id.in_(list(post_ids)), StepRow.name == f"publish_{channel}", StepRow.status == "done"
+        )
+    )
+    return {post_id: detail for post_id, detail in rows if post_id is not None and detail}
 
 
 # --- each persona's channels -----------------------------------------------------------------------

@@ -28,6 +28,8 @@ class Target:
     publication_id: int
     remote_id: str
     published_at: datetime
+    own_replies: int = 0
+    """Replies to it that are the post's own thread (its second part): not the audience's conversation."""
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 
-from beatdesk.engagement import Reading
+from beatdesk.engagement import Group, Reading
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import Channel, Persona
 from beatdesk.personas import load_persona
@@ -32,6 +32,7 @@ from publishers.metrics.bluesky import BlueskyMetrics
 from publishers.metrics.linkedin import LinkedInMetrics
 from publishers.metrics.mastodon import MastodonMetrics
 from publishers.metrics.x import XMetrics
+from publishers.stage import thread_parts
 
 log = logging.getLogger(__name__)
 FETCHERS: dict[str, Callable[[Channel, Credentials], MetricsFetcher]] = {
@@ -89,9 +90,12 @@ def _collect_channel(
     except BeatdeskError as err:  # a persona file or credentials to fix: said where the numbers stopped
         _stale(store, done, owner, channel_name, one_line(err), now)
         return
+    with store.session() as session:
+        details = store_metrics.publish_details(session, post_ids=[d.post_id for d in due], channel=channel_name)
+    own = {d.publication_id: 1 if thread_parts(details.get(d.post_id)) > 1 else 0 for d in due}
     for start in range(0, len(due), fetcher.batch_size):
         batch = due[start : start + fetcher.batch_size]
-        targets = [Target(d.publication_id, d.remote_id, d.published_at) for d in batch]
+        targets = [Target(d.publication_id, d.remote_id, d.published_at, own[d.publication_id]) for d in batch]
         try:
             answers = fetcher.fetch(targets, now=now)
         except RateLimited as err:
@@ -112,9 +116,10 @@ def _collect_channel(
             for item in batch:
                 answer = answers.get(item.publication_id)
                 if isinstance(answer, Counts):
+                    groups = _audience_only(answer.groups, own[item.publication_id])
                     store_metrics.add_reading(session, Reading(publication_id=item.publication_id,
                                                                channel=channel_name, fetched_at=now,
-                                                               groups=answer.groups, raw=answer.raw))  # fmt: skip
+                                                               groups=groups, raw=answer.raw))  # fmt: skip
                     done.readings += 1
                 elif answer is not None:
                     store_metrics.mark_gone(session, publication_id=item.publication_id, channel=channel_name, at=now,
@@ -123,6 +128,13 @@ def _collect_channel(
                 else:
                     done.failed += 1
             store_metrics.mark_fresh(session, persona=owner, channel=channel_name, at=now)
+
+
+def _audience_only(groups: Mapping[Group, int | None], own_replies: int) -> dict[Group, int | None]:
+    """The groups without the post's own thread: its second part is a reply to the first on every channel that
+    counts replies, and would otherwise count as conversation on every thread (raw keeps the channel's count)."""
+    replies = groups.get("conversation")
+    return {**groups, "conversation": None if replies is None else max(0, replies - own_replies)}
 
 
 def _channel(persona: Persona, name: str) -> Channel:
