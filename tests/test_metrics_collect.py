@@ -307,3 +307,27 @@ def test_a_failing_metrics_fetch_does_not_touch_publishing(
     assert "1 post(s) published" in result.stdout
     assert "metrics: 0 reading(s) stored, 1 not read (tried again next run)" in result.stdout
     assert run_cli(cli, "post", "show", str(post_id), "--json")["status"] == "published"
+
+
+def test_the_scheduler_collects_on_a_task_and_a_thread_of_its_own(server: MetricsServer) -> None:
+    """Celery beat sends `beatdesk.collect_metrics` every 10 minutes beside (never inside) publish-due; the
+    in-process loop runs one collection at a time in a thread, at most every 10 minutes."""
+    from workers.app import configure
+    from workers.tasks import METRICS_EVERY_S, app, collect_metrics_task
+
+    assert app.conf.beat_schedule["collect-metrics"] == {"task": "beatdesk.collect_metrics", "schedule": 600.0}
+    server.counts = {"mastodon": {"101": {"favourites_count": 4}}}
+    published(the_store(), {"mastodon": "101"}, at=datetime.now(UTC) - timedelta(hours=2))
+    configure(get_settings())  # no broker: the task runs in-process
+    assert collect_metrics_task.delay().get() == 1
+
+    runs: list[collect.Collected] = []
+    later = published(the_store(), {"mastodon": "101"}, at=T0)
+    beside = collect.BesidePublishing(get_settings(), every_s=METRICS_EVERY_S, report=runs.append)
+    for minutes in (60, 61, 65, 69):  # ticks every minute or so: one run, then none until 10 minutes passed
+        beside.tick(T0 + timedelta(minutes=minutes))
+        beside.wait(10)
+    assert [r.readings for r in runs] == [1]
+    beside.tick(T0 + timedelta(minutes=70))
+    beside.wait(10)
+    assert [r.readings for r in runs] == [1, 0] and len(readings(the_store(), later)["mastodon"]) == 1

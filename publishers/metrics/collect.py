@@ -169,3 +169,8 @@ class BesidePublishing:
         self._thread = threading.Thread(target=lambda: self.report(collect_due(self.settings, now)),
                                         name="beatdesk-metrics", daemon=True)  # fmt: skip
         self._thread.start()
+
+    def wait(self, timeout_s: float) -> None:
+        """Wait for the run under way, if any, to end (a clean stop)."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
