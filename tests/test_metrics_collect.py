@@ -331,3 +331,13 @@ def test_the_scheduler_collects_on_a_task_and_a_thread_of_its_own(server: Metric
     beside.tick(T0 + timedelta(minutes=70))
     beside.wait(10)
     assert [r.readings for r in runs] == [1, 0] and len(readings(the_store(), later)["mastodon"]) == 1
+
+
+def test_bad_input_is_one_line(cli: CliRunner) -> None:
+    run_cli(cli, "init")
+    result = run_cli(cli, "metrics", "collect", "--persona", "nobody", code=1)
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+    result = run_cli(cli, "metrics", "collect", "--now", "yesterday-ish", code=1)
+    assert "--now" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert run_cli(cli, "metrics", "collect", "--json") == {"readings": 0, "gone": 0, "failed": 0, "stale": {},
+                                                            "rate_limited": {}}  # fmt: skip
