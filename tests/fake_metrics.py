@@ -47,6 +47,8 @@ class MetricsServer:
     no_scope: set[str] = field(default_factory=set)
     """Channels whose token lacks the read scope (Mastodon read:statuses, LinkedIn r_member_postAnalytics: 403;
     X: a token that may not read non_public_metrics)."""
+    down: set[str] = field(default_factory=set)
+    """Channels answering 503 (a server having a bad day)."""
     limited: dict[str, dict[str, str]] = field(default_factory=dict)
     """Channels answering 429, with the reset headers sent."""
     requests: list[Seen] = field(default_factory=list)
@@ -80,6 +82,9 @@ def metrics_server() -> Iterator[MetricsServer]:
             channel = _channel_of(parts.path)
             with state.lock:
                 state.requests.append(seen)
+                if channel in state.down:
+                    self._send(503, {"error": "Service Unavailable"})
+                    return
                 if channel in state.limited:
                     self._send(429, _rate_limit_body(channel), state.limited[channel])
                     return

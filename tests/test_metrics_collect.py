@@ -276,6 +276,17 @@ def test_a_deleted_post_is_recorded_once_and_not_fetched_again(server: MetricsSe
     assert "resource-not-found" in gone["x"] and "getPosts" in gone["bluesky"]
 
 
+def test_a_channel_that_is_down_is_left_for_the_next_run(server: MetricsServer) -> None:
+    server.counts = {"mastodon": {"101": {"favourites_count": 1}, "102": {"favourites_count": 2}}}
+    first, second = (published(the_store(), {"mastodon": remote}) for remote in ("101", "102"))
+    server.down.add("mastodon")
+    done = collect_due(get_settings(), T0 + timedelta(hours=1))
+    assert (done.readings, done.failed, done.stale) == (0, 2, {}) and len(server.sent("mastodon")) == 1
+    server.down.clear()
+    assert collect_due(get_settings(), T0 + timedelta(hours=1, minutes=10)).readings == 2
+    assert readings(the_store(), first) and readings(the_store(), second)
+
+
 def test_a_failing_metrics_fetch_does_not_touch_publishing(
     cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

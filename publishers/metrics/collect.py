@@ -4,7 +4,8 @@ Run by the scheduler (its own task, beside publishing, never inside it) and by h
 collect`). Publications are read per persona and channel, in the channel's batch size, each batch stored in its
 own transaction, so what was read stays when a later batch fails. A 429 stops that channel until the reset it
 names; a refused token (401/403) marks the channel stale with the reason; a deleted post is recorded once and
-never read again; any other failure is logged for the publications it concerns and tried at the next run.
+never read again; a channel that is down (5xx, timeouts) is left for this run; any other failure is logged for
+the publications it concerns; what was not read is tried at the next run.
 Nothing here raises into its caller.
 """
 
@@ -27,7 +28,7 @@ from beatdesk.store import Store, open_store
 from beatdesk.store import metrics as store_metrics
 from beatdesk.store.metrics import DuePublication
 from publishers.credentials import Credentials, credentials_for
-from publishers.metrics.base import Counts, MetricsAuthError, MetricsFetcher, RateLimited, Target
+from publishers.metrics.base import Counts, MetricsAuthError, MetricsError, MetricsFetcher, RateLimited, Target
 from publishers.metrics.bluesky import BlueskyMetrics
 from publishers.metrics.linkedin import LinkedInMetrics
 from publishers.metrics.mastodon import MastodonMetrics
@@ -107,7 +108,13 @@ def _collect_channel(
         except MetricsAuthError as err:
             _stale(store, done, owner, channel_name, one_line(err), now)
             return
-        except Exception as err:
+        except MetricsError as err:  # the channel is down or slow: the rest would only wait for the same answer
+            rest = due[start:]
+            done.failed += len(rest)
+            ids = ", ".join(str(d.publication_id) for d in rest)
+            log.warning("metrics for publication(s) %s on %s not read this run: %s", ids, where, one_line(err))
+            return
+        except Exception as err:  # one answer that made no sense: the next batch may be fine
             done.failed += len(batch)
             ids = ", ".join(str(d.publication_id) for d in batch)
             log.warning("metrics for publication(s) %s on %s not read: %s", ids, where, one_line(err))

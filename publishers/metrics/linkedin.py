@@ -1,8 +1,9 @@
 """LinkedIn: the Community Management API's member post statistics, `GET /rest/memberCreatorPostAnalytics`
 with the `entity` finder (one post, `aggregation=TOTAL`), once per metric: IMPRESSION (reach), REACTION
 (approval), RESHARE (redistribution), COMMENT (conversation). It needs the `r_member_postAnalytics` scope and
-reads a member's own posts (urn:li:person authors); a token without the scope is refused with 403, which marks
-the channel stale with that reason. LinkedIn reports no saves here. A deleted post answers 404."""
+reads a member's own posts (urn:li:person authors; a page's posts are not read); a token without the scope is
+refused with 403, which marks the channel stale with that reason. LinkedIn reports no saves here. A deleted post
+answers 404."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class LinkedInMetrics:
     batch_size = 1  # the entity finder reads one post
 
     def __init__(self, channel: Channel, credentials: Credentials) -> None:
+        if channel.account.startswith("urn:li:organization:"):  # a page's posts have another API and scope
+            raise MetricsAuthError("linkedin: numbers for organization pages are not read (member posts only)")
         self.base = (channel.url or "https://api.linkedin.com").rstrip("/")
         self.headers = {"Authorization": f"Bearer {credentials['token']}", "LinkedIn-Version": VERSION,
                         "X-Restli-Protocol-Version": "2.0.0"}  # fmt: skip
