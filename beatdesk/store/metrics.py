@@ -133,17 +133,18 @@ def due_publications(session: Session, *, now: datetime, persona: str | None = N
     is not rate-limited until later, and the post is still on it. Stale channels stay due: the next fetch
     is how a token someone renewed is noticed."""
     horizon = now - FETCH_AFTER[-1] - CATCH_UP
+    # Per candidate publication, from the readings index: never a pass over every reading ever stored.
     last = (
-        select(ReadingRow.publication_id, func.max(ReadingRow.fetched_at).label("last"))
-        .group_by(ReadingRow.publication_id)
-        .subquery()
+        select(func.max(ReadingRow.fetched_at))
+        .where(ReadingRow.publication_id == PublicationRow.id)
+        .correlate(PublicationRow)
+        .scalar_subquery()
     )
     gone = select(ReadingRow.publication_id).where(ReadingRow.gone.is_not(None))
     query = (
         select(PublicationRow.id, PublicationRow.post_id, PostRow.persona, PublicationRow.channel,
-               PublicationRow.remote_id, PublicationRow.published_at, last.c.last)
+               PublicationRow.remote_id, PublicationRow.published_at, last)
         .join(PostRow, PostRow.id == PublicationRow.post_id)
-        .outerjoin(last, last.c.publication_id == PublicationRow.id)
         .where(PublicationRow.published_at >= horizon, PublicationRow.published_at <= now,
                PublicationRow.channel.in_(sorted(METRICS_CHANNELS)), PublicationRow.id.not_in(gone))
         .order_by(PublicationRow.published_at, PublicationRow.id)
@@ -153,8 +154,8 @@ def due_publications(session: Session, *, now: datetime, persona: str | None = N
     waiting = {(s.persona, s.channel) for s in channel_states(session, persona=persona)
                if s.rate_limited_until is not None and s.rate_limited_until > now}  # fmt: skip
     due = []
-    for pub_id, post_id, owner, channel, remote_id, published_at, last_at in session.execute(query):
-        published_at, last_at = _aware(published_at), _aware(last_at) if last_at else None
+    for pub_id, post_id, owner, channel, remote_id, published, fetched in session.execute(query):
+        published_at, last_at = _aware(published), _aware(fetched) if fetched is not None else None
         if (owner, channel) not in waiting and is_due(published_at, last_at, now):
             due.append(DuePublication(pub_id, post_id, owner, channel, remote_id, published_at, last_at))
     return due

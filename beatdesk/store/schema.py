@@ -280,7 +280,10 @@ class EventRow(Base):
 
 class PublicationRow(Base):
     __tablename__ = "publications"
-    __table_args__ = (UniqueConstraint("post_id", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("post_id", "channel"),
+        Index("ix_publications_published_at", "published_at"),  # what is due for an engagement reading
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)

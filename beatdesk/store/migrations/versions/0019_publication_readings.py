@@ -1,4 +1,5 @@
-"""engagement readings per publication over time, and each persona's channels' metrics state (stale, rate-limited)
+"""engagement readings per publication over time, each persona's channels' metrics state (stale, rate-limited),
+and publications by time (what is due for a reading)
 
 Revision ID: 0019
 Revises: 0016
@@ -32,6 +33,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_publication_readings_publication_fetched", "publication_readings", ["publication_id", "fetched_at"]
     )
+    op.create_index("ix_publications_published_at", "publications", ["published_at"])
     op.create_table(
         "metrics_channels",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -47,5 +49,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("metrics_channels")
+    op.drop_index("ix_publications_published_at", table_name="publications")
     op.drop_index("ix_publication_readings_publication_fetched", table_name="publication_readings")
     op.drop_table("publication_readings")
