@@ -9,13 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from beatdesk.engagement import Reading
 from beatdesk.models import BatchSpec, ContentFormat, Plan
 from beatdesk.store import Store, forget_stores, open_store, repo
 from beatdesk.store import metrics as store_metrics
-from beatdesk.store.schema import PublicationRow, StepRow
+from beatdesk.store.schema import PostRow, PublicationRow, ReadingRow, StepRow
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 COSTS = ["0.000000001", "12.5", "0.1", "999999.999999999", "0.000000009"]
@@ -125,3 +125,42 @@ def test_due_publications_and_channel_states(store: Store) -> None:
     with store.session() as session:
         store_metrics.mark_fresh(session, persona="bea", channel="x", at=now)
         assert store_metrics.channel_states(session, persona="bea")[0].stale_reason is None
+
+
+def test_engagement_reads_many_posts_in_three_queries(store: Store) -> None:
+    """Hundreds of posts with several readings each: the same three statements, never one per post."""
+    now = datetime.now(UTC)
+    with store.session() as session:
+        batch_id = repo.create_batch(session, spec=BatchSpec(persona="ash", counts={ContentFormat.video: 1}))
+        plan = {"beat_key": "b", "beat_title": "B", "content_format": "video", "title": "t", "angle": "a",
+                "button": "b", "why_beat": "w", "why_format": "w", "freshness": "f"}  # fmt: skip
+        session.execute(insert(PostRow), [
+            {"batch_id": batch_id, "persona": "ash", "beat_key": f"b{i % 5}", "content_format": "video",
+             "status": "published", "status_changed_at": now, "created_at": now, "plan": plan}
+            for i in range(300)
+        ])  # fmt: skip
+        post_ids = list(session.scalars(select(PostRow.id)))
+        session.execute(insert(StepRow), [
+            {"post_id": p, "batch_id": batch_id, "persona": "ash", "position": 0, "name": "draft", "status": "done",
+             "cost_usd": Decimal("0.01"), "started_at": now} for p in post_ids
+        ])  # fmt: skip
+        session.execute(insert(PublicationRow), [
+            {"post_id": p, "channel": c, "remote_id": f"{c}-{p}", "published_at": T0} for p in post_ids
+            for c in ("mastodon", "x")
+        ])  # fmt: skip
+        pubs = session.execute(select(PublicationRow.id, PublicationRow.channel)).all()
+        session.execute(insert(ReadingRow), [
+            {"publication_id": pub, "channel": channel, "fetched_at": T0 + timedelta(hours=h), "approval": h,
+             "raw": {}} for pub, channel in pubs for h in (1, 24, 168)
+        ])  # fmt: skip
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731  (conn, cursor, statement, ...)
+    event.listen(store.engine, "before_cursor_execute", listen)
+    try:
+        with store.session() as session:
+            found = store_metrics.engagement(session, persona="ash", since=None)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listen)
+    assert len(found) == 300 and all(e.cost_usd == Decimal("0.01") for e in found)
+    assert all({c: r.groups["approval"] for c, r in e.latest.items()} == {"mastodon": 168, "x": 168} for e in found)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 3
