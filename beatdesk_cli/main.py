@@ -35,7 +35,9 @@ users_app = typer.Typer(help="People who use the review desk.", no_args_is_help=
 publish_app = typer.Typer(help="Publishing approved posts.", no_args_is_help=True)
 schedule_app = typer.Typer(help="What goes out when.", no_args_is_help=True)
 sources_app = typer.Typer(help="A persona's sources: notes, digests and feeds.", no_args_is_help=True)
+metrics_app = typer.Typer(help="Engagement: the channels' own numbers for what went out.", no_args_is_help=True)
 for sub, name in (
+    (metrics_app, "metrics"),
     (users_app, "users"),
     (publish_app, "publish"),
     (schedule_app, "schedule"),
@@ -693,15 +695,19 @@ def scheduler(
     (one active however many run), or a loop in this process on the embedded default."""
     from beatdesk.personas import known_personas, load_persona
     from beatdesk.settings import get_settings
+    from publishers.metrics.collect import BesidePublishing, collect_due
     from publishers.stage import publish_due
     from workers.app import check_broker, configure
     from workers.graph import start_scheduled_batches, wait_for_batch
+    from workers.tasks import METRICS_EVERY_S
 
     settings = get_settings()
     personas = [load_persona(settings.home, key) for key in known_personas(settings.home)]
     _check_channels(settings)
     store = _store(settings)
     if once or settings.in_process:
+        metrics = BesidePublishing(settings, every_s=METRICS_EVERY_S, report=lambda done: console.print(
+            f"metrics: {_collected_line(done)}", highlight=False))  # fmt: skip
         while True:
             when = _clock(now)
             started = start_scheduled_batches(settings, now=when)
@@ -711,12 +717,14 @@ def scheduler(
             published = publish_due(store, home=settings.home, now=when)
             console.print(f"{when:%Y-%m-%d %H:%M} UTC: {len(started)} batch(es) started, {len(published)} post(s) "
                           f"published; {sum(len(p.schedule) for p in personas)} schedule(s)")  # fmt: skip
-            if once:
+            if once:  # after publishing, never before it
+                console.print(f"metrics: {_collected_line(collect_due(settings, when))}", highlight=False)
                 return
+            metrics.tick(when)
             time.sleep(settings.scheduler_tick_s)
     celery_app = configure(settings)
     check_broker(settings)
-    for entry in ("publish-due", "run-schedules"):
+    for entry in ("publish-due", "run-schedules"):  # collect-metrics keeps its own pace
         celery_app.conf.beat_schedule[entry]["schedule"] = settings.scheduler_tick_s
     celery_app.start(["beat", "--scheduler=workers.leader:LeaderScheduler", f"--loglevel={loglevel}",
                       f"--schedule={settings.home / 'beat-schedule'}"])  # fmt: skip
@@ -829,6 +837,42 @@ def publish_due_now(
         console.print(
             f"{len(published)} post(s) published" + (f": {', '.join(map(str, published))}" if published else "")
         )
+
+
+@metrics_app.command("collect")
+@edge
+def metrics_collect(
+    persona: Annotated[str | None, typer.Option(help="Only this persona's publications.")] = None,
+    now: Annotated[
+        str | None, typer.Option(help="Act as if it were this ISO time (UTC unless a zone is given).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Read the engagement of every publication that is due (1 h, 24 h, 7 d after it went out, then weekly
+    until 30 days) from its channel, and store it; the scheduler does this every 10 minutes."""
+    from beatdesk.personas import load_persona
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json
+    from publishers.metrics.collect import collect_due
+
+    settings = get_settings()
+    key = load_persona(settings.home, persona).key if persona else None
+    _store(settings)
+    done = collect_due(settings, _clock(now), persona=key)
+    if as_json:
+        print_json(done.as_json())
+        return
+    console.print(_collected_line(done), highlight=False)
+    for where, reason in done.stale.items():
+        console.print(f"[yellow]{escape(where)} stale:[/] {escape(reason)}", highlight=False)
+    for where, until in done.rate_limited.items():
+        console.print(f"{escape(where)} rate-limited until {until:%Y-%m-%d %H:%M} UTC", highlight=False)
+
+
+def _collected_line(done: Any) -> str:
+    gone = f", {done.gone} deleted on their channel" if done.gone else ""
+    failed = f", {done.failed} not read (tried again next run)" if done.failed else ""
+    return f"{done.readings} reading(s) stored{gone}{failed}"
 
 
 def _check_host(host: str, settings: Settings) -> None:
