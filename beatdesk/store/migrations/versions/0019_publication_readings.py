@@ -2,7 +2,7 @@
 and publications by time (what is due for a reading)
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 from beatdesk.store.schema import UTCDateTime
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
