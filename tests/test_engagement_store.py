@@ -22,9 +22,6 @@ from planner.spec import build_spec
 from planner.stage import planning_context
 from tests.conftest import run_cli
 
-if not hasattr(store_metrics, "add_reading"):
-    pytest.skip("needs the readings store of issue 21 (beatdesk/store/metrics.py)", allow_module_level=True)
-
 T0 = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)  # Mondays, 08:30 in Berlin
 FAVOURED, PLAIN = "evaluation_in_production", "open_weights"
 

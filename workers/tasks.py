@@ -26,6 +26,7 @@ from beatdesk.recovery import reconcile
 from beatdesk.runner import Next
 from beatdesk.schedules import start_due_batches
 from beatdesk.settings import get_settings
+from publishers.metrics.collect import collect_due
 from publishers.stage import publish_due
 from workers.app import app
 from workers.pipeline import limits, runner, store_of
@@ -37,6 +38,8 @@ RETRIES = 8
 """A provider's transient errors: tries before the step ends failed (backoff 1, 2, 4 ... 60 s)."""
 IN_PROCESS_THREADS_PER_CORE = 2
 """Posts run side by side in-process: enough to keep every core's card process busy."""
+METRICS_EVERY_S = 600.0
+"""How often the scheduler looks for publications whose engagement is due (milestones are hours apart)."""
 _retry = {"retry_backoff": 1, "retry_backoff_max": 60, "retry_jitter": True}
 
 
@@ -115,8 +118,15 @@ def run_schedules_task() -> int:
                                  dispatch=advance_batch_task.delay))  # fmt: skip
 
 
+@app.task(name="beatdesk.collect_metrics")
+def collect_metrics_task() -> int:
+    """Read the engagement of publications that are due (its own task: never inside publishing)."""
+    return collect_due(get_settings(), datetime.now(UTC)).readings
+
+
 app.conf.beat_schedule = {
     "reconcile": {"task": "beatdesk.reconcile", "schedule": 10.0},
     "publish-due": {"task": "beatdesk.publish_due", "schedule": 60.0},
     "run-schedules": {"task": "beatdesk.run_schedules", "schedule": 60.0},
+    "collect-metrics": {"task": "beatdesk.collect_metrics", "schedule": METRICS_EVERY_S},
 }
