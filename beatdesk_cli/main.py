@@ -677,6 +677,9 @@ def _metrics_report(persona: str | None, since: str | None, as_json: bool) -> No
                    | found.as_json())  # fmt: skip
     else:
         print_report(console, found)
+        if chosen and found.scored and not chosen.learn_from_audience:
+            console.print(f"the planner does not learn from these: learn_from_audience = false in "
+                          f"personas/{chosen.key}.toml", highlight=False)  # fmt: skip
 
 
 def _zones(settings: Settings) -> dict[str, str]:

@@ -96,6 +96,7 @@ def test_metrics_ranks_beats_times_and_dollars(cli: CliRunner, home: Path, readi
     assert "12 of 12 published posts scored" in text
     assert text.index(FAVOURED) < text.index(PLAIN) and "free" in text
     assert "posting hour (Europe/Berlin)" in text and "posting times that did best (Europe/Berlin): 08:00" in text
+    assert "does not learn" not in text
 
     everyone = run_cli(cli, "metrics", "--json")
     assert everyone["persona"] is None and everyone["zone"] is None and everyone["scored_posts"] == 12
@@ -118,6 +119,8 @@ def test_the_planner_learns_from_the_same_numbers_unless_switched_off(
     plans = run_cli(cli, "plan", "--persona", "ash", "--items", "6", "--video", "0", "--json")["plans"]
     assert all("audience:" not in p["why_beat"] for p in plans)
     assert readings == []  # switched off: not even read
+    said = run_cli(cli, "metrics", "--persona", "ash").stdout
+    assert "the planner does not learn from these: learn_from_audience = false in personas/ash.toml" in said
 
 
 def test_the_persona_page_ranks_them_escaped(cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,3 +140,8 @@ def test_the_persona_page_ranks_them_escaped(cli: CliRunner, home: Path, monkeyp
         angles = page.split('id="engagement-angle"')[1].split("</table>")[0]
         assert "<script>" not in angles and "&lt;script&gt;" in angles
         assert "Posting times that did best (Europe/Berlin): <strong>08:00</strong>" in page
+        assert "The planner blends these scores into each beat" in page
+
+        path = home / "personas" / "ash.toml"
+        path.write_text(path.read_text().replace("learn_from_audience = true", "learn_from_audience = false"))
+        assert "The planner does not learn from these" in client.get("/personas/ash").text
