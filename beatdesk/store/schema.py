@@ -388,6 +388,8 @@ class UserRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """Set when an admin disables the user: no login, no session, no token works from then on."""
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Set when an admin removes the user (always disabled too). The row stays: see `users.remove_user`."""
 
 
 class ApiTokenRow(Base):
@@ -398,12 +400,31 @@ class ApiTokenRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(64))
+    """What the token is for (`ci`, `chat bot`), as its owner named it: tells tokens apart in lists."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     scope: Mapped[str] = mapped_column(String(16), default="review", server_default="review")
     """read, review or admin: what the token may do, never more than its user's role allows."""
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserEventRow(Base):
+    """The users' audit trail: who added, disabled, enabled or removed whom, reset a password, revoked a token.
+
+    Names, not ids, like the posts' audit log: a line reads the same after its people are removed."""
+
+    __tablename__ = "user_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    """The admin's name, or `cli` for the command line."""
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    """The user acted on."""
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class SessionRow(Base):
