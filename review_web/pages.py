@@ -1,6 +1,7 @@
 """The pages people read: the queue, a post's whole story, a batch, a persona's costs, and artifact files."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 from urllib.parse import urlencode
 
@@ -113,8 +114,12 @@ def persona_page(
     except BeatdeskError as err:
         raise HTTPException(status_code=404, detail=str(err)) from None
     with store.session() as session:
-        daily = repo.daily_costs_by_kind(session, persona=persona.key, days=30)
-    return page(request, "persona.html", user=user, persona=persona, chart=cost_chart(daily), daily=daily)
+        daily = repo.daily_costs_by_kind(session, persona=persona.key, days=30, zone=persona.timezone)
+        spend = repo.persona_spend(session, persona=persona.key)
+    titles = {beat.key: beat.title for beat in persona.beats}
+    chart = cost_chart(daily, zone=persona.timezone, spent_ever=spend.total_usd > 0)
+    return page(request, "persona.html", user=user, persona=persona, chart=chart, spend=spend, titles=titles,
+                zone=persona.timezone, now=datetime.now(UTC))  # fmt: skip
 
 
 @router.get("/artifacts/{path:path}")

@@ -88,24 +88,6 @@ def _money_total_sqlite(element: money_total, compiler: SQLCompiler, **kw: Any) 
     return f"CASE WHEN count({x}) = 0 THEN NULL ELSE {total} END"
 
 
-class utc_day(FunctionElement[str]):
-    """The UTC calendar day of a UTCDateTime column, for GROUP BY: PostgreSQL converts its timestamptz;
-    SQLite holds UTC text, whose first ten characters are the day."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(utc_day)
-def _utc_day(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"to_char(timezone('UTC', {compiler.process(element.clauses, **kw)}), 'YYYY-MM-DD')"
-
-
-@compiles(utc_day, "sqlite")
-def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
-
-
 class SQLiteDecimalSum:
     """The `decimal_sum` aggregate registered on every SQLite connection: like SUM (NULL over no
     values), but in Decimal."""
