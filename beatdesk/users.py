@@ -12,7 +12,7 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError, NotFoundError
@@ -141,10 +141,11 @@ def _check_not_locking_out(session: Session, row: UserRow, *, actor: str, verb: 
     if row.name == actor:
         raise BeatdeskError(f"you cannot {verb} yourself; ask another admin")
     if row.role == "admin" and row.disabled_at is None:
-        admins = session.scalar(
-            select(func.count()).select_from(UserRow).where(UserRow.role == "admin", UserRow.disabled_at.is_(None))
-        )
-        if (admins or 0) <= 1:
+        # The active admins' rows locked (PostgreSQL): two admins removing each other at once leave one.
+        admins = session.scalars(
+            select(UserRow.id).where(UserRow.role == "admin", UserRow.disabled_at.is_(None)).with_for_update()
+        ).all()
+        if len(admins) <= 1:
             raise BeatdeskError(f"{row.name} is the last admin: nobody could manage users then; add another first")
 
 
