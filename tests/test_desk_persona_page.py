@@ -135,8 +135,12 @@ def test_days_are_the_persona_s_and_sums_are_exact_on_both_stores(store: Store) 
                 session.add(StepRow(post_id=post_id, batch_id=batch_id, persona="ash", position=10 + k,
                                     name="draft" if k % 2 else "video", status="done", cost_usd=cost,
                                     started_at=evening - timedelta(hours=7 * k + n)))  # fmt: skip
+        for hours in range(0, 30 * 24, 7):  # across the window, DST changes included when it holds one
+            session.add(StepRow(post_id=post_ids[0], batch_id=batch_id, persona="ash", position=100 + hours,
+                                name="plan", status="done", cost_usd=Decimal("0.000000001") * hours,
+                                started_at=now - timedelta(hours=hours)))  # fmt: skip
     with store.session() as session:
-        for zone in ("UTC", "Asia/Kolkata", "America/St_Johns", "Europe/Berlin"):
+        for zone in ("UTC", "Asia/Kolkata", "America/St_Johns", "Europe/Berlin", "Australia/Lord_Howe"):
             in_sql = repo.daily_costs_by_kind(session, persona="ash", days=30, zone=zone)
             assert in_sql == repo.daily_costs(session, persona="ash", days=30, zone=zone), zone
             assert len(in_sql) == 30
@@ -147,8 +151,10 @@ def test_days_are_the_persona_s_and_sums_are_exact_on_both_stores(store: Store) 
         assert kolkata[three_days_ago + timedelta(days=1)]["video"] == COSTS[0] * 2
         assert utc[three_days_ago]["video"] == (COSTS[0] + COSTS[2]) * 3
         spend = repo.persona_spend(session, persona="ash")
-    assert [(line.key, line.posts, line.total_usd) for line in spend.by_beat] == [("open_weights", 3, sum(COSTS) * 3)]
-    assert spend.by_format[0].per_post == sum(COSTS) and spend.total_usd == sum(COSTS) * 3
+    spread = sum((Decimal("0.000000001") * hours for hours in range(0, 30 * 24, 7)), Decimal(0))
+    whole = sum(COSTS) * 3 + spread
+    assert [(line.key, line.posts, line.total_usd) for line in spend.by_beat] == [("open_weights", 3, whole)]
+    assert spend.by_format[0].per_post == (whole / 3).quantize(Decimal("0.000000001")) and spend.total_usd == whole
 
 
 def test_the_persona_page_in_a_browser_at_1280_and_390(desk: str, browser: Browser, home: Path) -> None:  # noqa: F811

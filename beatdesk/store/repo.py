@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -51,6 +52,7 @@ from beatdesk.store.schema import (
     PublicationRow,
     SourceRow,
     StepRow,
+    local_day,
     money_sum,
     money_total,
     utcnow,
@@ -529,21 +531,49 @@ def daily_costs_by_kind(
     session: Session, *, persona: str, days: int, zone: str = "UTC"
 ) -> list[tuple[date, dict[str, Decimal]]]:
     """Cost per day in `zone` and per step kind over the last `days` days, oldest first, every day listed;
-    summed by GROUP BY in SQL, so a persona's history is never read into Python. A step's day is found by
-    comparing its UTC start with each local midnight (a CASE), the same on SQLite, which knows no zones,
-    and on PostgreSQL, and right across DST changes and half-hour zones."""
+    summed by GROUP BY in SQL, so a persona's history is never read into Python. A step's day is its UTC start
+    moved by the zone's offset at that moment (`local_day`): one offset per stretch between DST changes, so
+    SQLite, which knows no zones, and PostgreSQL agree, across DST and in half-hour zones."""
     edges = local_days(days=days, zone=zone)
-    day = case(*((StepRow.started_at < start, i - 1) for i, (_, start) in enumerate(edges) if i), else_=-1)
+    stretches = _offsets(edges[0][1], edges[-1][1], ZoneInfo(zone))
+    day: ColumnElement[str] = local_day(StepRow.started_at, literal_column(str(stretches[-1][1])))
+    if len(stretches) > 1:
+        day = case(*((StepRow.started_at < until, local_day(StepRow.started_at, literal_column(str(minutes))))
+                     for until, minutes in stretches[:-1]), else_=day)  # fmt: skip
     rows = session.execute(
         select(day.label("day"), StepRow.name, money_total(StepRow.cost_usd))
         .where(StepRow.persona == persona, StepRow.started_at >= edges[0][1], StepRow.started_at < edges[-1][1])
         .group_by(literal_column("day"), StepRow.name)
     ).all()
     table: dict[date, dict[str, Decimal]] = {on: {} for on, _ in edges[:-1]}
-    for index, name, cost in rows:
-        if 0 <= index < days and cost:
-            table[edges[index][0]][name] = cost
+    for on, name, cost in rows:
+        when = date.fromisoformat(on)
+        if when in table and cost:
+            table[when][name] = cost
     return list(table.items())
+
+
+def _offsets(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[datetime, int]]:
+    """Each stretch of one UTC offset between `start` and `end`: (when it ends, minutes east of UTC)."""
+
+    def minutes(at: datetime) -> int:
+        offset = at.astimezone(tz).utcoffset()
+        return int(offset.total_seconds() // 60) if offset is not None else 0
+
+    stretches: list[tuple[datetime, int]] = []
+    at, current = start, minutes(start)
+    while at < end:
+        following = min(at + timedelta(hours=1), end)
+        if minutes(following) != current:
+            # The change lies in this hour; zones change on a whole second, so it is found exactly.
+            low, high = int(at.timestamp()), math.ceil(following.timestamp())
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if minutes(datetime.fromtimestamp(middle, UTC)) == current else (low, middle)
+            stretches.append((datetime.fromtimestamp(high, UTC), current))
+            current = minutes(stretches[-1][0])
+        at = following
+    return [*stretches, (end, current)]
 
 
 def persona_spend(session: Session, *, persona: str) -> Spend:

@@ -88,6 +88,27 @@ def _money_total_sqlite(element: money_total, compiler: SQLCompiler, **kw: Any) 
     return f"CASE WHEN count({x}) = 0 THEN NULL ELSE {total} END"
 
 
+class local_day(FunctionElement[str]):
+    """The calendar day ('YYYY-MM-DD') of a UTCDateTime column moved by a whole number of minutes (a zone's
+    offset, `literal_column`), for GROUP BY: SQLite's `date()` takes it as a modifier on its UTC text;
+    PostgreSQL adds an interval to the UTC wall time. A zone whose offset changes (DST) is split by the caller."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(local_day)
+def _local_day(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    column, minutes = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"to_char(timezone('UTC', {column}) + make_interval(mins => {minutes}), 'YYYY-MM-DD')"
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    column, minutes = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"date({column}, '{minutes} minutes')"
+
+
 class SQLiteDecimalSum:
     """The `decimal_sum` aggregate registered on every SQLite connection: like SUM (NULL over no
     values), but in Decimal."""
@@ -160,6 +181,8 @@ class PostRow(Base):
         Index("ix_posts_status_id", "status", "id"),
         Index("ix_posts_persona_status_id", "persona", "status", "id"),
         Index("ix_posts_batch_status", "batch_id", "status"),
+        # The persona page's spend per beat and format, read from the index alone (a post row is wide).
+        Index("ix_posts_persona_beat_format", "persona", "beat_key", "content_format", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,4 +1,5 @@
-"""removed users (kept, so the audit log's names stay unambiguous), token names, the users' audit trail
+"""removed users (kept, so the audit log's names stay unambiguous), token names, the users' audit trail,
+an index for the persona page's spend per beat and format
 
 Revision ID: 0017
 Revises: 0016
@@ -30,9 +31,11 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
+    op.create_index("ix_posts_persona_beat_format", "posts", ["persona", "beat_key", "content_format", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_posts_persona_beat_format", "posts")
     op.drop_table("user_events")
     with op.batch_alter_table("api_tokens") as tokens:
         tokens.drop_column("name")
