@@ -459,6 +459,29 @@ class ListingGlance(BaseModel):
     """The path of the post's latest image file (its card or video cover), if it has one."""
 
 
+class SpendLine(BaseModel):
+    """What one beat or one format has cost a persona: its posts and the sum of their steps."""
+
+    key: str
+    """The beat's key or the format's name."""
+    posts: int
+    total_usd: Money
+
+    @property
+    def per_post(self) -> Decimal:
+        """The mean cost of a post, to the cent's billionth like every sum (exact division is not possible)."""
+        return (self.total_usd / self.posts).quantize(Decimal("0.000000001")) if self.posts else Decimal(0)
+
+
+class Spend(BaseModel):
+    """A persona's spend, per beat and per format (its posts' steps), and on planning (its batches' own steps)."""
+
+    by_beat: list[SpendLine]
+    by_format: list[SpendLine]
+    planning_usd: Money
+    total_usd: Money
+
+
 class Batch(BaseModel):
     id: int
     persona: str

@@ -1,4 +1,5 @@
-"""People who use the review desk: reviewers and admins, with Argon2-hashed passwords."""
+"""People who use the review desk: reviewers and admins, with Argon2-hashed passwords, their API tokens and
+sessions, and the audit trail of what admins did to them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError, NotFoundError
-from beatdesk.store.schema import ApiTokenRow, SessionRow, UserRow, utcnow
+from beatdesk.store.schema import ApiTokenRow, SessionRow, UserEventRow, UserRow, utcnow
 
 Role = Literal["reviewer", "admin"]
 Scope = Literal["read", "review", "admin"]
@@ -23,6 +24,10 @@ SCOPES: tuple[Scope, ...] = ("read", "review", "admin")
 """Each scope allows what the ones before it allow."""
 ROLE_SCOPES: dict[str, tuple[Scope, ...]] = {"reviewer": ("read", "review"), "admin": SCOPES}
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+CLI = "cli"
+"""The actor recorded for what the command line does (it runs as whoever holds the database)."""
+TOKEN_USE_EVERY = timedelta(minutes=1)
+"""A token's last use is written at most this often, so a busy API client is not a write per request."""
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password anybody has")
 
@@ -42,15 +47,19 @@ def check_user_name(name: str) -> None:
         )
 
 
-def add_user(session: Session, *, name: str, role: Role, password: str) -> User:
+def add_user(session: Session, *, name: str, role: Role, password: str, actor: str = CLI) -> User:
     check_user_name(name)
-    if len(password) < 10:
-        raise BeatdeskError("the password needs at least 10 characters")
-    if session.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:
+    _check_password(password)
+    found = session.scalar(select(UserRow).where(UserRow.name == name))
+    if found is not None and found.removed_at is not None:
+        raise BeatdeskError(f"{name!r} was removed on {found.removed_at:%Y-%m-%d}; a name is never given again, so "
+                            f"the audit log's {name!r} always means one person: pick another name")  # fmt: skip
+    if found is not None:
         raise BeatdeskError(f"a user named {name!r} exists already")
     row = UserRow(name=name, role=role, password_hash=_hasher.hash(password))
     session.add(row)
     session.flush()
+    _record(session, actor=actor, action="added", subject=name, note=role)
     return User(id=row.id, name=row.name, role=role)
 
 
@@ -72,31 +81,98 @@ def get_user(session: Session, user_id: int) -> User | None:
     return _user(row) if row is not None and row.disabled_at is None else None
 
 
-def set_password(session: Session, *, name: str, password: str) -> None:
+def set_password(session: Session, *, name: str, password: str, actor: str = CLI) -> None:
     """A new password; every session of the user ends, so a stolen cookie stops working."""
-    if len(password) < 10:
-        raise BeatdeskError("the password needs at least 10 characters")
-    row = _named(session, name)
+    _check_password(password)
+    row = _present(session, name)
     row.password_hash = _hasher.hash(password)
     end_sessions(session, user_id=row.id)
+    _record(session, actor=actor, action="password reset", subject=name, note="sessions ended")
 
 
-def disable_user(session: Session, *, name: str) -> None:
+def reset_password(session: Session, *, name: str, actor: str, password: str | None = None) -> str | None:
+    """Set `password`, or make one (returned, to be shown once: only its hash is kept); sessions end."""
+    made = None if password else secrets.token_urlsafe(12)  # 16 characters, 96 random bits
+    set_password(session, name=name, password=password or made or "", actor=actor)
+    return made
+
+
+def disable_user(session: Session, *, name: str, actor: str = CLI) -> None:
     """No more logins for the user; their sessions end and their tokens stop working."""
-    row = _named(session, name)
-    row.disabled_at = row.disabled_at or utcnow()
+    row = _present(session, name)
+    _check_not_locking_out(session, row, actor=actor, verb="disable")
+    if row.disabled_at is None:
+        row.disabled_at = utcnow()
+        _record(session, actor=actor, action="disabled", subject=name)
     end_sessions(session, user_id=row.id)
 
 
-def issue_token(session: Session, *, name: str, scope: Scope = "review", lifetime: timedelta | None = None) -> str:
+def enable_user(session: Session, *, name: str, actor: str = CLI) -> None:
+    """A disabled user may log in again (with the same password); their tokens that are still live work again."""
+    row = _present(session, name)
+    if row.disabled_at is not None:
+        row.disabled_at = None
+        _record(session, actor=actor, action="enabled", subject=name)
+
+
+def remove_user(session: Session, *, name: str, actor: str = CLI) -> None:
+    """The user is gone from the desk at once: no login, sessions ended, every token revoked.
+
+    A soft delete: the row stays, marked removed (and disabled), because a hard delete would cascade
+    to their tokens (api_tokens.user_id is ON DELETE CASCADE, so revoked tokens would vanish from the
+    list) and would free their name for a newcomer, whom the posts' audit log (which records actors
+    by name, post_events.actor) would then credit with the removed person's decisions."""
+    row = _present(session, name)
+    _check_not_locking_out(session, row, actor=actor, verb="remove")
+    now = utcnow()
+    row.removed_at = now
+    row.disabled_at = row.disabled_at or now
+    end_sessions(session, user_id=row.id)
+    live = session.scalars(select(ApiTokenRow).where(ApiTokenRow.user_id == row.id, ApiTokenRow.revoked_at.is_(None)))
+    revoked = 0
+    for token in live:
+        token.revoked_at, revoked = now, revoked + 1
+    _record(session, actor=actor, action="removed", subject=name, note=f"{revoked} token(s) revoked")
+
+
+def _check_not_locking_out(session: Session, row: UserRow, *, actor: str, verb: str) -> None:
+    """Nobody disables or removes themselves (an admin would lock themselves out mid-task), nor the last
+    admin (nobody would be left to manage users, short of the command line)."""
+    if row.name == actor:
+        raise BeatdeskError(f"you cannot {verb} yourself; ask another admin")
+    if row.role == "admin" and row.disabled_at is None:
+        # The active admins' rows locked (PostgreSQL): two admins removing each other at once leave one.
+        admins = session.scalars(
+            select(UserRow.id).where(UserRow.role == "admin", UserRow.disabled_at.is_(None)).with_for_update()
+        ).all()
+        if len(admins) <= 1:
+            raise BeatdeskError(f"{row.name} is the last admin: nobody could manage users then; add another first")
+
+
+def issue_token(
+    session: Session,
+    *,
+    name: str,
+    scope: Scope = "review",
+    lifetime: timedelta | None = None,
+    label: str | None = None,
+    actor: str = CLI,
+) -> str:
     """A new API token for the user with `scope` (within the user's role); shown once, kept only as its sha256."""
-    row = _named(session, name)
+    row = _present(session, name)
+    if row.disabled_at is not None:
+        raise BeatdeskError(f"{name} is disabled: enable them first (`beatdesk users enable {name}`)")
     if scope not in ROLE_SCOPES[row.role]:
         allowed = ", ".join(ROLE_SCOPES[row.role])
         raise BeatdeskError(f"{name} is a {row.role}: a token may have scope {allowed}, not {scope!r}")
+    if label is not None and (len(label) > 64 or not label.isprintable()):
+        raise BeatdeskError(f"token name {label!r}: use up to 64 printable characters")
     token = secrets.token_urlsafe(32)
     expires = utcnow() + lifetime if lifetime is not None else None
-    session.add(ApiTokenRow(user_id=row.id, token_hash=_digest(token), scope=scope, expires_at=expires))
+    made = ApiTokenRow(user_id=row.id, token_hash=_digest(token), scope=scope, expires_at=expires, name=label or None)
+    session.add(made)
+    session.flush()
+    _record(session, actor=actor, action="token issued", subject=name, note=f"token {made.id} ({scope})")
     return token
 
 
@@ -124,6 +200,8 @@ def user_for_token(session: Session, token: str) -> TokenHolder | None:
     row, user = found
     if row.expires_at is not None and row.expires_at <= now:
         return None
+    if row.last_used_at is None or row.last_used_at <= now - TOKEN_USE_EVERY:
+        row.last_used_at = now
     # A role lowered since the token was made lowers what the token may do with it.
     scope = row.scope if row.scope in ROLE_SCOPES[user.role] else ROLE_SCOPES[user.role][-1]
     return TokenHolder(user=_user(user), scope=scope, token_id=row.id)  # type: ignore[arg-type]
@@ -133,8 +211,11 @@ def user_for_token(session: Session, token: str) -> TokenHolder | None:
 class TokenInfo:
     id: int
     user: str
+    name: str | None
     scope: str
     created_at: datetime
+    last_used_at: datetime | None
+    """To the minute (`TOKEN_USE_EVERY`)."""
     expires_at: datetime | None
     revoked_at: datetime | None
 
@@ -153,16 +234,21 @@ def list_tokens(session: Session, *, name: str | None = None) -> list[TokenInfo]
     if name is not None:
         query = query.where(UserRow.name == _named(session, name).name)
     rows = session.execute(query.order_by(ApiTokenRow.id.desc())).all()
-    return [TokenInfo(id=t.id, user=user, scope=t.scope, created_at=t.created_at, expires_at=t.expires_at,
-                      revoked_at=t.revoked_at) for t, user in rows]  # fmt: skip
+    return [TokenInfo(id=t.id, user=user, name=t.name, scope=t.scope, created_at=t.created_at,
+                      last_used_at=t.last_used_at, expires_at=t.expires_at, revoked_at=t.revoked_at)
+            for t, user in rows]  # fmt: skip
 
 
-def revoke_token(session: Session, *, token_id: int) -> None:
+def revoke_token(session: Session, *, token_id: int, actor: str = CLI) -> None:
     """The token stops working at once; it stays listed as revoked."""
     row = session.get(ApiTokenRow, token_id)
     if row is None:
-        raise NotFoundError(f"no token with id {token_id}; `beatdesk users tokens` lists them")
-    row.revoked_at = row.revoked_at or utcnow()
+        raise NotFoundError(f"no token with id {token_id}; `beatdesk tokens list` lists them")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        owner = session.get(UserRow, row.user_id)
+        _record(session, actor=actor, action="token revoked", subject=owner.name if owner else "?",
+                note=f"token {token_id}" + (f" ({row.name})" if row.name else ""))  # fmt: skip
 
 
 def parse_lifetime(text: str) -> timedelta:
@@ -175,9 +261,51 @@ def parse_lifetime(text: str) -> timedelta:
 
 
 def list_users(session: Session) -> list[User]:
+    """The users who may log in now."""
     return [
         _user(r) for r in session.scalars(select(UserRow).where(UserRow.disabled_at.is_(None)).order_by(UserRow.name))
     ]
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user as admins see them: who may log in, who is disabled (and may be enabled), who was removed."""
+
+    name: str
+    role: str
+    created_at: datetime
+    disabled_at: datetime | None
+    removed_at: datetime | None
+
+    @property
+    def state(self) -> str:
+        return "removed" if self.removed_at else "disabled" if self.disabled_at else "active"
+
+
+def list_people(session: Session) -> list[Person]:
+    """Every user ever added, by name: removed ones too, since the audit log still names them."""
+    rows = session.scalars(select(UserRow).order_by(UserRow.name))
+    return [Person(name=r.name, role=r.role, created_at=r.created_at, disabled_at=r.disabled_at,
+                   removed_at=r.removed_at) for r in rows]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class UserEvent:
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    note: str | None
+
+
+def user_events(session: Session, *, limit: int = 50) -> list[UserEvent]:
+    """The users' audit trail, newest first."""
+    rows = session.scalars(select(UserEventRow).order_by(UserEventRow.id.desc()).limit(limit))
+    return [UserEvent(at=r.at, actor=r.actor, action=r.action, subject=r.subject, note=r.note) for r in rows]
+
+
+def _record(session: Session, *, actor: str, action: str, subject: str, note: str | None = None) -> None:
+    session.add(UserEventRow(actor=actor, action=action, subject=subject, note=note))
 
 
 # --- desk sessions ---------------------------------------------------------------------------------
@@ -225,6 +353,19 @@ def _named(session: Session, name: str) -> UserRow:
     if row is None:
         raise NotFoundError(f"no user named {name!r}; add one with `beatdesk users add {name}`")
     return row
+
+
+def _present(session: Session, name: str) -> UserRow:
+    """A user not removed: a removed user is kept for the record only, never changed again."""
+    row = _named(session, name)
+    if row.removed_at is not None:
+        raise BeatdeskError(f"{name} was removed on {row.removed_at:%Y-%m-%d}; removed users stay removed")
+    return row
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 10:
+        raise BeatdeskError("the password needs at least 10 characters")
 
 
 def _user(row: UserRow) -> User:

@@ -32,6 +32,7 @@ queue_app = typer.Typer(help="The review queue.", no_args_is_help=True)
 post_app = typer.Typer(help="One post.", no_args_is_help=True)
 review_app = typer.Typer(help="Review decisions.", no_args_is_help=True)
 users_app = typer.Typer(help="People who use the review desk.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens: list and revoke (`users token NAME` makes one).", no_args_is_help=True)
 publish_app = typer.Typer(help="Publishing approved posts.", no_args_is_help=True)
 schedule_app = typer.Typer(help="What goes out when.", no_args_is_help=True)
 sources_app = typer.Typer(help="A persona's sources: notes, digests and feeds.", no_args_is_help=True)
@@ -42,6 +43,7 @@ metrics_app = typer.Typer(
 for sub, name in (
     (metrics_app, "metrics"),
     (users_app, "users"),
+    (tokens_app, "tokens"),
     (publish_app, "publish"),
     (schedule_app, "schedule"),
     (sources_app, "sources"),
@@ -1015,6 +1017,9 @@ def users_token(
         TokenScope, typer.Option(help="read (GET only), review (decisions) or admin.")
     ] = TokenScope.review,
     expires: Annotated[str, typer.Option(help="How long it lives: 90m, 12h, 30d, 2w.")] = "90d",
+    label: Annotated[
+        str | None, typer.Option("--name", help="What it is for (`ci`, `chat bot`), shown in lists.")
+    ] = None,
 ) -> None:
     """Make an API token for NAME (shown once; only its hash is kept)."""
     from beatdesk.settings import get_settings
@@ -1022,15 +1027,16 @@ def users_token(
 
     lifetime = parse_lifetime(expires)
     with _store(get_settings()).session() as session:
-        print(issue_token(session, name=name, scope=scope.value, lifetime=lifetime))
+        print(issue_token(session, name=name, scope=scope.value, lifetime=lifetime, label=label))
 
 
+@tokens_app.command("list")
 @users_app.command("tokens")
 @edge
 def users_tokens(
     name: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None, as_json: JsonFlag = False
 ) -> None:
-    """List API tokens: id, user, scope, when made, when they expire, live, expired or revoked."""
+    """List API tokens: id, owner, name, scope, made, last used, expires, live, expired or revoked."""
     from rich.table import Table
 
     from beatdesk.settings import get_settings
@@ -1040,20 +1046,28 @@ def users_tokens(
     with _store(get_settings()).session() as session:
         tokens = list_tokens(session, name=name)
     if as_json:
-        print_json([{"id": t.id, "user": t.user, "scope": t.scope, "created_at": t.created_at.isoformat(),
-                     "expires_at": t.expires_at.isoformat() if t.expires_at else None, "state": t.state}
+        print_json([{"id": t.id, "user": t.user, "name": t.name, "scope": t.scope,
+                     "created_at": t.created_at.isoformat(), "last_used_at": _iso(t.last_used_at),
+                     "expires_at": _iso(t.expires_at), "revoked_at": _iso(t.revoked_at), "state": t.state}
                     for t in tokens])  # fmt: skip
         return
-    table = Table("id", "user", "scope", "made (UTC)", "expires (UTC)", "state", title=f"{len(tokens)} tokens")
+    table = Table("id", "user", "name", "scope", "made (UTC)", "last used (UTC)", "expires (UTC)", "state",
+                  title=f"{len(tokens)} tokens")  # fmt: skip
     for t in tokens:
-        table.add_row(str(t.id), t.user, t.scope, f"{t.created_at:%Y-%m-%d %H:%M}",
+        table.add_row(str(t.id), t.user, escape(t.name or ""), t.scope, f"{t.created_at:%Y-%m-%d %H:%M}",
+                      f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
                       f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "never", t.state)  # fmt: skip
     console.print(table)
 
 
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+@tokens_app.command("revoke")
 @users_app.command("revoke")
 @edge
-def users_revoke(token_id: Annotated[int, typer.Argument(help="The token's id, from `users tokens`.")]) -> None:
+def users_revoke(token_id: Annotated[int, typer.Argument(help="The token's id, from `tokens list`.")]) -> None:
     """Revoke an API token: it stops working at once."""
     from beatdesk.settings import get_settings
     from beatdesk.users import revoke_token
@@ -1061,6 +1075,29 @@ def users_revoke(token_id: Annotated[int, typer.Argument(help="The token's id, f
     with _store(get_settings()).session() as session:
         revoke_token(session, token_id=token_id)
     console.print(f"token {token_id} revoked")
+
+
+@users_app.command("list")
+@edge
+def users_list(as_json: JsonFlag = False) -> None:
+    """Every user: name, role, active, disabled or removed."""
+    from rich.table import Table
+
+    from beatdesk.settings import get_settings
+    from beatdesk.users import list_people
+    from beatdesk_cli.show import print_json
+
+    with _store(get_settings()).session() as session:
+        people = list_people(session)
+    if as_json:
+        print_json([{"name": p.name, "role": p.role, "state": p.state, "created_at": p.created_at.isoformat(),
+                     "disabled_at": _iso(p.disabled_at), "removed_at": _iso(p.removed_at)}
+                    for p in people])  # fmt: skip
+        return
+    table = Table("name", "role", "state", "added (UTC)", title=f"{len(people)} users")
+    for p in people:
+        table.add_row(p.name, p.role, p.state, f"{p.created_at:%Y-%m-%d %H:%M}")
+    console.print(table)
 
 
 @users_app.command("password")
@@ -1082,6 +1119,30 @@ def users_password(
     console.print(f"password of {name} changed; their sessions ended")
 
 
+@users_app.command("reset-password")
+@edge
+def users_reset_password(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from stdin instead of making one.")
+    ] = False,
+) -> None:
+    """Reset NAME's password to a generated one, printed once (or the one on stdin); their sessions end."""
+    from beatdesk.settings import get_settings
+    from beatdesk.users import CLI, reset_password
+
+    typed = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    if password_stdin and not typed:
+        raise BeatdeskError("--password-stdin read an empty line; pipe the new password in")
+    with _store(get_settings()).session() as session:
+        made = reset_password(session, name=name, password=typed, actor=CLI)
+    if made is not None:
+        print(made)  # alone on stdout, for a script to pass on; shown this once
+        errors.print(f"password of {escape(name)} reset (above, shown once); their sessions ended", highlight=False)
+    else:
+        console.print(f"password of {escape(name)} changed; their sessions ended", highlight=False)
+
+
 @users_app.command("disable")
 @edge
 def users_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
@@ -1092,6 +1153,37 @@ def users_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> N
     with _store(get_settings()).session() as session:
         disable_user(session, name=name)
     console.print(f"user {name} disabled")
+
+
+@users_app.command("enable")
+@edge
+def users_enable(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Enable a disabled user: they may log in again, and their live tokens work again."""
+    from beatdesk.settings import get_settings
+    from beatdesk.users import enable_user
+
+    with _store(get_settings()).session() as session:
+        enable_user(session, name=name)
+    console.print(f"user {name} enabled")
+
+
+@users_app.command("remove")
+@edge
+def users_remove(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove NAME: sessions end and tokens are revoked at once; their decisions stay in the audit log by name."""
+    from beatdesk.settings import get_settings
+    from beatdesk.users import remove_user
+
+    if not yes:
+        if not sys.stdin.isatty():
+            raise BeatdeskError(f"removing {name} cannot be undone: add --yes to confirm")
+        typer.confirm(f"Remove {name}? Their sessions end and their tokens are revoked", abort=True)
+    with _store(get_settings()).session() as session:
+        remove_user(session, name=name)
+    console.print(f"user {name} removed: sessions ended, tokens revoked")
 
 
 @app.command()

@@ -1,11 +1,12 @@
 """Review desk latency with 10,000 posts and 50,000 steps in SQLite: the queue (plain and filtered), a post
-page, full-text search, /api/posts and the persona page (30 days of costs per day and step kind).
+page, full-text search, /api/posts and the persona page (30 days of costs per day and step kind in the persona's
+zone, and its spend per beat and per format).
 
 Prints median and p95 wall time over repeated requests through the whole ASGI stack (guards, session,
 CSRF, templates), and the CPU time this process spent per request beside them, so that a busy machine
 (wall far above CPU) can be told from a slow page (CPU near wall).
 Target: p95 under 100 ms on the project's 2-core machine.
-Run: python bench/review_pages.py [--posts 10000] [--requests 200]
+Run: python bench/review_pages.py [--posts 10000] [--requests 200] [--only persona]
 """
 
 from __future__ import annotations
@@ -23,11 +24,21 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from starlette.testclient import TestClient
 
+BEATS = (
+    "benchmark_skepticism",
+    "foundation_models_and_inference_economics",
+    "small_specialised_models",
+    "evaluation_in_production",
+    "agents_in_practice",
+    "open_weights",
+)  # the example persona's, for spend per beat
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--only", default="", help="Only the pages whose label holds this text, e.g. persona.")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="beatdesk-bench-"))
@@ -52,7 +63,7 @@ def main() -> None:
         batch_ids = [repo.create_batch(session, spec=BatchSpec(persona="ash", counts={ContentFormat.hero_text: 1}))
                      for _ in range(max(1, args.posts // 50))]  # fmt: skip
         session.execute(insert(PostRow), [
-            {"batch_id": batch_ids[i // 50], "persona": "ash", "beat_key": "open_weights",
+            {"batch_id": batch_ids[i // 50], "persona": "ash", "beat_key": BEATS[i % len(BEATS)],
              "content_format": rng.choice(["hero_text", "hero_text", "video"]),
              "status": rng.choice(["in_review", "approved", "published", "rejected"]), "status_changed_at": now,
              "created_at": now - timedelta(minutes=i),
@@ -91,10 +102,12 @@ def main() -> None:
         "/api/posts (200)": lambda: ("/api/posts?limit=200", bearer),
         "/api/posts (in_review, offset)": lambda: ("/api/posts?status=in_review&offset=1000", bearer),
         "/api/search": lambda: ("/api/search?q=body+text", bearer),
-        "persona page (30 days)": lambda: ("/personas/ash", {}),
+        "persona page (30 days, spend)": lambda: ("/personas/ash", {}),
     }
     print(f"{len(ids)} posts, {len(ids) * 5} steps in SQLite; {args.requests} requests each")
     for label, target in pages.items():
+        if args.only not in label:
+            continue
         timings, cpu = [], []
         for _ in range(args.requests):
             path, headers = target()

@@ -1,5 +1,8 @@
-"""What admins manage on the desk: users (add, disable), API tokens (list, revoke) and persona files."""
+"""What admins manage on the desk: users (add, disable, enable, remove, reset a password), API tokens (list,
+revoke) and persona files. Every form is `Admin`: logged in, CSRF-checked, admin scope; reviewers get 403.
+The rules (nobody removes themselves or the last admin) live in `beatdesk.users`, shared with the CLI."""
 
+from collections.abc import Callable
 from importlib import resources
 from typing import Annotated
 from urllib.parse import urlencode
@@ -10,12 +13,25 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import Persona
 from beatdesk.personas import known_personas, load_persona, normalise_key, personas_dir, save_persona_text
-from beatdesk.users import add_user, disable_user, list_tokens, list_users, revoke_token
+from beatdesk.store import Store
+from beatdesk.users import (
+    User,
+    add_user,
+    disable_user,
+    enable_user,
+    list_people,
+    list_tokens,
+    remove_user,
+    reset_password,
+    revoke_token,
+    user_events,
+)
 from review_web.deps import MAX_ID, Admin, AdminViewer, PersonaKey, SettingsDep, StoreDep
 from review_web.security import FORM_BODY, PERSONA_BODY
 from review_web.views import page
 
 router = APIRouter(prefix="/admin", max_body_size=FORM_BODY)
+UserName = Annotated[str, Path(max_length=64)]
 
 
 def _back(path: str, error: str | None = None) -> RedirectResponse:
@@ -24,12 +40,43 @@ def _back(path: str, error: str | None = None) -> RedirectResponse:
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(
-    request: Request, user: AdminViewer, store: StoreDep, error: Annotated[str | None, Query(max_length=2000)] = None
+    request: Request,
+    user: AdminViewer,
+    store: StoreDep,
+    error: Annotated[str | None, Query(max_length=2000)] = None,
+    done: Annotated[str | None, Query(max_length=300)] = None,
+) -> HTMLResponse:
+    return _users_page(request, user, store, error=error, done=done)
+
+
+def _users_page(
+    request: Request,
+    user: User,
+    store: Store,
+    *,
+    error: str | None = None,
+    done: str | None = None,
+    made: str | None = None,
+    made_for: str | None = None,
 ) -> HTMLResponse:
     with store.session() as session:
-        people = list_users(session)
+        people = list_people(session)
         tokens = list_tokens(session)
-    return page(request, "users.html", user=user, people=people, tokens=tokens, error=error)
+        events = user_events(session, limit=30)
+    response = page(request, "users.html", user=user, people=people, tokens=tokens, events=events, error=error,
+                    done=done, made=made, made_for=made_for)  # fmt: skip
+    response.headers["Cache-Control"] = "no-store"  # a generated password is on it once, never in a cache
+    return response
+
+
+def _act(store: Store, action: Callable[..., object], done: str, **values: object) -> RedirectResponse:
+    """Run one admin action; a refusal comes back on the users page as one line."""
+    try:
+        with store.session() as session:
+            action(session, **values)
+    except BeatdeskError as err:
+        return _back("/admin/users", str(err))
+    return RedirectResponse("/admin/users?" + urlencode({"done": done}), status_code=303)
 
 
 @router.post("/users")
@@ -42,35 +89,54 @@ def users_add(
 ) -> RedirectResponse:
     if role not in ("reviewer", "admin"):
         return _back("/admin/users", f"unknown role {role!r}")
-    try:
-        with store.session() as session:
-            add_user(session, name=name.strip(), role=role, password=password)  # type: ignore[arg-type]
-    except BeatdeskError as err:
-        return _back("/admin/users", str(err))
-    return _back("/admin/users")
+    return _act(store, add_user, f"{name.strip()} added as {role}", name=name.strip(), role=role, password=password,
+                actor=user.name)  # fmt: skip
 
 
 @router.post("/users/{name}/disable")
-def users_disable(user: Admin, store: StoreDep, name: Annotated[str, Path(max_length=64)]) -> RedirectResponse:
+def users_disable(user: Admin, store: StoreDep, name: UserName) -> RedirectResponse:
     """No more logins for the user; their sessions and tokens stop working at once."""
-    if name == user.name:
-        return _back("/admin/users", "you cannot disable yourself; ask another admin")
+    return _act(store, disable_user, f"{name} disabled: sessions ended, tokens stopped", name=name, actor=user.name)
+
+
+@router.post("/users/{name}/enable")
+def users_enable(user: Admin, store: StoreDep, name: UserName) -> RedirectResponse:
+    return _act(store, enable_user, f"{name} enabled", name=name, actor=user.name)
+
+
+@router.post("/users/{name}/remove")
+def users_remove(
+    user: Admin, store: StoreDep, name: UserName, confirm: Annotated[str, Form(max_length=64)] = ""
+) -> RedirectResponse:
+    """Gone at once (sessions ended, tokens revoked); kept on record, so the audit log still names them."""
+    if confirm != name:
+        return _back("/admin/users", f"to remove {name}, type their name in the box beside Remove")
+    return _act(store, remove_user, f"{name} removed: sessions ended, tokens revoked", name=name, actor=user.name)
+
+
+@router.post("/users/{name}/password", response_class=HTMLResponse, response_model=None)
+def users_password(
+    request: Request,
+    user: Admin,
+    store: StoreDep,
+    name: UserName,
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """The typed password, or a generated one shown on this answer only (never in a URL); sessions end."""
     try:
         with store.session() as session:
-            disable_user(session, name=name)
+            made = reset_password(session, name=name, password=password or None, actor=user.name)
     except BeatdeskError as err:
         return _back("/admin/users", str(err))
-    return _back("/admin/users")
+    if made is None:
+        return RedirectResponse("/admin/users?" + urlencode({"done": f"password of {name} set; sessions ended"}), 303)
+    return _users_page(request, user, store, done=f"password of {name} reset; sessions ended", made_for=name,
+                       made=made)  # fmt: skip
 
 
 @router.post("/tokens/{token_id}/revoke")
 def tokens_revoke(user: Admin, store: StoreDep, token_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> RedirectResponse:
-    try:
-        with store.session() as session:
-            revoke_token(session, token_id=token_id)
-    except BeatdeskError as err:
-        return _back("/admin/users", str(err))
-    return _back("/admin/users")
+    return _act(store, revoke_token, f"token {token_id} revoked", token_id=token_id, actor=user.name)
 
 
 @router.get("/personas", response_class=HTMLResponse)

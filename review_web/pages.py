@@ -1,14 +1,15 @@
 """The pages people read: the queue, a post's whole story, a batch, a persona's costs, and artifact files."""
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
-from urllib.parse import urlencode
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError, NotFoundError
-from beatdesk.models import ContentFormat, Persona, PostStatus
+from beatdesk.models import ContentFormat, Persona, PostListing, PostStatus
 from beatdesk.personas import load_persona
 from beatdesk.review import failing_checks, free_slots
 from beatdesk.settings import Settings
@@ -19,6 +20,7 @@ from review_web.deps import MAX_ID, BatchId, PersonaKey, PostId, SettingsDep, St
 from review_web.engagement_view import persona_engagement
 from review_web.metrics_view import post_metrics
 from review_web.previews import artifact_href, channel_cards, media_of
+from review_web.queue_place import back_to_place, place_query, remember
 from review_web.views import page
 
 PAGE_SIZE = 25
@@ -30,7 +32,7 @@ T = TypeVar("T")
 router = APIRouter()
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, response_model=None)
 def queue(
     request: Request,
     user: Viewer,
@@ -44,27 +46,45 @@ def queue(
     error: Annotated[str | None, Query(max_length=2000)] = None,
     done: Annotated[str | None, Query(max_length=400)] = None,
     p: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-) -> HTMLResponse:
-    """Empty or unknown filter values (the form sends `status=` for "any") mean no filter."""
+) -> HTMLResponse | RedirectResponse:
+    """Empty or unknown filter values (the form sends `status=` for "any") mean no filter. Asked for bare, the
+    queue goes back to the page and filters last shown (`queue_place`)."""
+    if (back := back_to_place(request)) is not None:
+        return back
     chosen_status = PostStatus(status) if status and status in PostStatus.__members__ else None
     chosen_format = ContentFormat(format) if format and format in ContentFormat.__members__ else None
     batch_id = int(batch) if batch and batch.isdigit() and len(batch) < 11 and int(batch) <= MAX_ID else None
-    with store.session() as session:
-        posts, total = repo.queue_page(
-            session, persona=persona or None, status=chosen_status, content_format=chosen_format, batch_id=batch_id,
-            offset=(p - 1) * PAGE_SIZE, limit=PAGE_SIZE, oldest_first=sort == "oldest", words=q,
-        )  # fmt: skip
-        counts = repo.status_counts(session, persona=persona or None)
-        glances = repo.listing_glances(session, post_ids=[post.id for post in posts])
     filters = {"persona": persona or "", "status": chosen_status or "", "format": chosen_format or "",
                "batch": batch_id or "", "sort": "oldest" if sort == "oldest" else "newest", "q": q or ""}  # fmt: skip
-    return page(
+    with store.session() as session:
+        posts, total, p = _queue_page(session, filters, p)
+        counts = repo.status_counts(session, persona=persona or None)
+        glances = repo.listing_glances(session, post_ids=[post.id for post in posts])
+    response = page(
         request, "queue.html", user=user, posts=posts, counts=counts, filters=filters, total=total, page=p,
-        pages=max(1, -(-total // PAGE_SIZE)), query=lambda n: urlencode({**filters, "p": n}),
+        pages=max(1, -(-total // PAGE_SIZE)), query=lambda n: place_query({**filters, "p": n}),
+        by_status=lambda s: place_query({**filters, "status": s}),
         statuses=list(PostStatus), formats=list(ContentFormat), error=error, done=done,
-        glances=glances, thumb=artifact_href,
-        here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        glances=glances, thumb=artifact_href, here="/?" + place_query({**filters, "p": p}),
     )  # fmt: skip
+    remember(request, response, {**filters, "p": p})
+    return response
+
+
+def _queue_page(session: Session, filters: dict[str, Any], p: int) -> tuple[list[PostListing], int, int]:
+    """The page asked for; past the end (its last posts were just decided), the last page instead."""
+    for _ in range(2):
+        posts, total = repo.queue_page(
+            session, persona=filters["persona"] or None, status=filters["status"] or None,
+            content_format=filters["format"] or None, batch_id=filters["batch"] or None,
+            offset=(p - 1) * PAGE_SIZE, limit=PAGE_SIZE, oldest_first=filters["sort"] == "oldest",
+            words=filters["q"] or None,
+        )  # fmt: skip
+        last = max(1, -(-total // PAGE_SIZE))
+        if p <= last:
+            break
+        p = last
+    return posts, total, p
 
 
 @router.get("/posts/{post_id}", response_class=HTMLResponse)
@@ -116,10 +136,13 @@ def persona_page(
     except BeatdeskError as err:
         raise HTTPException(status_code=404, detail=str(err)) from None
     with store.session() as session:
-        daily = repo.daily_costs_by_kind(session, persona=persona.key, days=30)
+        daily = repo.daily_costs_by_kind(session, persona=persona.key, days=30, zone=persona.timezone)
+        spend = repo.persona_spend(session, persona=persona.key)
+    titles = {beat.key: beat.title for beat in persona.beats}
+    chart = cost_chart(daily, zone=persona.timezone, spent_ever=spend.total_usd > 0)
     engagement = persona_engagement(store, persona)
-    return page(request, "persona.html", user=user, persona=persona, chart=cost_chart(daily), daily=daily,
-                engagement=engagement)  # fmt: skip
+    return page(request, "persona.html", user=user, persona=persona, chart=chart, spend=spend, titles=titles,
+                zone=persona.timezone, now=datetime.now(UTC), engagement=engagement)  # fmt: skip
 
 
 @router.get("/artifacts/{path:path}")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, Row, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, case, distinct, exists, func, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -31,6 +33,8 @@ from beatdesk.models import (
     PostStatus,
     Publication,
     Source,
+    Spend,
+    SpendLine,
     StepStatus,
 )
 from beatdesk.states import TERMINAL_FOR_BATCH, check_transition
@@ -48,9 +52,9 @@ from beatdesk.store.schema import (
     PublicationRow,
     SourceRow,
     StepRow,
+    local_day,
     money_sum,
     money_total,
-    utc_day,
     utcnow,
 )
 
@@ -353,20 +357,33 @@ def references(session: Session, *, post_id: int) -> list[dict[str, object]]:
     return [{"bot": r.bot, "turn_id": r.turn_id, "excerpt": r.excerpt, "at": r.at} for r in rows]
 
 
-def daily_costs(session: Session, *, persona: str, days: int) -> list[tuple[date, dict[str, Decimal]]]:
-    """Cost per UTC day and per step kind over the last `days` days, oldest first, every day listed."""
-    today = utcnow().date()
-    start = today - timedelta(days=days - 1)
+def local_days(*, days: int, zone: str, now: datetime | None = None) -> list[tuple[date, datetime]]:
+    """The last `days` calendar days in `zone`, oldest first, each with the UTC moment it starts; a last
+    entry (the day after today) gives the end. A day is 23 or 25 hours across a DST change."""
+    tz = ZoneInfo(zone)
+    today = (now or utcnow()).astimezone(tz).date()
+    first = today - timedelta(days=days - 1)
+    return [(first + timedelta(days=i), datetime.combine(first + timedelta(days=i), time.min, tz).astimezone(UTC))
+            for i in range(days + 1)]  # fmt: skip
+
+
+def daily_costs(
+    session: Session, *, persona: str, days: int, zone: str = "UTC"
+) -> list[tuple[date, dict[str, Decimal]]]:
+    """Cost per day in `zone` and per step kind over the last `days` days, oldest first, every day listed
+    (summed in Python: the reference `daily_costs_by_kind` is checked against)."""
+    edges = local_days(days=days, zone=zone)
+    tz = ZoneInfo(zone)
     rows = session.execute(
         select(StepRow.started_at, StepRow.name, StepRow.cost_usd).where(
-            StepRow.persona == persona, StepRow.started_at >= datetime.combine(start, datetime.min.time(), UTC)
+            StepRow.persona == persona, StepRow.started_at >= edges[0][1], StepRow.started_at < edges[-1][1]
         )
     ).all()
-    table: dict[date, dict[str, Decimal]] = {start + timedelta(days=i): {} for i in range(days)}
+    table: dict[date, dict[str, Decimal]] = {day: {} for day, _ in edges[:-1]}
     for started_at, name, cost in rows:
         if started_at is None:
             continue
-        day = _aware(started_at).date()
+        day = _aware(started_at).astimezone(tz).date()
         if day in table and cost:
             table[day][name] = table[day].get(name, Decimal(0)) + Decimal(cost)
     return list(table.items())
@@ -528,22 +545,83 @@ def get_batch_header(session: Session, batch_id: int) -> Batch:
                  finished_at=row.finished_at, error=row.error)  # fmt: skip
 
 
-def daily_costs_by_kind(session: Session, *, persona: str, days: int) -> list[tuple[date, dict[str, Decimal]]]:
-    """Cost per UTC day and per step kind over the last `days` days, oldest first, every day listed;
-    summed by GROUP BY in SQL, so a persona's history is never read into Python."""
-    start = utcnow().date() - timedelta(days=days - 1)
-    day = utc_day(StepRow.started_at)
+def daily_costs_by_kind(
+    session: Session, *, persona: str, days: int, zone: str = "UTC"
+) -> list[tuple[date, dict[str, Decimal]]]:
+    """Cost per day in `zone` and per step kind over the last `days` days, oldest first, every day listed;
+    summed by GROUP BY in SQL, so a persona's history is never read into Python. A step's day is its UTC start
+    moved by the zone's offset at that moment (`local_day`): one offset per stretch between DST changes, so
+    SQLite, which knows no zones, and PostgreSQL agree, across DST and in half-hour zones."""
+    edges = local_days(days=days, zone=zone)
+    stretches = _offsets(edges[0][1], edges[-1][1], ZoneInfo(zone))
+    day: ColumnElement[str] = local_day(StepRow.started_at, literal_column(str(stretches[-1][1])))
+    if len(stretches) > 1:
+        day = case(*((StepRow.started_at < until, local_day(StepRow.started_at, literal_column(str(minutes))))
+                     for until, minutes in stretches[:-1]), else_=day)  # fmt: skip
     rows = session.execute(
-        select(day, StepRow.name, money_total(StepRow.cost_usd))
-        .where(StepRow.persona == persona, StepRow.started_at >= datetime.combine(start, datetime.min.time(), UTC))
-        .group_by(day, StepRow.name)
+        select(day.label("day"), StepRow.name, money_total(StepRow.cost_usd))
+        .where(StepRow.persona == persona, StepRow.started_at >= edges[0][1], StepRow.started_at < edges[-1][1])
+        .group_by(literal_column("day"), StepRow.name)
     ).all()
-    table: dict[date, dict[str, Decimal]] = {start + timedelta(days=i): {} for i in range(days)}
+    table: dict[date, dict[str, Decimal]] = {on: {} for on, _ in edges[:-1]}
     for on, name, cost in rows:
         when = date.fromisoformat(on)
         if when in table and cost:
             table[when][name] = cost
     return list(table.items())
+
+
+def _offsets(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[datetime, int]]:
+    """Each stretch of one UTC offset between `start` and `end`: (when it ends, minutes east of UTC)."""
+
+    def minutes(at: datetime) -> int:
+        offset = at.astimezone(tz).utcoffset()
+        return int(offset.total_seconds() // 60) if offset is not None else 0
+
+    stretches: list[tuple[datetime, int]] = []
+    at, current = start, minutes(start)
+    while at < end:
+        following = min(at + timedelta(hours=1), end)
+        if minutes(following) != current:
+            # The change lies in this hour; zones change on a whole second, so it is found exactly.
+            low, high = int(at.timestamp()), math.ceil(following.timestamp())
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if minutes(datetime.fromtimestamp(middle, UTC)) == current else (low, middle)
+            stretches.append((datetime.fromtimestamp(high, UTC), current))
+            current = minutes(stretches[-1][0])
+        at = following
+    return [*stretches, (end, current)]
+
+
+def persona_spend(session: Session, *, persona: str) -> Spend:
+    """A persona's spend per beat and per format, from one GROUP BY over its posts joined to their steps
+    (the per-beat and per-format lines are sums of its few rows), and its planning (steps of no post)."""
+    rows = session.execute(
+        select(PostRow.beat_key, PostRow.content_format, func.count(distinct(PostRow.id)),
+               money_total(StepRow.cost_usd))
+        .outerjoin(StepRow, StepRow.post_id == PostRow.id)
+        .where(PostRow.persona == persona)
+        .group_by(PostRow.beat_key, PostRow.content_format)
+    ).all()  # fmt: skip
+    beats: dict[str, list[Any]] = {}
+    formats: dict[str, list[Any]] = {}
+    for beat, content_format, posts, cost in rows:
+        for table, key in ((beats, beat), (formats, content_format)):
+            line = table.setdefault(key, [0, Decimal(0)])
+            line[0] += posts
+            line[1] += cost or Decimal(0)
+    planning = session.scalar(
+        select(money_total(StepRow.cost_usd)).where(StepRow.post_id.is_(None), StepRow.persona == persona)
+    ) or Decimal(0)
+
+    def lines(table: dict[str, list[Any]]) -> list[SpendLine]:
+        made = [SpendLine(key=key, posts=posts, total_usd=total) for key, (posts, total) in table.items()]
+        return sorted(made, key=lambda line: (-line.total_usd, line.key))
+
+    by_beat = lines(beats)
+    total = sum((line.total_usd for line in by_beat), Decimal(0)) + planning
+    return Spend(by_beat=by_beat, by_format=lines(formats), planning_usd=planning, total_usd=total)
 
 
 def due_posts(session: Session, *, now: datetime, stale_after_s: float = 600) -> list[Post]:

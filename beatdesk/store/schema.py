@@ -88,22 +88,25 @@ def _money_total_sqlite(element: money_total, compiler: SQLCompiler, **kw: Any) 
     return f"CASE WHEN count({x}) = 0 THEN NULL ELSE {total} END"
 
 
-class utc_day(FunctionElement[str]):
-    """The UTC calendar day of a UTCDateTime column, for GROUP BY: PostgreSQL converts its timestamptz;
-    SQLite holds UTC text, whose first ten characters are the day."""
+class local_day(FunctionElement[str]):
+    """The calendar day ('YYYY-MM-DD') of a UTCDateTime column moved by a whole number of minutes (a zone's
+    offset, `literal_column`), for GROUP BY: SQLite's `date()` takes it as a modifier on its UTC text;
+    PostgreSQL adds an interval to the UTC wall time. A zone whose offset changes (DST) is split by the caller."""
 
     type = String()
     inherit_cache = True
 
 
-@compiles(utc_day)
-def _utc_day(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"to_char(timezone('UTC', {compiler.process(element.clauses, **kw)}), 'YYYY-MM-DD')"
+@compiles(local_day)
+def _local_day(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    column, minutes = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"to_char(timezone('UTC', {column}) + make_interval(mins => {minutes}), 'YYYY-MM-DD')"
 
 
-@compiles(utc_day, "sqlite")
-def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    column, minutes = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"date({column}, '{minutes} minutes')"
 
 
 class SQLiteDecimalSum:
@@ -179,6 +182,8 @@ class PostRow(Base):
         Index("ix_posts_persona_status_id", "persona", "status", "id"),
         Index("ix_posts_batch_status", "batch_id", "status"),
         Index("ix_posts_persona_slot_at", "persona", "slot_at"),  # the calendar: a persona's week or month
+        # The persona page's spend per beat and format, read from the index alone (a post row is wide).
+        Index("ix_posts_persona_beat_format", "persona", "beat_key", "content_format", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -392,6 +397,8 @@ class UserRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """Set when an admin disables the user: no login, no session, no token works from then on."""
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Set when an admin removes the user (always disabled too). The row stays: see `users.remove_user`."""
 
 
 class ApiTokenRow(Base):
@@ -402,12 +409,31 @@ class ApiTokenRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(64))
+    """What the token is for (`ci`, `chat bot`), as its owner named it: tells tokens apart in lists."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     scope: Mapped[str] = mapped_column(String(16), default="review", server_default="review")
     """read, review or admin: what the token may do, never more than its user's role allows."""
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserEventRow(Base):
+    """The users' audit trail: who added, disabled, enabled or removed whom, reset a password, revoked a token.
+
+    Names, not ids, like the posts' audit log: a line reads the same after its people are removed."""
+
+    __tablename__ = "user_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    """The admin's name, or `cli` for the command line."""
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    """The user acted on."""
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class SessionRow(Base):
