@@ -46,7 +46,11 @@ def with_hashtags(caption: str, hashtags: str) -> str:
 
 def form_changes(*, title: str, caption: str, hashtags: str, body: str) -> dict[str, Any]:
     """The edit form's fields as changes to a draft (see `drafter.edit.edit_draft`)."""
-    changes: dict[str, Any] = {"title": title, "caption": with_hashtags(caption, hashtags), "hashtags": hashtags.split()}
+    changes: dict[str, Any] = {
+        "title": title,
+        "caption": with_hashtags(caption, hashtags),
+        "hashtags": hashtags.split(),
+    }
     if body:
         changes["body"] = body
     return changes
@@ -71,9 +75,9 @@ def previewed(persona: Persona, post: Post, changes: dict[str, Any]) -> list[Cha
 
 
 def cards_json(cards: list[ChannelCard]) -> list[dict[str, Any]]:
+    """The cards as the editor's script redraws them: each part's text, length, and whether it is over."""
     return [
         {"channel": card.channel, "limit": card.limit, "error": card.error,
-         "parts": [{"text": part.text, "length": part.length, "over": card.limit is not None and part.length > card.limit}
-                   for part in card.parts]}
+         "parts": [{"text": part.text, "length": part.length, "over": part.over} for part in card.parts]}
         for card in cards
     ]  # fmt: skip

@@ -15,9 +15,9 @@ from beatdesk.settings import Settings
 from beatdesk.store import repo
 from publishers.stage import publishing
 from review_web.chart import cost_chart
+from review_web.deps import MAX_ID, BatchId, PersonaKey, PostId, SettingsDep, StoreDep, Viewer
 from review_web.editing import edit_fields
 from review_web.history import versions
-from review_web.deps import MAX_ID, BatchId, PersonaKey, PostId, SettingsDep, StoreDep, Viewer
 from review_web.previews import artifact_href, channel_cards, media_of
 from review_web.views import page
 
