@@ -83,7 +83,7 @@
       boxes.push(box);
     }
     boxes.slice(Math.max(count, 1)).forEach((box) => box.remove());  // the first keeps the media
-    if (!count) {  // the channel cannot carry the text at all: its error says why
+    if (!count && boxes[0]) {  // the channel cannot carry the text at all: its error says why
       boxes[0].querySelector(".part").textContent = "";
       boxes[0].querySelector(".counter").textContent = "";
     }
@@ -110,7 +110,8 @@
     }
     if (mine !== asked) return;  // a later keystroke is already on its way
     const data = await answer.json().catch(() => ({}));
-    if (!answer.ok) {
+    if (mine !== asked) return;
+    if (!answer.ok || !data.cards) {
       state.textContent = `previews not updated: ${data.detail || answer.statusText}`;
       return;
     }
