@@ -208,6 +208,7 @@ def test_a_failing_post_is_approved_with_a_reason_and_the_diff_shows(desk: str, 
     page.locator("#edit textarea[name=caption]").fill("<script>window.pwned = 1</script> " + BANNED)
     page.click("text=Save (checks run again)")
     expect(page.locator("#checks li").first).to_contain_text("fail banned_phrases")
+    page.wait_for_load_state()
     expect(page.locator('.card[data-channel="outbox"] .part')).to_contain_text("<script>window.pwned = 1</script>")
     assert page.evaluate("window.pwned") is None
 
@@ -253,8 +254,10 @@ def test_the_keyboard_and_the_video_at_390_px(desk: str, browser: Browser) -> No
 
     page.keyboard.press("n")
     expect(page).to_have_url(f"{desk}/posts/2")
+    page.wait_for_load_state()  # the keys work once post.js has run
     page.keyboard.press("p")
     expect(page).to_have_url(f"{desk}/posts/1")
+    page.wait_for_load_state()
     page.keyboard.press("e")
     expect(page.locator("#edit")).to_have_attribute("open", "")
     page.keyboard.press("Escape")
@@ -265,6 +268,7 @@ def test_the_keyboard_and_the_video_at_390_px(desk: str, browser: Browser) -> No
     page.keyboard.press("Enter")
     expect(page.locator("#done")).to_contain_text("Rejected #1: off-beat")
     expect(page).to_have_url(f"{desk}/posts/2?done=" + page.url.split("?done=", 1)[-1])
+    page.wait_for_load_state()
     page.keyboard.press("a")  # checks pass: approved at once, and on to the next
     expect(page.locator("#done")).to_contain_text("Approved #2")
     expect(page).to_have_url(f"{desk}/posts/3?done=" + page.url.split("?done=", 1)[-1])
