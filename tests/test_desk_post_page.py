@@ -287,3 +287,22 @@ def test_the_keyboard_and_the_video_at_390_px(desk: str, browser: Browser) -> No
     assert decide and plan and pipeline and decide["y"] < plan["y"] and decide["y"] < pipeline["y"]
     expect(page.locator("#approve")).to_be_visible()
     shot(page, "post-390.png")
+
+
+def test_the_page_works_without_javascript(desk: str, browser: Browser) -> None:  # noqa: F811
+    page = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900}).new_page()
+    on_post(page, desk, "/posts/2")
+    tags = page.locator("#edit input[name=hashtags]").input_value()
+    page.locator("#edit summary").click()  # a <details> opens without script
+    page.locator("#edit textarea[name=caption]").fill(BANNED)
+    page.click("text=Save (checks run again)")
+    outbox = page.locator('.card[data-channel="outbox"] .part')
+    expect(outbox).to_have_text(f"{BANNED}\n\n{tags}")  # the hashtags field made the caption's last line
+    expect(page.locator("#checks li").first).to_contain_text("fail banned_phrases")
+
+    page.click("#approve")  # no script to ask first: the server refuses and the page asks for the reason
+    expect(page.locator(".error")).to_contain_text("fails its checks (banned_phrases): give a reason")
+    expect(page.locator("#override")).to_be_visible()
+    page.fill("#override", "quoting a critic")
+    page.click("#approve-anyway")
+    expect(page.locator("#done")).to_contain_text("Approved #2")
