@@ -41,6 +41,8 @@ class Version:
     at: datetime | None
     note: str | None
     fields: list[FieldDiff]
+    pending: bool = False
+    """The draft that replaces it is still being written (a redraft under way)."""
 
 
 def versions(post: Post) -> list[Version]:
@@ -53,7 +55,8 @@ def versions(post: Post) -> list[Version]:
         older, newer = drafts[index], drafts[index + 1]
         fields = compare(older, newer) if older and newer else []
         found.append(Version(kind=str(entry.get("kind") or "redraft"), by=str(entry.get("by") or ""),
-                             at=_when(entry.get("replaced_at")), note=entry.get("note"), fields=fields))  # fmt: skip
+                             at=_when(entry.get("replaced_at")), note=entry.get("note"), fields=fields,
+                             pending=newer is None))  # fmt: skip
     return found[::-1]
 
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from beatdesk.store import repo
 from drafter.edit import edit_draft
+from review_web.history import Run, word_diff
 from tests.conftest import run_cli
 from tests.desk_client import Desk, desk_home, form_token, log_in
 from tests.test_review_desk_pages import RED, add_channels, fits_the_width, on_post, shot
@@ -144,6 +145,29 @@ def test_hashtags_are_edited_once_and_the_history_shows_the_diff(store_desk: Des
     assert "<ins>&lt;script&gt;alert(1)&lt;/script&gt; Measure it." in history  # escaped, never markup
     assert "<script>" not in history
     assert "#Measure</ins>" in history
+
+
+def test_the_diff_is_word_level_and_folds_what_did_not_change() -> None:
+    before = "The quick brown fox jumps over the lazy dog and then it runs off into the woods far away from here"
+    after = before.replace("brown", "red").replace("here", "there")
+    assert word_diff(before, after) == [
+        Run("same", "The quick "), Run("del", "brown "), Run("ins", "red "),
+        Run("same", "fox jumps over the lazy dog … into the woods far away from "),
+        Run("del", "here"), Run("ins", "there"),
+    ]  # fmt: skip
+    assert word_diff("a b\n\n#AI #X", "a b\n\n#AI #Y") == [Run("same", "a b\n\n#AI "), Run("del", "#X"),
+                                                          Run("ins", "#Y")]  # fmt: skip
+
+
+def test_a_redraft_is_in_the_history_with_its_note(store_desk: Desk, cli: CliRunner) -> None:
+    run_cli(cli, "post", "redraft", "2", "--note", "lead with the number")
+    make_failing(store_desk, 2)
+    page = log_in(store_desk.client()).get("/posts/2").text
+    history = page.split('<details id="history">', 1)[1].split("</details>", 1)[0]
+    assert "Draft history · 2 earlier" in history
+    edit, redraft = history.split('<div class="old-draft">')[1:]
+    assert "edit by rita" in edit and '<h3 class="sub">caption</h3>' in edit and "<ins>A game-changer," in edit
+    assert "redraft by" in redraft and "lead with the number" in redraft
 
 
 def edit_fields(page: Page) -> None:
