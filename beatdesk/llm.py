@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
-
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage
+from typing import TYPE_CHECKING, Any
 
 from beatdesk.errors import ConfigError
 from beatdesk.models import Source
 from beatdesk.prices import price_for, token_cost
 from beatdesk.settings import Settings
+
+if TYPE_CHECKING:  # LangChain loads only when a chat model is asked for: the offline default never needs it
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage
 
 PROVIDER_PACKAGES = {
     "openai": "langchain-openai",

@@ -14,7 +14,7 @@ from beatdesk.models import REJECT_REASONS, Post, PostStatus
 from beatdesk.personas import load_persona
 from beatdesk.pipeline import MEDIA_STEPS, STEPS, VIDEO
 from beatdesk.slots import next_free_slot
-from beatdesk.store import repo
+from beatdesk.store import calendar, repo
 
 
 def parse_time(text: str, *, label: str = "time") -> datetime:
@@ -56,12 +56,16 @@ def approve(
     now = datetime.now(UTC)
     if at is not None and at <= now:
         raise BeatdeskError(f"--at {at.isoformat()} is in the past; give a future time")
+    calendar.hold_persona_slots(session, persona=persona.key)  # two approvals at once never share a slot
     slot = at or next_free_slot(persona, after=now, taken=repo.taken_slots(session, persona=persona.key))
     note = f"slot {slot.isoformat()}"
     if failing and reason:
         note += f"; approved despite failing checks ({', '.join(failing)}): {reason}"
     repo.transition(session, post_id=post_id, to=PostStatus.approved, actor=actor, action="approve", note=note)
     repo.set_slot(session, post_id=post_id, slot_at=slot)
+    holder = calendar.slot_holder(session, persona=persona.key, at=slot, other_than=post_id)
+    if holder is not None:  # raised after the write: the caller's transaction rolls the approval back
+        raise BeatdeskError(f"{slot.isoformat()} is taken by post {holder}; pick another time or the next free slot")
     record_decision(session, post_id=post_id, decision="approved")
 
 

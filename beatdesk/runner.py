@@ -61,7 +61,7 @@ class Next(StrEnum):
     """What the caller of `advance` does next."""
 
     again = "again"
-    """The post has another step: hand it on (another task)."""
+    """The post has another step: the caller runs it next."""
     settled = "settled"
     """The post left the runner's hands (in review or failed)."""
     busy = "busy"
@@ -264,8 +264,11 @@ class Runner:
             step_rows.claim(row, worker=me, provider=work.provider, model=work.model, now=utcnow())
             self._touch(session, post_id)
             estimate = work.estimate(post, persona) if reserve else ZERO
-            refusal = budget.reserve(session, step=row, persona=persona, spec=self._spec(session, post.batch_id),
-                                     estimate=estimate)  # fmt: skip
+            refusal = (  # a free step (an offline draft, a local card) reserves nothing: no need to read the spec
+                budget.reserve(session, step=row, persona=persona, spec=self._spec(session, post.batch_id),
+                               estimate=estimate)
+                if estimate > 0 else None
+            )  # fmt: skip
             if refusal:
                 step_rows.end(session, row, status=StepStatus.skipped, cost_usd=carried,
                               error=f"not started: {refusal}")  # fmt: skip
@@ -462,17 +465,15 @@ class Runner:
 
         def record(session: Session) -> list[int]:
             row = step_rows.step(session, step_id, lock=True)
-            post_ids = []
-            for plan, share in zip(planned.plans, shares, strict=True):
-                post_id = repo.add_planned_post(session, batch_id=batch.id, persona=persona.key, plan=plan,
-                                                steps=STEPS[plan.content_format])  # fmt: skip
-                plan_row = step_rows.next_open_step(session, post_id=post_id)
-                assert plan_row is not None and plan_row.name == PLAN  # every pipeline starts with its plan
-                step_rows.claim(plan_row, worker=row.worker or "", provider=row.provider, model=row.model,
-                                now=row.started_at or utcnow())  # fmt: skip
-                step_rows.end(session, plan_row, status=StepStatus.done, cost_usd=share, latency_s=latency_s,
-                              detail=f"planned in batch step {row.id} with {len(shares)} items")  # fmt: skip
-                post_ids.append(post_id)
+            done = {"status": StepStatus.done, "worker": row.worker or "", "provider": row.provider,
+                    "model": row.model, "started_at": row.started_at or utcnow(), "finished_at": utcnow(),
+                    "attempts": 1, "latency_s": latency_s,
+                    "detail": f"planned in batch step {row.id} with {len(shares)} items"}  # fmt: skip
+            # Every pipeline starts with its plan: stored done, carrying its share of the planning's cost.
+            post_ids = repo.add_planned_posts(session, batch_id=batch.id, persona=persona.key, posts=[
+                (plan, STEPS[plan.content_format], done | {"cost_usd": share})
+                for plan, share in zip(planned.plans, shares, strict=True)
+            ])  # fmt: skip
             notes = "; ".join(planned.notes)
             step_rows.end(session, row, status=StepStatus.done, cost_usd=ZERO, latency_s=latency_s,
                           detail=_joined(f"{format_usd(total)} USD split over posts {post_ids[0]}-{post_ids[-1]}",

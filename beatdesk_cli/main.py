@@ -20,6 +20,7 @@ from beatdesk.enums import REJECT_REASONS, PostStatus
 from beatdesk.errors import BeatdeskError
 
 if TYPE_CHECKING:  # the commands import what they use, so `--help` and `queue list` start in a blink
+    from beatdesk.rescheduling import Placement
     from beatdesk.settings import Settings
     from beatdesk.store import Store
     from publishers.stage import ChannelState
@@ -34,7 +35,9 @@ users_app = typer.Typer(help="People who use the review desk.", no_args_is_help=
 publish_app = typer.Typer(help="Publishing approved posts.", no_args_is_help=True)
 schedule_app = typer.Typer(help="What goes out when.", no_args_is_help=True)
 sources_app = typer.Typer(help="A persona's sources: notes, digests and feeds.", no_args_is_help=True)
+metrics_app = typer.Typer(help="Engagement: the channels' own numbers for what went out.", no_args_is_help=True)
 for sub, name in (
+    (metrics_app, "metrics"),
     (users_app, "users"),
     (publish_app, "publish"),
     (schedule_app, "schedule"),
@@ -504,6 +507,53 @@ def post_rerender(
     _print_decision(_store(settings), post_id, as_json)
 
 
+@post_app.command("move")
+@edge
+def post_move(
+    post_id: Annotated[int, typer.Argument(help="The post's id.")],
+    slot: Annotated[str, typer.Option("--slot", "--at", help="ISO time; without a zone, the persona's.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Move an approved post to another slot: a future time no other post of its persona holds."""
+    from beatdesk.rescheduling import move_post
+    from beatdesk.review import parse_time
+    from beatdesk.settings import get_settings
+
+    settings = get_settings()
+    store = _store(settings)
+    with store.session() as session:
+        placed = move_post(session, post_id=post_id, home=settings.home, actor=_actor(),
+                           to=parse_time(slot, label="--slot"))  # fmt: skip
+    _print_placement(store, placed, as_json)
+
+
+@post_app.command("unschedule")
+@edge
+def post_unschedule(post_id: Annotated[int, typer.Argument(help="The post's id.")], as_json: JsonFlag = False) -> None:
+    """Take an approved post off the calendar, back to review; its slot is free again."""
+    from beatdesk.rescheduling import unschedule_post
+    from beatdesk.settings import get_settings
+
+    settings = get_settings()
+    store = _store(settings)
+    with store.session() as session:
+        placed = unschedule_post(session, post_id=post_id, home=settings.home, actor=_actor())
+    _print_placement(store, placed, as_json)
+
+
+def _print_placement(store: Store, placed: Placement, as_json: bool) -> None:
+    from beatdesk.rescheduling import local_label
+
+    if as_json:
+        _print_decision(store, placed.post_id, as_json)
+    elif placed.slot_at is not None:
+        console.print(f"post {placed.post_id} is {placed.status} for {local_label(placed.slot_at, placed.zone)}",
+                      highlight=False)  # fmt: skip
+    else:
+        freed = f"; {local_label(placed.previous, placed.zone)} is free" if placed.previous else ""
+        console.print(f"post {placed.post_id} is {placed.status}{freed}", highlight=False)
+
+
 @app.command()
 @edge
 def sweep() -> None:
@@ -649,15 +699,19 @@ def scheduler(
     (one active however many run), or a loop in this process on the embedded default."""
     from beatdesk.personas import known_personas, load_persona
     from beatdesk.settings import get_settings
+    from publishers.metrics.collect import BesidePublishing, collect_due
     from publishers.stage import publish_due
     from workers.app import check_broker, configure
     from workers.graph import start_scheduled_batches, wait_for_batch
+    from workers.tasks import METRICS_EVERY_S
 
     settings = get_settings()
     personas = [load_persona(settings.home, key) for key in known_personas(settings.home)]
     _check_channels(settings)
     store = _store(settings)
     if once or settings.in_process:
+        metrics = BesidePublishing(settings, every_s=METRICS_EVERY_S, report=lambda done: console.print(
+            f"metrics: {_collected_line(done)}", highlight=False))  # fmt: skip
         while True:
             when = _clock(now)
             started = start_scheduled_batches(settings, now=when)
@@ -667,12 +721,14 @@ def scheduler(
             published = publish_due(store, home=settings.home, now=when)
             console.print(f"{when:%Y-%m-%d %H:%M} UTC: {len(started)} batch(es) started, {len(published)} post(s) "
                           f"published; {sum(len(p.schedule) for p in personas)} schedule(s)")  # fmt: skip
-            if once:
+            if once:  # after publishing, never before it
+                console.print(f"metrics: {_collected_line(collect_due(settings, when))}", highlight=False)
                 return
+            metrics.tick(when)
             time.sleep(settings.scheduler_tick_s)
     celery_app = configure(settings)
     check_broker(settings)
-    for entry in ("publish-due", "run-schedules"):
+    for entry in ("publish-due", "run-schedules"):  # collect-metrics keeps its own pace
         celery_app.conf.beat_schedule[entry]["schedule"] = settings.scheduler_tick_s
     celery_app.start(["beat", "--scheduler=workers.leader:LeaderScheduler", f"--loglevel={loglevel}",
                       f"--schedule={settings.home / 'beat-schedule'}"])  # fmt: skip
@@ -785,6 +841,42 @@ def publish_due_now(
         console.print(
             f"{len(published)} post(s) published" + (f": {', '.join(map(str, published))}" if published else "")
         )
+
+
+@metrics_app.command("collect")
+@edge
+def metrics_collect(
+    persona: Annotated[str | None, typer.Option(help="Only this persona's publications.")] = None,
+    now: Annotated[
+        str | None, typer.Option(help="Act as if it were this ISO time (UTC unless a zone is given).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Read the engagement of every publication that is due (1 h, 24 h, 7 d after it went out, then weekly
+    until 30 days) from its channel, and store it; the scheduler does this every 10 minutes."""
+    from beatdesk.personas import load_persona
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json
+    from publishers.metrics.collect import collect_due
+
+    settings = get_settings()
+    key = load_persona(settings.home, persona).key if persona else None
+    _store(settings)
+    done = collect_due(settings, _clock(now), persona=key)
+    if as_json:
+        print_json(done.as_json())
+        return
+    console.print(_collected_line(done), highlight=False)
+    for where, reason in done.stale.items():
+        console.print(f"[yellow]{escape(where)} stale:[/] {escape(reason)}", highlight=False)
+    for where, until in done.rate_limited.items():
+        console.print(f"{escape(where)} rate-limited until {until:%Y-%m-%d %H:%M} UTC", highlight=False)
+
+
+def _collected_line(done: Any) -> str:
+    gone = f", {done.gone} deleted on their channel" if done.gone else ""
+    failed = f", {done.failed} not read (tried again next run)" if done.failed else ""
+    return f"{done.readings} reading(s) stored{gone}{failed}"
 
 
 def _check_host(host: str, settings: Settings) -> None:

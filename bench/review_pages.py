@@ -73,7 +73,7 @@ def main() -> None:
             for post_id in ids for n, name in enumerate(("plan", "draft", "hero_image", "cover_image", "video"))
         ])  # fmt: skip
         for post_id, plan, post_draft in session.execute(select(PostRow.id, PostRow.plan, PostRow.draft)).all():
-            search.index_post(session, post_id, plan, post_draft)
+            search.index_posts(session, [(post_id, plan, post_draft)])
         add_user(session, name="bench", role="reviewer", password="a long bench password")
         token = issue_token(session, name="bench", scope="read")
 

@@ -6,7 +6,6 @@ from beatdesk.llm import PROVIDER_PACKAGES, chat_model, llm_options
 from beatdesk.registry import Registry
 from beatdesk.settings import get_settings
 from drafter.base import Drafter
-from drafter.llm import LLMDrafter
 from drafter.offline import OfflineDrafter
 
 DRAFTERS: Registry[Drafter] = Registry("drafter", "BEATDESK_LLM")
@@ -15,6 +14,8 @@ DRAFTERS.register("offline", lambda _model: OfflineDrafter())
 
 def _llm_drafter(provider: str) -> None:
     def build(model: str) -> Drafter:
+        from drafter.llm import LLMDrafter  # LangChain, loaded only for a chat model
+
         chat = chat_model(provider, model, **llm_options(get_settings()))
         return LLMDrafter(chat, provider=provider, model=model)
 

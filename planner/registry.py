@@ -6,7 +6,6 @@ from beatdesk.llm import PROVIDER_PACKAGES, chat_model, llm_options
 from beatdesk.registry import Registry
 from beatdesk.settings import get_settings
 from planner.base import Planner
-from planner.llm import LLMPlanner
 from planner.offline import OfflinePlanner
 
 PLANNERS: Registry[Planner] = Registry("planner", "BEATDESK_LLM")
@@ -15,6 +14,8 @@ PLANNERS.register("offline", lambda _model: OfflinePlanner())
 
 def _llm_planner(provider: str) -> None:
     def build(model: str) -> Planner:
+        from planner.llm import LLMPlanner  # LangChain, loaded only for a chat model
+
         chat = chat_model(provider, model, **llm_options(get_settings()))
         return LLMPlanner(chat, provider=provider, model=model)
 

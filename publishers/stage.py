@@ -11,6 +11,7 @@ the post, until someone publishes it by hand. The post is `published` when every
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +52,20 @@ class ChannelState:
     status: str
     """published, due, waiting (its time has not come), or blocked (with `reason`)."""
     reason: str | None = None
+
+
+_THREAD = re.compile(r" \(a thread of (\d+)\)$")
+
+
+def thread_note(parts: int) -> str:
+    """What a publish step's detail says after the remote id when the post went out as a thread."""
+    return f" (a thread of {parts})" if parts > 1 else ""
+
+
+def thread_parts(detail: str | None) -> int:
+    """How many parts a publish step's detail says the post went out in (1 when it was not a thread)."""
+    found = _THREAD.search(detail or "")
+    return int(found.group(1)) if found else 1
 
 
 def publisher_for(persona: Persona, channel: Channel, home: Path) -> Publisher:
@@ -136,9 +151,7 @@ def publish_post(store: Store, *, post: Post, persona: Persona, home: Path, now:
                 with store.session() as session:
                     repo.add_publication(session, post_id=post.id, channel=channel.name,
                                          remote_id=answer.remote_id, url=answer.url)  # fmt: skip
-                step.detail = answer.remote_id + (
-                    f" (a thread of {len(outgoing.parts)})" if len(outgoing.parts) > 1 else ""
-                )
+                step.detail = answer.remote_id + thread_note(len(outgoing.parts))
         except TransientPublishError as err:
             with store.session() as session:
                 repo.log_event(session, post_id=post.id, actor="publisher", action="publish_retry_later",

@@ -18,6 +18,7 @@ from review_web.chart import cost_chart
 from review_web.deps import MAX_ID, BatchId, PersonaKey, PostId, SettingsDep, StoreDep, Viewer
 from review_web.editing import edit_fields
 from review_web.history import versions
+from review_web.metrics_view import post_metrics
 from review_web.previews import artifact_href, channel_cards, media_of
 from review_web.views import page
 
@@ -92,6 +93,7 @@ def post_page(
     checks = sorted(post.checks, key=lambda check: CHECK_ORDER.get(check.level, 3))
     return page(request, "post.html", user=user, post=post, handle=persona.handle if persona else f"@{post.persona}",
                 error=error, done=done, references=references, zone=zone, checks=checks,
+                metrics=post_metrics(store, post),  # engagement per channel over time
                 cards=channel_cards(persona, post) if persona else [], media=media_of(post), slots=slots,
                 failing=failing_checks(post), previous=previous, following=following,
                 channels=publishing(post, settings.home), versions=versions(post),

@@ -111,13 +111,19 @@ def test_review_approve_into_slot_and_reject(cli: CliRunner) -> None:
     c = run_cli(cli, "review", "approve", str(third), "--at", "2099-01-05T08:30", "--json")
     assert c["slot_at"] == "2099-01-05T07:30:00+00:00"  # 08:30 in Europe/Berlin
 
+    out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", "--video", "0", "--json")
+    fourth = out["posts"][0]["id"]
+    taken = run_cli(cli, "review", "approve", str(fourth), "--at", "2099-01-05T08:30", code=1)
+    assert f"is taken by post {third}; pick another time" in taken.stderr  # one post per slot, never two
+    assert run_cli(cli, "post", "show", str(fourth), "--json")["status"] == "in_review"  # nothing of it kept
+
     again = run_cli(cli, "review", "reject", str(first), "--reason", "too long", code=1)
     assert "post 1 is approved; it cannot become rejected" in again.stderr
 
     queue = run_cli(cli, "queue", "list", "--status", "approved", "--json")
     assert {p["id"] for p in queue} == {first, second, third}
     listed = run_cli(cli, "queue", "list", "--persona", "ash", "--json")
-    assert len(listed) == 3
+    assert len(listed) == 4
 
     out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", "--video", "0", "--json")
     rejected = run_cli(cli, "review", "reject", str(out["posts"][0]["id"]), "--reason", "off-voice", "--json")

@@ -26,6 +26,7 @@ from beatdesk.recovery import reconcile
 from beatdesk.runner import Next
 from beatdesk.schedules import start_due_batches
 from beatdesk.settings import get_settings
+from publishers.metrics.collect import collect_due
 from publishers.stage import publish_due
 from workers.app import app
 from workers.pipeline import limits, runner, store_of
@@ -37,6 +38,8 @@ RETRIES = 8
 """A provider's transient errors: tries before the step ends failed (backoff 1, 2, 4 ... 60 s)."""
 IN_PROCESS_THREADS_PER_CORE = 2
 """Posts run side by side in-process: enough to keep every core's card process busy."""
+METRICS_EVERY_S = 600.0
+"""How often the scheduler looks for publications whose engagement is due (milestones are hours apart)."""
 _retry = {"retry_backoff": 1, "retry_backoff_max": 60, "retry_jitter": True}
 
 
@@ -62,10 +65,12 @@ def hand_on(post_ids: list[int], *, in_process: bool) -> None:
 
 @app.task(name="beatdesk.advance", bind=True, autoretry_for=(*AWAY, TransientError), max_retries=RETRIES, **_retry)
 def advance_task(self: Task, post_id: int) -> None:
-    """Run the post's next step, then hand it on to the next one."""
-    step = runner().advance(post_id, wait_in_place=self.request.is_eager, last_try=self.request.retries >= RETRIES)
-    if step is Next.again:
-        advance_task.delay(post_id)
+    """Run the post's steps, one after another, until it waits for a person, ends, or another worker has it."""
+    # A post's steps run one after another anyway: the next one runs right here, without a trip through the
+    # broker. A retry (a transient or store error) runs this task again later, from whichever step is open.
+    step = Next.again
+    while step is Next.again:
+        step = runner().advance(post_id, wait_in_place=self.request.is_eager, last_try=self.request.retries >= RETRIES)
 
 
 @app.task(name="beatdesk.reconcile")
@@ -113,8 +118,15 @@ def run_schedules_task() -> int:
                                  dispatch=advance_batch_task.delay))  # fmt: skip
 
 
+@app.task(name="beatdesk.collect_metrics")
+def collect_metrics_task() -> int:
+    """Read the engagement of publications that are due (its own task: never inside publishing)."""
+    return collect_due(get_settings(), datetime.now(UTC)).readings
+
+
 app.conf.beat_schedule = {
     "reconcile": {"task": "beatdesk.reconcile", "schedule": 10.0},
     "publish-due": {"task": "beatdesk.publish_due", "schedule": 60.0},
     "run-schedules": {"task": "beatdesk.run_schedules", "schedule": 60.0},
+    "collect-metrics": {"task": "beatdesk.collect_metrics", "schedule": METRICS_EVERY_S},
 }

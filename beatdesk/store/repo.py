@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, Row, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from beatdesk.errors import InvalidTransitionError, NotFoundError
 from beatdesk.models import (
@@ -193,23 +193,41 @@ def add_planned_post(
     session: Session, *, batch_id: int, persona: str, plan: Plan, steps: Sequence[str], actor: str = "planner"
 ) -> int:
     """A new post in `planned`, with its pipeline's steps queued in order."""
-    row = PostRow(
-        batch_id=batch_id,
-        persona=persona,
-        beat_key=plan.beat_key,
-        content_format=plan.content_format,
-        status=PostStatus.planned,
-        plan=plan.model_dump(mode="json"),
-    )
-    row.steps = [
-        StepRow(position=i, name=name, status=StepStatus.queued, batch_id=batch_id, persona=persona)
-        for i, name in enumerate(steps)
-    ]
-    row.events = [EventRow(actor=actor, action="plan", from_status=None, to_status=PostStatus.planned)]
-    session.add(row)
+    return add_planned_posts(session, batch_id=batch_id, persona=persona, posts=[(plan, steps, {})], actor=actor)[0]
+
+
+def add_planned_posts(
+    session: Session,
+    *,
+    batch_id: int,
+    persona: str,
+    posts: Sequence[tuple[Plan, Sequence[str], Mapping[str, Any]]],
+    actor: str = "planner",
+) -> list[int]:
+    """New posts in `planned`, each with its pipeline's steps in order: the first one with the column values
+    given beside it (e.g. the planning, already done), the rest queued. One flush for them all: the ORM
+    sends each table's rows as a few multi-row INSERTs, whatever the batch's size."""
+    rows = []
+    for plan, steps, first in posts:
+        row = PostRow(
+            batch_id=batch_id,
+            persona=persona,
+            beat_key=plan.beat_key,
+            content_format=plan.content_format,
+            status=PostStatus.planned,
+            plan=plan.model_dump(mode="json"),
+        )
+        queued = {"status": StepStatus.queued, "batch_id": batch_id, "persona": persona, "cost_usd": Decimal(0)}
+        row.steps = [
+            StepRow(position=i, name=name, **(queued | dict(first) if i == 0 else queued))
+            for i, name in enumerate(steps)
+        ]
+        row.events = [EventRow(actor=actor, action="plan", from_status=None, to_status=PostStatus.planned)]
+        rows.append(row)
+    session.add_all(rows)
     session.flush()
-    search.index_post(session, row.id, row.plan, None)
-    return row.id
+    search.index_posts(session, [(row.id, row.plan, None) for row in rows])
+    return [row.id for row in rows]
 
 
 def _post_loads() -> list[Any]:  # loader options (SQLAlchemy names their type privately)
@@ -226,8 +244,8 @@ def batch_id_of(session: Session, post_id: int) -> int:
 def get_post(session: Session, post_id: int, *, with_history: bool = True) -> Post:
     """The post; without history its events and publications are left empty (a worker's cheaper read)."""
     loads = _post_loads() if with_history else [selectinload(PostRow.steps)]
-    row = session.scalars(
-        select(PostRow).options(selectinload(PostRow.batch), *loads).where(PostRow.id == post_id)
+    row = session.scalars(  # its batch (for the message) in the same query: one row, joined
+        select(PostRow).options(joinedload(PostRow.batch), *loads).where(PostRow.id == post_id)
         .execution_options(populate_existing=True)
     ).first()  # fmt: skip
     if row is None:
@@ -693,7 +711,7 @@ def save_draft(session: Session, *, post_id: int, draft: Draft, checks: Sequence
         update(PostRow).where(PostRow.id == post_id).values(draft=data, checks=[c.model_dump() for c in checks])
     )
     plan = session.scalar(select(PostRow.plan).where(PostRow.id == post_id)) or {}
-    search.index_post(session, post_id, plan, data)
+    search.index_posts(session, [(post_id, plan, data)])
 
 
 def save_checks(session: Session, *, post_id: int, checks: Sequence[Check]) -> None:

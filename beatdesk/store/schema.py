@@ -178,6 +178,7 @@ class PostRow(Base):
         Index("ix_posts_status_id", "status", "id"),
         Index("ix_posts_persona_status_id", "persona", "status", "id"),
         Index("ix_posts_batch_status", "batch_id", "status"),
+        Index("ix_posts_persona_slot_at", "persona", "slot_at"),  # the calendar: a persona's week or month
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -280,7 +281,10 @@ class EventRow(Base):
 
 class PublicationRow(Base):
     __tablename__ = "publications"
-    __table_args__ = (UniqueConstraint("post_id", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("post_id", "channel"),
+        Index("ix_publications_published_at", "published_at"),  # what is due for an engagement reading
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
@@ -429,3 +433,42 @@ class ChatReferenceRow(Base):
     turn_id: Mapped[str] = mapped_column(String(128))
     excerpt: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReadingRow(Base):
+    """One fetch of a publication's numbers on its channel (a time series), or the fetch that found it gone."""
+
+    __tablename__ = "publication_readings"
+    __table_args__ = (Index("ix_publication_readings_publication_fetched", "publication_id", "fetched_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reach: Mapped[int | None] = mapped_column(Integer)
+    """None: the channel does not report it (never 0 for unknown)."""
+    approval: Mapped[int | None] = mapped_column(Integer)
+    redistribution: Mapped[int | None] = mapped_column(Integer)
+    conversation: Mapped[int | None] = mapped_column(Integer)
+    saves: Mapped[int | None] = mapped_column(Integer)
+    raw: Mapped[dict[str, int]] = mapped_column(JSON)
+    """The channel's own named counts, as it reported them."""
+    gone: Mapped[str | None] = mapped_column(Text)
+    """Set when the channel no longer has the post (deleted: 404): why; it is not fetched again."""
+
+
+class MetricsChannelRow(Base):
+    """Whether a persona's channel can be read for metrics now: stale (credentials refused) or rate-limited."""
+
+    __tablename__ = "metrics_channels"
+    __table_args__ = (UniqueConstraint("persona", "channel", name="uq_metrics_channels_persona_channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    persona: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    stale_reason: Mapped[str | None] = mapped_column(Text)
+    """Set when the channel refused the token (revoked, expired, missing scope); cleared by the next good fetch."""
+    stale_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rate_limited_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """The channel said to come back then (429 and its reset header): nothing is fetched from it before."""
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,6 +6,7 @@ its plan or draft is written; a query is a person's words, not a query language.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, literal_column, text
@@ -21,14 +22,16 @@ def document(plan: dict[str, Any], draft: dict[str, Any] | None) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def index_post(session: Session, post_id: int, plan: dict[str, Any], draft: dict[str, Any] | None) -> None:
-    body = document(plan, draft)
+def index_posts(session: Session, posts: Sequence[tuple[int, dict[str, Any], dict[str, Any] | None]]) -> None:
+    """(Re)index posts given as (id, plan, draft): one executemany per statement, however many."""
+    if not posts:
+        return
+    rows = [{"id": post_id, "body": document(plan, draft)} for post_id, plan, draft in posts]
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("UPDATE posts SET search = to_tsvector('english', :body) WHERE id = :id"),
-                        {"body": body, "id": post_id})  # fmt: skip
+        session.execute(text("UPDATE posts SET search = to_tsvector('english', :body) WHERE id = :id"), rows)
     else:
-        session.execute(text("DELETE FROM posts_fts WHERE rowid = :id"), {"id": post_id})
-        session.execute(text("INSERT INTO posts_fts (rowid, body) VALUES (:id, :body)"), {"id": post_id, "body": body})
+        session.execute(text("DELETE FROM posts_fts WHERE rowid = :id"), rows)
+        session.execute(text("INSERT INTO posts_fts (rowid, body) VALUES (:id, :body)"), rows)
 
 
 def matches(session: Session, query: str) -> ColumnElement[bool]:

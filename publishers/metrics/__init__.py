@@ -1,0 +1,1 @@
+"""Engagement numbers read back from the channels a post went out on: one module per channel, and the collector."""
