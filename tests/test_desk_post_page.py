@@ -305,6 +305,12 @@ def test_the_keyboard_and_the_video_at_390_px(desk: str, browser: Browser) -> No
     assert box and box["width"] <= 390 and box["x"] >= 0
     page.goto(f"{desk}/posts/3")
     assert fits_the_width(page)
+    card = page.locator('.card[data-channel="outbox"]').bounding_box()
+    image = page.locator('.card[data-channel="outbox"] img.card-media')
+    expect(image).to_be_visible()  # the image inside the channel card, loaded, within its box
+    assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    box = image.bounding_box()
+    assert card and box and card["x"] <= box["x"] and box["x"] + box["width"] <= card["x"] + card["width"]
     decide = page.locator("#decide").bounding_box()
     plan = page.locator("#plan").bounding_box()
     pipeline = page.locator("#pipeline").bounding_box()
