@@ -578,9 +578,12 @@ def review_approve(
     at: Annotated[
         str | None, typer.Option(help="ISO time; without a zone, the persona's. Default: next free slot.")
     ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Why approve it although its checks fail; kept in the audit log.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Approve a post in review into its slot."""
+    """Approve a post in review into its slot; a post whose checks fail needs --reason."""
     from beatdesk.review import approve, parse_time
     from beatdesk.settings import get_settings
 
@@ -588,7 +591,8 @@ def review_approve(
     store = _store(settings)
     with store.session() as session:
         when = parse_time(at, label="--at") if at is not None else None
-        approve(session, post_id=post_id, home=settings.home, actor=_actor(), at=when)
+        approve(session, post_id=post_id, home=settings.home, actor=_actor(), at=when, override=reason,
+                require_override=True)  # fmt: skip
     _print_decision(store, post_id, as_json)
 
 

@@ -42,6 +42,7 @@ def edit_draft(session: Session, *, post_id: int, home: Path, actor: str, change
         raise BeatdeskError(describe_validation_error(err, source="edit")) from None
     persona = load_persona(home, post.persona)
     sources = cited_sources(post.plan, repo.list_sources(session, persona=post.persona, limit=500))
+    repo.keep_draft(session, post_id=post_id, actor=actor, note=f"changed {', '.join(changed)}")
     repo.save_draft(session, post_id=post_id, draft=draft, checks=run_checks(draft, persona, sources))
     changed_words = sum(words_changed(" ".join(map(str, _listed(current[k]))), " ".join(map(str, _listed(wanted[k]))))
                         for k in changed)  # fmt: skip

@@ -51,6 +51,8 @@ class PostSummary(BaseModel):
 class ApproveBody(BaseModel):
     at: datetime | None = None
     """When to publish (without a zone: the persona's local time); without it, the persona's next free slot."""
+    reason: Text | None = Field(default=None, max_length=2000)
+    """Why approve a post whose checks fail (kept in its audit log); such a post is refused (409) without one."""
 
 
 class RejectBody(BaseModel):
@@ -118,7 +120,8 @@ def post(post_id: PostId, _: ApiReader, store: StoreDep, settings: SettingsDep) 
 def approve_post(
     post_id: PostId, body: ApproveBody, user: ApiReviewer, store: StoreDep, settings: SettingsDep
 ) -> PostSummary:
-    run(store, lambda s: approve(s, post_id=post_id, home=settings.home, actor=user.name, at=body.at))
+    run(store, lambda s: approve(s, post_id=post_id, home=settings.home, actor=user.name, at=body.at,
+                                 override=body.reason, require_override=True))  # fmt: skip
     return _summary_of(store, post_id)
 
 

@@ -1,4 +1,4 @@
-"""The forms that decide on posts: approve, reject, edit, send back, and approve in bulk.
+"""The forms that decide on posts: approve, reject, edit (with its live preview), send back, and in bulk.
 
 Every handler takes `Reviewer`: logged in, the form's CSRF token checked, the review scope held."""
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from beatdesk.review import approve, parse_time, reject
 from beatdesk.store import Store, repo
 from drafter.edit import edit_draft
 from review_web.deps import MAX_ID, PostId, Reviewer, SettingsDep, StoreDep
+from review_web.editing import cards_json, form_changes, previewed
 from review_web.previews import in_zone
 from review_web.security import FORM_BODY
 
@@ -97,14 +98,38 @@ def edit_post(
     hashtags: FormText,
     body: FormText = "",
 ) -> RedirectResponse:
-    changes: dict[str, Any] = {"title": title, "caption": caption, "hashtags": hashtags.split()}
-    if body:
-        changes["body"] = body
+    """The caption is saved ending on the hashtags field's tags: they are edited in one place."""
+    changes = form_changes(title=title, caption=caption, hashtags=hashtags, body=body)
     return decide(
         store,
         post_id,
         lambda session: edit_draft(session, post_id=post_id, home=settings.home, actor=user.name, changes=changes),
     )
+
+
+@router.post("/posts/{post_id}/preview")
+def preview_edit(
+    post_id: PostId,
+    _: Reviewer,
+    store: StoreDep,
+    settings: SettingsDep,
+    title: FormText = "",
+    caption: FormText = "",
+    hashtags: FormText = "",
+    body: FormText = "",
+) -> JSONResponse:
+    """The channel cards an edit would give, nothing saved: the editor's live counters and previews.
+    A POST with the form's CSRF token, so the text never lands in a URL or a log."""
+    changes = form_changes(title=title, caption=caption, hashtags=hashtags, body=body)
+    try:
+        with store.session() as session:
+            post = repo.get_post(session, post_id, with_history=False)
+        cards = previewed(load_persona(settings.home, post.persona), post, changes)
+    except NotFoundError as err:
+        raise HTTPException(404, str(err)) from None
+    except BeatdeskError as err:
+        return JSONResponse({"detail": str(err)}, status_code=422)
+    return JSONResponse({"cards": cards_json(cards)})
 
 
 @router.post("/posts/{post_id}/redraft")
@@ -137,17 +162,21 @@ def bulk_approve(
     store: StoreDep,
     settings: SettingsDep,
     post_ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form(max_length=500)],
+    reason: FormText = "",
     back: Annotated[str, Form(max_length=2000)] = "/",
 ) -> RedirectResponse:
-    """Approve the ticked posts, each into its persona's next free slot; refusals are listed, not fatal."""
-    refused = []
+    """Approve the ticked posts, each into its persona's next free slot; a post whose checks fail needs
+    `reason` (kept in its audit log). Refusals are listed by post id, not fatal."""
+    refused, approved = [], 0
     for post_id in post_ids:
         try:
-            with store.session() as session:  # a post failing its checks is approved on its own page, with a reason
-                approve(session, post_id=post_id, home=settings.home, actor=user.name, require_override=True)
+            with store.session() as session:
+                approve(session, post_id=post_id, home=settings.home, actor=user.name, override=reason,
+                        require_override=True)  # fmt: skip
+            approved += 1
         except BeatdeskError as err:
             refused.append(str(err))
-    return _back(back, refused)
+    return _back(back, refused, done=f"Approved {approved} post{'s' if approved != 1 else ''}" if approved else None)
 
 
 @router.post("/bulk/reject")
@@ -171,10 +200,11 @@ def bulk_reject(
     return _back(back, refused)
 
 
-def _back(back: str, refused: list[str]) -> RedirectResponse:
+def _back(back: str, refused: list[str], *, done: str | None = None) -> RedirectResponse:
     target = safe_next(back)
-    if refused:
-        target += ("&" if "?" in target else "?") + urlencode({"error": "; ".join(refused)})
+    said = ({"error": "; ".join(refused)} if refused else {}) | ({"done": done} if done else {})
+    if said:
+        target += ("&" if "?" in target else "?") + urlencode(said)
     return RedirectResponse(target, status_code=303)
 
 

@@ -17,7 +17,9 @@ from beatdesk.store import repo
 from publishers.stage import publishing
 from review_web.chart import cost_chart
 from review_web.deps import MAX_ID, BatchId, PersonaKey, PostId, SettingsDep, StoreDep, Viewer
+from review_web.editing import edit_fields
 from review_web.engagement_view import persona_engagement
+from review_web.history import versions
 from review_web.metrics_view import post_metrics
 from review_web.previews import artifact_href, channel_cards, media_of
 from review_web.queue_place import back_to_place, place_query, remember
@@ -115,7 +117,8 @@ def post_page(
                 metrics=post_metrics(store, post),  # engagement per channel over time
                 cards=channel_cards(persona, post) if persona else [], media=media_of(post), slots=slots,
                 failing=failing_checks(post), previous=previous, following=following,
-                channels=publishing(post, settings.home))  # fmt: skip
+                channels=publishing(post, settings.home), versions=versions(post),
+                editing=edit_fields(post.draft) if post.draft else None)  # fmt: skip
 
 
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)

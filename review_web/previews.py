@@ -16,6 +16,8 @@ from publishers.channel_text import channel_parts, channel_text
 class Part:
     text: str
     length: int
+    over: bool = False
+    """Longer than the channel's limit: shown red."""
 
 
 @dataclass
@@ -31,7 +33,7 @@ class ChannelCard:
 
     @property
     def over(self) -> bool:
-        return self.limit is not None and any(part.length > self.limit for part in self.parts)
+        return any(part.over for part in self.parts)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,10 @@ def channel_cards(persona: Persona, post: Post) -> list[ChannelCard]:
                 parts = [channel_text(post, channel)]
             except BeatdeskError:
                 parts = []
-        card.parts = [Part(text, length_on(channel.name, text)) for text in parts]
+        lengths = [length_on(channel.name, text) for text in parts]
+        card.parts = [
+            Part(text, n, card.limit is not None and n > card.limit) for text, n in zip(parts, lengths, strict=True)
+        ]
         cards.append(card)
     return cards
 

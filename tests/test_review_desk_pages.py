@@ -41,6 +41,7 @@ def on_post(page: Page, url: str, path: str) -> None:
     log_in(page, url, path)
     expect(page).to_have_url(f"{url}{path}")
     expect(page.locator("#title")).to_be_visible()
+    page.wait_for_load_state()  # post.js (deferred) listens for keys only once the page has loaded
 
 
 def edit_caption(page: Page, text: str) -> None:
@@ -106,11 +107,14 @@ def test_failing_checks_need_a_reason_and_the_keyboard_moves_on(desk: str, brows
     on_post(page, desk, "/posts/2")
     page.keyboard.press("n")
     expect(page).to_have_url(f"{desk}/posts/3")
+    page.wait_for_load_state()
     page.keyboard.press("p")
     expect(page).to_have_url(f"{desk}/posts/2")
+    page.wait_for_load_state()
     page.keyboard.press("?")
     expect(page.locator("#keys-help")).to_be_visible()
     page.keyboard.press("Escape")
+    expect(page.locator("#keys-help")).to_be_hidden()  # closed before the next key, or that key goes to the dialog
 
     edit_caption(page, "A game-changer, they say. Measure it.")
     expect(page.locator("#checks li").first).to_contain_text("fail banned_phrases")  # fails first, explained
@@ -132,6 +136,7 @@ def test_failing_checks_need_a_reason_and_the_keyboard_moves_on(desk: str, brows
     expect(page).to_have_url(f"{desk}/posts/3?done=" + page.url.split("?done=", 1)[-1])
     expect(page.locator("#done")).to_contain_text("Approved #2")
     expect(page.locator("#done")).to_contain_text("(Europe/Berlin)")
+    page.wait_for_load_state()
 
     page.keyboard.press("a")  # no failing check: approved at once, and on to the next post in review
     expect(page.locator("#done")).to_contain_text("Approved #3")

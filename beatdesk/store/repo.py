@@ -808,6 +808,18 @@ def archive_draft(session: Session, *, post_id: int, note: str | None, actor: st
         row.draft, row.checks = None, None
 
 
+def keep_draft(session: Session, *, post_id: int, actor: str, note: str) -> None:
+    """Copy the current draft into the post's history, as it was before a reviewer's edit changes it
+    (`kind` edit; a redraft's entries have none), so the desk can show what the edit changed."""
+    row = session.get(PostRow, post_id, with_for_update=True)
+    if row is None:
+        raise NotFoundError(f"no post with id {post_id}")
+    if row.draft is not None:
+        entry = {"draft": row.draft, "checks": row.checks or [], "replaced_at": utcnow().isoformat(), "by": actor,
+                 "note": note, "kind": "edit"}  # fmt: skip
+        row.draft_history = [*(row.draft_history or []), entry]
+
+
 def queue_steps(
     session: Session, *, post_id: int, names: Sequence[str], provider: str | None = None, model: str | None = None
 ) -> None:

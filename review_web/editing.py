@@ -1,0 +1,83 @@
+"""The edit form and its draft: hashtags kept in one field (the caption's last line is made from them),
+and the channel cards an unsaved edit would give, for the live previews.
+
+The caption's hashtag line is the drafter's rule (checks want it last, in order); a reviewer edits the
+tags once and the caption's line follows, so the two never disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from beatdesk.errors import BeatdeskError, describe_validation_error
+from beatdesk.models import Persona, Post
+from review_web.previews import ChannelCard, channel_cards
+
+
+@dataclass(frozen=True)
+class EditFields:
+    """What the edit form shows: the caption without its hashtag line, the tags on their own."""
+
+    title: str
+    body: str | None
+    caption: str
+    hashtags: str
+
+
+def edit_fields(draft: Any) -> EditFields:
+    tags = list(draft.hashtags)
+    lines = draft.caption.rstrip().split("\n")
+    caption = draft.caption.rstrip()
+    if tags and lines[-1].split() == tags:
+        caption = "\n".join(lines[:-1]).rstrip()
+    return EditFields(title=draft.title, body=getattr(draft, "body", None), caption=caption, hashtags=" ".join(tags))
+
+
+def with_hashtags(caption: str, hashtags: str) -> str:
+    """The caption as stored: its text, a blank line, the tags. A caption already ending on them is kept."""
+    text = caption.replace("\r\n", "\n").rstrip()
+    tags = hashtags.split()
+    if not tags or (text and text.split("\n")[-1].split() == tags):
+        return text
+    return f"{text}\n\n{' '.join(tags)}" if text else " ".join(tags)
+
+
+def form_changes(*, title: str, caption: str, hashtags: str, body: str) -> dict[str, Any]:
+    """The edit form's fields as changes to a draft (see `drafter.edit.edit_draft`)."""
+    changes: dict[str, Any] = {
+        "title": title,
+        "caption": with_hashtags(caption, hashtags),
+        "hashtags": hashtags.split(),
+    }
+    if body:
+        changes["body"] = body
+    return changes
+
+
+def previewed(persona: Persona, post: Post, changes: dict[str, Any]) -> list[ChannelCard]:
+    """The channel cards the post would have with `changes`, nothing saved; a draft the edit would
+    make invalid is one line saying why."""
+    if post.draft is None:
+        raise BeatdeskError(f"post {post.id} has no draft to edit")
+    current = post.draft.model_dump()
+    wanted = {
+        key: tuple(value) if key == "hashtags" else value.replace("\r\n", "\n").strip()
+        for key, value in changes.items()
+        if key in current
+    }
+    try:
+        draft = type(post.draft).model_validate({**current, **wanted})
+    except ValidationError as err:
+        raise BeatdeskError(describe_validation_error(err, source="edit")) from None
+    return channel_cards(persona, post.model_copy(update={"draft": draft}))
+
+
+def cards_json(cards: list[ChannelCard]) -> list[dict[str, Any]]:
+    """The cards as the editor's script redraws them: each part's text, length, and whether it is over."""
+    return [
+        {"channel": card.channel, "limit": card.limit, "error": card.error,
+         "parts": [{"text": part.text, "length": part.length, "over": part.over} for part in card.parts]}
+        for card in cards
+    ]  # fmt: skip
