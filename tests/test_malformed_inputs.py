@@ -460,13 +460,24 @@ def snapshot(home: Path) -> tuple[object, ...]:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-            rows: object = {t: sorted(map(repr, db.execute(f'SELECT * FROM "{t}"'))) for t in tables}
+            rows: object = {
+                t: sorted(map(repr, db.execute(f'SELECT {_kept_columns(db, t)} FROM "{t}"'))) for t in tables
+            }
         finally:
             db.close()
     except sqlite3.DatabaseError:
         rows = path.read_bytes()
     personas = {p.name: p.read_bytes() for p in sorted((home / "personas").glob("*.toml"))}
     return rows, personas
+
+
+USE_STAMPS = {("api_tokens", "last_used_at")}
+"""Columns that record that something was used (a token, refused or not), not what a request changed."""
+
+
+def _kept_columns(db: sqlite3.Connection, table: str) -> str:
+    names = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]
+    return ", ".join(f'"{name}"' for name in names if (table, name) not in USE_STAMPS)
 
 
 def run_main(args: tuple[str, ...], *, env: dict[str, str], stdin: str | None) -> tuple[int, str, str]:
