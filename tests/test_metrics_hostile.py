@@ -66,3 +66,33 @@ def test_a_huge_count_costs_only_its_own_group(server: MetricsServer) -> None:
     assert readings(the_store(), first)["mastodon"][0]["approval"] is None
     assert readings(the_store(), first)["mastodon"][0]["redistribution"] == 2
     assert readings(the_store(), second)["mastodon"][0]["approval"] == 3
+
+
+MAINTENANCE = "<html><body><h1>Down for maintenance</h1><script>alert(1)</script></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("channel", "remotes"),
+    [("mastodon", ("101", "102")), ("linkedin", ("urn:li:share:1", "urn:li:share:2")), ("x", ("1", "2"))],
+)
+def test_an_html_page_where_json_was_promised_is_the_channel_having_a_bad_day(
+    server: MetricsServer, channel: str, remotes: tuple[str, str]
+) -> None:
+    """A 200 that is not JSON: left for the next run like a 5xx, without asking for each publication in turn."""
+    for remote in remotes:
+        published(the_store(), {channel: remote})
+    server.garbled[channel] = (200, MAINTENANCE)
+    done = collect_due(get_settings(), T0 + timedelta(hours=1))
+    assert (done.readings, done.failed, done.stale) == (0, 2, {})
+    assert len(server.sent(channel)) == 1
+
+
+def test_a_bluesky_session_answered_with_html_is_asked_for_once(server: MetricsServer) -> None:
+    """createSession is itself rate-limited: a run whose session failed does not ask again for each batch."""
+    remotes = [f"at://did:plc:ash/app.bsky.feed.post/{n}" for n in range(30)]  # two getPosts batches
+    for remote in remotes:
+        published(the_store(), {"bluesky": remote})
+    server.garbled["bluesky"] = (200, MAINTENANCE)
+    done = collect_due(get_settings(), T0 + timedelta(hours=1))
+    assert (done.readings, done.failed) == (0, 30)
+    assert len([r for r in server.requests if "createSession" in r.path]) == 1

@@ -115,6 +115,15 @@ def get(channel: str, url: str, *, now: datetime, ok: tuple[int, ...] = (), **kw
     raise MetricsError(f"{channel} answered {status}: {detail}")
 
 
+def parsed(channel: str, response: httpx.Response) -> Any:
+    """The answer's JSON. One that does not parse (a proxy's or a maintenance page, answered 200) is the channel
+    having a bad day, like a 5xx: the rest of the run would only get the same page."""
+    try:
+        return response.json()
+    except ValueError:
+        raise MetricsError(f"{channel} answered {response.status_code} without JSON: {_detail(response)}") from None
+
+
 def reset_time(headers: Mapping[str, str], now: datetime) -> datetime:
     """When a rate limit ends, from whichever header the channel sends: Retry-After (seconds or an HTTP date),
     x-rate-limit-reset (X: Unix time), ratelimit-reset (Bluesky: Unix time; the IETF draft: seconds),
