@@ -22,7 +22,7 @@ EPOCH_FLOOR = 1_000_000_000
 MAX_WAIT = timedelta(days=1)
 """The longest a 429 stops a channel: a reset further off (year 9999, milliseconds read as seconds) is not believed."""
 MAX_COUNT = 2**31 - 1
-"""The most a count can be (the store's integer columns); a larger one is no channel's real number: unknown."""
+"""The most a count can be (the 32-bit integer columns on PostgreSQL): a larger one is unknown, not a failed write."""
 
 
 @dataclass(frozen=True)
