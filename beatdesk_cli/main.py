@@ -512,10 +512,14 @@ def post_rerender(
     _print_decision(_store(settings), post_id, as_json)
 
 
+StoredPostId = Annotated[int, typer.Argument(help="The post's id.", min=1, max=2**31 - 1)]
+"""A post id the store can hold (its integer keys): a larger one is refused by typer, not by SQLite's OverflowError."""
+
+
 @post_app.command("move")
 @edge
 def post_move(
-    post_id: Annotated[int, typer.Argument(help="The post's id.")],
+    post_id: StoredPostId,
     slot: Annotated[str, typer.Option("--slot", "--at", help="ISO time; without a zone, the persona's.")],
     as_json: JsonFlag = False,
 ) -> None:
@@ -534,7 +538,7 @@ def post_move(
 
 @post_app.command("unschedule")
 @edge
-def post_unschedule(post_id: Annotated[int, typer.Argument(help="The post's id.")], as_json: JsonFlag = False) -> None:
+def post_unschedule(post_id: StoredPostId, as_json: JsonFlag = False) -> None:
     """Take an approved post off the calendar, back to review; its slot is free again."""
     from beatdesk.rescheduling import unschedule_post
     from beatdesk.settings import get_settings
@@ -673,8 +677,11 @@ def _metrics_report(persona: str | None, since: str | None, as_json: bool) -> No
     settings = get_settings()
     chosen = load_persona(settings.home, persona) if persona else None
     start = parse_time(since, label="--since") if since else None
-    if start is not None and start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
+    if start is not None:
+        try:  # the first or last hours of year 1 or 9999 have no UTC time
+            start = (start.replace(tzinfo=UTC) if start.tzinfo is None else start).astimezone(UTC)
+        except OverflowError:
+            raise BeatdeskError(f"--since {since!r} is out of range") from None
     zones = {chosen.key: chosen.timezone} if chosen else _zones(settings)
     with _store(settings).session() as session:
         found = report(session, zones=zones, persona=chosen.key if chosen else None, since=start)

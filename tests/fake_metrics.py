@@ -51,6 +51,8 @@ class MetricsServer:
     """Channels answering 503 (a server having a bad day)."""
     limited: dict[str, dict[str, str]] = field(default_factory=dict)
     """Channels answering 429, with the reset headers sent."""
+    garbled: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """Channels answering every request with this status and an HTML page (a proxy's or a maintenance page)."""
     requests: list[Seen] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -84,6 +86,15 @@ def metrics_server() -> Iterator[MetricsServer]:
                 state.requests.append(seen)
                 if channel in state.down:
                     self._send(503, {"error": "Service Unavailable"})
+                    return
+                if channel in state.garbled:
+                    status, page = state.garbled[channel]
+                    data = page.encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
                     return
                 if channel in state.limited:
                     self._send(429, _rate_limit_body(channel), state.limited[channel])

@@ -71,6 +71,10 @@ def advance_task(self: Task, post_id: int) -> None:
     step = Next.again
     while step is Next.again:
         step = runner().advance(post_id, wait_in_place=self.request.is_eager, last_try=self.request.retries >= RETRIES)
+        if step is Next.again and self.request.retries:
+            # Retries are each step's own: one that used some hands the next step to a task with all of them.
+            advance_task.delay(post_id)
+            return
 
 
 @app.task(name="beatdesk.reconcile")

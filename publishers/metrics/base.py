@@ -19,6 +19,10 @@ DEFAULT_WAIT = timedelta(minutes=15)
 """A 429 that names no reset time: the usual rate-limit window of these APIs."""
 EPOCH_FLOOR = 1_000_000_000
 """A reset header above this is a Unix time (X, Bluesky); below, seconds to wait (the IETF draft)."""
+MAX_WAIT = timedelta(days=1)
+"""The longest a 429 stops a channel: a reset further off (year 9999, milliseconds read as seconds) is not believed."""
+MAX_COUNT = 2**31 - 1
+"""The most a count can be (the 32-bit integer columns on PostgreSQL): a larger one is unknown, not a failed write."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ def total(*counts: int | None) -> int | None:
 
 def count(value: Any) -> int | None:
     """A count from JSON: a non-negative integer, else unknown."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT else None
 
 
 def get(channel: str, url: str, *, now: datetime, ok: tuple[int, ...] = (), **kwargs: Any) -> httpx.Response:
@@ -111,18 +115,34 @@ def get(channel: str, url: str, *, now: datetime, ok: tuple[int, ...] = (), **kw
     raise MetricsError(f"{channel} answered {status}: {detail}")
 
 
+def parsed(channel: str, response: httpx.Response) -> Any:
+    """The answer's JSON. One that does not parse (a proxy's or a maintenance page, answered 200) is the channel
+    having a bad day, like a 5xx: the rest of the run would only get the same page."""
+    try:
+        return response.json()
+    except ValueError:
+        raise MetricsError(f"{channel} answered {response.status_code} without JSON: {_detail(response)}") from None
+
+
 def reset_time(headers: Mapping[str, str], now: datetime) -> datetime:
     """When a rate limit ends, from whichever header the channel sends: Retry-After (seconds or an HTTP date),
     x-rate-limit-reset (X: Unix time), ratelimit-reset (Bluesky: Unix time; the IETF draft: seconds),
-    X-RateLimit-Reset (Mastodon: an ISO 8601 time). None readable: DEFAULT_WAIT."""
+    X-RateLimit-Reset (Mastodon: an ISO 8601 time). None readable: DEFAULT_WAIT; at most MAX_WAIT."""
+    return min(_named_reset(headers, now), now + MAX_WAIT)
+
+
+def _named_reset(headers: Mapping[str, str], now: datetime) -> datetime:
     lowered = {k.lower(): v for k, v in headers.items()}
     for name in ("retry-after", "x-rate-limit-reset", "ratelimit-reset", "x-ratelimit-reset"):
         value = (lowered.get(name) or "").strip()
         if not value:
             continue
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # not "²", which isdigit() takes and int() refuses
             number = int(value)
-            return datetime.fromtimestamp(number, UTC) if number > EPOCH_FLOOR else now + timedelta(seconds=number)
+            try:
+                return datetime.fromtimestamp(number, UTC) if number > EPOCH_FLOOR else now + timedelta(seconds=number)
+            except (OverflowError, OSError, ValueError):  # past datetime's end: as far off as any wait may be
+                return now + MAX_WAIT
         try:
             when = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:

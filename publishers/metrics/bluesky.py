@@ -10,7 +10,18 @@ from typing import Any
 
 from beatdesk.models import Channel
 from publishers.credentials import Credentials
-from publishers.metrics.base import Counts, Gone, MetricsAuthError, MetricsError, Target, count, get, groups, total
+from publishers.metrics.base import (
+    Counts,
+    Gone,
+    MetricsAuthError,
+    MetricsError,
+    Target,
+    count,
+    get,
+    groups,
+    parsed,
+    total,
+)
 
 FIELDS = ("likeCount", "repostCount", "replyCount", "quoteCount", "bookmarkCount")
 
@@ -26,8 +37,8 @@ class BlueskyMetrics:
         self._auth: dict[str, str] | None = None
 
     def fetch(self, targets: Sequence[Target], *, now: datetime) -> dict[int, Counts | Gone]:
-        answer = get(self.channel, self.base + "app.bsky.feed.getPosts", now=now, headers=self._session(now),
-                     params=[("uris", t.remote_id) for t in targets]).json()  # fmt: skip
+        answer = parsed(self.channel, get(self.channel, self.base + "app.bsky.feed.getPosts", now=now,
+                        headers=self._session(now), params=[("uris", t.remote_id) for t in targets]))  # fmt: skip
         posts = answer.get("posts") if isinstance(answer, dict) else None
         if not isinstance(posts, list):
             raise MetricsError(f"bluesky: getPosts answered without posts: {str(answer)[:100]}")
@@ -52,7 +63,10 @@ class BlueskyMetrics:
         if self._auth is None:
             if not self.handle:
                 raise MetricsAuthError("bluesky: set account to the Bluesky handle (e.g. ash.bsky.social)")
-            session = get(self.channel, self.base + "com.atproto.server.createSession", now=now, method="POST",
-                          json={"identifier": self.handle, "password": self.password}).json()  # fmt: skip
-            self._auth = {"Authorization": f"Bearer {session['accessJwt']}"}
+            session = parsed(self.channel, get(self.channel, self.base + "com.atproto.server.createSession", now=now,
+                             method="POST", json={"identifier": self.handle, "password": self.password}))  # fmt: skip
+            token = session.get("accessJwt") if isinstance(session, dict) else None
+            if not isinstance(token, str) or not token:
+                raise MetricsError(f"bluesky: createSession answered without an accessJwt: {str(session)[:100]}")
+            self._auth = {"Authorization": f"Bearer {token}"}
         return self._auth

@@ -14,7 +14,17 @@ from urllib.parse import quote
 from beatdesk.models import Channel
 from publishers.credentials import Credentials
 from publishers.linkedin import VERSION
-from publishers.metrics.base import Counts, Gone, MetricsAuthError, MetricsError, Target, count, get, groups
+from publishers.metrics.base import (
+    Counts,
+    Gone,
+    MetricsAuthError,
+    MetricsError,
+    Target,
+    count,
+    get,
+    groups,
+    parsed,
+)
 
 METRICS = {"IMPRESSION": "reach", "REACTION": "approval", "RESHARE": "redistribution", "COMMENT": "conversation"}
 SCOPE = "r_member_postAnalytics"
@@ -51,7 +61,8 @@ class LinkedInMetrics:
                 if answer.status_code == 404:
                     found[target.publication_id] = Gone("linkedin: the post is gone (404: deleted)")
                     break
-                elements = answer.json().get("elements") or []
+                body = parsed(self.channel, answer)
+                elements = (body.get("elements") if isinstance(body, dict) else None) or []
                 value = count(elements[0].get("count")) if elements and isinstance(elements[0], dict) else None
                 if value is not None:
                     raw[metric] = value

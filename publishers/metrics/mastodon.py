@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from beatdesk.models import Channel
 from publishers.credentials import Credentials
-from publishers.metrics.base import Counts, Gone, MetricsError, Target, count, get, groups, total
+from publishers.metrics.base import Counts, Gone, MetricsError, Target, count, get, groups, parsed, total
 
 
 class MastodonMetrics:
@@ -30,7 +30,7 @@ class MastodonMetrics:
             if answer.status_code == 404:
                 found[target.publication_id] = Gone("mastodon: the status is gone (404: deleted)")
                 continue
-            status = answer.json()
+            status = parsed(self.channel, answer)
             if not isinstance(status, dict):
                 raise MetricsError(f"mastodon: status {target.remote_id} answered {str(status)[:100]}")
             raw = {name: value for name in ("favourites_count", "reblogs_count", "replies_count", "quotes_count")

@@ -14,7 +14,7 @@ from typing import Any
 
 from beatdesk.models import Channel
 from publishers.credentials import Credentials
-from publishers.metrics.base import Counts, Gone, MetricsError, Target, count, get, groups, total
+from publishers.metrics.base import Counts, Gone, MetricsError, Target, count, get, groups, parsed, total
 
 PRIVATE_FOR = timedelta(days=30)
 """X serves non-public metrics only for posts created within the last 30 days."""
@@ -50,8 +50,8 @@ class XMetrics:
               found: dict[int, Counts | Gone]) -> list[Target]:  # fmt: skip
         """Read `targets` into `found`; return those left out because a private field was refused."""
         fields = "public_metrics,non_public_metrics" if private else "public_metrics"
-        answer = get(self.channel, f"{self.base}/2/tweets", now=now, headers=self.headers,
-                     params={"ids": ",".join(t.remote_id for t in targets), "tweet.fields": fields}).json()  # fmt: skip
+        answer = parsed(self.channel, get(self.channel, f"{self.base}/2/tweets", now=now, headers=self.headers,
+                        params={"ids": ",".join(t.remote_id for t in targets), "tweet.fields": fields}))  # fmt: skip
         if not isinstance(answer, dict):
             raise MetricsError(f"x: /2/tweets answered {str(answer)[:100]}")
         posts = {str(p.get("id")): p for p in answer.get("data") or [] if isinstance(p, dict)}
