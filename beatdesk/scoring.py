@@ -1,7 +1,9 @@
 """Normalised engagement: one score per published post that compares across channels and audience sizes, and
 rankings of beats, formats, angles and posting times by it, per post and per dollar.
 
-The formula, for a persona's post p on channel c (its latest reading there):
+The formula, for a persona's post p on channel c (its latest reading there, once it is at least MATURE_AFTER
+old: a post read an hour after it went out has had no time to gather anything, and measured against posts
+read at four weeks it would look like a flop):
 
     adjusted(g)  = count(g) * R_c / reach      when the reading has reach > 0 and R_c is known, else count(g)
     ratio(g)     = (adjusted(g) + 1) / (M_c,g + 1)
@@ -25,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from statistics import median, stdev
 from typing import Any, Literal
@@ -33,6 +36,8 @@ from zoneinfo import ZoneInfo
 from beatdesk.engagement import Group, PostEngagement, Reading
 from beatdesk.prices import format_usd
 
+MATURE_AFTER = timedelta(days=7)
+"""A reading counts once it was taken this long after the post went out (the third fetch of the schedule)."""
 WEIGHTS: Mapping[Group, float] = {"approval": 1.0, "conversation": 3.0, "redistribution": 4.0, "saves": 5.0}
 """How much each group says about a post; reach is the denominator, never a weight."""
 
@@ -52,7 +57,8 @@ class ScoredPost:
 
     post: PostEngagement
     score: float | None
-    """1.0 = the persona's typical post; None when no channel reported a group that counts."""
+    """1.0 = the persona's typical post; None when no channel reported a group that counts, or none has been
+    read since the post was MATURE_AFTER old."""
     channels: Mapping[str, float] = field(default_factory=dict)
     """Each channel's own score for the post (the ones that reported something)."""
 
@@ -74,11 +80,16 @@ def _adjusted(reading: Reading, group: Group, typical_reach: float | None) -> fl
     return float(count)
 
 
+def _mature(post: PostEngagement) -> dict[str, Reading]:
+    return {c: r for c, r in post.latest.items() if r.fetched_at - post.published_at >= MATURE_AFTER}
+
+
 def score_posts(posts: Sequence[PostEngagement]) -> list[ScoredPost]:
     """Each post's normalised engagement, against the medians of its own persona's posts on each channel."""
+    mature = {post.post_id: _mature(post) for post in posts}
     by_place: dict[tuple[str, str], list[Reading]] = {}
     for post in posts:
-        for channel, reading in post.latest.items():
+        for channel, reading in mature[post.post_id].items():
             by_place.setdefault((post.persona, channel), []).append(reading)
     reach: dict[tuple[str, str], float | None] = {}
     medians: dict[tuple[str, str, Group], float] = {}
@@ -93,7 +104,7 @@ def score_posts(posts: Sequence[PostEngagement]) -> list[ScoredPost]:
     for post in posts:
         channels: dict[str, float] = {}
         weights: dict[str, float] = {}
-        for channel, reading in post.latest.items():
+        for channel, reading in mature[post.post_id].items():
             place = (post.persona, channel)
             total = weight = 0.0
             for group, w in WEIGHTS.items():

@@ -71,7 +71,7 @@ def audience(post_id: int, beat_key: str, at: datetime, rng: random.Random) -> d
         "redistribution": _poisson(rng, reach * 0.002 * appeal), "conversation": _poisson(rng, reach * 0.001 * appeal),
         "saves": _poisson(rng, reach * 0.001 * appeal),
     }  # fmt: skip
-    later = at + timedelta(days=1)
+    later = at + timedelta(days=7)  # the reading the score waits for (scoring.MATURE_AFTER)
     return {
         "mastodon": Reading(post_id * 2, "mastodon", later, mastodon, {}),
         "x": Reading(post_id * 2 + 1, "x", later, x, {}),
@@ -99,7 +99,7 @@ def simulate(rounds: int, *, items: int = 2, seed: int = 1, learn: bool = True) 
         now = START + timedelta(days=day)
         context = PlanningContext(
             persona=persona, sources=[], spec=BatchSpec(persona="sim", counts={ContentFormat.hero_text: items}),
-            now=now, last_run=dict(last_run), observed=beat_scores(run.posts) if learn else {},
+            now=now, last_run=dict(last_run), observed=beat_scores(_read_by(run.posts, now)) if learn else {},
             seed=seed * 100_003 + day,  # one seed per batch, as a batch id would give
         )  # fmt: skip
         plans = planner.plan(context).plans
@@ -114,3 +114,8 @@ def simulate(rounds: int, *, items: int = 2, seed: int = 1, learn: bool = True) 
                 latest=audience(post_id, plan.beat_key, now, rng),
             ))  # fmt: skip
     return run
+
+
+def _read_by(posts: list[PostEngagement], now: datetime) -> list[PostEngagement]:
+    """What the planner can know on a day: the readings taken by then (a week after each post went out)."""
+    return [p for p in posts if all(r.fetched_at <= now for r in p.latest.values())]

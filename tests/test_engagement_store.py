@@ -44,7 +44,7 @@ def publish(store, *, beat: str, at: datetime, cost: str, boost: int) -> None:  
                 else {"reach": 9000, "approval": 90, "redistribution": 10 * boost, "conversation": 8, "saves": 4 * boost}
             )  # fmt: skip
             groups: dict[Group, int | None] = {g: counts.get(g) for g in GROUPS}
-            store_metrics.add_reading(session, Reading(pub_id, channel, at + timedelta(days=1), groups, counts))
+            store_metrics.add_reading(session, Reading(pub_id, channel, at + timedelta(days=7), groups, counts))
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])

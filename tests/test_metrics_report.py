@@ -23,7 +23,7 @@ FAVOURED, PLAIN = "evaluation_in_production", "open_weights"
 
 def _reading(channel: str, at: datetime, **counts: int) -> Reading:
     groups: dict[Group, int | None] = {g: counts.get(g) for g in GROUPS}
-    return Reading(publication_id=1, channel=channel, fetched_at=at + timedelta(days=1), groups=groups, raw={})
+    return Reading(publication_id=1, channel=channel, fetched_at=at + timedelta(days=7), groups=groups, raw={})
 
 
 def published() -> list[PostEngagement]:

@@ -3,6 +3,7 @@ against its own median, per dollar with free posts, honest intervals, posting ti
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ UTC_ZONE = {"ash": "UTC", "bo": "UTC"}
 
 def reading(channel: str, **counts: int | None) -> Reading:
     groups: dict[Group, int | None] = {g: counts.get(g) for g in GROUPS}
-    return Reading(publication_id=1, channel=channel, fetched_at=AT, groups=groups, raw={})
+    return Reading(publication_id=1, channel=channel, fetched_at=AT + timedelta(days=7), groups=groups, raw={})
 
 
 def post(
@@ -27,7 +28,8 @@ def post(
     fmt: str = "hero_text",
 ) -> PostEngagement:  # fmt: skip
     return PostEngagement(post_id=post_id, persona=persona, beat_key=beat, content_format=fmt, angle=f"angle {post_id}",
-                          published_at=at, cost_usd=Decimal(cost), latest={r.channel: r for r in readings})  # fmt: skip
+                          published_at=at, cost_usd=Decimal(cost),  # each read a week after it went out
+                          latest={r.channel: replace(r, fetched_at=at + timedelta(days=7)) for r in readings})  # fmt: skip
 
 
 def scores(posts: list[PostEngagement]) -> dict[int, float | None]:
@@ -146,3 +148,15 @@ def test_beat_scores_feed_the_planner_only_scored_posts() -> None:
         post(3, reading("x", approval=10), beat="c"),
     ]
     assert beat_scores(posts) == {"a": (pytest.approx(1.0),), "c": (pytest.approx(1.0),)}
+
+
+def test_a_post_read_before_it_is_a_week_old_is_not_scored_yet() -> None:
+    """A reading an hour after posting has had no time to gather anything: against posts read at four weeks
+    it would look like a flop, so it waits until it is comparable."""
+    old = [post(i, reading("mastodon", approval=40)) for i in range(1, 7)]
+    fresh = PostEngagement(post_id=9, persona="ash", beat_key="b", content_format="hero_text", angle="fresh",
+                           published_at=AT, cost_usd=Decimal(0),
+                           latest={"mastodon": replace(reading("mastodon", approval=4), fetched_at=AT + timedelta(hours=1))})  # fmt: skip
+    scored = scores([*old, fresh])
+    assert scored[9] is None and scored[1] == pytest.approx(1.0)
+    assert beat_scores([*old, fresh])["b"] == tuple(pytest.approx(1.0) for _ in range(6))
