@@ -81,15 +81,20 @@ def unschedule_post(session: Session, *, post_id: int, home: Path, actor: str) -
     return Placement(post_id=post_id, status=PostStatus.in_review, slot_at=None, previous=post.slot_at, zone=zone)
 
 
+MAX_FREE_SLOTS = 200
+"""Free slots one view offers: a month of six a day, and a page a person can still read."""
+
+
 def free_slots_between(
     persona: Persona, *, start: datetime, end: datetime, taken: Iterable[datetime], now: datetime | None = None
 ) -> list[datetime]:
-    """The persona's slots in [start, end) that are still to come and that no post holds, in order."""
+    """The persona's slots in [start, end) that are still to come and that no post holds, in order; at most
+    MAX_FREE_SLOTS (a cron line of every minute would otherwise offer 50,000 in a month)."""
     held = set(taken)
     after = max(start - _TICK, now or datetime.now(UTC))
-    found = []
+    found: list[datetime] = []
     for at in upcoming_slots(persona, after=after):
-        if at >= end:
+        if at >= end or len(found) == MAX_FREE_SLOTS:
             break
         if at not in held:
             found.append(at)

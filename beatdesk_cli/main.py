@@ -77,6 +77,9 @@ class SourceKind(StrEnum):
 
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+StoredPostId = Annotated[int, typer.Argument(help="The post's id.", min=1, max=2**31 - 1)]
+"""A post id the store can hold (its integer keys): a larger one is refused by typer, not by SQLite's OverflowError."""
+StoredBatchId = Annotated[int, typer.Argument(help="The batch's id.", min=1, max=2**31 - 1)]
 
 
 def say_error(message: str) -> None:
@@ -284,7 +287,7 @@ def failed_posts(store: Store, batch_id: int) -> list[str]:
 @batch_app.command("show")
 @edge
 def batch_show(
-    batch_id: Annotated[int, typer.Argument(help="The batch's id.")],
+    batch_id: StoredBatchId,
     as_json: JsonFlag = False,
 ) -> None:
     """A batch: its posts, cost, and what the planner dropped and why."""
@@ -456,7 +459,7 @@ def queue_list(
 
 @post_app.command("show")
 @edge
-def post_show(post_id: Annotated[int, typer.Argument(help="The post's id.")], as_json: JsonFlag = False) -> None:
+def post_show(post_id: StoredPostId, as_json: JsonFlag = False) -> None:
     """Show a post's whole story: plan, draft, pipeline and cost."""
     from beatdesk.settings import get_settings
     from beatdesk.store import repo
@@ -473,7 +476,7 @@ def post_show(post_id: Annotated[int, typer.Argument(help="The post's id.")], as
 @post_app.command("redraft")
 @edge
 def post_redraft(
-    post_id: Annotated[int, typer.Argument(help="The post's id.")],
+    post_id: StoredPostId,
     note: Annotated[str | None, typer.Option(help="What to change; given to the drafter.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -493,7 +496,7 @@ def post_redraft(
 @post_app.command("rerender")
 @edge
 def post_rerender(
-    post_id: Annotated[int, typer.Argument(help="The post's id.")],
+    post_id: StoredPostId,
     model: Annotated[
         str | None, typer.Option(help="Image renderer for this time, e.g. fal:fal-ai/flux/schnell.")
     ] = None,
@@ -510,10 +513,6 @@ def post_rerender(
     _store(settings)
     rerender(settings, post_id=post_id, note=note, actor=_actor(), image_model=model)
     _print_decision(_store(settings), post_id, as_json)
-
-
-StoredPostId = Annotated[int, typer.Argument(help="The post's id.", min=1, max=2**31 - 1)]
-"""A post id the store can hold (its integer keys): a larger one is refused by typer, not by SQLite's OverflowError."""
 
 
 @post_app.command("move")
@@ -578,7 +577,7 @@ def sweep() -> None:
 @review_app.command("approve")
 @edge
 def review_approve(
-    post_id: Annotated[int, typer.Argument(help="The post's id.")],
+    post_id: StoredPostId,
     at: Annotated[
         str | None, typer.Option(help="ISO time; without a zone, the persona's. Default: next free slot.")
     ] = None,
@@ -603,7 +602,7 @@ def review_approve(
 @review_app.command("reject")
 @edge
 def review_reject(
-    post_id: Annotated[int, typer.Argument(help="The post's id.")],
+    post_id: StoredPostId,
     reason: Annotated[str, typer.Option(help="Why, in words, for the record and the drafter.")] = "",
     reason_code: Annotated[str | None, typer.Option(help=f"The kind of reason: {', '.join(REJECT_REASONS)}.")] = None,
     as_json: JsonFlag = False,
@@ -618,6 +617,19 @@ def review_reject(
     _print_decision(store, post_id, as_json)
 
 
+def _since_utc(since: str | None) -> datetime | None:
+    """`--since` as an aware UTC time (UTC when it names no zone), or a one-line error."""
+    from beatdesk.review import parse_time
+
+    start = parse_time(since, label="--since") if since else None
+    if start is None:
+        return None
+    try:  # the first or last hours of year 1 or 9999 have no UTC time
+        return (start.replace(tzinfo=UTC) if start.tzinfo is None else start).astimezone(UTC)
+    except OverflowError:
+        raise BeatdeskError(f"--since {since!r} is out of range") from None
+
+
 @app.command("evals")
 @edge
 def evals_command(
@@ -628,15 +640,12 @@ def evals_command(
     """Drafting models and prompt versions ranked by how often reviewers accept their posts."""
     from beatdesk.evals import evals
     from beatdesk.personas import load_persona
-    from beatdesk.review import parse_time
     from beatdesk.settings import get_settings
     from beatdesk_cli.show import evals_table, print_json
 
     settings = get_settings()
     key = load_persona(settings.home, persona).key if persona else None
-    start = parse_time(since, label="--since") if since else None
-    if start is not None and start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
+    start = _since_utc(since)
     with _store(settings).session() as session:
         standings = evals(session, persona=key, since=start)
     if as_json:
@@ -669,19 +678,13 @@ def metrics_report(persona: MetricsPersona = None, since: MetricsSince = None, a
 def _metrics_report(persona: str | None, since: str | None, as_json: bool) -> None:
     from beatdesk.audience import report
     from beatdesk.personas import load_persona
-    from beatdesk.review import parse_time
     from beatdesk.settings import get_settings
     from beatdesk_cli.engagement_show import print_report
     from beatdesk_cli.show import print_json
 
     settings = get_settings()
     chosen = load_persona(settings.home, persona) if persona else None
-    start = parse_time(since, label="--since") if since else None
-    if start is not None:
-        try:  # the first or last hours of year 1 or 9999 have no UTC time
-            start = (start.replace(tzinfo=UTC) if start.tzinfo is None else start).astimezone(UTC)
-        except OverflowError:
-            raise BeatdeskError(f"--since {since!r} is out of range") from None
+    start = _since_utc(since)
     zones = {chosen.key: chosen.timezone} if chosen else _zones(settings)
     with _store(settings).session() as session:
         found = report(session, zones=zones, persona=chosen.key if chosen else None, since=start)

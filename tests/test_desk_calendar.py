@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from beatdesk.errors import BeatdeskError
 from beatdesk.home import init_home
 from beatdesk.models import BatchSpec, ContentFormat, Persona, PostStatus
-from beatdesk.rescheduling import free_slots_between, local_label, move_post, unschedule_post
+from beatdesk.rescheduling import MAX_FREE_SLOTS, free_slots_between, local_label, move_post, unschedule_post
 from beatdesk.review import approve
 from beatdesk.settings import get_settings
 from beatdesk.store import Store, forget_stores, open_store, repo
@@ -583,3 +583,10 @@ def test_a_week_across_the_spring_change_keeps_its_local_slots(ash: Persona) -> 
     assert (month.previous, month.following, month.title) == (date(2026, 2, 1), date(2026, 4, 1), "March 2026")
     shape = days_of(month, posts=[], free=[], now=datetime(2026, 3, 15, tzinfo=UTC))
     assert len(shape) == 42 and [d.day for d in shape if d.outside][:6] == [date(2026, 2, 23 + n) for n in range(6)]
+
+
+def test_a_cron_line_of_every_minute_offers_a_readable_number_of_free_slots(ash: Persona) -> None:
+    busy = ash.model_copy(update={"slot_cron": ("* * * * *",)})
+    month = span("month", date(2026, 3, 15), BERLIN)
+    free = free_slots_between(busy, start=month.start, end=month.end, taken=[], now=datetime(2026, 3, 1, tzinfo=UTC))
+    assert len(free) == MAX_FREE_SLOTS and free == sorted(free)
