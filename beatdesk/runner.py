@@ -13,6 +13,7 @@ step whatever happens next (a failed download, an NSFW flag, a timeout, a dead w
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -191,6 +192,23 @@ class Runner:
         started = time.perf_counter()
         call = Call(self.store, claimed.step_id, claimed.request_id)
         tries = IN_PLACE_TRIES if wait_in_place else 1
+        try:
+            outcome_or_next = self._run(claimed, call, tries=tries, last_try=last_try, wait_in_place=wait_in_place,
+                                        started=started)  # fmt: skip
+        except TransientError:
+            # Handed to a retry: its beat is cleared, so the retry takes the step over at once (resuming any
+            # request it holds) instead of finding it alive and leaving it to the reconciler a minute later.
+            with contextlib.suppress(*_STORE_DOWN):
+                self._release(claimed.step_id)
+            raise
+        if isinstance(outcome_or_next, Next):
+            return outcome_or_next
+        return self._finish(claimed, outcome_or_next, latency_s=time.perf_counter() - started)
+
+    def _run(
+        self, claimed: _Claimed, call: Call, *, tries: int, last_try: bool, wait_in_place: bool, started: float
+    ) -> Outcome | Next:
+        """The stage's call, beating meanwhile; transient errors tried again here up to `tries` times."""
         with heartbeat.beating(self.store, claimed.step_id, every_s=self.beat_every_s):
             for attempt in range(tries):
                 try:
@@ -202,14 +220,14 @@ class Runner:
                         time.sleep(backoff(attempt))
                         continue
                     if not (last_try or wait_in_place):
-                        raise  # the task retries later; the step stays running, its beat goes stale, and it resumes
+                        raise  # the task retries later: the step stays running, released (see advance), and resumes
                     prefix = f"gave up after {tries} tries: " if wait_in_place else "gave up after the last retry: "
                     return self._fail(claimed, err, latency_s=time.perf_counter() - started, prefix=prefix)
                 except _STORE_DOWN:
                     raise  # not the stage's failure: the task retries, and the step is taken over or resumed
                 except Exception as err:
                     return self._fail(claimed, err, latency_s=time.perf_counter() - started)
-        return self._finish(claimed, outcome, latency_s=time.perf_counter() - started)
+        return outcome
 
     def _claim(self, post_id: int) -> _Claimed | Next:
         """In one transaction: find the post's next step, take it up (or over), reserve its budget."""
@@ -369,6 +387,10 @@ class Runner:
         row = session.get(PostRow, post_id)
         if row is not None:
             row.touched_at = utcnow()
+
+    def _release(self, step_id: int) -> None:
+        with self.store.session() as session:
+            step_rows.set_columns(session, step_id=step_id, beat_at=None)
 
     def _note(self, step_id: int, error: str) -> None:
         with self.store.session() as session:

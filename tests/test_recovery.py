@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from beatdesk.audit import audit
-from beatdesk.errors import OutcomeUnknownError, RefusedError
+from beatdesk.errors import OutcomeUnknownError, RefusedError, TransientError
 from beatdesk.home import init_home
 from beatdesk.models import BatchSpec, BatchStatus, ContentFormat, PostStatus, StepStatus
 from beatdesk.recovery import Limits, reconcile
@@ -69,6 +69,22 @@ def test_a_step_whose_worker_stopped_beating_is_taken_over_and_resumed_without_p
         post = repo.get_post(session, post_id)
     step = post.steps[-1]
     assert image.submits == 0 and step.request_id == "req-1"  # resumed the stored request
+    assert (post.status, step.status, step.cost_usd, step.attempts) == (PostStatus.in_review, StepStatus.done, IMAGE, 2)
+
+
+def test_a_step_handed_to_a_retry_is_taken_up_by_the_retry_at_once_and_resumed(store: Store, home: Path) -> None:
+    """A transient error raised for the task's retry releases the step: the retry, seconds later, takes it
+    over (no waiting for its beat to go stale and the reconciler to hand it on) and resumes its request."""
+    ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1)
+    flaky = PaidImage(fail=TransientError("fal answered 503"))
+    with pytest.raises(TransientError):
+        runner_for(store, home, flaky).advance(post_id)
+    flaky.fail = None
+    assert runner_for(store, home, flaky).advance(post_id) is Next.settled
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+    step = post.steps[-1]
+    assert flaky.submits == 1 and step.request_id == "req-1-1"  # paid once: the retry resumed the request
     assert (post.status, step.status, step.cost_usd, step.attempts) == (PostStatus.in_review, StepStatus.done, IMAGE, 2)
 
 
