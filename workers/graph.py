@@ -69,6 +69,7 @@ def _run_in_process(settings: Settings, batch_id: int, ended: threading.Event) -
                 row.status, row.error = BatchStatus.failed, one_line(err)
     finally:
         ended.set()
+        _ended_here.pop(batch_id, None)  # a waiter holds its own reference; a later one reads the ended status
 
 
 def wait_for_batch(
@@ -100,8 +101,6 @@ def wait_for_batch(
             ended_here.wait(min(PROGRESS_EVERY_S, max(0.0, deadline - time.monotonic())))
         else:
             time.sleep(interval)
-    if ended_here is not None and ended_here.is_set():
-        _ended_here.pop(batch_id, None)
     for _ in range(30):  # the database may still be away when the time is up
         try:
             with store.session() as session:
