@@ -31,7 +31,19 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_expo
 
 from beatdesk import budget
 from beatdesk.errors import BeatdeskError, TransientError
-from beatdesk.models import Artifact, Batch, BatchSpec, BatchStatus, Check, Persona, Plan, Post, PostStatus, StepStatus
+from beatdesk.models import (
+    Artifact,
+    Batch,
+    BatchSpec,
+    BatchStatus,
+    Check,
+    Draft,
+    Persona,
+    Plan,
+    Post,
+    PostStatus,
+    StepStatus,
+)
 from beatdesk.personas import load_persona
 from beatdesk.pipeline import DRAFT, MEDIA_STEPS, PLAN, STEPS
 from beatdesk.prices import format_usd, split_cost
@@ -78,8 +90,9 @@ class Outcome:
     cost_usd: Decimal = ZERO
     detail: str | None = None
     artifact: Artifact | None = None
-    save: Callable[[Session], None] | None = None
-    """Stores the stage's result (a draft, its checks) in the transaction that ends the step."""
+    draft: Draft | None = None
+    """A draft the stage wrote, with its `checks`: stored in the transaction that ends the step."""
+    checks: tuple[Check, ...] = ()
     parts: tuple[Part, ...] = ()
     """Sub-steps the stage went through (a video's voiceover, scene images, assembly): each recorded as a
     step of its own, named `step.part`, with its share of `cost_usd`."""
@@ -183,27 +196,30 @@ class Runner:
 
     # --- posts --------------------------------------------------------------------------------
 
-    def advance(self, post_id: int, *, wait_in_place: bool = False, last_try: bool = False) -> Next:
+    def advance(
+        self, post_id: int, *, wait_in_place: bool = False, last_try: bool = False, through: bool = False
+    ) -> Next:
         """Run the post's next step. `wait_in_place`: retry transient errors here (no broker to hand them
-        to); `last_try`: a transient error ends the step failed instead of being raised for a retry."""
+        to); `last_try`: a transient error ends the step failed instead of being raised for a retry;
+        `through`: run the steps after it too, each taken up in the transaction that ends the one before."""
         claimed = self._claim(post_id)
-        if isinstance(claimed, Next):
-            return claimed
-        started = time.perf_counter()
-        call = Call(self.store, claimed.step_id, claimed.request_id)
-        tries = IN_PLACE_TRIES if wait_in_place else 1
-        try:
-            outcome_or_next = self._run(claimed, call, tries=tries, last_try=last_try, wait_in_place=wait_in_place,
-                                        started=started)  # fmt: skip
-        except TransientError:
-            # Handed to a retry: its beat is cleared, so the retry takes the step over at once (resuming any
-            # request it holds) instead of finding it alive and leaving it to the reconciler a minute later.
-            with contextlib.suppress(*_STORE_DOWN):
-                self._release(claimed.step_id)
-            raise
-        if isinstance(outcome_or_next, Next):
-            return outcome_or_next
-        return self._finish(claimed, outcome_or_next, latency_s=time.perf_counter() - started)
+        while isinstance(claimed, _Claimed):
+            started = time.perf_counter()
+            call = Call(self.store, claimed.step_id, claimed.request_id)
+            tries = IN_PLACE_TRIES if wait_in_place else 1
+            try:
+                outcome_or_next = self._run(claimed, call, tries=tries, last_try=last_try,
+                                            wait_in_place=wait_in_place, started=started)  # fmt: skip
+            except TransientError:
+                # Handed to a retry: its beat is cleared, so the retry takes the step over at once (resuming any
+                # request it holds) instead of finding it alive and leaving it to the reconciler a minute later.
+                with contextlib.suppress(*_STORE_DOWN):
+                    self._release(claimed.step_id)
+                raise
+            if isinstance(outcome_or_next, Next):
+                return outcome_or_next
+            claimed = self._finish(claimed, outcome_or_next, latency_s=time.perf_counter() - started, through=through)
+        return claimed
 
     def _run(
         self, claimed: _Claimed, call: Call, *, tries: int, last_try: bool, wait_in_place: bool, started: float
@@ -231,77 +247,87 @@ class Runner:
 
     def _claim(self, post_id: int) -> _Claimed | Next:
         """In one transaction: find the post's next step, take it up (or over), reserve its budget."""
-        me = heartbeat.worker_name()
         with self.store.session() as session:
-            if repo.post_status(session, post_id, lock=True) not in WORKING:
+            post = repo.get_post(session, post_id, with_history=False, lock=True)
+            if post.status not in WORKING:
                 return Next.idle
-            post = repo.get_post(session, post_id, with_history=False)
-            try:
-                persona = load_persona(self.home, post.persona)
-            except BeatdeskError as err:
-                self._end_post(session, post, failed=f"cannot load persona {post.persona}: {one_line(err)}")
+            return self._take_up(session, post)
+
+    def _take_up(self, session: Session, post: Post, row: StepRow | None = None) -> _Claimed | Next:
+        """Take up the post's next open step (`row`, if the caller found it; or over, from a dead worker) and
+        reserve its budget, in the caller's transaction: a claim of its own, or the one that ended the step
+        before."""
+        me, post_id = heartbeat.worker_name(), post.id
+        try:
+            persona = load_persona(self.home, post.persona)
+        except BeatdeskError as err:
+            self._end_post(session, post, failed=f"cannot load persona {post.persona}: {one_line(err)}")
+            return Next.settled
+        row = row or step_rows.next_open_step(session, post_id=post_id)
+        if row is None:  # every step ended (the last one skipped): the post is ready for review
+            self._end_post(session, post)
+            return Next.settled
+        carried = ZERO
+        if row.status == StepStatus.running:
+            if self._alive(row):
+                return Next.busy
+            if row.attempts >= MAX_ATTEMPTS:
+                self._end_post(session, post, failed=f"{row.name} was taken up {row.attempts} times without "
+                               "finishing (its workers died or gave up)")  # fmt: skip
                 return Next.settled
-            row = step_rows.next_open_step(session, post_id=post_id)
-            if row is None:  # every step ended (the last one skipped): the post is ready for review
-                self._end_post(session, post)
-                return Next.settled
-            carried = ZERO
-            if row.status == StepStatus.running:
-                if self._alive(row):
-                    return Next.busy
-                if row.attempts >= MAX_ATTEMPTS:
-                    self._end_post(session, post, failed=f"{row.name} was taken up {row.attempts} times without "
-                                   "finishing (its workers died or gave up)")  # fmt: skip
+            if row.submit_started_at is not None and row.request_id is None:
+                # The last worker died inside a paid call: it may have been taken and charged.
+                if row.name in MEDIA_STEPS:  # never submitted blindly again: the reviewer asks for a new one
+                    row.error = (f"outcome unknown: the worker stopped while submitting; may have been charged "
+                                 f"{format_usd(row.cost_usd)} USD (kept on the books)")  # fmt: skip
+                    self._end_post(session, post, failed=f"{row.name}: {row.error}; rerender to try again")
                     return Next.settled
-                if row.submit_started_at is not None and row.request_id is None:
-                    # The last worker died inside a paid call: it may have been taken and charged.
-                    if row.name in MEDIA_STEPS:  # never submitted blindly again: the reviewer asks for a new one
-                        row.error = (f"outcome unknown: the worker stopped while submitting; may have been charged "
-                                     f"{format_usd(row.cost_usd)} USD (kept on the books)")  # fmt: skip
-                        self._end_post(session, post, failed=f"{row.name}: {row.error}; rerender to try again")
-                        return Next.settled
-                    # A model call has no request to resume: its estimate stays on the books, and it runs again.
-                    carried = row.cost_usd
-                    row.submit_started_at = None
-                    row.detail = (f"an earlier attempt stopped inside a paid call; its estimate, "
-                                  f"{format_usd(carried)} USD, stays on the books")  # fmt: skip
-            elif row.name in STATUS_OF_STEP and post.status is not STATUS_OF_STEP[row.name]:
-                target = STATUS_OF_STEP[row.name]
-                repo.transition(session, post_id=post_id, to=target, actor="drafter", action=ACTION_INTO[target])
-            # A reviewer's choice of model, or the model of the request being resumed: the same renderer either way.
-            chosen = f"{row.provider}:{row.model}" if row.provider and row.model else None
-            try:
-                work = self.works(row.name, persona, chosen, post_id)
-            except BeatdeskError as err:  # no key, an unknown model: the item fails with the reason
-                step_rows.claim(row, worker=me, provider=row.provider, model=row.model, now=utcnow())
-                step_rows.end(session, row, status=StepStatus.failed, cost_usd=row.cost_usd, error=one_line(err))
-                self._end_post(session, post, failed=f"{row.name} failed: {one_line(err)}")
-                return Next.settled
-            # A step taken over already holds its reservation; a queued one, or a model call run again, reserves now.
-            reserve = row.status == StepStatus.queued or carried > 0
-            step_rows.claim(row, worker=me, provider=work.provider, model=work.model, now=utcnow())
+                # A model call has no request to resume: its estimate stays on the books, and it runs again.
+                carried = row.cost_usd
+                row.submit_started_at = None
+                row.detail = (f"an earlier attempt stopped inside a paid call; its estimate, "
+                              f"{format_usd(carried)} USD, stays on the books")  # fmt: skip
+        elif row.name in STATUS_OF_STEP and post.status is not STATUS_OF_STEP[row.name]:
+            target = STATUS_OF_STEP[row.name]  # (a move touches the post: it is seen moving)
+            repo.transition(session, post_id=post_id, to=target, actor="drafter", action=ACTION_INTO[target])
+            post = post.model_copy(update={"status": target})
+        else:
             self._touch(session, post_id)
-            estimate = work.estimate(post, persona) if reserve else ZERO
-            refusal = (  # a free step (an offline draft, a local card) reserves nothing: no need to read the spec
-                budget.reserve(session, step=row, persona=persona, spec=self._spec(session, post.batch_id),
-                               estimate=estimate)
-                if estimate > 0 else None
-            )  # fmt: skip
-            if refusal:
-                step_rows.end(session, row, status=StepStatus.skipped, cost_usd=carried,
-                              error=f"not started: {refusal}")  # fmt: skip
-                flag = Check(name="budget", level="fail", detail=f"{row.name} skipped: {refusal}")
-                repo.save_checks(session, post_id=post_id, checks=[*post.checks, flag])
-                if row.name == DRAFT:
-                    self._end_post(session, post, failed=f"draft skipped: {refusal}")
-                    return Next.settled
-                return self._hand_on(session, post)
-            return _Claimed(row, post, persona, work, carried)
+        # A reviewer's choice of model, or the model of the request being resumed: the same renderer either way.
+        chosen = f"{row.provider}:{row.model}" if row.provider and row.model else None
+        try:
+            work = self.works(row.name, persona, chosen, post_id)
+        except BeatdeskError as err:  # no key, an unknown model: the item fails with the reason
+            step_rows.claim(row, worker=me, provider=row.provider, model=row.model, now=utcnow())
+            step_rows.end(session, row, status=StepStatus.failed, cost_usd=row.cost_usd, error=one_line(err))
+            self._end_post(session, post, failed=f"{row.name} failed: {one_line(err)}")
+            return Next.settled
+        # A step taken over already holds its reservation; a queued one, or a model call run again, reserves now.
+        reserve = row.status == StepStatus.queued or carried > 0
+        step_rows.claim(row, worker=me, provider=work.provider, model=work.model, now=utcnow())
+        estimate = work.estimate(post, persona) if reserve else ZERO
+        refusal = (  # a free step (an offline draft, a local card) reserves nothing: no need to read the spec
+            budget.reserve(session, step=row, persona=persona, spec=self._spec(session, post.batch_id),
+                           estimate=estimate)
+            if estimate > 0 else None
+        )  # fmt: skip
+        if refusal:
+            step_rows.end(session, row, status=StepStatus.skipped, cost_usd=carried,
+                          error=f"not started: {refusal}")  # fmt: skip
+            flag = Check(name="budget", level="fail", detail=f"{row.name} skipped: {refusal}")
+            post = post.model_copy(update={"checks": [*post.checks, flag]})
+            repo.save_checks(session, post_id=post_id, checks=post.checks)
+            if row.name == DRAFT:
+                self._end_post(session, post, failed=f"draft skipped: {refusal}")
+                return Next.settled
+            return self._take_up(session, post)  # the next step, or the post goes to review
+        return _Claimed(row, post, persona, work, carried)
 
-    def _finish(self, claimed: _Claimed, outcome: Outcome, *, latency_s: float) -> Next:
-        """End the step done, store its result, move the post and hand it on: one transaction."""
+    def _finish(self, claimed: _Claimed, outcome: Outcome, *, latency_s: float, through: bool) -> _Claimed | Next:
+        """End the step done, store its result, move the post and hand it on (`through`: take up its next
+        step for this caller): one transaction."""
 
-        def record(session: Session) -> Next:
+        def record(session: Session) -> _Claimed | Next:
             row = step_rows.step(session, claimed.step_id, lock=True)
             in_parts = sum((part.cost_usd for part in outcome.parts), ZERO)
             for part in outcome.parts:  # each its own row; the step keeps what they do not account for
@@ -334,11 +360,12 @@ class Runner:
             step_rows.end(session, row, status=StepStatus.done, cost_usd=claimed.carried + own,
                           latency_s=latency_s, artifact=outcome.artifact,
                           detail=_joined(row.detail if claimed.carried else None, outcome.detail))  # fmt: skip
-            if outcome.save:
-                outcome.save(session)
-            return self._hand_on(session, claimed.post)
+            if outcome.draft is not None:
+                repo.save_draft(session, post_id=claimed.post.id, draft=outcome.draft, checks=outcome.checks,
+                                plan=claimed.post.plan)  # fmt: skip
+            return self._hand_on(session, _left_by(claimed, outcome), through=through)
 
-        return self._in_transaction(record)
+        return _retry_store(lambda: self._once(record))
 
     def _fail(self, claimed: _Claimed, err: BaseException, *, latency_s: float, prefix: str = "") -> Next:
         """End the step failed with what it cost, and the post with the reason: one transaction."""
@@ -359,18 +386,21 @@ class Runner:
 
         return self._in_transaction(record)
 
-    def _hand_on(self, session: Session, post: Post) -> Next:
-        """After a step: another to do (moving drafting -> rendering), or the post goes to review."""
+    def _hand_on(self, session: Session, post: Post, *, through: bool = False) -> _Claimed | Next:
+        """After a step: another to do (moving drafting -> rendering), or the post goes to review. `through`:
+        the next step is taken up here, for the caller to run."""
         following = step_rows.next_open_step(session, post_id=post.id)
-        if following is not None:
-            target = STATUS_OF_STEP.get(following.name)
-            current = repo.post_status(session, post.id)
-            if target is not None and current is not target:  # e.g. drafted: on to rendering, in this transaction
-                repo.transition(session, post_id=post.id, to=target, actor="drafter", action=ACTION_INTO[target])
-            self._touch(session, post.id)
-            return Next.again
-        self._end_post(session, post)
-        return Next.settled
+        if following is None:
+            self._end_post(session, post)
+            return Next.settled
+        if through:
+            return self._take_up(session, post, following)
+        target = STATUS_OF_STEP.get(following.name)
+        current = repo.post_status(session, post.id)
+        if target is not None and current is not target:  # e.g. drafted: on to rendering, in this transaction
+            repo.transition(session, post_id=post.id, to=target, actor="drafter", action=ACTION_INTO[target])
+        self._touch(session, post.id)
+        return Next.again
 
     def _end_post(self, session: Session, post: Post, *, failed: str | None = None) -> None:
         if failed is not None:
@@ -406,7 +436,7 @@ class Runner:
         done and paid for, and redoing it would pay twice."""
         return _retry_store(lambda: self._once(record))
 
-    def _once(self, record: Callable[[Session], Next]) -> Next:
+    def _once(self, record: Callable[[Session], T]) -> T:
         with self.store.session() as session:
             return record(session)
 
@@ -506,11 +536,7 @@ class Runner:
             repo.set_batch_dropped(session, batch_id=batch.id, dropped=planned.notes)  # what the planner turned down
             return post_ids
 
-        return _retry_store(lambda: self._once_list(record))
-
-    def _once_list(self, record: Callable[[Session], list[int]]) -> list[int]:
-        with self.store.session() as session:
-            return record(session)
+        return _retry_store(lambda: self._once(record))
 
     def _fail_batch(
         self, step_id: int, batch: Batch, err: BaseException, *, latency_s: float, carried: Decimal
@@ -526,7 +552,7 @@ class Runner:
             self._batch_failed(session, batch_row, row, one_line(err), cost_usd=carried + spent, latency_s=latency_s)
             return []
 
-        return _retry_store(lambda: self._once_list(record))
+        return _retry_store(lambda: self._once(record))
 
     def _batch_failed(
         self,
@@ -542,6 +568,21 @@ class Runner:
         step_rows.end(session, row, status=status, cost_usd=row.cost_usd if cost_usd is None else cost_usd,
                       latency_s=latency_s, error=reason)  # fmt: skip
         batch_row.status, batch_row.error, batch_row.finished_at = BatchStatus.failed, reason, utcnow()
+
+
+def _left_by(claimed: _Claimed, outcome: Outcome) -> Post:
+    """The post as its step left it (its draft, the step done), for the next step taken up in the same
+    transaction: what reading it again would give, without the read."""
+    post = claimed.post
+    steps = [
+        step.model_copy(update={"status": StepStatus.done, "artifact": outcome.artifact or step.artifact})
+        if step.id == claimed.step_id else step
+        for step in post.steps
+    ]  # fmt: skip
+    changes: dict[str, object] = {"steps": steps}
+    if outcome.draft is not None:
+        changes |= {"draft": outcome.draft, "checks": list(outcome.checks)}
+    return post.model_copy(update=changes)
 
 
 def _joined(*parts: str | None) -> str | None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy.orm import Session
-
 from beatdesk.models import Persona, Plan, Post, Source
 from beatdesk.prices import call_estimate
 from beatdesk.runner import Call, Outcome
@@ -44,11 +42,7 @@ class DraftWork:
         else:
             result = self.drafter.draft(context)
         checks = run_checks(result.draft, persona, sources)
-
-        def save(session: Session) -> None:
-            repo.save_draft(session, post_id=post.id, draft=result.draft, checks=checks)
-
-        return Outcome(cost_usd=result.cost_usd, detail=result.detail, save=save)
+        return Outcome(cost_usd=result.cost_usd, detail=result.detail, draft=result.draft, checks=tuple(checks))
 
 
 def redraft_note(post: Post) -> str | None:

@@ -17,9 +17,13 @@ class Script:
 
     answers: list[Next]
     last_tries: list[bool] = field(default_factory=list)
+    throughs: list[bool] = field(default_factory=list)
 
-    def advance(self, post_id: int, *, wait_in_place: bool = False, last_try: bool = False) -> Next:
+    def advance(
+        self, post_id: int, *, wait_in_place: bool = False, last_try: bool = False, through: bool = False
+    ) -> Next:
         self.last_tries.append(last_try)
+        self.throughs.append(through)
         return self.answers.pop(0)
 
 
@@ -42,6 +46,7 @@ def test_a_posts_steps_run_in_one_task_until_it_settles(script: Script) -> None:
     script.answers = [Next.again, Next.again, Next.settled]
     advance_task.apply(args=(7,))
     assert script.last_tries == [False, False, False]
+    assert script.throughs == [True, True, True]  # the runner is asked to take each next step up itself
     assert script.handed == []  # type: ignore[attr-defined]
 
 
@@ -57,4 +62,5 @@ def test_a_step_after_a_retried_one_is_not_on_its_last_try(script: Script) -> No
     script.answers = [Next.again, Next.again, Next.settled]
     advance_task.apply(args=(7,), retries=RETRIES)
     assert script.last_tries == [True, False, False]
+    assert script.throughs == [False, True, True]  # the retried task runs one step; the fresh one runs through
     assert script.handed == [7]  # type: ignore[attr-defined]

@@ -160,3 +160,41 @@ def test_a_step_taken_over_keeps_one_reservation_not_two(store: Store, home: Pat
     with store.session() as session:
         post = repo.get_post(session, post_id)
     assert post.steps[-1].cost_usd == IMAGE and "charged 0.06 USD" in (post.steps[-1].error or "")
+
+
+def test_through_takes_each_next_step_up_in_the_transaction_that_ends_the_one_before(store: Store, home: Path) -> None:
+    """A video post's cover and video in one call: the video step is claimed (running, this worker) before
+    the call that ended the cover returns; without `through` the caller gets `again` and the step waits."""
+    (_, through), (_, stepwise) = rendering_posts(store, batches=1, per_batch=2, steps=("cover_image", "video"))
+    image = PaidImage()
+    seen: list[tuple[str, str]] = []
+    original = image.run
+
+    def run(post, persona, call):  # type: ignore[no-untyped-def]
+        with store.session() as session:
+            steps = repo.get_post(session, post.id).steps
+        seen.extend((s.name, s.status.value) for s in steps if s.status is StepStatus.running)
+        return original(post, persona, call)
+
+    image.run = run  # type: ignore[method-assign]
+    runner = runner_for(store, home, image)
+    assert runner.advance(through, through=True) is Next.settled
+    assert seen == [("cover_image", "running"), ("video", "running")]
+    assert runner.advance(stepwise) is Next.again
+    with store.session() as session:
+        post = repo.get_post(session, stepwise)
+        assert [(s.name, s.status) for s in post.steps] == [
+            ("cover_image", StepStatus.done),
+            ("video", StepStatus.queued),
+        ]
+        assert post.status is PostStatus.rendering
+    assert runner.advance(stepwise) is Next.settled
+    with store.session() as session:
+        for post_id in (through, stepwise):
+            post = repo.get_post(session, post_id)
+            assert post.status is PostStatus.in_review
+            assert [s.status for s in post.steps] == [StepStatus.done, StepStatus.done]
+            assert sum((s.cost_usd for s in post.steps), Decimal(0)) == 2 * IMAGE
+        assert repo.batch_progress(session, batch_id=post.batch_id)[:2] == (BatchStatus.done, 2)
+        assert audit(session).ok
+    assert image.submits == 4

@@ -65,14 +65,17 @@ def hand_on(post_ids: list[int], *, in_process: bool) -> None:
 
 @app.task(name="beatdesk.advance", bind=True, autoretry_for=(*AWAY, TransientError), max_retries=RETRIES, **_retry)
 def advance_task(self: Task, post_id: int) -> None:
-    """Run the post's steps, one after another, until it waits for a person, ends, or another worker has it."""
-    # A post's steps run one after another anyway: the next one runs right here, without a trip through the
-    # broker. A retry (a transient or store error) runs this task again later, from whichever step is open.
+    """Run the post's steps, one after another, until it waits for a person, ends, or another worker has it.
+    A post's steps run one after another anyway: the next one runs right here, taken up in the transaction
+    that ends the one before, without a trip through the broker. A retry (a transient or store error) runs
+    this task again later, from whichever step is open."""
+    # Retries are each step's own: a task that used some runs one step and hands the next to a fresh task.
+    first_try = not self.request.retries
     step = Next.again
     while step is Next.again:
-        step = runner().advance(post_id, wait_in_place=self.request.is_eager, last_try=self.request.retries >= RETRIES)
-        if step is Next.again and self.request.retries:
-            # Retries are each step's own: one that used some hands the next step to a task with all of them.
+        step = runner().advance(post_id, wait_in_place=self.request.is_eager,
+                                last_try=self.request.retries >= RETRIES, through=first_try)  # fmt: skip
+        if step is Next.again and not first_try:
             advance_task.delay(post_id)
             return
 

@@ -96,16 +96,19 @@ def finish_batch_if_done(session: Session, *, batch_id: int) -> bool:
     The callers take turns on the batch's row (PostgreSQL: a row lock that does not hold up adding a post;
     SQLite runs one writer at a time): otherwise the last two posts, settled at once, would each see
     the other still waiting, and the batch would stay running."""
-    batch = session.scalars(
-        select(BatchRow).where(BatchRow.id == batch_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
+    found = session.execute(
+        select(BatchRow.status, BatchRow.posts_settled, BatchRow.spec)
+        .where(BatchRow.id == batch_id).with_for_update(key_share=True)
     ).first()  # fmt: skip
-    if batch is None or batch.status != BatchStatus.running:
+    if found is None or found.status != BatchStatus.running:
         return False
+    if found.posts_settled < BatchSpec.model_validate(found.spec).total:
+        return False  # the counter follows every move (see `transition`): most posts end here, with no count
     waiting = select(PostRow.id).where(PostRow.batch_id == batch_id, PostRow.status.not_in(sorted(TERMINAL_FOR_BATCH)))
     if session.scalar(select(exists(waiting))):
         return False
-    batch.status, batch.finished_at = BatchStatus.done, utcnow()
+    done = update(BatchRow).where(BatchRow.id == batch_id, BatchRow.status == BatchStatus.running)
+    session.execute(done.values(status=BatchStatus.done, finished_at=utcnow()))
     return True
 
 
@@ -245,13 +248,15 @@ def batch_id_of(session: Session, post_id: int) -> int:
     return batch_id
 
 
-def get_post(session: Session, post_id: int, *, with_history: bool = True) -> Post:
-    """The post; without history its events and publications are left empty (a worker's cheaper read)."""
+def get_post(session: Session, post_id: int, *, with_history: bool = True, lock: bool = False) -> Post:
+    """The post; without history its events and publications are left empty (a worker's cheaper read);
+    `lock`: its row locked on PostgreSQL, as the runner reads it before taking up a step."""
     loads = _post_loads() if with_history else [selectinload(PostRow.steps)]
-    row = session.scalars(  # its batch (for the message) in the same query: one row, joined
+    query = (  # its batch (for the message) in the same query: one row, joined
         select(PostRow).options(joinedload(PostRow.batch), *loads).where(PostRow.id == post_id)
         .execution_options(populate_existing=True)
-    ).first()  # fmt: skip
+    )  # fmt: skip
+    row = session.scalars(query.with_for_update(of=PostRow) if lock else query).first()
     if row is None:
         raise NotFoundError(f"no post with id {post_id}")
     return _post_of(
@@ -747,9 +752,9 @@ def transition(
 
     The post is read locked (PostgreSQL), so two workers never both move it; `expected`, when given,
     must be its status, or the move is refused."""
-    row = session.scalars(
-        select(PostRow).where(PostRow.id == post_id).with_for_update().execution_options(populate_existing=True)
-    ).first()
+    row = session.execute(
+        select(PostRow.status, PostRow.batch_id).where(PostRow.id == post_id).with_for_update()
+    ).first()  # two columns, not the whole row: the runner moves every post three times
     if row is None:
         raise NotFoundError(f"no post with id {post_id}")
     current = PostStatus(row.status)
@@ -762,9 +767,10 @@ def transition(
             update(BatchRow).where(BatchRow.id == row.batch_id).values(posts_settled=BatchRow.posts_settled + settles)
         )
     now = utcnow()
-    row.status, row.status_changed_at, row.touched_at = to, now, now
+    moved: dict[str, object] = {"status": to, "status_changed_at": now, "touched_at": now}
     if action in ("reject", "fail"):
-        row.reason = note
+        moved["reason"] = note
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(**moved))
     session.add(EventRow(post_id=post_id, at=now, actor=actor, action=action, from_status=current, to_status=to,
                          note=note))  # fmt: skip
     return current
@@ -783,13 +789,17 @@ def fail_post(session: Session, *, post_id: int, actor: str, reason: str) -> Non
     step_rows.skip_open(session, post_id=post_id, reason=f"not finished: {reason}")
 
 
-def save_draft(session: Session, *, post_id: int, draft: Draft, checks: Sequence[Check] = ()) -> None:
+def save_draft(
+    session: Session, *, post_id: int, draft: Draft, checks: Sequence[Check] = (), plan: Plan | None = None
+) -> None:
+    """The post's draft and its checks, indexed for search with its plan (given, or read here)."""
     data = draft.model_dump(mode="json")
     session.execute(
         update(PostRow).where(PostRow.id == post_id).values(draft=data, checks=[c.model_dump() for c in checks])
     )
-    plan = session.scalar(select(PostRow.plan).where(PostRow.id == post_id)) or {}
-    search.index_posts(session, [(post_id, plan, data)])
+    stored = select(PostRow.plan).where(PostRow.id == post_id)
+    planned = plan.model_dump(mode="json") if plan else session.scalar(stored)
+    search.index_posts(session, [(post_id, planned or {}, data)])
 
 
 def save_checks(session: Session, *, post_id: int, checks: Sequence[Check]) -> None:
