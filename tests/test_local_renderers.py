@@ -35,3 +35,24 @@ def test_titles_wrap_and_never_overflow(words: int) -> None:
     assert text == title or (text.endswith(" …") and title.startswith(text[:-2]))  # no word cut, at most shortened
     assert all(draw.textlength(line, font=font) <= box[0] for line in lines)
     assert len(lines) * line_height <= box[1]
+
+
+def test_a_card_shows_the_personas_colours_where_a_reader_sees_them(ash: Persona, tmp_path: Path) -> None:
+    """Drawn as coverage masks and stored as a palette PNG: the file still shows the style's exact colours
+    (background, the accent bar and kicker, the title in the foreground) and blends only at type edges."""
+    out = tmp_path / "card.png"
+    LocalImageRenderer().render(
+        ImageRequest(kind="hero_image", title="Inference economics", kicker="Beat", prompt="p", persona=ash,
+                     aspect="4:5", out_path=out)  # type: ignore[arg-type]
+    )  # fmt: skip
+    style = ash.style
+    with Image.open(out) as image:
+        assert image.mode == "P"
+        rgb = image.convert("RGB")
+    margin = rgb.width // 12
+    hex_of = "#{:02x}{:02x}{:02x}".format
+    assert hex_of(*rgb.getpixel((2, 2))) == style.background.lower()
+    assert hex_of(*rgb.getpixel((margin + 10, margin + 7))) == style.accent.lower()  # inside the accent bar
+    colours = {hex_of(*c) for _, c in rgb.getcolors(1 << 16) or []}
+    assert style.foreground.lower() in colours  # the title's solid strokes
+    assert len(colours) <= 256
