@@ -184,6 +184,8 @@ class _Claimed:
         self.step_id, self.name, self.request_id = row.id, row.name, row.request_id
         self.reserved = row.cost_usd - carried
         self.post, self.persona, self.work, self.carried = post, persona, work, carried
+        # What ending it writes besides the outcome: the step is ended by its id, never read again.
+        self.worker, self.started_at, self.detail = row.worker or "", row.started_at or utcnow(), row.detail
 
 
 class Runner:
@@ -328,38 +330,28 @@ class Runner:
         step for this caller): one transaction."""
 
         def record(session: Session) -> _Claimed | Next:
-            row = step_rows.step(session, claimed.step_id, lock=True)
+            post = claimed.post
             in_parts = sum((part.cost_usd for part in outcome.parts), ZERO)
             for part in outcome.parts:  # each its own row; the step keeps what they do not account for
                 sub = step_rows.new_step(
                     session,
-                    batch_id=row.batch_id,
-                    persona=row.persona,
-                    post_id=row.post_id,
-                    name=f"{row.name}.{part.name}",
+                    batch_id=post.batch_id,
+                    persona=post.persona,
+                    post_id=post.id,
+                    name=f"{claimed.name}.{part.name}",
                     provider=part.provider,
                     model=part.model,
                 )
                 step_rows.claim(
-                    sub,
-                    worker=row.worker or "",
-                    provider=part.provider,
-                    model=part.model,
-                    now=row.started_at or utcnow(),
+                    sub, worker=claimed.worker, provider=part.provider, model=part.model, now=claimed.started_at
                 )
                 sub.request_id = part.request_id
-                step_rows.end(
-                    session,
-                    sub,
-                    status=StepStatus.done,
-                    cost_usd=part.cost_usd,
-                    latency_s=part.latency_s,
-                    detail=part.detail,
-                )
+                step_rows.end(session, sub, status=StepStatus.done, cost_usd=part.cost_usd, latency_s=part.latency_s,
+                              detail=part.detail)  # fmt: skip
             own = max(outcome.cost_usd - in_parts, ZERO)
-            step_rows.end(session, row, status=StepStatus.done, cost_usd=claimed.carried + own,
-                          latency_s=latency_s, artifact=outcome.artifact,
-                          detail=_joined(row.detail if claimed.carried else None, outcome.detail))  # fmt: skip
+            step_rows.end_done(session, step_id=claimed.step_id, post_id=post.id, cost_usd=claimed.carried + own,
+                               latency_s=latency_s, artifact=outcome.artifact,
+                               detail=_joined(claimed.detail if claimed.carried else None, outcome.detail))  # fmt: skip
             if outcome.draft is not None:
                 repo.save_draft(session, post_id=claimed.post.id, draft=outcome.draft, checks=outcome.checks,
                                 plan=claimed.post.plan)  # fmt: skip

@@ -20,6 +20,7 @@ from beatdesk.enums import REJECT_REASONS, PostStatus
 from beatdesk.errors import BeatdeskError
 
 if TYPE_CHECKING:  # the commands import what they use, so `--help` and `queue list` start in a blink
+    from beatdesk.models import Post
     from beatdesk.rescheduling import Placement
     from beatdesk.settings import Settings
     from beatdesk.store import Store
@@ -237,7 +238,7 @@ def batch_run(
     if batch.status is BatchStatus.failed:
         say_error(f"batch {batch.id} failed: {batch.error}")
         raise typer.Exit(1)
-    failed = failed_posts(_store(settings), batch.id)
+    failed = failed_posts(batch.posts)
     if failed:
         say_error(f"batch {batch.id}: {len(failed)} of {len(batch.posts)} posts failed")
         for line in failed:
@@ -268,13 +269,10 @@ def check_max_cost(max_cost: Decimal | None) -> None:
         raise BatchSpecError(f"--max-cost {max_cost}: {err.errors()[0]['msg']}") from None
 
 
-def failed_posts(store: Store, batch_id: int) -> list[str]:
-    """`post ID (format) failed: reason` for each failed post of the batch, read from the store."""
+def failed_posts(posts: list[Post]) -> list[str]:
+    """`post ID (format) failed: reason` for each failed post of the batch (as the wait read it, once)."""
     from beatdesk.models import PostStatus, StepStatus
-    from beatdesk.store import repo
 
-    with store.session() as session:
-        posts = repo.get_batch(session, batch_id).posts
     lines = []
     for post in posts:
         if post.status is PostStatus.failed:

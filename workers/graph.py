@@ -76,8 +76,8 @@ def wait_for_batch(
     settings: Settings, batch_id: int, *, timeout_s: float, on_progress: Progress | None = None
 ) -> Batch:
     """Poll the batch's row (its status and how many posts settled: one row, whatever its size) until it
-    ends or the time is up; then load it whole. On a broker, the wait also reconciles, so a batch whose
-    workers died is recovered, or ends."""
+    ends or the time is up; then load it with its posts and their steps (not their audit logs). On a broker,
+    the wait also reconciles, so a batch whose workers died is recovered, or ends."""
     store = store_of(settings)
     deadline = time.monotonic() + timeout_s
     interval = 0.25
@@ -104,11 +104,11 @@ def wait_for_batch(
     for _ in range(30):  # the database may still be away when the time is up
         try:
             with store.session() as session:
-                return repo.get_batch(session, batch_id)
+                return repo.get_batch(session, batch_id, with_history=False)
         except DBAPIError:
             time.sleep(1)
     with store.session() as session:
-        return repo.get_batch(session, batch_id)
+        return repo.get_batch(session, batch_id, with_history=False)
 
 
 def recover(settings: Settings) -> Recovered:

@@ -112,8 +112,11 @@ def finish_batch_if_done(session: Session, *, batch_id: int) -> bool:
     return True
 
 
-def get_batch(session: Session, batch_id: int) -> Batch:
-    row = session.get(BatchRow, batch_id, options=[selectinload(BatchRow.posts).options(*_post_loads())])
+def get_batch(session: Session, batch_id: int, *, with_history: bool = True) -> Batch:
+    """The batch with its posts and their steps; without history, the posts' events and publications are
+    left empty (what a finished run prints needs neither)."""
+    loads = _post_loads() if with_history else [selectinload(PostRow.steps)]
+    row = session.get(BatchRow, batch_id, options=[selectinload(BatchRow.posts).options(*loads)])
     if row is None:
         raise NotFoundError(f"no batch with id {batch_id}")
     return Batch(
@@ -125,7 +128,7 @@ def get_batch(session: Session, batch_id: int) -> Batch:
         finished_at=row.finished_at,
         error=row.error,
         dropped=row.dropped or [],
-        posts=[_post(post) for post in row.posts],
+        posts=[_post(post, with_history=with_history) for post in row.posts],
         steps=batch_steps(session, batch_id=batch_id),
     )
 
@@ -1037,13 +1040,13 @@ def _publication(p: PublicationRow) -> Publication:
     return Publication(channel=p.channel, remote_id=p.remote_id, url=p.url, published_at=p.published_at)
 
 
-def _post(row: PostRow) -> Post:
+def _post(row: PostRow, *, with_history: bool = True) -> Post:
     return _post_of(
         row,
         message=row.batch.spec.get("message"),
         steps=[_step(step, _artifact(step.artifact)) for step in row.steps],
-        events=[_event(e) for e in row.events],
-        publications=[_publication(p) for p in row.publications],
+        events=[_event(e) for e in row.events] if with_history else [],
+        publications=[_publication(p) for p in row.publications] if with_history else [],
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from beatdesk.errors import NotFoundError
@@ -114,6 +114,26 @@ def end(
         session.add(artifact_row)
         session.flush()
         row.artifact_id = artifact_row.id
+
+
+def end_done(
+    session: Session,
+    *,
+    step_id: int,
+    post_id: int,
+    cost_usd: Decimal,
+    latency_s: float | None,
+    artifact: Artifact | None = None,
+    detail: str | None = None,
+) -> None:
+    """End a step done by its id: its artifact inserted, then one UPDATE (which locks the row on PostgreSQL).
+    The runner's ending transaction knows all it writes, so it never reads the row back."""
+    values: dict[str, object] = {"status": StepStatus.done, "cost_usd": cost_usd, "finished_at": utcnow(),
+                                 "latency_s": latency_s, "error": None, "detail": detail}  # fmt: skip
+    if artifact is not None:
+        made = insert(ArtifactRow).values(post_id=post_id, **artifact.model_dump()).returning(ArtifactRow.id)
+        values["artifact_id"] = session.scalar(made)
+    set_columns(session, step_id=step_id, **values)
 
 
 def skip_open(session: Session, *, post_id: int, reason: str) -> None:
