@@ -1,11 +1,12 @@
 """Batches on the embedded default (SQLite, in-process tasks, offline drafter, local cards), run the
 way a user runs them: through the CLI's own `batch run` code.
 
-For each size (10, 50, 200 hero_text items by default) and each of `--repeats` runs, a fresh home
-and a fresh Python process that imports the CLI and the stages and then times `batch run` alone; then `beatdesk
-batch run --persona ash --items N --video 0` as a command, its start included. Prints the medians,
-posts/s and the per-item slope between sizes (linear cost: the slopes agree). Memory is traced in a
-separate pass (tracemalloc slows Python down 2-3x, so it never runs beside the timing).
+For each size (10, 50, 200 hero_text items by default) and each of `--repeats` runs, a fresh home (made by
+`beatdesk init`, as the README's first command makes it: files and database) and a fresh Python process
+that imports the CLI and the stages and then times `batch run` alone; then `beatdesk batch run --persona
+ash --items N --video 0` as a command, its start included. Prints the medians, posts/s and the per-item
+slope between sizes (linear cost: the slopes agree). Memory is traced in a separate pass (tracemalloc
+slows Python down 2-3x, so it never runs beside the timing).
 The bench persona gets a few hundred angles of its own (bench/bench_home.py) so 200 fresh items plan.
 Run: python bench/batch_throughput.py [--sizes 10 50 200] [--repeats 3] [--video 0]
 """
@@ -72,9 +73,22 @@ def _checked(code: int, stdout: str, items: int, stderr: str = "") -> dict[str, 
     return {"posts": in_review}
 
 
+def user_home() -> Path:
+    """A fresh home as the README leaves it before a batch: `beatdesk init` made its files and its database."""
+    home = make_home(Path(tempfile.mkdtemp(prefix="beatdesk-bench-")))
+    out = subprocess.run([_beatdesk(), "init"], env=_env(home), capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise BenchError(f"beatdesk init exited {out.returncode}: {(out.stdout + out.stderr).strip()[-400:]}")
+    return home
+
+
+def _beatdesk() -> str:
+    return shutil.which("beatdesk", path=str(Path(sys.executable).parent)) or "beatdesk"
+
+
 def child(items: int, video: int, trace: bool) -> dict[str, float | int | str]:
     """A fresh home and a fresh process for one run, so no run warms or burdens the next."""
-    home = make_home(Path(tempfile.mkdtemp(prefix="beatdesk-bench-")))
+    home = user_home()
     env = _env(home)
     try:
         argv = [sys.executable, __file__, "--child", str(items), "--video", str(video), *(["--trace"] if trace else [])]
@@ -88,12 +102,11 @@ def child(items: int, video: int, trace: bool) -> dict[str, float | int | str]:
 
 def command(items: int, video: int) -> float:
     """`beatdesk batch run` as a user types it: the CLI's start (imports, settings, store) included."""
-    home = make_home(Path(tempfile.mkdtemp(prefix="beatdesk-bench-")))
-    exe = shutil.which("beatdesk", path=str(Path(sys.executable).parent)) or "beatdesk"
+    home = user_home()
     try:
         started = time.perf_counter()
-        out = subprocess.run([exe, "batch", "run", "--persona", "ash", "--items", str(items), "--video", str(video),
-                              "--json"], env=_env(home), capture_output=True, text=True, check=False)  # fmt: skip
+        argv = [_beatdesk(), "batch", "run", "--persona", "ash", "--items", str(items), "--video", str(video), "--json"]
+        out = subprocess.run(argv, env=_env(home), capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
         _checked(out.returncode, out.stdout, items, out.stderr)
         return elapsed
