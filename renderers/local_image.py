@@ -80,7 +80,7 @@ class LocalImageRenderer:
         args = (CardFace.of(request.persona), request.title, request.kicker, size, partial)
         try:
             width, height, pid = save_card(*args) if self.pool is None else self.pool.submit(save_card, *args).result()
-        except BrokenProcessPool:  # a card process died (killed, out of memory): draw here, and fork anew next time
+        except BrokenProcessPool:  # a card process died (killed, out of memory): draw here, and start anew next time
             card_pool.cache_clear()
             width, height, pid = save_card(*args)
         os.replace(partial, request.out_path)  # never leave a half-written image under the real name
@@ -120,15 +120,19 @@ def save_card(face: CardFace, title: str, kicker: str, size: tuple[int, int], pa
 
 @lru_cache(maxsize=1)
 def card_pool() -> ProcessPoolExecutor:
-    """Processes for cards, one per core this process may use, all started at once, here.
+    """Processes for cards, one per core this process may use, started now in the background (the batch
+    plans meanwhile).
 
-    Forked, and best before the caller starts its worker threads: a spawned or forkserver child imports
-    the parent's `__main__` again (the `beatdesk` script, 4-5 s of CPU each while the CLI imports its
-    stages eagerly), while a forked one has Pillow and the models already; it only draws and encodes."""
+    They come from a fork server, a clean process with Pillow loaded, not forked from this one: a forked
+    child holds a copy of every socket open here, so in the desk (which draws cards in-process) a client
+    connection the server closed stayed open for the browser, which sent its next request into it and
+    waited 30 s for an answer nobody would read."""
+    context = get_context("forkserver")
+    context.set_forkserver_preload([__name__])
     processes = len(os.sched_getaffinity(0))
-    pool = ProcessPoolExecutor(max_workers=processes, mp_context=get_context("fork"))
-    for started in [pool.submit(os.getpid) for _ in range(processes)]:
-        started.result()
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+    for _ in range(processes):
+        pool.submit(os.getpid)  # one process each, started now: nobody waits for these
     return pool
 
 

@@ -56,3 +56,29 @@ def test_a_card_shows_the_personas_colours_where_a_reader_sees_them(ash: Persona
     colours = {hex_of(*c) for _, c in rgb.getcolors(1 << 16) or []}
     assert style.foreground.lower() in colours  # the title's solid strokes
     assert len(colours) <= 256
+
+
+def test_card_processes_hold_none_of_this_processes_connections() -> None:
+    """The desk draws cards in-process: a client connection it closes must close for the browser too. A card
+    process forked from the desk kept a copy of it open, and the browser's next request on it went unanswered."""
+    import os
+    import socket
+
+    from renderers.local_image import card_pool
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    card_pool.cache_clear()
+    pool = card_pool()
+    try:
+        pids = {pool.submit(os.getpid).result(timeout=60) for _ in range(8)}
+        assert os.getpid() not in pids  # the cards are drawn elsewhere, by processes started while it was open
+        accepted.close()
+        client.settimeout(10)
+        assert client.recv(1) == b""  # the end of the stream at once: nobody else holds the connection
+    finally:
+        pool.shutdown()
+        card_pool.cache_clear()
+        client.close()
+        listener.close()

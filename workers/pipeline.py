@@ -40,7 +40,7 @@ def _runner(settings: Settings) -> Runner:
     store = store_of(settings)
     drafting: dict[str, DraftWork] = {}
     if settings.in_process and settings.image_renderer == "local":
-        card_pool()  # no workers: local cards are drawn in processes of this one, one per core, started now
+        card_pool()  # no workers: local cards are drawn in processes of this one, one per core, starting now
 
     def draft_work(name: str) -> DraftWork:
         """One drafter per model name in this process (a persona may split drafting between two)."""
@@ -60,7 +60,7 @@ def _runner(settings: Settings) -> Runner:
                              home=settings.home)  # fmt: skip
         images = image_renderer(chosen or persona.image_renderer or settings.image_renderer)
         if settings.in_process and isinstance(images, LocalImageRenderer):
-            images = LocalImageRenderer(pool=card_pool())  # the same processes (forked anew if one died)
+            images = LocalImageRenderer(pool=card_pool())  # the same processes (started anew if one died)
         return MediaWork(step, images, home=settings.home)
 
     planning = BatchPlanning(
