@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,7 +59,25 @@ def test_progress_is_one_row_of_the_batch_and_follows_its_posts(cli: CliRunner, 
     assert settled_by_count(store, batch["batch_id"]) == 3
 
 
-def test_the_embedded_default_draws_cards_in_more_than_one_process(cli: CliRunner, home: Path) -> None:
+def meet(folder: str, processes: int) -> int:
+    """A card process's task that returns only once `processes` of them are running at the same time."""
+    Path(folder, str(os.getpid())).touch()
+    deadline = time.monotonic() + 60
+    while len(os.listdir(folder)) < processes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return os.getpid()
+
+
+def test_the_card_pool_runs_a_process_per_core_at_once(tmp_path: Path) -> None:
+    from renderers.local_image import card_pool
+
+    cores = len(os.sched_getaffinity(0))
+    pids = {done.result(timeout=90) for done in [card_pool().submit(meet, str(tmp_path), cores) for _ in range(cores)]}
+    assert len(pids) == cores and os.getpid() not in pids
+
+
+def test_the_embedded_default_draws_cards_in_the_card_processes(cli: CliRunner, home: Path) -> None:
+    """Every card of a batch is drawn by a card process, never by the CLI's own (which of them is timing)."""
     run_cli(cli, "init")
     batch = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "8", "--video", "0", "--json")
     assert batch["status"] == "done"
@@ -68,5 +87,5 @@ def test_the_embedded_default_draws_cards_in_more_than_one_process(cli: CliRunne
         (image,) = [step for step in post["steps"] if step["name"] == "hero_image"]
         assert image["status"] == "done" and Path(image["artifact"]["path"]).is_file()
         drawn_in.add(image["detail"])
-    assert len(drawn_in) > 1 and all(d.startswith("card drawn in process ") for d in drawn_in)
+    assert drawn_in and all(d.startswith("card drawn in process ") for d in drawn_in)
     assert f"card drawn in process {os.getpid()}" not in drawn_in
