@@ -250,7 +250,7 @@ class Runner:
     def _claim(self, post_id: int) -> _Claimed | Next:
         """In one transaction: find the post's next step, take it up (or over), reserve its budget."""
         with self.store.session() as session:
-            post = repo.get_post(session, post_id, with_history=False, lock=True)
+            post = repo.working_post(session, post_id, lock=True)
             if post.status not in WORKING:
                 return Next.idle
             return self._take_up(session, post)
