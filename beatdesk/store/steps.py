@@ -91,8 +91,10 @@ def claim(row: StepRow, *, worker: str, provider: str | None, model: str | None,
 
 
 def set_columns(session: Session, *, step_id: int, **values: object) -> None:
-    """Write a running step's columns in a transaction of their own (a request id, a mark)."""
-    if not session.execute(update(StepRow).where(StepRow.id == step_id).values(**values)).rowcount:  # type: ignore[attr-defined]
+    """Write a running step's columns (a request id, a mark; its end): a plain UPDATE of the table, since
+    no session that calls this holds the step as an object to keep in step (half the ORM update's CPU)."""
+    steps = StepRow.__table__
+    if not session.execute(steps.update().where(steps.c.id == step_id).values(**values)).rowcount:  # type: ignore[attr-defined]
         raise NotFoundError(f"no step with id {step_id}")
 
 
