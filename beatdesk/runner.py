@@ -25,6 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
@@ -419,9 +420,10 @@ class Runner:
             step_rows.set_columns(session, step_id=step_id, error=error)
 
     def _spec(self, session: Session, batch_id: int) -> BatchSpec:
-        row = session.get(BatchRow, batch_id)
-        assert row is not None  # a post's batch always exists (foreign key)
-        return BatchSpec.model_validate(row.spec)
+        """The batch's spec alone (its row also holds what the planner turned down: hundreds of notes at scale)."""
+        spec = session.scalar(select(BatchRow.spec).where(BatchRow.id == batch_id))
+        assert spec is not None  # a post's batch always exists (foreign key)
+        return BatchSpec.model_validate(spec)
 
     def _in_transaction(self, record: Callable[[Session], Next]) -> Next:
         """Run the ending transaction; while the database is away, try again for a while: the work is

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from beatdesk.errors import NotFoundError
@@ -93,8 +94,8 @@ def claim(row: StepRow, *, worker: str, provider: str | None, model: str | None,
 def set_columns(session: Session, *, step_id: int, **values: object) -> None:
     """Write a running step's columns (a request id, a mark; its end): a plain UPDATE of the table, since
     no session that calls this holds the step as an object to keep in step (half the ORM update's CPU)."""
-    steps = StepRow.__table__
-    if not session.execute(steps.update().where(steps.c.id == step_id).values(**values)).rowcount:  # type: ignore[attr-defined]
+    steps = cast(Table, StepRow.__table__)
+    if not session.execute(update(steps).where(steps.c.id == step_id).values(**values)).rowcount:  # type: ignore[attr-defined]
         raise NotFoundError(f"no step with id {step_id}")
 
 
