@@ -356,6 +356,9 @@ def run_batch(args: argparse.Namespace, env: dict[str, str], fal) -> None:
           f"{args.batch / wall:.1f} posts/s")  # fmt: skip
     print(f"serial, measured: {args.serial} renders one after another in {serial:.1f} s "
           f"({serial / args.serial:.2f} s each; {serial / args.serial * args.batch:.0f} s for the batch)")  # fmt: skip
+    planning = next((step.latency_s for step in batch.steps if step.name == "plan"), None) or 0.0
+    print(f"planning {planning:.1f} s (one worker thread; the ideal leaves it out), then the posts "
+          f"{wall - planning:.1f} s")  # fmt: skip
     print(f"workers' CPU {cpu / args.batch * 1000:.1f} ms per item (plan share, draft, render, all steps)")
     if ticks:
         first, most = ticks[0] / 1e6, max(ticks) / 1e6
