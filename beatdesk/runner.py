@@ -200,11 +200,13 @@ class Runner:
     # --- posts --------------------------------------------------------------------------------
 
     def advance(
-        self, post_id: int, *, wait_in_place: bool = False, last_try: bool = False, through: bool = False
+        self, post_id: int, *, wait_in_place: bool = False, last_try: bool = False, through_until: float | None = None
     ) -> Next:
         """Run the post's next step. `wait_in_place`: retry transient errors here (no broker to hand them
         to); `last_try`: a transient error ends the step failed instead of being raised for a retry;
-        `through`: run the steps after it too, each taken up in the transaction that ends the one before."""
+        `through_until` (a `time.monotonic()` reading): run the steps after it too, each taken up in the
+        transaction that ends the one before, while that time has not come; after it, `again` is returned
+        for a fresh task to run the next step (a worker's task time limit covers a step, not a whole post)."""
         claimed = self._claim(post_id)
         while isinstance(claimed, _Claimed):
             started = time.perf_counter()
@@ -221,6 +223,7 @@ class Runner:
                 raise
             if isinstance(outcome_or_next, Next):
                 return outcome_or_next
+            through = through_until is not None and time.monotonic() < through_until
             claimed = self._finish(claimed, outcome_or_next, latency_s=time.perf_counter() - started, through=through)
         return claimed
 

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import pytest
 
 from beatdesk.runner import Next
 from workers import tasks
+from workers.app import LONGEST_TASK_S
 from workers.tasks import RETRIES, advance_task
 
 
 @dataclass
 class Script:
-    """A runner whose `advance` answers from a list, noting whether each call was the step's last try."""
+    """A runner whose `advance` answers from a list, noting each call's last try and how long it may run on."""
 
     answers: list[Next]
     last_tries: list[bool] = field(default_factory=list)
-    throughs: list[bool] = field(default_factory=list)
+    untils: list[float | None] = field(default_factory=list)
 
     def advance(
-        self, post_id: int, *, wait_in_place: bool = False, last_try: bool = False, through: bool = False
+        self, post_id: int, *, wait_in_place: bool = False, last_try: bool = False, through_until: float | None = None
     ) -> Next:
         self.last_tries.append(last_try)
-        self.throughs.append(through)
+        self.untils.append(through_until)
         return self.answers.pop(0)
 
 
@@ -42,25 +44,35 @@ def script(monkeypatch: pytest.MonkeyPatch) -> Script:
     return found
 
 
-def test_a_posts_steps_run_in_one_task_until_it_settles(script: Script) -> None:
-    script.answers = [Next.again, Next.again, Next.settled]
+def test_a_fresh_task_runs_the_post_through_for_half_the_task_time_limit(script: Script) -> None:
+    script.answers = [Next.settled]
+    before = time.monotonic()
     advance_task.apply(args=(7,))
-    assert script.last_tries == [False, False, False]
-    assert script.throughs == [True, True, True]  # the runner is asked to take each next step up itself
+    (until,) = script.untils
+    assert until is not None and before + LONGEST_TASK_S / 2 <= until <= time.monotonic() + LONGEST_TASK_S / 2
     assert script.handed == []  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("stop", [Next.busy, Next.idle, Next.settled])
-def test_the_loop_ends_on_anything_but_again(script: Script, stop: Next) -> None:
-    script.answers = [Next.again, stop, Next.again]
+def test_a_task_ends_on_anything_but_again(script: Script, stop: Next) -> None:
+    script.answers = [stop]
     advance_task.apply(args=(7,))
-    assert len(script.last_tries) == 2
+    assert len(script.last_tries) == 1 and script.handed == []  # type: ignore[attr-defined]
+
+
+def test_again_hands_the_next_step_to_a_fresh_task(script: Script) -> None:
+    """The runner stopped taking steps up (its time ran out): the next step goes to a task of its own."""
+    script.answers = [Next.again, Next.again, Next.settled]
+    advance_task.apply(args=(7,))
+    assert script.handed == [7, 7]  # type: ignore[attr-defined]
+    assert all(until is not None for until in script.untils)
 
 
 def test_a_step_after_a_retried_one_is_not_on_its_last_try(script: Script) -> None:
-    """The task was retried to its last try for its first step; the second step must not inherit that."""
-    script.answers = [Next.again, Next.again, Next.settled]
+    """The task was retried to its last try for its first step; the second step must not inherit that, and
+    the retried task runs that one step only."""
+    script.answers = [Next.again, Next.settled]
     advance_task.apply(args=(7,), retries=RETRIES)
-    assert script.last_tries == [True, False, False]
-    assert script.throughs == [False, True, True]  # the retried task runs one step; the fresh one runs through
+    assert script.last_tries == [True, False]
+    assert script.untils[0] is None and script.untils[1] is not None
     assert script.handed == [7]  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -178,7 +179,7 @@ def test_through_takes_each_next_step_up_in_the_transaction_that_ends_the_one_be
 
     image.run = run  # type: ignore[method-assign]
     runner = runner_for(store, home, image)
-    assert runner.advance(through, through=True) is Next.settled
+    assert runner.advance(through, through_until=time.monotonic() + 60) is Next.settled
     assert seen == [("cover_image", "running"), ("video", "running")]
     assert runner.advance(stepwise) is Next.again
     with store.session() as session:
@@ -198,3 +199,14 @@ def test_through_takes_each_next_step_up_in_the_transaction_that_ends_the_one_be
         assert repo.batch_progress(session, batch_id=post.batch_id)[:2] == (BatchStatus.done, 2)
         assert audit(session).ok
     assert image.submits == 4
+
+
+def test_a_post_taken_through_stops_taking_steps_up_once_its_time_has_come(store: Store, home: Path) -> None:
+    """Past `through_until` the finishing transaction hands on (`again`) instead of taking the next step up:
+    a worker's task time limit covers a step, never a whole post of slow renders."""
+    ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1, steps=("cover_image", "video"))
+    runner = runner_for(store, home, PaidImage())
+    assert runner.advance(post_id, through_until=time.monotonic() - 1) is Next.again
+    with store.session() as session:
+        steps = repo.get_post(session, post_id).steps
+    assert [(s.name, s.status) for s in steps] == [("cover_image", StepStatus.done), ("video", StepStatus.queued)]

@@ -28,7 +28,7 @@ from beatdesk.schedules import start_due_batches
 from beatdesk.settings import get_settings
 from publishers.metrics.collect import collect_due
 from publishers.stage import publish_due
-from workers.app import app
+from workers.app import LONGEST_TASK_S, app
 from workers.pipeline import limits, runner, store_of
 
 log = logging.getLogger(__name__)
@@ -69,15 +69,13 @@ def advance_task(self: Task, post_id: int) -> None:
     A post's steps run one after another anyway: the next one runs right here, taken up in the transaction
     that ends the one before, without a trip through the broker. A retry (a transient or store error) runs
     this task again later, from whichever step is open."""
-    # Retries are each step's own: a task that used some runs one step and hands the next to a fresh task.
-    first_try = not self.request.retries
-    step = Next.again
-    while step is Next.again:
-        step = runner().advance(post_id, wait_in_place=self.request.is_eager,
-                                last_try=self.request.retries >= RETRIES, through=first_try)  # fmt: skip
-        if step is Next.again and not first_try:
-            advance_task.delay(post_id)
-            return
+    # Retries are each step's own: a task that used some runs one step and hands the next to a fresh task, as
+    # does one that has run for half the task time limit (which must cover a step, not a whole post).
+    until = time.monotonic() + LONGEST_TASK_S / 2 if not self.request.retries else None
+    step = runner().advance(post_id, wait_in_place=self.request.is_eager, last_try=self.request.retries >= RETRIES,
+                            through_until=until)  # fmt: skip
+    if step is Next.again:
+        advance_task.delay(post_id)
 
 
 @app.task(name="beatdesk.reconcile")
