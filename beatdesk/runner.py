@@ -207,7 +207,7 @@ class Runner:
         `through_until` (a `time.monotonic()` reading): run the steps after it too, each taken up in the
         transaction that ends the one before, while that time has not come; after it, `again` is returned
         for a fresh task to run the next step (a worker's task time limit covers a step, not a whole post)."""
-        claimed = self._claim(post_id)
+        claimed = self._claim(post_id, through=through_until is not None and time.monotonic() < through_until)
         while isinstance(claimed, _Claimed):
             started = time.perf_counter()
             call = Call(self.store, claimed.step_id, claimed.request_id)
@@ -251,18 +251,18 @@ class Runner:
                     return self._fail(claimed, err, latency_s=time.perf_counter() - started)
         return outcome
 
-    def _claim(self, post_id: int) -> _Claimed | Next:
+    def _claim(self, post_id: int, *, through: bool) -> _Claimed | Next:
         """In one transaction: find the post's next step, take it up (or over), reserve its budget."""
         with self.store.session() as session:
-            post = repo.working_post(session, post_id, lock=True)
+            post = repo.get_post(session, post_id, with_history=False, lock=True)
             if post.status not in WORKING:
                 return Next.idle
-            return self._take_up(session, post)
+            return self._take_up(session, post, through=through)
 
-    def _take_up(self, session: Session, post: Post, row: StepRow | None = None) -> _Claimed | Next:
+    def _take_up(self, session: Session, post: Post, row: StepRow | None = None, *, through: bool) -> _Claimed | Next:
         """Take up the post's next open step (`row`, if the caller found it; or over, from a dead worker) and
         reserve its budget, in the caller's transaction: a claim of its own, or the one that ended the step
-        before."""
+        before. A step the budget refuses is skipped, and (`through`) the one after it taken up instead."""
         me, post_id = heartbeat.worker_name(), post.id
         try:
             persona = load_persona(self.home, post.persona)
@@ -273,7 +273,7 @@ class Runner:
         if row is None:  # every step ended (the last one skipped): the post is ready for review
             self._end_post(session, post)
             return Next.settled
-        carried = ZERO
+        carried, moved = ZERO, False
         if row.status == StepStatus.running:
             if self._alive(row):
                 return Next.busy
@@ -294,11 +294,9 @@ class Runner:
                 row.detail = (f"an earlier attempt stopped inside a paid call; its estimate, "
                               f"{format_usd(carried)} USD, stays on the books")  # fmt: skip
         elif row.name in STATUS_OF_STEP and post.status is not STATUS_OF_STEP[row.name]:
-            target = STATUS_OF_STEP[row.name]  # (a move touches the post: it is seen moving)
+            target = STATUS_OF_STEP[row.name]
             repo.transition(session, post_id=post_id, to=target, actor="drafter", action=ACTION_INTO[target])
-            post = post.model_copy(update={"status": target})
-        else:
-            self._touch(session, post_id)
+            post, moved = post.model_copy(update={"status": target}), True
         # A reviewer's choice of model, or the model of the request being resumed: the same renderer either way.
         chosen = f"{row.provider}:{row.model}" if row.provider and row.model else None
         try:
@@ -311,6 +309,8 @@ class Runner:
         # A step taken over already holds its reservation; a queued one, or a model call run again, reserves now.
         reserve = row.status == StepStatus.queued or carried > 0
         step_rows.claim(row, worker=me, provider=work.provider, model=work.model, now=utcnow())
+        if not moved:  # seen moving (a move above touched it): the reconciler leaves a post alone while it moves
+            self._touch(session, post_id)
         estimate = work.estimate(post, persona) if reserve else ZERO
         refusal = (  # a free step (an offline draft, a local card) reserves nothing: no need to read the spec
             budget.reserve(session, step=row, persona=persona, spec=self._spec(session, post.batch_id),
@@ -326,7 +326,7 @@ class Runner:
             if row.name == DRAFT:
                 self._end_post(session, post, failed=f"draft skipped: {refusal}")
                 return Next.settled
-            return self._take_up(session, post)  # the next step, or the post goes to review
+            return self._hand_on(session, post, through=through)  # the next step, or the post goes to review
         return _Claimed(row, post, persona, work, carried)
 
     def _finish(self, claimed: _Claimed, outcome: Outcome, *, latency_s: float, through: bool) -> _Claimed | Next:
@@ -359,9 +359,22 @@ class Runner:
             if outcome.draft is not None:
                 repo.save_draft(session, post_id=claimed.post.id, draft=outcome.draft, checks=outcome.checks,
                                 plan=claimed.post.plan)  # fmt: skip
-            return self._hand_on(session, _left_by(claimed, outcome), through=through)
+            return self._hand_on(session, _left_by(claimed, outcome), through=through_here)
 
-        return _retry_store(lambda: self._once(record))
+        through_here = through
+        try:
+            return _retry_store(lambda: self._once(record))
+        except _STORE_DOWN:
+            raise
+        except Exception:
+            if not through:
+                raise
+            # Taking up the next step failed (a renderer that cannot be built, a bug): that rolled back the
+            # step just done, and it must never be redone (a paid draft would be paid again). End it alone;
+            # the next step's claim, in a transaction of its own, meets the error again and is dealt with there.
+            log.exception("post %s: taking up the step after %s failed; handing it on", claimed.post.id, claimed.name)
+            through_here = False
+            return _retry_store(lambda: self._once(record))
 
     def _fail(self, claimed: _Claimed, err: BaseException, *, latency_s: float, prefix: str = "") -> Next:
         """End the step failed with what it cost, and the post with the reason: one transaction."""
@@ -390,7 +403,7 @@ class Runner:
             self._end_post(session, post)
             return Next.settled
         if through:
-            return self._take_up(session, post, following)
+            return self._take_up(session, post, following, through=True)
         target = STATUS_OF_STEP.get(following.name)
         current = repo.post_status(session, post.id)
         if target is not None and current is not target:  # e.g. drafted: on to rendering, in this transaction

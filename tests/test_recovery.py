@@ -15,7 +15,7 @@ from beatdesk.errors import OutcomeUnknownError, RefusedError, TransientError
 from beatdesk.home import init_home
 from beatdesk.models import BatchSpec, BatchStatus, ContentFormat, PostStatus, StepStatus
 from beatdesk.recovery import Limits, reconcile
-from beatdesk.runner import Next
+from beatdesk.runner import Next, Runner
 from beatdesk.store import Store, forget_stores, open_store, repo
 from beatdesk.store import steps as step_rows
 from beatdesk.store.schema import PostRow, utcnow
@@ -210,3 +210,45 @@ def test_a_post_taken_through_stops_taking_steps_up_once_its_time_has_come(store
     with store.session() as session:
         steps = repo.get_post(session, post_id).steps
     assert [(s.name, s.status) for s in steps] == [("cover_image", StepStatus.done), ("video", StepStatus.queued)]
+
+
+def test_a_step_taken_over_shows_the_post_moving_so_the_reconciler_does_not_give_it_up(
+    store: Store, home: Path
+) -> None:
+    """Taking a dead worker's step over touches the post, as any claim does: a takeover whose stage then hands
+    a transient error to a retry leaves a post the reconciler hands on again, never one it fails."""
+    ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1)
+    left_running(store, post_id, ago_s=1000, request_id="req-1")
+    assert hand_ons(store)[0] == [post_id]
+    with pytest.raises(TransientError):
+        runner_for(store, home, PaidImage(fail=TransientError("fal answered 503"))).advance(post_id)
+    with store.session() as session:
+        row = session.get(PostRow, post_id)
+        assert row is not None and row.touched_at is not None
+        assert row.touched_at > utcnow() - timedelta(seconds=30)
+    posts, _, done = hand_ons(store, now_offset_s=40)
+    assert done.failed_posts == [] and posts == [post_id]  # type: ignore[attr-defined]
+
+
+def test_a_step_done_stays_done_when_taking_up_the_next_one_fails(store: Store, home: Path) -> None:
+    """The next step is taken up in the transaction that ends the one before; when that fails (a renderer
+    that cannot be built), the finished step still ends done with its cost, once, and the next waits queued."""
+    ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1, steps=("cover_image", "video"))
+    image = PaidImage()
+
+    def works(step: str, persona: object, chosen: str | None, post_id: int) -> PaidImage:
+        if step == "video":
+            raise RuntimeError("the video renderer cannot be built")
+        return image
+
+    runner = Runner(store, home=home, works=works)  # type: ignore[arg-type]
+    assert runner.advance(post_id, through_until=time.monotonic() + 60) is Next.again
+    with store.session() as session:
+        steps = repo.get_post(session, post_id).steps
+    assert [(s.name, s.status, s.cost_usd) for s in steps] == [
+        ("cover_image", StepStatus.done, IMAGE), ("video", StepStatus.queued, Decimal(0))
+    ]  # fmt: skip
+    assert image.submits == 1
+    with pytest.raises(RuntimeError):  # its own claim meets the error again, as before
+        runner.advance(post_id)
+    assert image.submits == 1

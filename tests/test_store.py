@@ -220,28 +220,18 @@ def test_a_pooled_connection_the_server_closed_is_replaced(pg_url: str) -> None:
         assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != first
 
 
-def test_a_workers_read_of_a_post_equals_the_full_read_without_its_history(store: Store) -> None:
-    """`working_post` (plain rows, what the runner reads before each post's first step) gives the same post
-    as `get_post` without events and publications: its plan, draft, checks, steps and their artifacts."""
-    from beatdesk.models import Check, HeroTextDraft
-    from tests.drafts import hero_args
+def test_a_move_gives_its_caller_the_post_as_the_lock_found_it(store: Store) -> None:
+    """`transition` locks the post and moves it with a plain UPDATE; a copy of the row the session held from
+    before reads afresh after it (a reviewer's edit committed meanwhile is seen, never archived over)."""
+    from beatdesk.store.schema import PostRow
 
     _, post_id = new_post(store)
     with store.session() as session:
-        checks = [Check(name="length", level="warn", detail="long")]
-        repo.save_draft(session, post_id=post_id, draft=HeroTextDraft(**hero_args(body="Tokens. " * 5)), checks=checks)
-        record(session, post_id, "plan")
-        row = step_rows.open_step_named(session, post_id=post_id, name="draft")
-        assert row is not None
-        step_rows.claim(row, worker="w:1", provider="local", model="pillow-card", now=utcnow())
-        step_rows.end_done(session, step_id=row.id, post_id=post_id, cost_usd=Decimal("0.04"), latency_s=1.5,
-                           artifact=Artifact(kind="hero_image", path="/a/b.png", content_type="image/png",
-                                             width=1080, height=1350))  # fmt: skip
-    with store.session() as session:
-        full = repo.get_post(session, post_id, with_history=False)
-        lean = repo.working_post(session, post_id, lock=True)
-    assert lean == full
-    assert [s.artifact.path if s.artifact else None for s in lean.steps] == [None, "/a/b.png", None]
-    assert lean.steps[1].cost_usd == Decimal("0.04") and lean.checks == checks and lean.draft is not None
-    with store.session() as session, pytest.raises(NotFoundError):
-        repo.working_post(session, 10_000)
+        held = session.get(PostRow, post_id)
+        assert held is not None and held.draft is None
+        with store.session() as other:
+            other_row = other.get(PostRow, post_id)
+            assert other_row is not None
+            other_row.draft = {"title": "edited meanwhile"}
+        repo.transition(session, post_id=post_id, to=PostStatus.drafting, actor="t", action="draft")
+        assert held.status == PostStatus.drafting and held.draft == {"title": "edited meanwhile"}

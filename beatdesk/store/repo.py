@@ -783,25 +783,26 @@ def transition(
         batches = cast(Table, BatchRow.__table__)
         counted = batches.c.posts_settled + settles
         session.execute(update(batches).where(batches.c.id == row.batch_id).values(posts_settled=counted))
-        _expire_loaded(session, BatchRow, row.batch_id, ["posts_settled"])
+        _expire_loaded(session, BatchRow, row.batch_id)
     now = utcnow()
     moved: dict[str, object] = {"status": to, "status_changed_at": now, "touched_at": now}
     if action in ("reject", "fail"):
         moved["reason"] = note
     posts = cast(Table, PostRow.__table__)
     session.execute(update(posts).where(posts.c.id == post_id).values(**moved))
-    _expire_loaded(session, PostRow, post_id, list(moved))
+    _expire_loaded(session, PostRow, post_id)
     session.add(EventRow(post_id=post_id, at=now, actor=actor, action=action, from_status=current, to_status=to,
                          note=note))  # fmt: skip
     return current
 
 
-def _expire_loaded(session: Session, entity: type[Any], key: int, attributes: list[str]) -> None:
+def _expire_loaded(session: Session, entity: type[Any], key: int) -> None:
     """After a plain UPDATE (half the ORM update's CPU, which looks for the row among the session's objects
-    whatever it holds): a copy of the row this session already holds reads the new values when next used."""
+    whatever it holds): a copy of the row this session already holds is read afresh when next used, as the
+    locked read of a move always gave its caller (pending changes were flushed before that read)."""
     loaded = session.identity_map.get(identity_key(entity, key))
     if loaded is not None:
-        session.expire(loaded, attributes)
+        session.expire(loaded)
 
 
 def log_event(session: Session, *, post_id: int, actor: str, action: str, note: str | None = None) -> None:
@@ -1030,7 +1031,7 @@ def _source(row: SourceRow) -> Source:
     )
 
 
-def _step(row: Any, artifact: Artifact | None) -> PipelineStep:  # a StepRow, or a plain row of its columns
+def _step(row: StepRow, artifact: Artifact | None) -> PipelineStep:
     return PipelineStep(
         id=row.id,
         name=row.name,
@@ -1065,43 +1066,6 @@ def _publication(p: PublicationRow) -> Publication:
     return Publication(channel=p.channel, remote_id=p.remote_id, url=p.url, published_at=p.published_at)
 
 
-_POSTS, _STEPS, _ARTIFACTS = PostRow.__table__.c, StepRow.__table__.c, ArtifactRow.__table__.c
-_POST_COLUMNS = [_POSTS[name] for name in (
-    "id", "batch_id", "persona", "content_format", "status", "status_changed_at", "plan", "draft", "checks",
-    "draft_history", "slot_at", "reason", "reason_code", "created_at",
-)]  # fmt: skip
-_STEP_COLUMNS = [_STEPS[name] for name in (
-    "id", "name", "status", "provider", "model", "cost_usd", "latency_s", "started_at", "finished_at", "error",
-    "worker", "detail", "request_id", "attempts",
-)]  # fmt: skip
-_ARTIFACT_COLUMNS = [_ARTIFACTS[name].label(f"artifact_{name}") for name in Artifact.model_fields]
-
-
-def working_post(session: Session, post_id: int, *, lock: bool = False) -> Post:
-    """The post as a worker reads it before a step: its row (locked on PostgreSQL when `lock`) and its steps
-    with their artifacts, read as plain rows in two statements; no ORM objects (a quarter of `get_post`'s
-    CPU, paid once per post of every batch), no events or publications."""
-    query = (
-        select(*_POST_COLUMNS, BatchRow.__table__.c.spec)
-        .join_from(PostRow.__table__, BatchRow.__table__)
-        .where(_POSTS.id == post_id)
-    )
-    row = session.execute(query.with_for_update(of=PostRow.__table__) if lock else query).first()
-    if row is None:
-        raise NotFoundError(f"no post with id {post_id}")
-    steps = session.execute(
-        select(*_STEP_COLUMNS, *_ARTIFACT_COLUMNS)
-        .join_from(StepRow.__table__, ArtifactRow.__table__, isouter=True)
-        .where(_STEPS.post_id == post_id)
-        .order_by(_STEPS.position)
-    )
-    return _post_of(row, message=row.spec.get("message"), events=[], publications=[], steps=[
-        _step(step, Artifact(**{name: step._mapping[f"artifact_{name}"] for name in Artifact.model_fields})
-              if step.artifact_kind is not None else None)
-        for step in steps
-    ])  # fmt: skip
-
-
 def _post(row: PostRow, *, with_history: bool = True) -> Post:
     return _post_of(
         row,
@@ -1113,7 +1077,7 @@ def _post(row: PostRow, *, with_history: bool = True) -> Post:
 
 
 def _post_of(
-    row: Any,  # a PostRow, or a plain row of its columns (`working_post`)
+    row: PostRow,
     *,
     message: str | None,
     steps: list[PipelineStep],
