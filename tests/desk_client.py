@@ -1,7 +1,11 @@
-"""The review desk in-process (FastAPI's TestClient) over a home with a small batch, a reviewer and an admin."""
+"""The review desk over a home with a small batch and a reviewer: in-process (FastAPI's TestClient, with an
+admin too), or served by `beatdesk serve` on 127.0.0.1 for a browser."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +21,7 @@ from beatdesk.store import Store, open_store
 from beatdesk.users import Scope, add_user, issue_token
 from review_web.app import create_app
 from tests.conftest import run_cli
+from tests.servers import answers, free_port, running
 
 PASSWORD = "correct horse battery"
 
@@ -55,3 +60,19 @@ def desk_home(cli: CliRunner, home: Path, *, items: int = 2) -> Iterator[Desk]:
         add_user(session, name="rita", role="reviewer", password=PASSWORD)
         add_user(session, name="ada", role="admin", password=PASSWORD)
     yield Desk(home=home, store=store)
+
+
+@contextmanager
+def served_desk(cli: CliRunner, home: Path, *, video: int) -> Iterator[str]:
+    """`beatdesk serve` on 127.0.0.1 over a home with a batch of three posts (`video` of them videos) and the
+    reviewer rita, added through the CLI as a person would; its URL."""
+    run_cli(cli, "init")
+    run_cli(cli, "batch", "run", "--persona", "ash", "--items", "3", "--video", str(video))
+    env = os.environ | {"BEATDESK_HOME": str(home)}
+    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "rita", "--password-stdin"],
+                   input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)  # fmt: skip
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running(["serve", "--port", str(port)], env=env, log=home.parent / "serve.log",
+                 ready=lambda: answers(f"{url}/login")):  # fmt: skip
+        yield url

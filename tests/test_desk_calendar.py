@@ -4,9 +4,6 @@ PostgreSQL), the desk's forms, the JSON API, the CLI, and in headless Chromium a
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,8 +33,7 @@ from beatdesk.store.schema import EventRow, PostRow, PublicationRow
 from drafter.edit import edit_draft
 from review_web.calendar_grid import days_of, span
 from tests.conftest import run_cli
-from tests.desk_client import PASSWORD, Desk, desk_home, form_token, log_in
-from tests.servers import answers, free_port, running
+from tests.desk_client import PASSWORD, Desk, desk_home, form_token, log_in, served_desk
 from tests.test_review_web import ARTIFACTS, browser  # noqa: F401  (fixture)
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -446,15 +442,7 @@ def test_the_cli_moves_and_unschedules(desk: Desk, cli: CliRunner) -> None:
 @pytest.fixture
 def served(cli: CliRunner, home: Path) -> Iterator[tuple[str, Store]]:
     """`beatdesk serve` on 127.0.0.1 over a home with three posts in review and the reviewer rita; and its store."""
-    run_cli(cli, "init")
-    run_cli(cli, "batch", "run", "--persona", "ash", "--items", "3", "--video", "0")
-    env = os.environ | {"BEATDESK_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "rita", "--password-stdin"],
-                   input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)  # fmt: skip
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running(["serve", "--port", str(port)], env=env, log=home.parent / "serve.log",
-                 ready=lambda: answers(f"{url}/login")):  # fmt: skip
+    with served_desk(cli, home, video=0) as url:
         yield url, open_store(get_settings().effective_database_url)
 
 

@@ -18,27 +18,18 @@ from typer.testing import CliRunner
 
 from beatdesk.settings import get_settings
 from tests.conftest import run_cli
-from tests.servers import answers, free_port, running
+from tests.desk_client import PASSWORD, served_desk
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("BEATDESK_TEST_ARTIFACTS", "test-artifacts")).resolve()
-PASSWORD = "correct horse battery"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
 @pytest.fixture
 def desk(cli: CliRunner, home: Path) -> Iterator[str]:
-    """A home with a batch of three posts and a reviewer, served by `beatdesk serve` on 127.0.0.1."""
-    run_cli(cli, "init")
-    run_cli(cli, "batch", "run", "--persona", "ash", "--items", "3", "--video", "1")
-    env = os.environ | {"BEATDESK_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "users", "add", "rita", "--password-stdin"],
-                   input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)  # fmt: skip
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running(["serve", "--port", str(port)], env=env, log=home.parent / "serve.log",
-                 ready=lambda: answers(f"{url}/login")):  # fmt: skip
+    """A home with a batch of three posts (one a video) and a reviewer, served by `beatdesk serve` on 127.0.0.1."""
+    with served_desk(cli, home, video=1) as url:
         yield url
 
 
