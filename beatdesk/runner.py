@@ -363,7 +363,7 @@ class Runner:
 
         through_here = through
         try:
-            return _retry_store(lambda: self._once(record))
+            return self._in_transaction(record)
         except _STORE_DOWN:
             raise
         except Exception:
@@ -374,7 +374,7 @@ class Runner:
             # the next step's claim, in a transaction of its own, meets the error again and is dealt with there.
             log.exception("post %s: taking up the step after %s failed; handing it on", claimed.post.id, claimed.name)
             through_here = False
-            return _retry_store(lambda: self._once(record))
+            return self._in_transaction(record)
 
     def _fail(self, claimed: _Claimed, err: BaseException, *, latency_s: float, prefix: str = "") -> Next:
         """End the step failed with what it cost, and the post with the reason: one transaction."""
@@ -441,7 +441,7 @@ class Runner:
         assert spec is not None  # a post's batch always exists (foreign key)
         return BatchSpec.model_validate(spec)
 
-    def _in_transaction(self, record: Callable[[Session], Next]) -> Next:
+    def _in_transaction(self, record: Callable[[Session], T]) -> T:
         """Run the ending transaction; while the database is away, try again for a while: the work is
         done and paid for, and redoing it would pay twice."""
         return _retry_store(lambda: self._once(record))
@@ -546,7 +546,7 @@ class Runner:
             repo.set_batch_dropped(session, batch_id=batch.id, dropped=planned.notes)  # what the planner turned down
             return post_ids
 
-        return _retry_store(lambda: self._once(record))
+        return self._in_transaction(record)
 
     def _fail_batch(
         self, step_id: int, batch: Batch, err: BaseException, *, latency_s: float, carried: Decimal
@@ -562,7 +562,7 @@ class Runner:
             self._batch_failed(session, batch_row, row, one_line(err), cost_usd=carried + spent, latency_s=latency_s)
             return []
 
-        return _retry_store(lambda: self._once(record))
+        return self._in_transaction(record)
 
     def _batch_failed(
         self,

@@ -129,7 +129,7 @@ def finish_batch_if_done(session: Session, *, batch_id: int) -> bool:
 def get_batch(session: Session, batch_id: int, *, with_history: bool = True) -> Batch:
     """The batch with its posts and their steps; without history, the posts' events and publications are
     left empty (what a finished run prints needs neither)."""
-    loads = _post_loads() if with_history else [selectinload(PostRow.steps)]
+    loads = _post_loads(with_history=with_history)
     row = session.get(BatchRow, batch_id, options=[selectinload(BatchRow.posts).options(*loads)])
     if row is None:
         raise NotFoundError(f"no batch with id {batch_id}")
@@ -254,8 +254,10 @@ def add_planned_posts(
     return [row.id for row in rows]
 
 
-def _post_loads() -> list[Any]:  # loader options (SQLAlchemy names their type privately)
-    return [selectinload(PostRow.steps), selectinload(PostRow.events), selectinload(PostRow.publications)]
+def _post_loads(*, with_history: bool = True) -> list[Any]:  # loader options (SQLAlchemy names their type privately)
+    """A post's steps, and (with its history) its events and publications."""
+    history = [selectinload(PostRow.events), selectinload(PostRow.publications)] if with_history else []
+    return [selectinload(PostRow.steps), *history]
 
 
 def batch_id_of(session: Session, post_id: int) -> int:
@@ -268,7 +270,7 @@ def batch_id_of(session: Session, post_id: int) -> int:
 def get_post(session: Session, post_id: int, *, with_history: bool = True, lock: bool = False) -> Post:
     """The post; without history its events and publications are left empty (a worker's cheaper read);
     `lock`: its row locked on PostgreSQL, as the runner reads it before taking up a step."""
-    loads = _post_loads() if with_history else [selectinload(PostRow.steps)]
+    loads = _post_loads(with_history=with_history)
     query = (  # its batch (for the message) in the same query: one row, joined
         select(PostRow).options(joinedload(PostRow.batch), *loads).where(PostRow.id == post_id)
         .execution_options(populate_existing=True)
