@@ -43,6 +43,9 @@ def approve(
     """Approve the post into `at` (naive: the persona's local time), or the persona's next free slot.
     With `require_override`, a post whose checks fail is refused unless `override` gives the reason,
     which goes into the audit log."""
+    # The persona's slots are held first: on SQLite that makes this the one writer, so the post, its
+    # checks and the taken slots read below are what every decision before this one left.
+    calendar.hold_persona_slots(session, persona=repo.persona_of(session, post_id))
     post = repo.get_post(session, post_id)
     failing = failing_checks(post)
     reason = (override or "").strip()
@@ -56,7 +59,6 @@ def approve(
     now = datetime.now(UTC)
     if at is not None and at <= now:
         raise BeatdeskError(f"--at {at.isoformat()} is in the past; give a future time")
-    calendar.hold_persona_slots(session, persona=persona.key)  # two approvals at once never share a slot
     slot = at or next_free_slot(persona, after=now, taken=repo.taken_slots(session, persona=persona.key))
     note = f"slot {slot.isoformat()}"
     if failing and reason:

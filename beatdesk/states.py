@@ -21,6 +21,12 @@ ALLOWED: dict[S, frozenset[S]] = {
 TERMINAL_FOR_BATCH = frozenset({S.in_review, S.approved, S.scheduled, S.published, S.rejected, S.failed})
 """States in which a post no longer holds up its batch."""
 
+HOLDS_SLOT = frozenset({S.approved, S.scheduled, S.published})
+"""States in which a post's slot is taken: only these count when a free slot is looked for."""
+
+RELEASES_SLOT = frozenset({S.in_review, S.rejected, S.drafting, S.rendering})
+"""Moving into these gives the slot back (a failed post keeps its slot, to show where it failed)."""
+
 
 def check_transition(post_id: int, current: S, target: S) -> None:
     if target not in ALLOWED[current]:

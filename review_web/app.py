@@ -8,6 +8,7 @@ answer carries a strict CSP. Nothing but the login page is visible without a ses
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,7 +28,14 @@ from review_web.security import FORM_BODY, guarded
 from review_web.views import make_templates, page
 
 STATIC = Path(__file__).parent / "static"
-HEADINGS = {401: "Not logged in", 403: "Not allowed", 404: "Not found", 405: "Not allowed", 413: "Too large"}
+HEADINGS = {
+    401: "Not logged in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    409: "Already decided",
+    413: "Too large",
+}
 
 
 def create_app(settings: Settings, *, public: bool = False) -> ASGIApp:
@@ -74,7 +82,9 @@ async def _to_login(request: Request, _: LoginRequired) -> RedirectResponse:
 
 async def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
     heading = HEADINGS.get(exc.status_code, "Not possible")
-    response = page(request, "404.html", status_code=exc.status_code, detail=exc.detail, heading=heading)
+    post = re.match(r"/posts/(\d+)/", request.url.path)  # a refused decision links back to its post
+    response = page(request, "404.html", status_code=exc.status_code, detail=exc.detail, heading=heading,
+                    back=f"/posts/{post.group(1)}" if post else None)  # fmt: skip
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response

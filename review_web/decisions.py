@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from beatdesk.errors import BeatdeskError, NotFoundError
+from beatdesk.errors import BeatdeskError, InvalidTransitionError, NotFoundError
 from beatdesk.personas import load_persona
 from beatdesk.review import approve, parse_time, reject
 from beatdesk.store import Store, repo
@@ -42,6 +42,8 @@ def decide(
             following = repo.next_in_review(session, post_id=post_id)
     except NotFoundError as err:
         raise HTTPException(404, str(err)) from None
+    except InvalidTransitionError as err:  # decided by someone else first (or a stale page): nothing was changed
+        raise HTTPException(409, str(err)) from None
     except BeatdeskError as err:
         return RedirectResponse(f"/posts/{post_id}?{urlencode({'error': str(err)})}", status_code=303)
     if following is None:

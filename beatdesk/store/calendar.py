@@ -9,13 +9,14 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session
 
 from beatdesk.models import ContentFormat, PostStatus
+from beatdesk.states import HOLDS_SLOT
 from beatdesk.store.schema import PostRow, PublicationRow
 
-ON_CALENDAR = frozenset({PostStatus.approved, PostStatus.scheduled, PostStatus.published})
+ON_CALENDAR = HOLDS_SLOT
 """The states a post is shown in on the calendar; a post in any other state that keeps a slot only holds it."""
 
 
@@ -69,24 +70,41 @@ def posts_between(session: Session, *, persona: str, start: datetime, end: datet
 
 def taken_from(session: Session, *, persona: str, start: datetime) -> set[datetime]:
     """The slots of `persona` that posts hold from `start` on (what is past is never offered again)."""
-    rows = session.scalars(select(PostRow.slot_at).where(PostRow.persona == persona, PostRow.slot_at >= start))
+    rows = session.scalars(
+        select(PostRow.slot_at).where(PostRow.persona == persona, PostRow.slot_at >= start,
+                                      PostRow.status.in_(HOLDS_SLOT))
+    )  # fmt: skip
     return {_aware(at) for at in rows if at is not None}
 
 
 def slot_holder(session: Session, *, persona: str, at: datetime, other_than: int) -> int | None:
     """The id of another post of `persona` that holds the slot `at`, if one does."""
     return session.scalar(
-        select(PostRow.id).where(PostRow.persona == persona, PostRow.slot_at == at, PostRow.id != other_than).limit(1)
-    )
+        select(PostRow.id)
+        .where(PostRow.persona == persona, PostRow.slot_at == at, PostRow.id != other_than,
+               PostRow.status.in_(HOLDS_SLOT))
+        .limit(1)
+    )  # fmt: skip
 
 
 def hold_persona_slots(session: Session, *, persona: str) -> None:
     """Take turns on a persona's slots until the transaction ends, so two moves never land on one slot.
 
-    PostgreSQL: a transaction-level advisory lock keyed by the persona. SQLite runs one writer at a
-    time, and `move_slot` writes before the caller looks for a holder, so there the write is the turn."""
+    PostgreSQL: a transaction-level advisory lock keyed by the persona. SQLite runs one writer at a time:
+    the transaction takes the write lock now, so the slots it reads next are every other approval's."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(zlib.crc32(f"beatdesk slots {persona}".encode()))))
+    else:
+        take_write_turn(session)
+
+
+def take_write_turn(session: Session) -> None:
+    """SQLite: start the transaction as its database's one writer, before anything is read.
+
+    pysqlite begins a transaction at the first write, so reads before it see the last commit, not what a
+    decision racing this one is about to commit; a write that matches no row takes the lock up front
+    (SQLite's `BEGIN IMMEDIATE`, without changing how every other session begins)."""
+    session.execute(update(PostRow).where(false()).values(slot_at=None))
 
 
 def move_slot(session: Session, *, post_id: int, slot_at: datetime) -> bool:

@@ -51,7 +51,7 @@ from beatdesk.models import (
     SpendLine,
     StepStatus,
 )
-from beatdesk.states import TERMINAL_FOR_BATCH, check_transition
+from beatdesk.states import HOLDS_SLOT, RELEASES_SLOT, TERMINAL_FOR_BATCH, check_transition
 from beatdesk.store import heartbeat, search
 from beatdesk.store import steps as step_rows
 from beatdesk.store.schema import (
@@ -265,6 +265,13 @@ def batch_id_of(session: Session, post_id: int) -> int:
     if batch_id is None:
         raise NotFoundError(f"no post with id {post_id}")
     return batch_id
+
+
+def persona_of(session: Session, post_id: int) -> str:
+    persona = session.scalar(select(PostRow.persona).where(PostRow.id == post_id))
+    if persona is None:
+        raise NotFoundError(f"no post with id {post_id}")
+    return persona
 
 
 def get_post(session: Session, post_id: int, *, with_history: bool = True, lock: bool = False) -> Post:
@@ -769,8 +776,9 @@ def transition(
 ) -> PostStatus:
     """Move a post to `to` if the state table allows it; log the event; return the old status.
 
-    The post is read locked (PostgreSQL), so two workers never both move it; `expected`, when given,
-    must be its status, or the move is refused."""
+    The move is a compare-and-set (`WHERE status = <what was read>`, the row count checked): of two
+    decisions at the same moment exactly one moves the post, on SQLite (where `FOR UPDATE` is a no-op)
+    as on PostgreSQL; the other gets InvalidTransitionError. `expected`, when given, must be its status."""
     row = session.execute(
         select(PostRow.status, PostRow.batch_id).where(PostRow.id == post_id).with_for_update()
     ).first()  # two columns, not the whole row: the runner moves every post three times
@@ -780,19 +788,24 @@ def transition(
     if expected is not None and current is not expected:
         raise InvalidTransitionError(f"post {post_id} is {current}, not {expected}; it was not moved to {to}")
     check_transition(post_id, current, to)
+    now = utcnow()
+    moved: dict[str, object] = {"status": to, "status_changed_at": now, "touched_at": now}
+    if action in ("reject", "fail"):
+        moved["reason"] = note
+    if to in RELEASES_SLOT:
+        moved["slot_at"] = None  # a post back in review, drafting or rejected holds no slot
+    posts = cast(Table, PostRow.__table__)
+    won = session.execute(update(posts).where(posts.c.id == post_id, posts.c.status == current).values(**moved))
+    if not won.rowcount:  # type: ignore[attr-defined]  # another decision moved it between our read and write
+        now_status = session.scalar(select(PostRow.status).where(PostRow.id == post_id))
+        raise InvalidTransitionError(f"post {post_id} became {now_status} a moment ago; it was not moved to {to}")
+    _expire_loaded(session, PostRow, post_id)
     settles = (to in TERMINAL_FOR_BATCH) - (current in TERMINAL_FOR_BATCH)
     if settles:  # the batch's counter follows its posts (a redraft takes one back), so progress reads one row
         batches = cast(Table, BatchRow.__table__)
         counted = batches.c.posts_settled + settles
         session.execute(update(batches).where(batches.c.id == row.batch_id).values(posts_settled=counted))
         _expire_loaded(session, BatchRow, row.batch_id)
-    now = utcnow()
-    moved: dict[str, object] = {"status": to, "status_changed_at": now, "touched_at": now}
-    if action in ("reject", "fail"):
-        moved["reason"] = note
-    posts = cast(Table, PostRow.__table__)
-    session.execute(update(posts).where(posts.c.id == post_id).values(**moved))
-    _expire_loaded(session, PostRow, post_id)
     session.add(EventRow(post_id=post_id, at=now, actor=actor, action=action, from_status=current, to_status=to,
                          note=note))  # fmt: skip
     return current
@@ -880,7 +893,11 @@ def set_slot(session: Session, *, post_id: int, slot_at: datetime | None) -> Non
 
 
 def taken_slots(session: Session, *, persona: str) -> set[datetime]:
-    rows = session.scalars(select(PostRow.slot_at).where(PostRow.persona == persona, PostRow.slot_at.is_not(None)))
+    """The slots of `persona` held by posts on the calendar (approved, scheduled, published)."""
+    rows = session.scalars(
+        select(PostRow.slot_at).where(PostRow.persona == persona, PostRow.slot_at.is_not(None),
+                                      PostRow.status.in_(HOLDS_SLOT))
+    )  # fmt: skip
     return {_aware(at) for at in rows if at is not None}
 
 
