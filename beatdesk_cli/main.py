@@ -830,10 +830,7 @@ def serve(
 
     settings = get_settings()
     public = not is_loopback(host)
-    if public and settings.secret_key is None:
-        raise BeatdeskError(f"serving on {host} needs BEATDESK_SECRET_KEY set (at least 32 random bytes, e.g. "
-                            "python -c \"import secrets; print(secrets.token_urlsafe(48))\")")  # fmt: skip
-    desk = create_app(settings, public=public)
+    desk = create_app(settings, public=public)  # which refuses a weak key, or none beyond loopback
     uvicorn.run(desk, host=host, port=port, log_level="warning", proxy_headers=forwarded_allow_ips is not None,
                 forwarded_allow_ips=forwarded_allow_ips)  # fmt: skip
 
@@ -954,9 +951,11 @@ def _collected_line(done: Any) -> str:
 
 
 def _check_host(host: str, settings: Settings) -> None:
-    """Beyond this machine, cookies are signed with a key that outlives the home folder."""
-    if host not in ("127.0.0.1", "localhost", "::1") and settings.secret_key is None:
-        raise BeatdeskError(f"serving on {host} needs BEATDESK_SECRET_KEY set (a long random string)")
+    """Beyond this machine, cookies are signed with a key that outlives the home folder; any key given is
+    measured before three processes start (as `serve` will)."""
+    from review_web.security import is_loopback
+
+    settings.check_secret_key(public=not is_loopback(host))
 
 
 def _clock(now: str | None) -> datetime:

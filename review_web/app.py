@@ -32,7 +32,7 @@ HEADINGS = {401: "Not logged in", 403: "Not allowed", 404: "Not found", 405: "No
 
 def create_app(settings: Settings, *, public: bool = False) -> ASGIApp:
     """The desk for `settings`; `public` when served beyond this machine (cookies are then always Secure)."""
-    csrf = Csrf(secret_key(settings))
+    csrf = Csrf(secret_key(settings, public=public))
     store = open_store(settings.effective_database_url)
     desk = FastAPI(title="beatdesk review", docs_url=None, redoc_url=None, openapi_url=None, max_body_size=FORM_BODY)
     json_api = FastAPI(title="beatdesk API", docs_url=None, redoc_url=None, openapi_url=None, max_body_size=FORM_BODY)

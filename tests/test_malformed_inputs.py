@@ -251,6 +251,18 @@ FLAG_CASES: dict[str, Case] = {
     "users-add-short-password": Case(
         ("users", "add", "tom", "--password-stdin"), ("at least 10 characters",), stdin="short\n"
     ),
+    "users-add-common-password": Case(
+        ("users", "add", "tom", "--password-stdin"), ("too easy to guess", "very common password"), stdin="password12\n"
+    ),
+    "users-add-own-name": Case(  # strong enough for zxcvbn alone, not once it knows the name
+        ("users", "add", "tomasz", "--password-stdin"), ("too easy to guess",), stdin="tomasz-1987\n"
+    ),
+    "users-password-keyboard": Case(
+        ("users", "password", "rita", "--password-stdin"), ("too easy to guess",), stdin="qwertyuiop1234\n"
+    ),
+    "users-reset-common": Case(
+        ("users", "reset-password", "rita", "--password-stdin"), ("too easy to guess",), stdin="password12\n"
+    ),
     "users-add-no-terminal": Case(("users", "add", "tom"), ("--password-stdin",)),
     "users-add-role": Case(
         ("users", "add", "tom", "--role", "god", "--password-stdin"), ("'--role'",), stdin=PASSWORD + "\n", code=2
@@ -259,6 +271,26 @@ FLAG_CASES: dict[str, Case] = {
     "schedule-unknown-persona": Case(("schedule", "show", "--persona", "bob"), ("unknown persona 'bob'",)),
     "worker-no-broker": Case(("worker",), ("BEATDESK_BROKER_URL is not set",)),
     "serve-open-host": Case(("serve", "--host", "0.0.0.0"), ("BEATDESK_SECRET_KEY",)),
+    "secret-key-sequence": Case(
+        ("serve", "--port", "1"),
+        ("BEATDESK_SECRET_KEY", "too easy to guess", "token_urlsafe"),
+        env={"BEATDESK_SECRET_KEY": "0123456789abcdef0123456789abcdef"},
+    ),
+    "secret-key-repeat": Case(
+        ("serve", "--port", "1"),
+        ("BEATDESK_SECRET_KEY", "too easy to guess", "token_urlsafe"),
+        env={"BEATDESK_SECRET_KEY": "a" * 48},
+    ),
+    "secret-key-keyboard": Case(
+        ("up", "--port", "1"),
+        ("BEATDESK_SECRET_KEY", "too easy to guess", "token_urlsafe"),
+        env={"BEATDESK_SECRET_KEY": "qwertyuiopasdfghjklzxcvbnm1234567890"},
+    ),
+    "secret-key-short": Case(
+        ("up", "--port", "1"),
+        ("BEATDESK_SECRET_KEY", "too short", "token_urlsafe"),
+        env={"BEATDESK_SECRET_KEY": "Kq8-vN2pZ"},
+    ),
     "up-open-host": Case(("up", "--host", "0.0.0.0"), ("BEATDESK_SECRET_KEY",)),
     "rerender-unknown-model": Case(("post", "rerender", "1", "--model", "acme:x"), ("acme",)),
     "redraft-unknown": Case(("post", "redraft", "999"), ("999",)),
@@ -574,6 +606,21 @@ WEB_CASES: dict[str, Form] = {
     ),
     "user-short-password": Form(
         "/admin/users", {"name": "tom", "role": "reviewer", "password": "short"}, "10 characters", page="/admin/users"
+    ),
+    "user-common-password": Form(
+        "/admin/users",
+        {"name": "tom", "role": "reviewer", "password": "password12"},
+        "too easy to guess",
+        page="/admin/users",
+    ),
+    "user-password-own-name": Form(
+        "/admin/users",
+        {"name": "tomasz", "role": "admin", "password": "tomasz-1987"},
+        "too easy to guess",
+        page="/admin/users",
+    ),
+    "user-password-reset-common": Form(
+        "/admin/users/rita/password", {"password": "password12"}, "too easy to guess", page="/admin/users"
     ),
     "user-exists": Form(
         "/admin/users",
