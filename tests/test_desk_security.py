@@ -10,6 +10,7 @@ import html
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +299,52 @@ def test_an_admin_revokes_a_token_and_disables_a_user_on_the_desk(desk: Desk) ->
         desk.client().get("/api/posts", headers={"Authorization": f"Bearer {desk.token('ada', 'read')}"}).status_code
         == 200
     )
+
+
+class _Isolation(HTMLParser):
+    """Where a page shows text holding a bidirectional control: the element around it must be <bdi> or carry
+    dir (an isolate), so the control cannot reorder the rest of the row."""
+
+    VOID = frozenset(
+        {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, bool]] = []
+        self.exposed: list[str] = []
+        self.isolated = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.VOID:
+            self.stack.append((tag, tag == "bdi" or any(name == "dir" for name, _ in attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        if "\u202e" not in data:
+            return
+        tag, isolates = self.stack[-1] if self.stack else ("", False)
+        if isolates:
+            self.isolated += 1
+        elif tag != "title":  # the browser tab's title: text only, nothing to isolate with
+            self.exposed.append(f"<{tag}>{data.strip()[:60]}")
+
+
+def test_the_desk_isolates_right_to_left_overrides_in_titles_and_captions(desk: Desk) -> None:
+    hostile = "Invoice \u202egnp.exe review"  # shown as "Invoice exe.png…" if the override leaked into the row
+    with desk.store.session() as session:
+        post = repo.get_post(session, 1)
+        assert post.draft is not None
+        draft = post.draft.model_copy(update={"title": hostile, "caption": f"{hostile} caption #AI"})
+        repo.save_draft(session, post_id=1, draft=draft, checks=post.checks)
+    client = log_in(desk.client())
+    queue = client.get("/").text
+    assert f'<a href="/posts/1"><bdi>{hostile}</bdi></a>' in queue
+    assert '<h1 id="title" dir="auto">' in client.get("/posts/1").text
+    for path in ("/", "/posts/1", "/batches/1"):
+        found = _Isolation()
+        found.feed(client.get(path).text)
+        assert found.isolated and not found.exposed, (path, found.exposed)
