@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from beatdesk.errors import ConfigError, describe_validation_error
+from beatdesk.strength import MAKE_SECRET, secret_problem
 
 DEFAULT_SOURCE_MAX_BYTES = 1_000_000
 
@@ -135,6 +136,18 @@ class Settings(BaseSettings):
         for name in ("image_renderer", "video_renderer"):
             if getattr(self, name).startswith("fal:") and self.fal_key is None:
                 raise ConfigError(f"BEATDESK_{name.upper()} uses fal.ai but FAL_KEY is not set; nothing was spent")
+
+    def check_secret_key(self, *, public: bool) -> None:
+        """The desk's key: required beyond this machine (locally one is made and kept in the home), and when
+        given, measured: short keys and patterns (sequences, repeats, keyboard walks) are refused."""
+        if self.secret_key is None:
+            if public:
+                raise ConfigError(f"serving beyond this machine needs BEATDESK_SECRET_KEY set; make one with: "
+                                  f"{MAKE_SECRET}")  # fmt: skip
+            return
+        problem = secret_problem(self.secret_key.get_secret_value())
+        if problem is not None:
+            raise ConfigError(f"BEATDESK_SECRET_KEY {problem}; make one with: {MAKE_SECRET}")
 
     def check_home(self) -> None:
         """Make the home if missing and prove it writable (the SQLite store and media live there), or say why not."""

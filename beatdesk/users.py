@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError, NotFoundError
 from beatdesk.store.schema import ApiTokenRow, SessionRow, UserEventRow, UserRow, utcnow
+from beatdesk.strength import password_problem
 
 Role = Literal["reviewer", "admin"]
 Scope = Literal["read", "review", "admin"]
@@ -49,7 +50,7 @@ def check_user_name(name: str) -> None:
 
 def add_user(session: Session, *, name: str, role: Role, password: str, actor: str = CLI) -> User:
     check_user_name(name)
-    _check_password(password)
+    _check_password(password, name=name)
     found = session.scalar(select(UserRow).where(UserRow.name == name))
     if found is not None and found.removed_at is not None:
         raise BeatdeskError(f"{name!r} was removed on {found.removed_at:%Y-%m-%d}; a name is never given again, so "
@@ -83,8 +84,8 @@ def get_user(session: Session, user_id: int) -> User | None:
 
 def set_password(session: Session, *, name: str, password: str, actor: str = CLI) -> None:
     """A new password; every session of the user ends, so a stolen cookie stops working."""
-    _check_password(password)
     row = _present(session, name)
+    _check_password(password, name=name)
     row.password_hash = _hasher.hash(password)
     end_sessions(session, user_id=row.id)
     _record(session, actor=actor, action="password reset", subject=name, note="sessions ended")
@@ -363,9 +364,11 @@ def _present(session: Session, name: str) -> UserRow:
     return row
 
 
-def _check_password(password: str) -> None:
-    if len(password) < 10:
-        raise BeatdeskError("the password needs at least 10 characters")
+def _check_password(password: str, *, name: str) -> None:
+    """Every path that sets a password comes here: judged by zxcvbn, the user's name counted as known."""
+    problem = password_problem(password, user_inputs=(name,))
+    if problem is not None:
+        raise BeatdeskError(problem)
 
 
 def _user(row: UserRow) -> User:

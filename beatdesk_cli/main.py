@@ -13,11 +13,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from beatdesk.enums import REJECT_REASONS, PostStatus
 from beatdesk.errors import BeatdeskError
+from beatdesk_cli.terminal import TerminalConsole
 
 if TYPE_CHECKING:  # the commands import what they use, so `--help` and `queue list` start in a blink
     from beatdesk.models import Post
@@ -56,8 +56,9 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
-console = Console()
-errors = Console(stderr=True)
+console = TerminalConsole()
+errors = TerminalConsole(stderr=True)
+"""Everything the commands print goes through these two: no markup is read, control sequences never pass."""
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -85,7 +86,7 @@ StoredBatchId = Annotated[int, typer.Argument(help="The batch's id.", min=1, max
 
 def say_error(message: str) -> None:
     """`error: MESSAGE` on stderr, the message as plain text: brackets in it (`[least, most]`) are not markup."""
-    errors.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    errors.print(Text.assemble(("error:", "red"), " ", message), highlight=False, soft_wrap=True)
 
 
 def edge(func: F) -> F:
@@ -138,10 +139,10 @@ def init() -> None:
     settings.check_home()
     created = init_home(settings.home)
     _store(settings)
-    console.print(f"home: {escape(str(settings.home))}", highlight=False)
+    console.print(f"home: {settings.home}", highlight=False)
     for path in created:
         shown = path.relative_to(settings.home) if path != settings.home else path
-        console.print(f"  created {escape(str(shown))}", highlight=False)
+        console.print(f"  created {shown}", highlight=False)
     if not created:
         console.print("  everything was already there")
 
@@ -158,7 +159,7 @@ def config_show(as_json: JsonFlag = False) -> None:
         print_json(shown)
         return
     for key, value in shown.items():
-        console.print(escape(f"{key} = {value}"), highlight=False)
+        console.print(f"{key} = {value}", highlight=False)
 
 
 @batch_app.command("run")
@@ -242,7 +243,7 @@ def batch_run(
     if failed:
         say_error(f"batch {batch.id}: {len(failed)} of {len(batch.posts)} posts failed")
         for line in failed:
-            errors.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+            errors.print(f"  {line}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     if batch.status is not BatchStatus.done:
         errors.print(
@@ -391,7 +392,7 @@ def sources_add(
         max_bytes=settings.source_max_bytes,
     )
     for line in unreachable:
-        errors.print(f"[yellow]skipped:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        errors.print(Text.assemble(("skipped:", "yellow"), " ", line), highlight=False, soft_wrap=True)
     if as_json:
         print_json(
             {
@@ -829,10 +830,7 @@ def serve(
 
     settings = get_settings()
     public = not is_loopback(host)
-    if public and settings.secret_key is None:
-        raise BeatdeskError(f"serving on {host} needs BEATDESK_SECRET_KEY set (at least 32 random bytes, e.g. "
-                            "python -c \"import secrets; print(secrets.token_urlsafe(48))\")")  # fmt: skip
-    desk = create_app(settings, public=public)
+    desk = create_app(settings, public=public)  # which refuses a weak key, or none beyond loopback
     uvicorn.run(desk, host=host, port=port, log_level="warning", proxy_headers=forwarded_allow_ips is not None,
                 forwarded_allow_ips=forwarded_allow_ips)  # fmt: skip
 
@@ -863,7 +861,7 @@ def up(
     )
     mode = "in-process tasks" if settings.in_process else "Celery workers"
     banner = f"beatdesk up: review desk on http://{host}:{port}, {mode}; Ctrl-C stops everything"
-    errors.print(escape(banner), highlight=False, soft_wrap=True)
+    errors.print(banner, highlight=False, soft_wrap=True)
     raise typer.Exit(Supervisor(children).run())
 
 
@@ -887,7 +885,7 @@ def users_add(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _store(get_settings()).session() as session:
         user = add_user(session, name=name, role=role.value, password=password)
-    console.print(f"user {escape(user.name)} added as {user.role}", highlight=False)
+    console.print(f"user {user.name} added as {user.role}", highlight=False)
 
 
 @publish_app.command("due")
@@ -941,9 +939,9 @@ def metrics_collect(
         return
     console.print(_collected_line(done), highlight=False)
     for where, reason in done.stale.items():
-        console.print(f"[yellow]{escape(where)} stale:[/] {escape(reason)}", highlight=False)
+        console.print(Text.assemble((f"{where} stale:", "yellow"), " ", reason), highlight=False)
     for where, until in done.rate_limited.items():
-        console.print(f"{escape(where)} rate-limited until {until:%Y-%m-%d %H:%M} UTC", highlight=False)
+        console.print(f"{where} rate-limited until {until:%Y-%m-%d %H:%M} UTC", highlight=False)
 
 
 def _collected_line(done: Any) -> str:
@@ -953,9 +951,11 @@ def _collected_line(done: Any) -> str:
 
 
 def _check_host(host: str, settings: Settings) -> None:
-    """Beyond this machine, cookies are signed with a key that outlives the home folder."""
-    if host not in ("127.0.0.1", "localhost", "::1") and settings.secret_key is None:
-        raise BeatdeskError(f"serving on {host} needs BEATDESK_SECRET_KEY set (a long random string)")
+    """Beyond this machine, cookies are signed with a key that outlives the home folder; any key given is
+    measured before three processes start (as `serve` will)."""
+    from review_web.security import is_loopback
+
+    settings.check_secret_key(public=not is_loopback(host))
 
 
 def _clock(now: str | None) -> datetime:
@@ -1006,7 +1006,7 @@ def schedule_show(
     for post, states in rows:
         slot = f"{post.slot_at:%Y-%m-%d %H:%M}" if post.slot_at else ""
         where = ", ".join(_channel_cell(s, post.slot_at) for s in states)
-        table.add_row(slot, str(post.id), post.persona, str(post.content_format), escape(post.title), escape(where))
+        table.add_row(slot, str(post.id), post.persona, str(post.content_format), post.title, where)
     console.print(table)
 
 
@@ -1066,7 +1066,7 @@ def users_tokens(
     table = Table("id", "user", "name", "scope", "made (UTC)", "last used (UTC)", "expires (UTC)", "state",
                   title=f"{len(tokens)} tokens")  # fmt: skip
     for t in tokens:
-        table.add_row(str(t.id), t.user, escape(t.name or ""), t.scope, f"{t.created_at:%Y-%m-%d %H:%M}",
+        table.add_row(str(t.id), t.user, t.name or "", t.scope, f"{t.created_at:%Y-%m-%d %H:%M}",
                       f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
                       f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "never", t.state)  # fmt: skip
     console.print(table)
@@ -1150,9 +1150,9 @@ def users_reset_password(
         made = reset_password(session, name=name, password=typed, actor=CLI)
     if made is not None:
         print(made)  # alone on stdout, for a script to pass on; shown this once
-        errors.print(f"password of {escape(name)} reset (above, shown once); their sessions ended", highlight=False)
+        errors.print(f"password of {name} reset (above, shown once); their sessions ended", highlight=False)
     else:
-        console.print(f"password of {escape(name)} changed; their sessions ended", highlight=False)
+        console.print(f"password of {name} changed; their sessions ended", highlight=False)
 
 
 @users_app.command("disable")
@@ -1216,7 +1216,7 @@ def audit(as_json: JsonFlag = False) -> None:
         console.print(f"{report.steps} steps, {report.posts} posts, {report.batches} batches: "
                       f"{format_usd(report.total_usd)} USD on the books", highlight=False)  # fmt: skip
         for finding in report.findings:
-            console.print(f"[red]✗[/] {escape(finding)}", highlight=False)
+            console.print(Text.assemble(("✗", "red"), " ", finding), highlight=False)
     if not report.ok:
         raise typer.Exit(1)
 

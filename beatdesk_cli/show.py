@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -14,6 +12,7 @@ from rich.text import Text
 from beatdesk.evals import Standing
 from beatdesk.models import Batch, ContentFormat, HeroTextDraft, PipelineStep, Plan, Post, Source, VideoDraft
 from beatdesk.prices import format_usd
+from beatdesk_cli.terminal import json_text
 
 SUMMARY_FIELDS = (
     "id",
@@ -46,7 +45,7 @@ def batch_json(batch: Batch) -> dict[str, Any]:
 
 
 def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    print(json_text(data), flush=True)
 
 
 WIDE = 120
@@ -54,7 +53,7 @@ WIDE = 120
 
 
 def posts_table(posts: list[Post], *, title: str | None = None) -> Table:
-    table = Table(title=escape(title) if title else None, header_style="bold")
+    table = Table(title=title, header_style="bold")
     for column in ("id", "batch", "format", "status", "title", "cost (USD)"):
         table.add_column(column, justify="right" if column in ("id", "batch", "cost (USD)") else "left")
     for post in posts:
@@ -157,7 +156,7 @@ def print_post(console: Console, post: Post) -> None:
     if draft is not None:
         console.print(Panel(Text(draft.caption), title="Caption"))
     if post.checks:
-        marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}
+        marks = {"ok": Text("ok", "green"), "warn": Text("warn", "yellow"), "fail": Text("fail", "red")}
         checks = Table("check", "", "detail", title="Checks", header_style="bold")
         for check in sorted(post.checks, key=lambda c: ("fail", "warn", "ok").index(c.level)):
             checks.add_row(Text(check.name), marks[check.level], Text(check.detail))

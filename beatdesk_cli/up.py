@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TextIO
 
+from beatdesk_cli.terminal import clean
+
 STOP_GRACE_S = 20.0
 """How long children get to finish after SIGTERM (a worker ends its running tasks) before SIGKILL."""
 
@@ -49,8 +51,8 @@ class Supervisor:
         self._pumps: list[threading.Thread] = []
 
     def say(self, name: str, line: str) -> None:
-        with self._write:
-            self.out.write(f"{name:<{self.width}} | {line}\n")
+        with self._write:  # a child's log line may quote a title or a provider's answer: cleaned like the rest
+            self.out.write(f"{name:<{self.width}} | {clean(line)}\n")
             self.out.flush()
 
     def _pump(self, name: str, stream: TextIO) -> None:

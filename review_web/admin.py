@@ -26,11 +26,12 @@ from beatdesk.users import (
     revoke_token,
     user_events,
 )
-from review_web.deps import MAX_ID, Admin, AdminViewer, PersonaKey, SettingsDep, StoreDep
+from review_web.deps import MAX_ID, Admin, AdminViewer, PersonaKey, SettingsDep, StoreDep, admin_only
 from review_web.security import FORM_BODY, PERSONA_BODY
 from review_web.views import page
 
-router = APIRouter(prefix="/admin", max_body_size=FORM_BODY)
+router = APIRouter(prefix="/admin", max_body_size=FORM_BODY, dependencies=[admin_only])
+"""Every route here, present and future, is for an admin with the admin scope, whatever its own parameters ask."""
 UserName = Annotated[str, Path(max_length=64)]
 
 

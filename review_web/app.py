@@ -40,7 +40,7 @@ HEADINGS = {
 
 def create_app(settings: Settings, *, public: bool = False) -> ASGIApp:
     """The desk for `settings`; `public` when served beyond this machine (cookies are then always Secure)."""
-    csrf = Csrf(secret_key(settings))
+    csrf = Csrf(secret_key(settings, public=public))
     store = open_store(settings.effective_database_url)
     desk = FastAPI(title="beatdesk review", docs_url=None, redoc_url=None, openapi_url=None, max_body_size=FORM_BODY)
     json_api = FastAPI(title="beatdesk API", docs_url=None, redoc_url=None, openapi_url=None, max_body_size=FORM_BODY)

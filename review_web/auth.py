@@ -14,7 +14,6 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from beatdesk.errors import ConfigError
 from beatdesk.settings import Settings
 from beatdesk.users import SCOPES, Scope, User
 
@@ -22,21 +21,16 @@ SESSION_COOKIE = "beatdesk_session"
 ANON_COOKIE = "beatdesk_anon"
 """A random nonce for visitors without a session: the login form's CSRF token is bound to it."""
 SESSION_LIFETIME = timedelta(hours=8)
-MIN_SECRET_BYTES = 32
-MAKE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 LOGIN_LIMITS = (parse("5/minute"), parse("30/minute"))
 """Per peer and name, and per peer whatever the name."""
 
 
-def secret_key(settings: Settings) -> str:
-    """BEATDESK_SECRET_KEY, or one made once and kept in the home (readable by its owner only);
-    a key of fewer than 32 bytes, or of few distinct characters, is refused with how to make one."""
+def secret_key(settings: Settings, *, public: bool = False) -> str:
+    """BEATDESK_SECRET_KEY, or, on this machine only, one made once and kept in the home (readable by its owner
+    only); a weak key is refused with how to make one (`Settings.check_secret_key`)."""
+    settings.check_secret_key(public=public)
     if settings.secret_key is not None:
-        key = settings.secret_key.get_secret_value()
-        if len(key.encode()) < MIN_SECRET_BYTES or len(set(key)) < 16:
-            raise ConfigError(f"BEATDESK_SECRET_KEY is too weak: use at least {MIN_SECRET_BYTES} random bytes, "
-                              f"e.g. the output of: {MAKE_SECRET}")  # fmt: skip
-        return key
+        return settings.secret_key.get_secret_value()
     path = settings.home / "secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

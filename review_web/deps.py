@@ -112,10 +112,16 @@ async def _admin(request: Request, csrftoken: Annotated[str, Form()] = "") -> Us
 
 
 def _admin_viewer(request: Request) -> User:
-    user = _viewer(request)
-    if user.role != "admin":
+    """An admin's session, or a token of admin scope: an admin's read-scope token reads no user list either,
+    as on the API (`_scoped`)."""
+    found = identity(request)
+    if found is None:
+        raise LoginRequired()
+    if found.user.role != "admin":
         raise HTTPException(403, "only an admin may manage users and personas")
-    return user
+    if not found.may("admin"):
+        raise HTTPException(403, f"this needs a token with the admin scope; this one has {found.scope}")
+    return found.user
 
 
 Viewer = Annotated[User, Depends(_viewer)]
@@ -125,6 +131,8 @@ Reviewer = Annotated[User, Depends(_reviewer)]
 Admin = Annotated[User, Depends(_admin)]
 """A form that manages users or personas: CSRF-checked, admin scope."""
 AdminViewer = Annotated[User, Depends(_admin_viewer)]
+"""An admin page: an admin, with the admin scope. Also every /admin route's guard (`admin_only`)."""
+admin_only = Depends(_admin_viewer)
 
 
 def _token_identity(request: Request) -> Identity:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from beatdesk.models import REJECT_REASONS
 from beatdesk.prices import format_usd
@@ -44,8 +45,15 @@ def link(url: str | None) -> str | None:
     return url.strip() if parts.scheme.lower() in LINK_SCHEMES and parts.netloc else None
 
 
+def isolated(text: object) -> Markup:
+    """User or model text shown inline, escaped and in <bdi>: a right-to-left override (U+202E) or a
+    right-to-left title reorders nothing of the row around it. Blocks of such text carry dir="auto"."""
+    return Markup("<bdi>%s</bdi>") % text if text not in (None, "") else Markup("")
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))  # autoescape is on for .html
+    templates.env.filters["bdi"] = isolated
     templates.env.filters["usd"] = format_usd
     templates.env.filters["ago"] = relative_time
     templates.env.filters["link"] = link

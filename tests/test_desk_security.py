@@ -10,6 +10,7 @@ import html
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from beatdesk.errors import ConfigError
 from beatdesk.review import approve
 from beatdesk.settings import get_settings, load_settings
 from beatdesk.store import repo
-from beatdesk.users import disable_user, set_password
+from beatdesk.users import disable_user, list_people, set_password
 from review_web.app import create_app
 from tests.conftest import run_cli
 from tests.desk_client import PASSWORD, Desk, desk_home, form_token, log_in
@@ -102,8 +103,10 @@ def test_a_bearer_header_never_skips_csrf_unless_its_token_is_valid(desk: Desk) 
     (False, "http://testserver", False), (False, "https://testserver", True), (True, "http://testserver", True),
 ])  # fmt: skip
 def test_cookies_are_secure_over_https_or_beyond_loopback(
-    desk: Desk, public: bool, base_url: str, secure: bool
+    desk: Desk, public: bool, base_url: str, secure: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("BEATDESK_SECRET_KEY", secrets.token_urlsafe(48))  # needed beyond loopback
+    get_settings.cache_clear()
     client = desk.client(public=public, base_url=base_url)
     page = client.get("/login")
     token = page.text.split('name="csrftoken" value="')[1].split('"')[0]
@@ -117,17 +120,55 @@ def test_cookies_are_secure_over_https_or_beyond_loopback(
     assert ("; secure" in cookies[0].lower()) is secure
 
 
-@pytest.mark.parametrize("key", ["a", "x" * 64, "short-but-random-ish-1234"])
+@pytest.mark.parametrize("key", [
+    "a", "x" * 64, "short-but-random-ish-1234", "0123456789abcdef0123456789abcdef", "a" * 200,
+    "qwertyuiopasdfghjklzxcvbnm1234567890", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.", "passwordpasswordpasswordpassword",
+    "abcdefghijklmnopqrstuvwxyz012345", "Tr0ub4dor&3Tr0ub4dor&3Tr0ub4dor&3", secrets.token_urlsafe(40)[:10] * 8,
+])  # fmt: skip
 def test_a_weak_secret_key_is_refused_with_how_to_make_one(desk: Desk, key: str) -> None:
-    with pytest.raises(ConfigError, match=r"secrets\.token_urlsafe\(48\)"):
-        create_app(load_settings(secret_key=SecretStr(key)))
-    create_app(load_settings(secret_key=SecretStr(secrets.token_urlsafe(48))))
+    for public in (False, True):
+        with pytest.raises(ConfigError, match=r"^BEATDESK_SECRET_KEY .*secrets\.token_urlsafe\(48\)"):
+            create_app(load_settings(secret_key=SecretStr(key)), public=public)
+
+
+def test_random_secret_keys_pass_the_measure_and_none_is_needed_on_loopback_only(desk: Desk) -> None:
+    for key in [secrets.token_hex(16) for _ in range(20)] + [secrets.token_urlsafe(n) for n in (24, 32, 48, 96)]:
+        create_app(load_settings(secret_key=SecretStr(key)), public=True)
+    create_app(load_settings())  # one made and kept in the home
+    with pytest.raises(ConfigError, match=r"needs BEATDESK_SECRET_KEY set; make one with: python -c"):
+        create_app(load_settings(), public=True)
 
 
 def test_serve_refuses_a_weak_key_in_one_line(desk: Desk, cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BEATDESK_SECRET_KEY", "a")
     result = run_cli(cli, "serve", "--port", "1", code=1)
-    assert "too weak" in result.stderr and "token_urlsafe" in result.stderr
+    assert result.stderr.startswith("error: BEATDESK_SECRET_KEY is too short") and "token_urlsafe" in result.stderr
+
+
+ADMIN_ROUTES = [("GET", "/admin/users"), ("GET", "/admin/personas"), ("GET", "/admin/personas/ash"),
+                ("GET", "/admin/personas/new"), ("POST", "/admin/users"), ("POST", "/admin/users/rita/disable"),
+                ("POST", "/admin/users/rita/enable"), ("POST", "/admin/users/rita/remove"),
+                ("POST", "/admin/users/rita/password"), ("POST", "/admin/tokens/1/revoke"),
+                ("POST", "/admin/personas/ash")]  # fmt: skip
+
+
+def test_an_admins_read_or_review_token_opens_no_admin_page(desk: Desk) -> None:
+    """As on /api/users: the token's scope counts, not only its owner's role."""
+    client = desk.client()
+    form = {"name": "tom", "role": "admin", "password": "a typed new password", "confirm": "rita",
+            "text": "handle = 'x'"}  # fmt: skip
+    for scope in ("read", "review"):
+        token = {"Authorization": f"Bearer {desk.token('ada', scope)}"}
+        assert client.get("/api/users", headers=token).status_code == 403
+        for method, path in ADMIN_ROUTES:
+            answer = client.request(method, path, headers=token, data=form if method == "POST" else None,
+                                    follow_redirects=False)  # fmt: skip
+            assert answer.status_code == 403 and "admin scope" in answer.text, (scope, method, path)
+    with desk.store.session() as session:
+        assert [p.state for p in list_people(session)] == ["active", "active"]  # nothing changed
+    admin = {"Authorization": f"Bearer {desk.token('ada', 'admin')}"}
+    assert client.get("/admin/users", headers=admin).status_code == 200
+    assert client.get("/api/users", headers=admin).status_code == 200
 
 
 def test_login_limit_counts_the_peer_whatever_x_forwarded_for_says(desk: Desk) -> None:
@@ -258,3 +299,52 @@ def test_an_admin_revokes_a_token_and_disables_a_user_on_the_desk(desk: Desk) ->
         desk.client().get("/api/posts", headers={"Authorization": f"Bearer {desk.token('ada', 'read')}"}).status_code
         == 200
     )
+
+
+class _Isolation(HTMLParser):
+    """Where a page shows text holding a bidirectional control: the element around it must be <bdi> or carry
+    dir (an isolate), so the control cannot reorder the rest of the row."""
+
+    VOID = frozenset(
+        {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, bool]] = []
+        self.exposed: list[str] = []
+        self.isolated = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.VOID:
+            self.stack.append((tag, tag == "bdi" or any(name == "dir" for name, _ in attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        if "\u202e" not in data:
+            return
+        tag, isolates = self.stack[-1] if self.stack else ("", False)
+        if isolates:
+            self.isolated += 1
+        elif tag != "title":  # the browser tab's title: text only, nothing to isolate with
+            self.exposed.append(f"<{tag}>{data.strip()[:60]}")
+
+
+def test_the_desk_isolates_right_to_left_overrides_in_titles_and_captions(desk: Desk) -> None:
+    hostile = "Invoice \u202egnp.exe review"  # shown as "Invoice exe.png…" if the override leaked into the row
+    with desk.store.session() as session:
+        post = repo.get_post(session, 1)
+        assert post.draft is not None
+        draft = post.draft.model_copy(update={"title": hostile, "caption": f"{hostile} caption #AI"})
+        repo.save_draft(session, post_id=1, draft=draft, checks=post.checks)
+    client = log_in(desk.client())
+    queue = client.get("/").text
+    assert f'<a href="/posts/1"><bdi>{hostile}</bdi></a>' in queue
+    assert '<h1 id="title" dir="auto">' in client.get("/posts/1").text
+    for path in ("/", "/posts/1", "/batches/1"):
+        found = _Isolation()
+        found.feed(client.get(path).text)
+        assert found.isolated and not found.exposed, (path, found.exposed)

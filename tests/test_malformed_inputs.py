@@ -7,6 +7,8 @@ the way a person's typing reaches it; the web cases through FastAPI's TestClient
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 import shutil
@@ -20,11 +22,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from rich.text import Text
 from typer.testing import CliRunner
 
 from beatdesk.settings import get_settings, load_settings
-from beatdesk.store import forget_stores
+from beatdesk.store import forget_stores, open_store, repo
 from beatdesk_cli.main import main
+from beatdesk_cli.terminal import TerminalConsole, clean
 from review_web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -247,6 +251,18 @@ FLAG_CASES: dict[str, Case] = {
     "users-add-short-password": Case(
         ("users", "add", "tom", "--password-stdin"), ("at least 10 characters",), stdin="short\n"
     ),
+    "users-add-common-password": Case(
+        ("users", "add", "tom", "--password-stdin"), ("too easy to guess", "very common password"), stdin="password12\n"
+    ),
+    "users-add-own-name": Case(  # strong enough for zxcvbn alone, not once it knows the name
+        ("users", "add", "tomasz", "--password-stdin"), ("too easy to guess",), stdin="tomasz-1987\n"
+    ),
+    "users-password-keyboard": Case(
+        ("users", "password", "rita", "--password-stdin"), ("too easy to guess",), stdin="qwertyuiop1234\n"
+    ),
+    "users-reset-common": Case(
+        ("users", "reset-password", "rita", "--password-stdin"), ("too easy to guess",), stdin="password12\n"
+    ),
     "users-add-no-terminal": Case(("users", "add", "tom"), ("--password-stdin",)),
     "users-add-role": Case(
         ("users", "add", "tom", "--role", "god", "--password-stdin"), ("'--role'",), stdin=PASSWORD + "\n", code=2
@@ -255,6 +271,26 @@ FLAG_CASES: dict[str, Case] = {
     "schedule-unknown-persona": Case(("schedule", "show", "--persona", "bob"), ("unknown persona 'bob'",)),
     "worker-no-broker": Case(("worker",), ("BEATDESK_BROKER_URL is not set",)),
     "serve-open-host": Case(("serve", "--host", "0.0.0.0"), ("BEATDESK_SECRET_KEY",)),
+    "secret-key-sequence": Case(
+        ("serve", "--port", "1"),
+        ("BEATDESK_SECRET_KEY", "too easy to guess", "token_urlsafe"),
+        env={"BEATDESK_SECRET_KEY": "0123456789abcdef0123456789abcdef"},
+    ),
+    "secret-key-repeat": Case(
+        ("serve", "--port", "1"),
+        ("BEATDESK_SECRET_KEY", "too easy to guess", "token_urlsafe"),
+        env={"BEATDESK_SECRET_KEY": "a" * 48},
+    ),
+    "secret-key-keyboard": Case(
+        ("up", "--port", "1"),
+        ("BEATDESK_SECRET_KEY", "too easy to guess", "token_urlsafe"),
+        env={"BEATDESK_SECRET_KEY": "qwertyuiopasdfghjklzxcvbnm1234567890"},
+    ),
+    "secret-key-short": Case(
+        ("up", "--port", "1"),
+        ("BEATDESK_SECRET_KEY", "too short", "token_urlsafe"),
+        env={"BEATDESK_SECRET_KEY": "Kq8-vN2pZ"},
+    ),
     "up-open-host": Case(("up", "--host", "0.0.0.0"), ("BEATDESK_SECRET_KEY",)),
     "rerender-unknown-model": Case(("post", "rerender", "1", "--model", "acme:x"), ("acme",)),
     "redraft-unknown": Case(("post", "redraft", "999"), ("999",)),
@@ -571,6 +607,21 @@ WEB_CASES: dict[str, Form] = {
     "user-short-password": Form(
         "/admin/users", {"name": "tom", "role": "reviewer", "password": "short"}, "10 characters", page="/admin/users"
     ),
+    "user-common-password": Form(
+        "/admin/users",
+        {"name": "tom", "role": "reviewer", "password": "password12"},
+        "too easy to guess",
+        page="/admin/users",
+    ),
+    "user-password-own-name": Form(
+        "/admin/users",
+        {"name": "tomasz", "role": "admin", "password": "tomasz-1987"},
+        "too easy to guess",
+        page="/admin/users",
+    ),
+    "user-password-reset-common": Form(
+        "/admin/users/rita/password", {"password": "password12"}, "too easy to guess", page="/admin/users"
+    ),
     "user-exists": Form(
         "/admin/users",
         {"name": "rita", "role": "reviewer", "password": PASSWORD},
@@ -649,3 +700,103 @@ def test_api_refuses(call: Call, desk_home: Path) -> None:
     assert answer.status_code == call.status, answer.text
     assert call.needle in answer.text
     assert snapshot(desk_home) == before
+
+
+# --- hostile text on its way to a terminal ----------------------------------------------------------
+
+SEQUENCES = ("\x1b[2J", "\x1b]0;pwned\x07", "\x9b31m", "\u202e")
+"""Clear the screen, set the window title, an 8-bit CSI (red), a right-to-left override."""
+WORDS = ("Alpha", "Bravo", "Charlie", "Delta", "Echo")
+
+
+def hostile(kind: str) -> str:
+    """Words of `kind` with a sequence after each but the last: what a source, a persona or a model might send."""
+    return " ".join(f"{kind}{word}{seq}" for word, seq in zip(WORDS, (*SEQUENCES, ""), strict=True))
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string that carries control characters as \\u escapes, as TOML requires."""
+    return '"' + "".join(c if c.isprintable() and c not in '"\\' else f"\\u{ord(c):04x}" for c in text) + '"'
+
+
+@pytest.fixture(scope="module")
+def hostile_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose beats, a source and a post's model-written title and caption carry escape sequences."""
+    home = tmp_path_factory.mktemp("hostile") / "home"
+    beatdesk("init", home=home)
+    persona = home / "personas" / "ash.toml"
+    text = persona.read_text(encoding="utf-8")
+    beat_titles = re.findall(r'^title = "([^"]+)"$', text, flags=re.MULTILINE)
+    for title in beat_titles:  # every beat, so whichever the planner picks carries them
+        text = text.replace(f'title = "{title}"', f"title = {toml_string(title + ' ' + hostile('b'))}")
+    persona.write_text(text, encoding="utf-8")
+    note = home.parent / "evil.md"
+    note.write_text(f"+++\ntitle = {toml_string(hostile('s'))}\npublished = 2026-11-20\n"
+                    "beats = ['benchmark_skepticism']\n+++\nPrompt templates moved leaderboard scores by four "
+                    "points in a rerun of a public benchmark.\n", encoding="utf-8")  # fmt: skip
+    beatdesk("sources", "add", str(note), "--persona", "ash", home=home)
+    beatdesk("batch", "run", "--persona", "ash", "--items", "1", "--video", "0", home=home)
+    store = open_store(f"sqlite:///{home / 'beatdesk.db'}")
+    with store.session() as session:
+        post = repo.get_post(session, 1)
+        assert post.draft is not None
+        draft = post.draft.model_copy(update={"title": hostile("t"), "caption": hostile("c")})
+        repo.save_draft(session, post_id=1, draft=draft, checks=post.checks)
+    forget_stores()
+    return home
+
+
+TERMINAL_COMMANDS = {
+    "plan": (("plan", "--persona", "ash", "--items", "6"), "b"),
+    "sources-list": (("sources", "list", "--persona", "ash"), "s"),
+    "queue-list": (("queue", "list"), "t"),
+    "post-show": (("post", "show", "1"), "t"),
+    "post-show-beat": (("post", "show", "1"), "b"),
+    "post-show-caption": (("post", "show", "1"), "c"),
+    "batch-show": (("batch", "show", "1"), "t"),
+}
+
+
+@pytest.mark.parametrize(("args", "kind"), list(TERMINAL_COMMANDS.values()), ids=list(TERMINAL_COMMANDS))
+def test_no_control_sequence_reaches_the_terminal(args: tuple[str, ...], kind: str, hostile_home: Path,
+                                                  home: Path) -> None:  # fmt: skip
+    shutil.copytree(hostile_home, home)
+    code, out, err = run_main(args, env={"COLUMNS": "200"}, stdin=None)
+    assert code == 0, err
+    for raw in ("\x1b", "\x07", "\x9b", "\u202e", *SEQUENCES):
+        assert raw not in out + err, (raw, out)
+    for word in WORDS:
+        assert f"{kind}{word}" in out, (word, out)
+    assert "<U+202E>" in out  # shown, so a reader sees something was there, but it reorders nothing
+
+    code, out, _ = run_main((*args, "--json"), env={}, stdin=None)
+    assert code == 0 and "\u202e" not in out and "\x9b" not in out and "\x1b" not in out
+    assert any(hostile(kind) in value for value in strings(json.loads(out)))  # escaped, the same text for a program
+
+
+def strings(data: object) -> set[str]:
+    """Every string in parsed JSON."""
+    if isinstance(data, str):
+        return {data}
+    values = data.values() if isinstance(data, dict) else data if isinstance(data, list) else []
+    return set().union(*(strings(v) for v in values))
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    ("a\x1b[2Jb", "ab"), ("a\x1b]0;title\x07b", "ab"), ("a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\b", "alinkb"),
+    ("a\x9b31mb", "ab"), ("a\x9d0;t\x9cb", "ab"), ("a\x1bPq#0\x1b\\b", "ab"), ("a\x1bcb", "ab"), ("a\x1b(Bb", "ab"),
+    ("a\rb\x08\x7f\x85c", "abc"), ("tab\tand\nline", "tab\tand\nline"), ("\u202ecba\u2066x\u2069", "<U+202E>cba<U+2066>x<U+2069>"),
+    ("[bold]not markup[/] :smile:", "[bold]not markup[/] :smile:"), ("Zürich, 東京", "Zürich, 東京"),
+])  # fmt: skip
+def test_terminal_text_keeps_words_and_drops_sequences(raw: str, shown: str) -> None:
+    assert clean(raw) == shown
+    for styled in (False, True):
+        printed = io.StringIO()
+        console = TerminalConsole(file=printed, force_terminal=True, color_system="truecolor", width=200)
+        console.print(Text.assemble(("x", "bold"), raw) if styled else "x" + raw)
+        # Only Rich's own styles are left: without them, the text as shown above.
+        plain = Text.from_ansi(printed.getvalue()).plain.rstrip("\n")
+        if styled and "\x07" in raw:  # Rich drops BEL from a Text, so a title sequence loses its introducer only
+            assert plain.startswith("xa") and plain.endswith("b") and "\x1b" not in plain
+        else:
+            assert plain == ("x" + shown).expandtabs(8)

@@ -45,7 +45,7 @@ def test_the_post_page_shows_numbers_per_channel(cli: CliRunner, home: Path) -> 
     assert cells.count('title="mastodon does not report reach">—</td>') == 2
     assert cells.count('title="mastodon does not report saves">—</td>') == 2
     assert '<td class="num">0</td>' in cells and '<td class="num">8</td>' in cells  # a real 0 is a 0
-    assert "Stale: mastodon refused the token (401: &lt;script&gt;revoked&lt;/script&gt;)" in table
+    assert "Stale: <bdi>mastodon refused the token (401: &lt;script&gt;revoked&lt;/script&gt;)</bdi>" in table
     assert "<script>revoked" not in page
     assert "Next read: Mon 09 Nov 2026 10:00 CET (Europe/Berlin)" in table  # 7 days after it went out
     assert "outbox reports no numbers." in section
