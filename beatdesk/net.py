@@ -23,6 +23,7 @@ import httpcore
 import httpx
 
 from beatdesk.errors import BeatdeskError
+from beatdesk.models import is_loopback_host
 
 ACCEPT_ENCODING = "gzip, deflate"
 """Only encodings decoded here, in bounded steps: zlib's output can be capped per call, brotli's and zstd's
@@ -107,16 +108,6 @@ def checked_addresses(host: str, port: int) -> list[str]:
                     "(set BEATDESK_ALLOW_PRIVATE_URLS=1 to allow an intranet)"
                 )
     return addresses
-
-
-def is_loopback_host(host: str) -> bool:
-    """This machine, by a literal address or `localhost` (not by a name that merely resolves there)."""
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def plain_http_to_elsewhere(url: str) -> bool:
