@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -75,6 +77,23 @@ def check_cron(line: str) -> str:
 CronLine = Annotated[str, AfterValidator(check_cron)]
 
 
+def is_loopback_host(host: str) -> bool:
+    """This machine, by a literal address or `localhost` (not by a name that merely resolves there)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _loopback_url(url: str) -> bool:
+    try:
+        return is_loopback_host(urlsplit(url).hostname or "")
+    except ValueError:  # a malformed address (a bad IPv6 literal) is not this machine
+        return False
+
+
 class Channel(Strict):
     """Where the persona posts; `outbox` writes files locally. Credentials never live here (see README)."""
 
@@ -102,6 +121,12 @@ class Channel(Strict):
         for name, value in (("url", self.url), ("video_url", self.video_url), ("media_url", self.media_url)):
             if value is not None and not re.match(r"^https?://[^\s/]+", value):
                 raise ValueError(f"{name} must be an http(s) address, got {value!r}")
+        for name, value in (("url", self.url), ("video_url", self.video_url)):  # both are sent credentials
+            if value is not None and value.lower().startswith("http:") and not _loopback_url(value):
+                raise ValueError(
+                    f"the {self.name} channel's {name} {value!r} is plain http to another machine, which would send "
+                    "its credentials in the clear; use https:// (plain http only to 127.0.0.1, ::1 or localhost)"
+                )
         if self.name in ("mastodon", "webhook") and self.url is None:
             raise ValueError(f"a {self.name} channel needs url (e.g. https://mastodon.social)")
         return self

@@ -73,7 +73,13 @@ class Settings(BaseSettings):
     give_up_after_s: float = Field(default=900, ge=1, le=7 * 86400)
     """A post that has not moved for this long, with no live worker on it, ends failed with the reason."""
     source_max_bytes: int = Field(default=DEFAULT_SOURCE_MAX_BYTES, ge=1)
-    """The largest source file or feed `sources add` reads; a bigger one is refused, not stored whole."""
+    """The largest source file or feed `sources add` reads, in decoded bytes; a bigger one is refused."""
+    source_fetch_timeout_s: float = Field(default=20, gt=0, le=3600)
+    """How long fetching one source URL may take in all (redirects included), however the server trickles."""
+    publish_timeout_s: float = Field(default=60, gt=0, le=3600)
+    """How long one call to a channel's or a metrics API may take in all (an upload included)."""
+    allow_private_urls: bool = False
+    """Let source URLs and channels reach loopback, private and link-local addresses (an intranet, tests)."""
 
     @field_validator("home", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
@@ -18,6 +19,7 @@ import feedparser
 import httpx
 from pydantic import ValidationError
 
+from beatdesk import net
 from beatdesk.errors import BeatdeskError, describe_validation_error
 from beatdesk.models import Beat, Persona, Source
 from beatdesk.settings import DEFAULT_SOURCE_MAX_BYTES
@@ -34,6 +36,7 @@ SECOND_BEAT_SHARE = 0.8
 """A second beat is tagged only when it scores at least this share of the best one: a piece about both."""
 MIN_ARTICLE_WORDS = 30
 """Fewer words than this extracted from a page: a cover, a login wall or an error page, not an article."""
+MAX_REDIRECTS = 5
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s+")
 
 
@@ -152,14 +155,25 @@ def _from_file(path: Path, *, kind: Kind | None, max_bytes: int) -> list[Source]
 
 
 def _from_url(url: str, *, kind: Kind | None, max_bytes: int) -> list[Source]:
+    from beatdesk.settings import get_settings
+
     try:
-        response = httpx.get(url, timeout=10, follow_redirects=True, headers={"User-Agent": "beatdesk"})
-        response.raise_for_status()
-    except httpx.HTTPStatusError as err:
-        raise SourceUnreachable(f"{url}: the server answered {err.response.status_code}; skipped") from None
+        response = net.request(
+            _client(), "GET", url, max_bytes=max_bytes, deadline_s=get_settings().source_fetch_timeout_s,
+            redirects=MAX_REDIRECTS,
+        )  # fmt: skip
+    except net.AnswerTooLarge:
+        raise SourceError(
+            f"{url}: over the {max_bytes:,}-byte limit for a source (BEATDESK_SOURCE_MAX_BYTES); nothing stored"
+        ) from None
+    except net.AddressRefused as err:
+        raise SourceError(f"{url}: {err}; nothing stored") from None
+    except net.FetchError as err:
+        raise SourceError(f"{err}; nothing stored") from None
     except httpx.HTTPError as err:
         raise SourceUnreachable(f"{url}: cannot fetch it ({type(err).__name__}: {err}); skipped") from None
-    _check_size(url, len(response.content), max_bytes)
+    if response.status_code >= 400:
+        raise SourceUnreachable(f"{url}: the server answered {response.status_code}; skipped")
     text = response.text
     if not text.strip():
         raise SourceError(f"{url}: the answer is empty")
@@ -168,6 +182,12 @@ def _from_url(url: str, *, kind: Kind | None, max_bytes: int) -> list[Source]:
     if "html" not in response.headers.get("content-type", "") and not _looks_like_html(text):
         raise SourceError(f"{url}: neither a feed nor an HTML page; save it as a note file and add that")
     return parse_article(text, origin=url)
+
+
+@lru_cache(maxsize=1)
+def _client() -> httpx.Client:
+    """One guarded client per process: a batch of URLs reuses its connections."""
+    return net.client(headers={"User-Agent": "beatdesk"}, timeout=httpx.Timeout(10))
 
 
 def _looks_like_html(text: str) -> bool:

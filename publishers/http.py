@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from beatdesk import net
 from beatdesk.errors import BeatdeskError
 
 
@@ -41,10 +42,34 @@ class PublishRefused(BeatdeskError):
     """The channel refused the post itself (a 4xx other than auth): retrying will not help."""
 
 
+class ChannelAddressRefused(BeatdeskError):
+    """A channel URL that would carry credentials over plain http, or reach an internal address."""
+
+
 @lru_cache(maxsize=1)
 def shared_client() -> httpx.Client:
-    """One pooled client per process: publishers share its connections rather than open (and leak) their own."""
-    return httpx.Client(timeout=httpx.Timeout(30, connect=10), headers={"User-Agent": "beatdesk"})
+    """One pooled client per process: publishers share its connections rather than open (and leak) their own.
+    Guarded like any untrusted URL: a channel's address comes from a persona file."""
+    return net.client(timeout=httpx.Timeout(30, connect=10), headers={"User-Agent": "beatdesk"})
+
+
+def send(channel: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One exchange with a channel, read whole within the publishing deadline; a URL that would carry the
+    credentials in the clear, or reach an internal address, is refused before anything is sent.
+
+    Raises net.FetchError for a bound hit (the deadline, an oversized answer), httpx.HTTPError otherwise."""
+    from beatdesk.settings import get_settings
+
+    if net.plain_http_to_elsewhere(url):
+        raise ChannelAddressRefused(
+            f"{channel}: {url} is plain http to another machine, which would send the credentials in the clear; "
+            "use its https:// address in the persona file"
+        )
+    try:
+        return net.request(shared_client(), method, url, max_bytes=net.API_ANSWER_MAX_BYTES,
+                           deadline_s=get_settings().publish_timeout_s, **kwargs)  # fmt: skip
+    except net.AddressRefused as err:
+        raise ChannelAddressRefused(f"{channel}: {err}") from None
 
 
 class ChannelApi:
@@ -67,7 +92,11 @@ def call(channel: str, method: str, url: str, *, ok: tuple[int, ...] = (), **kwa
     bytes or JSON, not open files."""
     for attempt in range(RETRY_AFTER_ATTEMPTS):
         try:
-            response = shared_client().request(method, url, **kwargs)
+            response = send(channel, method, url, **kwargs)
+        except ChannelAddressRefused as err:
+            raise PublishRefused(str(err)) from None
+        except net.FetchError as err:  # past the deadline, or an oversized answer: a retry looks for the post first
+            raise TransientPublishError(f"{channel}: {method} {err}") from err
         except httpx.HTTPError as err:
             raise TransientPublishError(f"{channel}: {method} {url}: {type(err).__name__}") from err
         wait = retry_after(response) if response.status_code in (429, 503) else None

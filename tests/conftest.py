@@ -58,6 +58,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             monkeypatch.delenv(name)
     path = tmp_path / "home"
     monkeypatch.setenv("BEATDESK_HOME", str(path))
+    # Every fake (channels, fal, feeds, pages) is a server on 127.0.0.1, which the default refuses;
+    # tests of that refusal set it back to 0.
+    monkeypatch.setenv("BEATDESK_ALLOW_PRIVATE_URLS", "1")
     monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
     get_settings.cache_clear()
     forget_stores()

@@ -124,6 +124,22 @@ PERSONA_CASES: dict[str, Case] = {
     "beat-kind": Case(BATCH, ("beats[0].kind",), setup=persona_edit('kind = "evergreen"', 'kind = "weekly"')),
     "hashtag-form": Case(BATCH, ("beats[0].hashtags",), setup=persona_edit('"#AI", "#LLM"', '"#1AI", "#LLM"')),
     "channel-unknown": Case(BATCH, ("channels[0].name",), setup=persona_edit('name = "outbox"', 'name = "myspace"')),
+    "channel-plain-http": Case(
+        BATCH,
+        ("channels[1]", "the webhook channel's url", "plain http", "use https://"),
+        setup=persona_edit(
+            'name = "outbox"\n',
+            'name = "outbox"\n\n[[channels]]\nname = "webhook"\nurl = "http://hooks.example.com/in"\n',
+        ),
+    ),
+    "channel-plain-http-bluesky-video": Case(
+        BATCH,
+        ("the bluesky channel's video_url", "plain http"),
+        setup=persona_edit(
+            'name = "outbox"\n',
+            'name = "outbox"\n\n[[channels]]\nname = "bluesky"\nvideo_url = "http://video.example.com"\n',
+        ),
+    ),
     "slot-hour": Case(BATCH, ("slots",), setup=persona_edit('"08:30"', '"25:00"')),
     "slot-cron": Case(
         BATCH,
@@ -296,6 +312,9 @@ FLAG_CASES: dict[str, Case] = {
     "redraft-unknown": Case(("post", "redraft", "999"), ("999",)),
 }
 
+PRIVATE_OFF = {"BEATDESK_ALLOW_PRIVATE_URLS": "0"}
+"""The default; the test fixtures allow loopback for the fake servers."""
+
 SOURCE_CASES: dict[str, Case] = {
     "missing-file": Case(("sources", "add", "nope.md", "--persona", "ash"), ("nope.md", "no such file")),
     "missing-markup-name": Case(("sources", "add", "[/red].md", "--persona", "ash"), ("[/red].md", "no such file")),
@@ -372,6 +391,29 @@ SOURCE_CASES: dict[str, Case] = {
     "unknown-persona": Case(
         ("sources", "add", "note.md", "--persona", "bob"), ("unknown persona 'bob'",), setup=write("note.md", NOTE)
     ),
+    # Refused before any connection (nothing listens on port 9; the cloud metadata address is never reached).
+    "url-loopback": Case(
+        ("sources", "add", "http://127.0.0.1:9/internal", "--persona", "ash"),
+        ("127.0.0.1 is an internal address", "BEATDESK_ALLOW_PRIVATE_URLS=1"),
+        env=PRIVATE_OFF,
+    ),
+    "url-ipv4-mapped": Case(
+        ("sources", "add", "http://[::ffff:127.0.0.1]:9/", "--persona", "ash"), ("internal address",), env=PRIVATE_OFF
+    ),
+    "url-ipv6-loopback": Case(
+        ("sources", "add", "http://[::1]:9/", "--persona", "ash"), ("internal address",), env=PRIVATE_OFF
+    ),
+    "url-metadata": Case(
+        ("sources", "add", "http://169.254.169.254/latest/meta-data/", "--persona", "ash"),
+        ("169.254.169.254 is an internal address",),
+        env=PRIVATE_OFF,
+    ),
+    "url-private": Case(
+        ("sources", "add", "http://10.0.0.8/wiki", "--persona", "ash"), ("internal address",), env=PRIVATE_OFF
+    ),
+    "url-unspecified": Case(
+        ("sources", "add", "http://0.0.0.0:9/", "--persona", "ash"), ("internal address",), env=PRIVATE_OFF
+    ),
 }
 
 ENV_CASES: dict[str, Case] = {
@@ -444,6 +486,15 @@ ENV_CASES: dict[str, Case] = {
     "llm-temperature": Case(("config", "show"), ("BEATDESK_LLM_TEMPERATURE",), env={"BEATDESK_LLM_TEMPERATURE": "hot"}),
     "scheduler-tick": Case(("config", "show"), ("BEATDESK_SCHEDULER_TICK_S",), env={"BEATDESK_SCHEDULER_TICK_S": "0"}),
     "llm-cache": Case(("config", "show"), ("BEATDESK_LLM_CACHE",), env={"BEATDESK_LLM_CACHE": "sometimes"}),
+    "allow-private-word": Case(
+        ("config", "show"), ("BEATDESK_ALLOW_PRIVATE_URLS",), env={"BEATDESK_ALLOW_PRIVATE_URLS": "intranet"}
+    ),
+    "source-fetch-timeout": Case(
+        ("config", "show"), ("BEATDESK_SOURCE_FETCH_TIMEOUT_S",), env={"BEATDESK_SOURCE_FETCH_TIMEOUT_S": "0"}
+    ),
+    "publish-timeout": Case(
+        ("config", "show"), ("BEATDESK_PUBLISH_TIMEOUT_S",), env={"BEATDESK_PUBLISH_TIMEOUT_S": "-5"}
+    ),
 }
 
 CLI_CASES = {

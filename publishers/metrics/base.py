@@ -11,9 +11,10 @@ from typing import Any, Protocol
 
 import httpx
 
+from beatdesk import net
 from beatdesk.engagement import GROUPS, Group
 from beatdesk.errors import BeatdeskError
-from publishers.http import shared_client
+from publishers.http import ChannelAddressRefused, send
 
 DEFAULT_WAIT = timedelta(minutes=15)
 """A 429 that names no reset time: the usual rate-limit window of these APIs."""
@@ -100,7 +101,9 @@ def get(channel: str, url: str, *, now: datetime, ok: tuple[int, ...] = (), **kw
     """One GET (or a POST through `method=`) for metrics; never sleeps on a 429, which stops the channel instead."""
     method = kwargs.pop("method", "GET")
     try:
-        response = shared_client().request(method, url, **kwargs)
+        response = send(channel, method, url, **kwargs)
+    except (ChannelAddressRefused, net.FetchError) as err:
+        raise MetricsError(str(err)) from None
     except httpx.HTTPError as err:
         raise MetricsError(f"{channel}: {method} {url}: {type(err).__name__}") from err
     status = response.status_code
