@@ -18,6 +18,7 @@ import feedparser
 import httpx
 from pydantic import ValidationError
 
+from beatdesk.bounds import FRONT_MATTER_MAX_BYTES, TooLargeError, loads_toml
 from beatdesk.errors import BeatdeskError, describe_validation_error
 from beatdesk.models import Beat, Persona, Source
 from beatdesk.settings import DEFAULT_SOURCE_MAX_BYTES
@@ -210,9 +211,11 @@ def split_front_matter(text: str, *, origin: str) -> tuple[dict[str, object], st
     if not sep:
         raise SourceError(f"{origin}: front matter opened with +++ is never closed")
     try:
-        return tomllib.loads(head), body
+        return loads_toml(head, source=origin, max_bytes=FRONT_MATTER_MAX_BYTES, what="front matter"), body
     except tomllib.TOMLDecodeError as err:
         raise SourceError(f"{origin}: front matter is not valid TOML: {err}") from None
+    except TooLargeError as err:
+        raise SourceError(str(err)) from None
 
 
 def parse_digest(body: str, *, meta: dict[str, object], origin: str, stem: str) -> list[Source]:
