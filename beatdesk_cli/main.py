@@ -345,7 +345,10 @@ def plan(
         spec=spec,
         freshness_days=settings.freshness_days,
         freshness_threshold=settings.freshness_threshold,
+        source_max_bytes=settings.source_max_bytes,
     )
+    for warning in context.warnings:
+        errors.print(f"warning: {escape(warning)}", highlight=False, soft_wrap=True)
     result = planner.plan(context)
     if as_json:
         print_json(
@@ -357,6 +360,7 @@ def plan(
                 "cost_usd": format_usd(result.cost_usd),
                 "plans": [p.model_dump(mode="json") for p in result.plans],
                 "notes": result.notes,
+                "warnings": list(context.warnings),
             }
         )
     else:

@@ -18,7 +18,7 @@ import feedparser
 import httpx
 from pydantic import ValidationError
 
-from beatdesk.bounds import FRONT_MATTER_MAX_BYTES, TooLargeError, loads_toml
+from beatdesk.bounds import FRONT_MATTER_MAX_BYTES, TooLargeError, loads_toml, read_capped
 from beatdesk.errors import BeatdeskError, describe_validation_error
 from beatdesk.models import Beat, Persona, Source
 from beatdesk.settings import DEFAULT_SOURCE_MAX_BYTES
@@ -117,8 +117,12 @@ def _check_size(origin: object, size: int, max_bytes: int) -> None:
 def _read_text(path: Path, *, max_bytes: int) -> str:
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
-    _check_size(path, path.stat().st_size, max_bytes)
-    data = path.read_bytes()
+    try:  # never more than the cap is read: a 1 GB file costs one read of max_bytes + 1
+        data = read_capped(path, max_bytes=max_bytes, what="a source", setting="BEATDESK_SOURCE_MAX_BYTES")
+    except TooLargeError as err:
+        raise SourceError(f"{err}; split it or raise the limit") from None
+    except OSError as err:
+        raise SourceError(f"{path}: cannot read it ({err.strerror or err})") from None
     if b"\x00" in data[:8192]:
         raise SourceError(f"{path}: a binary file, not text; give a Markdown, text or feed file")
     try:
@@ -298,14 +302,37 @@ def _source(values: dict[str, object], origin: str) -> Source:
         raise SourceError(describe_validation_error(err, source=origin)) from None
 
 
-def folder_sources(home: Path, persona: Persona) -> list[Source]:
-    """The notes the team keeps in `personas/KEY/sources/` (Markdown or text), read fresh each time."""
+FOLDER_SUFFIXES = (".md", ".markdown", ".txt", ".xml", ".rss", ".atom")
+
+
+def folder_sources(
+    home: Path, persona: Persona, *, max_bytes: int = DEFAULT_SOURCE_MAX_BYTES
+) -> tuple[list[Source], list[str]]:
+    """The notes the team keeps in `personas/KEY/sources/` (Markdown or text), read fresh each time, and a
+    warning for each file skipped: a link out of the folder (never followed), or a file over `max_bytes`,
+    unreadable or malformed. One bad file never stops planning for the persona."""
     folder = home / "personas" / persona.key / "sources"
+    if not folder.is_dir():
+        return [], []
+    inside = folder.resolve()
     found: list[Source] = []
-    for path in sorted(folder.glob("*")):
-        if path.is_file() and path.suffix.lower() in (".md", ".markdown", ".txt", ".xml", ".rss", ".atom"):
-            found.extend(read_sources(str(path), persona=persona))
-    return found
+    warnings: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in FOLDER_SUFFIXES:
+            continue
+        try:
+            target = path.resolve(strict=True)
+            if not target.is_relative_to(inside):
+                warnings.append(f"{path}: skipped: a link to {target}, outside the sources folder")
+                continue
+            if not target.is_file():
+                continue
+            found.extend(read_sources(str(target), persona=persona, max_bytes=max_bytes))
+        except SourceError as err:
+            warnings.append(f"skipped: {err}")
+        except (OSError, RuntimeError) as err:  # a dangling link, a loop of links, a file that cannot be read
+            warnings.append(f"{path}: skipped: cannot read it ({getattr(err, 'strerror', None) or err})")
+    return found, warnings
 
 
 def add_sources(
@@ -332,8 +359,10 @@ def add_sources(
     return stored, skipped, unreachable
 
 
-def sync_folder(store: Store, *, home: Path, persona: Persona) -> None:
-    sources = folder_sources(home, persona)
+def sync_folder(store: Store, *, home: Path, persona: Persona, max_bytes: int = DEFAULT_SOURCE_MAX_BYTES) -> list[str]:
+    """Store the folder's notes; returns a warning per file skipped."""
+    sources, warnings = folder_sources(home, persona, max_bytes=max_bytes)
     if sources:
         with store.session() as session:
             repo.store_sources(session, persona=persona.key, sources=sources)
+    return warnings
