@@ -23,7 +23,7 @@ from beatdesk.errors import BeatdeskError, describe_validation_error
 from beatdesk.models import Beat, Persona, Source
 from beatdesk.settings import DEFAULT_SOURCE_MAX_BYTES
 from beatdesk.store import Store, repo
-from planner.similarity import similarity
+from planner.similarity import Vectors, terms
 
 Kind = Literal["note", "digest", "feed"]
 FRONT_MATTER = "+++"
@@ -89,12 +89,13 @@ def tag_beats(sources: list[Source], persona: Persona, *, given: tuple[str, ...]
     """Sources without beats get the beat their text is closest to (TF-IDF), above a threshold, and the score.
 
     Each source is scored on its own against the beats, so its tags do not depend on what was added with it."""
-    profiles = [beat_profile(b) for b in persona.beats]
+    untagged = [i for i, source in enumerate(sources) if not (source.beats or given)]
+    profiles = [terms(beat_profile(b)) for b in persona.beats] if untagged else []  # counted once, for all sources
     tagged = list(sources)
-    for i, source in enumerate(sources):
-        if source.beats or given:
-            continue
-        scores = similarity([f"{source.title} {source.text}"], profiles)[0]
+    for i in untagged:
+        source = sources[i]
+        text = terms(f"{source.title} {source.text}")
+        scores = Vectors.of_terms([text], profiles).block([0], range(len(profiles)))[0]
         first, second = sorted(range(len(profiles)), key=lambda j: -scores[j])[:2]
         best = float(scores[first])
         keys = [persona.beats[first].key] if best >= TAG_THRESHOLD else []
