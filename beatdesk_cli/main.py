@@ -98,8 +98,26 @@ def edge(func: F) -> F:
         except BeatdeskError as err:
             say_error(str(err))
             raise typer.Exit(1) from None
+        except Exception as err:  # a full disk (a file, the database) is one line too; anything else is a bug
+            full = _disk_full(err)
+            if full is None:
+                raise
+            say_error(full)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _disk_full(err: BaseException) -> str | None:
+    from beatdesk.disk import disk_full, store_place
+    from beatdesk.settings import get_settings
+
+    try:
+        database = store_place(get_settings().effective_database_url)
+    except BeatdeskError:
+        database = None
+    full = disk_full(err, database=database)
+    return None if full is None else str(full)
 
 
 def _store(settings: Settings) -> Store:
