@@ -23,15 +23,16 @@ class DiskFullError(BeatdeskError):
     """No space left (or over quota) where beatdesk writes; the message names the place and what to do."""
 
 
-def full_where(err: BaseException, *, database: str | None = None) -> str | None:
+def full_where(err: BaseException, *, database: str | None = None, files: str | None = None) -> str | None:
     """Where the disk is full, when `err` (or an error it was raised from) says so: the file named by the OS
-    error, else `database` (the store's file or server) for a database's own disk-full error; None otherwise."""
+    error (else `files`, where the caller writes: a write's error names no file), or `database` (the store's
+    file or server) for a database's own disk-full error; None otherwise."""
     seen: set[int] = set()
     current: BaseException | None = err
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, OSError) and current.errno in FULL:
-            return str(current.filename) if current.filename else (database or "the disk")
+            return str(current.filename) if current.filename else (files or "the disk")
         original = getattr(current, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
         if original is not None and _database_full(original):
             return database or "the database's disk"
@@ -45,6 +46,19 @@ def full_where(err: BaseException, *, database: str | None = None) -> str | None
     return None
 
 
+def _said(err: BaseException) -> DiskFullError | None:
+    """A DiskFullError already made below (e.g. by the runner, then wrapped in Celery's Retry)."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, DiskFullError):
+            return current
+        seen.add(id(current))
+        nested = getattr(current, "exc", None)
+        current = nested if isinstance(nested, BaseException) else current.__cause__ or current.__context__
+    return None
+
+
 def _database_full(err: BaseException) -> bool:
     if getattr(err, "sqlite_errorcode", None) == SQLITE_FULL:
         return True
@@ -54,9 +68,13 @@ def _database_full(err: BaseException) -> bool:
     return type(err).__name__ == "OperationalError" and "database or disk is full" in str(err)
 
 
-def disk_full(err: BaseException, *, database: str | None = None) -> DiskFullError | None:
-    """The one-line error for a full disk behind `err`, or None when `err` is something else."""
-    where = full_where(err, database=database)
+def disk_full(err: BaseException, *, database: str | None = None, files: str | None = None) -> DiskFullError | None:
+    """The one-line error for a full disk behind `err` (the one already said, when `err` carries it), or None
+    when `err` is something else."""
+    said = _said(err)
+    if said is not None:
+        return said
+    where = full_where(err, database=database, files=files)
     if where is None:
         return None
     return DiskFullError(f"disk full at {where}{_free(where)}: free space and run `beatdesk sweep`")

@@ -455,7 +455,8 @@ class Runner:
         except DiskFullError:
             raise
         except Exception as err:
-            full = disk_full(err, database=store_place(self.store.engine.url.render_as_string()))
+            full = disk_full(err, database=store_place(self.store.engine.url.render_as_string()),
+                             files=str(self.home / "artifacts"))  # fmt: skip
             if full is None:
                 raise
             raise full from err

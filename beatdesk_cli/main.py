@@ -113,10 +113,11 @@ def _disk_full(err: BaseException) -> str | None:
     from beatdesk.settings import get_settings
 
     try:
-        database = store_place(get_settings().effective_database_url)
+        settings = get_settings()
+        database, files = store_place(settings.effective_database_url), str(settings.home)
     except BeatdeskError:
-        database = None
-    full = disk_full(err, database=database)
+        database, files = None, None
+    full = disk_full(err, database=database, files=files)
     return None if full is None else str(full)
 
 

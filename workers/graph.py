@@ -70,7 +70,8 @@ def _run_in_process(settings: Settings, batch_id: int, ended: threading.Event) -
     try:
         advance_batch_task.delay(batch_id)
     except Exception as err:
-        full = disk_full(err, database=store_place(settings.effective_database_url))
+        full = disk_full(err, database=store_place(settings.effective_database_url),
+                         files=str(settings.home / "artifacts"))  # fmt: skip
         if full is not None:  # not the batch's failure: it is left as it is, and `sweep` moves it on once there is room
             _stopped_here[batch_id] = full
             return
@@ -167,7 +168,8 @@ def sweep(settings: Settings) -> int:
         done = reconcile(store_of(settings), hand_on_post=advance_task.delay, hand_on_batch=advance_batch_task.delay,
                          limits=by_hand)  # fmt: skip
     except Exception as err:
-        full = disk_full(err, database=store_place(settings.effective_database_url))
+        full = disk_full(err, database=store_place(settings.effective_database_url),
+                         files=str(settings.home / "artifacts"))  # fmt: skip
         if full is None:
             raise
         raise full from err
