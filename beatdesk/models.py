@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from beatdesk.bounds import ANGLE_MAX_CHARS, BEAT_MAX_ANGLES, PERSONA_MAX_BEATS
 from beatdesk.prices import format_usd
 
 Money = Annotated[
@@ -44,6 +45,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Angle = Annotated[str, Field(max_length=ANGLE_MAX_CHARS)]
+
+
 class Beat(Strict):
     """A recurring subject the persona explains, with its own take and rotation rules."""
 
@@ -55,7 +59,7 @@ class Beat(Strict):
     """Days before the beat may run again."""
     notes: str = Field(default="", max_length=4000)
     """The persona's take on this beat, in its own words; drafts build on it."""
-    angles: tuple[str, ...] = ()
+    angles: tuple[Angle, ...] = Field(default=(), max_length=BEAT_MAX_ANGLES)
     """Specific cases a piece on this beat can make."""
     hashtags: tuple[Hashtag, ...] = ()
     video_friendly: bool = False
@@ -197,7 +201,7 @@ class Persona(Strict):
     """How the persona sounds: register, stance, words it uses and avoids."""
     audience: str = ""
     timezone: str = "UTC"
-    beats: tuple[Beat, ...] = Field(min_length=1)
+    beats: tuple[Beat, ...] = Field(min_length=1, max_length=PERSONA_MAX_BEATS)
     channels: tuple[Channel, ...] = (Channel(name="outbox"),)
     slots: tuple[time, ...] = (time(9, 0), time(17, 0))
     """Local posting times, in the persona's time zone."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from beatdesk.bounds import PERSONA_MAX_BYTES, TooLargeError, loads_toml, read_capped
 from beatdesk.errors import PersonaFileError, UnknownPersonaError, describe_validation_error
 from beatdesk.models import Persona
 
@@ -44,16 +45,23 @@ def _parsed(path: Path, mtime_ns: int) -> Persona:
 
 def parse_persona_file(path: Path) -> Persona:
     try:
-        return parse_persona_text(path.read_text(encoding="utf-8"), key=path.stem, source=path)
+        data = read_capped(path, max_bytes=PERSONA_MAX_BYTES, what="a persona file")
+        return parse_persona_text(data.decode("utf-8"), key=path.stem, source=path)
+    except TooLargeError as err:
+        raise PersonaFileError(str(err)) from None
     except UnicodeDecodeError:
         raise PersonaFileError(f"{path}: not UTF-8 text") from None
+    except OSError as err:
+        raise PersonaFileError(f"{path}: cannot read it ({err.strerror or err})") from None
 
 
 def parse_persona_text(text: str, *, key: str, source: Path | str) -> Persona:
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text, source=source, max_bytes=PERSONA_MAX_BYTES, what="a persona file")
     except tomllib.TOMLDecodeError as err:
         raise PersonaFileError(f"{source}: not valid TOML: {err}") from None
+    except TooLargeError as err:
+        raise PersonaFileError(str(err)) from None
     data.setdefault("key", key)
     try:
         persona = Persona.model_validate(data)

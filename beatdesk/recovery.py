@@ -119,8 +119,10 @@ def _batches(session: Session, limits: Limits, now: datetime, done: Recovered) -
             .order_by(StepRow.position.desc())
             .limit(1)
         ).first()
-        beat_at = step.beat_at if step is not None and step.status == StepStatus.running else None
-        running = beat_at is not None
+        # A planning step left running without a beat (its planner gave it up, e.g. on a full disk) is taken
+        # over at once, as one whose worker died.
+        running = step is not None and step.status == StepStatus.running
+        beat_at = step.beat_at if step is not None and running else None
         if running and not heartbeat.is_stale(beat_at, stale_after_s=limits.stale_after_s, now=now):
             continue
         since = max(filter(None, (batch.created_at, step.started_at if step else None)))

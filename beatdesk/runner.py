@@ -28,9 +28,10 @@ from typing import Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 from beatdesk import budget
+from beatdesk.disk import DiskFullError, disk_full, full_where, store_place
 from beatdesk.errors import BeatdeskError, TransientError
 from beatdesk.models import (
     Artifact,
@@ -207,25 +208,32 @@ class Runner:
         `through_until` (a `time.monotonic()` reading): run the steps after it too, each taken up in the
         transaction that ends the one before, while that time has not come; after it, `again` is returned
         for a fresh task to run the next step (a worker's task time limit covers a step, not a whole post)."""
-        claimed = self._claim(post_id, through=through_until is not None and time.monotonic() < through_until)
-        while isinstance(claimed, _Claimed):
-            started = time.perf_counter()
-            call = Call(self.store, claimed.step_id, claimed.request_id)
-            tries = IN_PLACE_TRIES if wait_in_place else 1
-            try:
-                outcome_or_next = self._run(claimed, call, tries=tries, last_try=last_try,
-                                            wait_in_place=wait_in_place, started=started)  # fmt: skip
-            except TransientError:
-                # Handed to a retry: its beat is cleared, so the retry takes the step over at once (resuming any
-                # request it holds) instead of finding it alive and leaving it to the reconciler a minute later.
-                with contextlib.suppress(*_STORE_DOWN):
-                    self._release(claimed.step_id)
-                raise
-            if isinstance(outcome_or_next, Next):
-                return outcome_or_next
-            through = through_until is not None and time.monotonic() < through_until
-            claimed = self._finish(claimed, outcome_or_next, latency_s=time.perf_counter() - started, through=through)
-        return claimed
+        with self._full_disk_said():
+            claimed = self._claim(post_id, through=through_until is not None and time.monotonic() < through_until)
+            while isinstance(claimed, _Claimed):
+                started, step_id = time.perf_counter(), claimed.step_id
+                call = Call(self.store, step_id, claimed.request_id)
+                tries = IN_PLACE_TRIES if wait_in_place else 1
+                try:
+                    outcome_or_next = self._run(claimed, call, tries=tries, last_try=last_try,
+                                                wait_in_place=wait_in_place, started=started)  # fmt: skip
+                    if isinstance(outcome_or_next, Next):
+                        return outcome_or_next
+                    through = through_until is not None and time.monotonic() < through_until
+                    claimed = self._finish(claimed, outcome_or_next, latency_s=time.perf_counter() - started,
+                                           through=through)  # fmt: skip
+                except TransientError:
+                    # Handed to a retry: its beat is cleared, so the retry takes the step over at once (resuming any
+                    # request it holds) instead of finding it alive and leaving it to the reconciler a minute later.
+                    with contextlib.suppress(*_STORE_DOWN):
+                        self._release(step_id)
+                    raise
+                except Exception as err:
+                    if full_where(err) is not None:  # not the step's try: left for whoever takes it once there is room
+                        with contextlib.suppress(*_STORE_DOWN):
+                            self._release(step_id, tried=False)
+                    raise
+            return claimed
 
     def _run(
         self, claimed: _Claimed, call: Call, *, tries: int, last_try: bool, wait_in_place: bool, started: float
@@ -248,6 +256,8 @@ class Runner:
                 except _STORE_DOWN:
                     raise  # not the stage's failure: the task retries, and the step is taken over or resumed
                 except Exception as err:
+                    if full_where(err) is not None:
+                        raise  # a full disk is not the post's failure either: it moves on once there is room
                     return self._fail(claimed, err, latency_s=time.perf_counter() - started)
         return outcome
 
@@ -427,9 +437,29 @@ class Runner:
         if row is not None:
             row.touched_at = utcnow()
 
-    def _release(self, step_id: int) -> None:
+    def _release(self, step_id: int, *, tried: bool = True) -> None:
+        """Clear the step's beat, so the next taker takes it over at once; `tried=False` gives its attempt back
+        (a full disk is not a try of the step: waiting for space must not use up its MAX_ATTEMPTS)."""
         with self.store.session() as session:
-            step_rows.set_columns(session, step_id=step_id, beat_at=None)
+            if tried:
+                step_rows.set_columns(session, step_id=step_id, beat_at=None)
+            else:
+                row = step_rows.step(session, step_id, lock=True)
+                row.beat_at, row.attempts = None, max((row.attempts or 1) - 1, 0)
+
+    @contextmanager
+    def _full_disk_said(self) -> Iterator[None]:
+        """A full disk anywhere below (a file, the database) comes out as one `DiskFullError` naming it."""
+        try:
+            yield
+        except DiskFullError:
+            raise
+        except Exception as err:
+            full = disk_full(err, database=store_place(self.store.engine.url.render_as_string()),
+                             files=str(self.home / "artifacts"))  # fmt: skip
+            if full is None:
+                raise
+            raise full from err
 
     def _note(self, step_id: int, error: str) -> None:
         with self.store.session() as session:
@@ -456,22 +486,34 @@ class Runner:
         """Plan the batch (once: a second call returns its posts), create its posts with their plans in
         one transaction, and return the posts to hand on. A batch is never done with fewer posts than
         its spec: one that cannot be planned fails with the reason."""
-        claimed = self._claim_batch(batch_id)
-        if isinstance(claimed, list):
-            return claimed
-        row_id, batch, persona, planning, carried = claimed
-        started = time.perf_counter()
-        call = Call(self.store, row_id, None)
-        try:
-            planned = planning.plan(batch, persona, call)
-            if len(planned.plans) != batch.spec.total:
-                raise BeatdeskError(
-                    f"planned {len(planned.plans)} of {batch.spec.total} items"
-                    + (f": {'; '.join(planned.notes)}" if planned.notes else "")
-                )
-        except Exception as err:
-            return self._fail_batch(row_id, batch, err, latency_s=time.perf_counter() - started, carried=carried)
-        return self._store_plans(row_id, batch, persona, planned, carried, latency_s=time.perf_counter() - started)
+        with self._full_disk_said():
+            claimed = self._claim_batch(batch_id)
+            if isinstance(claimed, list):
+                return claimed
+            row_id, batch, persona, planning, carried = claimed
+            started = time.perf_counter()
+            call = Call(self.store, row_id, None)
+            try:
+                planned = planning.plan(batch, persona, call)
+                if len(planned.plans) != batch.spec.total:
+                    raise BeatdeskError(
+                        f"planned {len(planned.plans)} of {batch.spec.total} items"
+                        + (f": {'; '.join(planned.notes)}" if planned.notes else "")
+                    )
+            except Exception as err:
+                if full_where(err) is not None:  # the batch waits for room, its planning step free to take over
+                    with contextlib.suppress(*_STORE_DOWN):
+                        self._release(row_id, tried=False)
+                    raise
+                return self._fail_batch(row_id, batch, err, latency_s=time.perf_counter() - started, carried=carried)
+            try:
+                return self._store_plans(row_id, batch, persona, planned, carried,
+                                         latency_s=time.perf_counter() - started)  # fmt: skip
+            except Exception as err:
+                if full_where(err) is not None:
+                    with contextlib.suppress(*_STORE_DOWN):
+                        self._release(row_id, tried=False)
+                raise
 
     def _claim_batch(self, batch_id: int) -> list[int] | tuple[int, Batch, Persona, PlanWork, Decimal]:
         me = heartbeat.worker_name()
@@ -609,10 +651,15 @@ _STORE_DOWN = (DBAPIError,)
 T = TypeVar("T")
 
 
+def _store_away(err: BaseException) -> bool:
+    """The database is away for a while (a restart, a dropped connection), not full: worth trying again here."""
+    return isinstance(err, _STORE_DOWN) and full_where(err) is None
+
+
 def _retry_store(action: Callable[[], T]) -> T:
     """An ending transaction, tried again while the database is away (up to a minute)."""
     return retry(
-        retry=retry_if_exception_type(_STORE_DOWN),
+        retry=retry_if_exception(_store_away),
         stop=stop_after_delay(60),
         wait=wait_exponential_jitter(multiplier=0.2, max=5),
         reraise=True,

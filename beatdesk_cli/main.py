@@ -99,8 +99,27 @@ def edge(func: F) -> F:
         except BeatdeskError as err:
             say_error(str(err))
             raise typer.Exit(1) from None
+        except Exception as err:  # a full disk (a file, the database) is one line too; anything else is a bug
+            full = _disk_full(err)
+            if full is None:
+                raise
+            say_error(full)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _disk_full(err: BaseException) -> str | None:
+    from beatdesk.disk import disk_full, store_place
+    from beatdesk.settings import get_settings
+
+    try:
+        settings = get_settings()
+        database, files = store_place(settings.effective_database_url), str(settings.home)
+    except BeatdeskError:
+        database, files = None, None
+    full = disk_full(err, database=database, files=files)
+    return None if full is None else str(full)
 
 
 def _store(settings: Settings) -> Store:
@@ -346,7 +365,10 @@ def plan(
         spec=spec,
         freshness_days=settings.freshness_days,
         freshness_threshold=settings.freshness_threshold,
+        source_max_bytes=settings.source_max_bytes,
     )
+    for warning in context.warnings:
+        errors.print(f"warning: {escape(warning)}", highlight=False, soft_wrap=True)
     result = planner.plan(context)
     if as_json:
         print_json(
@@ -358,6 +380,7 @@ def plan(
                 "cost_usd": format_usd(result.cost_usd),
                 "plans": [p.model_dump(mode="json") for p in result.plans],
                 "notes": result.notes,
+                "warnings": list(context.warnings),
             }
         )
     else:

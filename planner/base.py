@@ -45,6 +45,8 @@ class PlanningContext:
     """Normalised engagement of the persona's scored posts, per beat (beatdesk.scoring); empty before any."""
     seed: int = 0
     """Seeds the learning's draws (the batch id), so the same batch plans the same way again."""
+    warnings: tuple[str, ...] = ()
+    """Files of the persona's sources folder that were skipped, and why (a link out of it, too large...)."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import re
 
 from beatdesk.models import Beat, Source
 from planner.base import PlanningContext, PlanningError, PlanResult
-from planner.selection import Candidate, recent_pegs, select
+from planner.selection import Candidate, recent_pegs, select, sources_by_beat
 
 SOURCE_ANGLES_PER_BEAT = 5
 CLAIMS_PER_SOURCE = 4
@@ -56,8 +56,10 @@ def catalogue(context: PlanningContext) -> list[Candidate]:
     """Every item the persona's beats and sources could make, in the catalogue's order: the beats' own angles
     first, then a case from each source (news-pegged beats: recent sources only)."""
     out = []
+    by_beat = sources_by_beat(context)
     for beat in context.persona.beats:
-        pegs = recent_pegs(context, beat)
+        tagged = by_beat.get(beat.key, [])
+        pegs = recent_pegs(context, beat, tagged)
         newest = pegs[0] if pegs else None
         for angle in beat.angles:
             out.append(
@@ -65,7 +67,7 @@ def catalogue(context: PlanningContext) -> list[Candidate]:
                     beat=beat, angle=angle, button=button_for(beat), peg=newest if beat.kind == "news_pegged" else None
                 )
             )
-        material = pegs if beat.kind == "news_pegged" else [s for s in context.sources if beat.key in s.beats]
+        material = pegs if beat.kind == "news_pegged" else tagged
         for source in material[:SOURCE_ANGLES_PER_BEAT]:
             out += claim_candidates(beat, source)
     return out

@@ -17,7 +17,7 @@ import numpy as np
 from beatdesk.models import Beat, ContentFormat, Plan, Source
 from planner.base import PlanningContext, RecentPost
 from planner.learning import Draw, draws, learning_on
-from planner.similarity import similarity
+from planner.similarity import Vectors
 
 NEVER_RUN_STALENESS = 3.0
 """A beat never run counts as three cooldowns stale: it goes first, but weight still matters."""
@@ -78,10 +78,21 @@ def standings(context: PlanningContext) -> dict[str, BeatStanding]:
     return out
 
 
-def recent_pegs(context: PlanningContext, beat: Beat) -> list[Source]:
-    """Sources tagged with the beat inside the peg window, newest first."""
+def sources_by_beat(context: PlanningContext) -> dict[str, list[Source]]:
+    """The sources tagged with each beat, newest first: one pass over them, not one per beat."""
+    tagged: dict[str, list[Source]] = {}
+    for source in context.sources:
+        for key in source.beats:
+            tagged.setdefault(key, []).append(source)
+    return tagged
+
+
+def recent_pegs(context: PlanningContext, beat: Beat, tagged: list[Source] | None = None) -> list[Source]:
+    """Sources tagged with the beat inside the peg window, newest first (from `tagged`, the beat's sources, when
+    the caller has them by beat)."""
     cutoff = (context.now - PEG_WINDOW).date()
-    return [s for s in context.sources if beat.key in s.beats and s.published is not None and s.published >= cutoff]
+    pool = context.sources if tagged is None else tagged
+    return [s for s in pool if beat.key in s.beats and s.published is not None and s.published >= cutoff]
 
 
 def select(context: PlanningContext, candidates: list[Candidate], *, count: int | None = None) -> Selection:
@@ -96,8 +107,10 @@ def select(context: PlanningContext, candidates: list[Candidate], *, count: int 
         else:
             valid.append(cand)
     recent_texts = [f"{r.title}. {r.angle}" for r in context.recent]
-    vs_recent = similarity([c.angle for c in valid], recent_texts)
-    vs_each = similarity([c.angle for c in valid], [c.angle for c in valid])
+    # Sparse rows, never a candidates x candidates matrix: each candidate's nearest recent post in chunks, and
+    # a candidate against the few items chosen when it comes up (memory linear in candidates and posts).
+    vs_recent = Vectors.of([c.angle for c in valid], recent_texts).nearest()
+    vs_each = Vectors.among([c.angle for c in valid])
 
     chosen: list[int] = []
     formats: list[ContentFormat] = []
@@ -142,16 +155,16 @@ def select(context: PlanningContext, candidates: list[Candidate], *, count: int 
             uses[valid[pick].beat.key] = uses.get(valid[pick].beat.key, 0) + 1
             break
 
-    # Each chosen item's nearest other item of the batch, from the similarity matrix in one go.
-    among = vs_each[np.ix_(chosen, chosen)].astype(float) if chosen else np.zeros((0, 0))
+    # Each chosen item's nearest other item of the batch, from the chosen items' similarities in one go.
+    among = vs_each.block(chosen, chosen)
     np.fill_diagonal(among, -np.inf)
     plans = []
     for n, (i, fmt) in enumerate(zip(chosen, formats, strict=True)):
         nearest = int(np.argmax(among[n])) if len(chosen) > 1 else None
         batch_sim = float(among[n, nearest]) if nearest is not None else 0.0
         batch_twin = valid[chosen[nearest]].angle if nearest is not None else None
-        recent_sim = float(vs_recent[i].max()) if recent_texts else 0.0
-        recent_twin = context.recent[int(np.argmax(vs_recent[i]))] if recent_texts else None
+        recent_sim = float(vs_recent[0][i]) if recent_texts else 0.0
+        recent_twin = context.recent[int(vs_recent[1][i])] if recent_texts else None
         plans.append(
             _plan(
                 valid[i],
@@ -170,23 +183,21 @@ def _too_close(
     pick: int,
     valid: list[Candidate],
     chosen: list[int],
-    vs_recent: np.ndarray,
-    vs_each: np.ndarray,
+    vs_recent: tuple[np.ndarray, np.ndarray],
+    vs_each: Vectors,
     context: PlanningContext,
 ) -> str | None:
     """Why a candidate repeats a recent post or an item already chosen, or None when it is fresh."""
     threshold = context.freshness_threshold
     if context.recent:
-        nearest = int(np.argmax(vs_recent[pick]))
-        if vs_recent[pick, nearest] >= threshold:
+        closest, nearest = float(vs_recent[0][pick]), int(vs_recent[1][pick])
+        if closest >= threshold:
             post = context.recent[nearest]
-            return (
-                f"too close to recent post #{post.post_id} '{post.title}' "
-                f"({vs_recent[pick, nearest]:.2f} >= {threshold:g})"
-            )
-    twin = next((j for j in chosen if vs_each[pick, j] >= threshold), None)
+            return f"too close to recent post #{post.post_id} '{post.title}' ({closest:.2f} >= {threshold:g})"
+    sims = vs_each.block([pick], chosen)[0]
+    twin = next((n for n in range(len(chosen)) if sims[n] >= threshold), None)
     if twin is not None:
-        return f"near-duplicate of '{valid[twin].angle}' in this batch ({vs_each[pick, twin]:.2f})"
+        return f"near-duplicate of '{valid[chosen[twin]].angle}' in this batch ({sims[twin]:.2f})"
     return None
 
 

@@ -20,11 +20,12 @@ import httpx
 from pydantic import ValidationError
 
 from beatdesk import net
+from beatdesk.bounds import FRONT_MATTER_MAX_BYTES, TooLargeError, loads_toml, read_capped
 from beatdesk.errors import BeatdeskError, describe_validation_error
 from beatdesk.models import Beat, Persona, Source
 from beatdesk.settings import DEFAULT_SOURCE_MAX_BYTES
 from beatdesk.store import Store, repo
-from planner.similarity import similarity
+from planner.similarity import Vectors, terms
 
 Kind = Literal["note", "digest", "feed"]
 FRONT_MATTER = "+++"
@@ -91,12 +92,13 @@ def tag_beats(sources: list[Source], persona: Persona, *, given: tuple[str, ...]
     """Sources without beats get the beat their text is closest to (TF-IDF), above a threshold, and the score.
 
     Each source is scored on its own against the beats, so its tags do not depend on what was added with it."""
-    profiles = [beat_profile(b) for b in persona.beats]
+    untagged = [i for i, source in enumerate(sources) if not (source.beats or given)]
+    profiles = [terms(beat_profile(b)) for b in persona.beats] if untagged else []  # counted once, for all sources
     tagged = list(sources)
-    for i, source in enumerate(sources):
-        if source.beats or given:
-            continue
-        scores = similarity([f"{source.title} {source.text}"], profiles)[0]
+    for i in untagged:
+        source = sources[i]
+        text = terms(f"{source.title} {source.text}")
+        scores = Vectors.of_terms([text], profiles).block([0], range(len(profiles)))[0]
         first, second = sorted(range(len(profiles)), key=lambda j: -scores[j])[:2]
         best = float(scores[first])
         keys = [persona.beats[first].key] if best >= TAG_THRESHOLD else []
@@ -119,8 +121,12 @@ def _check_size(origin: object, size: int, max_bytes: int) -> None:
 def _read_text(path: Path, *, max_bytes: int) -> str:
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
-    _check_size(path, path.stat().st_size, max_bytes)
-    data = path.read_bytes()
+    try:  # never more than the cap is read: a 1 GB file costs one read of max_bytes + 1
+        data = read_capped(path, max_bytes=max_bytes, what="a source", setting="BEATDESK_SOURCE_MAX_BYTES")
+    except TooLargeError as err:
+        raise SourceError(f"{err}; split it or raise the limit") from None
+    except OSError as err:
+        raise SourceError(f"{path}: cannot read it ({err.strerror or err})") from None
     if b"\x00" in data[:8192]:
         raise SourceError(f"{path}: a binary file, not text; give a Markdown, text or feed file")
     try:
@@ -230,9 +236,11 @@ def split_front_matter(text: str, *, origin: str) -> tuple[dict[str, object], st
     if not sep:
         raise SourceError(f"{origin}: front matter opened with +++ is never closed")
     try:
-        return tomllib.loads(head), body
+        return loads_toml(head, source=origin, max_bytes=FRONT_MATTER_MAX_BYTES, what="front matter"), body
     except tomllib.TOMLDecodeError as err:
         raise SourceError(f"{origin}: front matter is not valid TOML: {err}") from None
+    except TooLargeError as err:
+        raise SourceError(str(err)) from None
 
 
 def parse_digest(body: str, *, meta: dict[str, object], origin: str, stem: str) -> list[Source]:
@@ -315,14 +323,37 @@ def _source(values: dict[str, object], origin: str) -> Source:
         raise SourceError(describe_validation_error(err, source=origin)) from None
 
 
-def folder_sources(home: Path, persona: Persona) -> list[Source]:
-    """The notes the team keeps in `personas/KEY/sources/` (Markdown or text), read fresh each time."""
+FOLDER_SUFFIXES = (".md", ".markdown", ".txt", ".xml", ".rss", ".atom")
+
+
+def folder_sources(
+    home: Path, persona: Persona, *, max_bytes: int = DEFAULT_SOURCE_MAX_BYTES
+) -> tuple[list[Source], list[str]]:
+    """The notes the team keeps in `personas/KEY/sources/` (Markdown or text), read fresh each time, and a
+    warning for each file skipped: a link out of the folder (never followed), or a file over `max_bytes`,
+    unreadable or malformed. One bad file never stops planning for the persona."""
     folder = home / "personas" / persona.key / "sources"
+    if not folder.is_dir():
+        return [], []
+    inside = folder.resolve()
     found: list[Source] = []
-    for path in sorted(folder.glob("*")):
-        if path.is_file() and path.suffix.lower() in (".md", ".markdown", ".txt", ".xml", ".rss", ".atom"):
-            found.extend(read_sources(str(path), persona=persona))
-    return found
+    warnings: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in FOLDER_SUFFIXES:
+            continue
+        try:
+            target = path.resolve(strict=True)
+            if not target.is_relative_to(inside):
+                warnings.append(f"{path}: skipped: a link to {target}, outside the sources folder")
+                continue
+            if not target.is_file():
+                continue
+            found.extend(read_sources(str(target), persona=persona, max_bytes=max_bytes))
+        except SourceError as err:
+            warnings.append(f"skipped: {err}")
+        except (OSError, RuntimeError) as err:  # a dangling link, a loop of links, a file that cannot be read
+            warnings.append(f"{path}: skipped: cannot read it ({getattr(err, 'strerror', None) or err})")
+    return found, warnings
 
 
 def add_sources(
@@ -349,8 +380,10 @@ def add_sources(
     return stored, skipped, unreachable
 
 
-def sync_folder(store: Store, *, home: Path, persona: Persona) -> None:
-    sources = folder_sources(home, persona)
+def sync_folder(store: Store, *, home: Path, persona: Persona, max_bytes: int = DEFAULT_SOURCE_MAX_BYTES) -> list[str]:
+    """Store the folder's notes; returns a warning per file skipped."""
+    sources, warnings = folder_sources(home, persona, max_bytes=max_bytes)
     if sources:
         with store.session() as session:
             repo.store_sources(session, persona=persona.key, sources=sources)
+    return warnings

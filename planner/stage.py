@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -10,10 +11,12 @@ from beatdesk.audience import observed_beats
 from beatdesk.models import Batch, BatchSpec, Persona
 from beatdesk.prices import call_estimate
 from beatdesk.runner import Call, Planned
+from beatdesk.settings import DEFAULT_SOURCE_MAX_BYTES
 from beatdesk.store import Store, repo
 from planner.base import DEFAULT_FRESHNESS_THRESHOLD, Planner, PlanningContext, RecentPost
 from planner.sources import sync_folder
 
+log = logging.getLogger(__name__)
 SOURCE_WINDOW = timedelta(days=90)
 
 
@@ -27,11 +30,12 @@ def planning_context(
     freshness_days: int = 30,
     freshness_threshold: float = DEFAULT_FRESHNESS_THRESHOLD,
     seed: int = 0,
+    source_max_bytes: int = DEFAULT_SOURCE_MAX_BYTES,
 ) -> PlanningContext:
     """The persona, its recent sources (the folder's notes synced in first), its recent history, and how its
     beats' posts did with the audience (unless the persona switched learning off); `seed` seeds the learning."""
     now = now or datetime.now(UTC)
-    sync_folder(store, home=home, persona=persona)
+    warnings = sync_folder(store, home=home, persona=persona, max_bytes=source_max_bytes)
     with store.session() as session:
         sources = repo.list_sources(session, persona=persona.key, since=(now - SOURCE_WINDOW).date())
         last_run = repo.last_run_of_beats(session, persona=persona.key)
@@ -48,6 +52,7 @@ def planning_context(
         freshness_threshold=freshness_threshold,
         observed=observed,
         seed=seed,
+        warnings=tuple(warnings),
     )
 
 
@@ -67,11 +72,12 @@ class BatchPlanning:
         freshness_days: int = 30,
         freshness_threshold: float = DEFAULT_FRESHNESS_THRESHOLD,
         max_output_tokens: int = 2000,
+        source_max_bytes: int = DEFAULT_SOURCE_MAX_BYTES,
     ) -> None:
         self.store, self.planner, self.home = store, planner, home
         self.provider, self.model = planner.provider, planner.model
         self.freshness_days, self.freshness_threshold = freshness_days, freshness_threshold
-        self.max_output_tokens = max_output_tokens
+        self.max_output_tokens, self.source_max_bytes = max_output_tokens, source_max_bytes
 
     def estimate(self, spec: BatchSpec, persona: Persona) -> Decimal:
         if self.provider == "offline":
@@ -90,10 +96,14 @@ class BatchPlanning:
             freshness_days=self.freshness_days,
             freshness_threshold=self.freshness_threshold,
             seed=batch.id,
+            source_max_bytes=self.source_max_bytes,
         )
         if self.estimate(batch.spec, persona) > 0:
             with call.submitting():
                 result = self.planner.plan(context)
         else:
             result = self.planner.plan(context)
-        return Planned(plans=result.plans, cost_usd=result.cost_usd, notes=result.notes)
+        # Files of the sources folder that were skipped: in the log, and kept with what the planner turned down.
+        for warning in context.warnings:
+            log.warning("persona %s: %s", persona.key, warning)
+        return Planned(plans=result.plans, cost_usd=result.cost_usd, notes=[*context.warnings, *result.notes])

@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from beatdesk.bounds import SECRETS_MAX_BYTES, TooLargeError, loads_toml, read_capped
 from beatdesk.errors import ConfigError
 from beatdesk.models import Channel, Persona
 
@@ -50,9 +51,12 @@ def _file_values(home: Path) -> dict[str, object]:
     if not path.is_file():
         return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = read_capped(path, max_bytes=SECRETS_MAX_BYTES, what="a secrets file").decode("utf-8")
+        return loads_toml(text, source=path, max_bytes=SECRETS_MAX_BYTES, what="a secrets file")
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: not valid TOML ({type(err).__name__})") from None
+    except TooLargeError as err:
+        raise ConfigError(str(err)) from None
 
 
 def credentials_for(persona: Persona, channel: Channel, home: Path) -> Credentials:

@@ -9,6 +9,7 @@ assembly. ffmpeg comes from the imageio-ffmpeg wheel, so nothing is installed by
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import tempfile
@@ -132,6 +133,8 @@ def assemble(
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         partial.unlink(missing_ok=True)
+        if "No space left on device" in done.stderr:  # said as the OS says it: a full disk, not a bad video
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(partial))
         raise VideoEncodeError(f"ffmpeg could not encode {out.name}: {done.stderr.strip()[-300:]}")
     os.replace(partial, out)
     return RenderPart(name="assembly", provider="local", model="ffmpeg-libx264-aac",

@@ -58,6 +58,20 @@ def persona_edit(old: str, new: str, *, count: int = 1) -> Setup:
     return setup
 
 
+def persona_append(text: str) -> Setup:
+    """Add text at the end of the home's personas/ash.toml."""
+
+    def setup(home: Path) -> None:
+        path = home / "personas" / "ash.toml"
+        path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+    return setup
+
+
+def extra_beats(count: int) -> str:
+    return "".join(f'\n[[beats]]\nkey = "extra_{i}"\ntitle = "Extra beat {i}"\n' for i in range(count))
+
+
 def write(name: str, content: str | bytes) -> Setup:
     """A file beside the home (the test's working folder), as a person would have one lying around."""
 
@@ -177,6 +191,34 @@ PERSONA_CASES: dict[str, Case] = {
         BATCH,
         ("ash.toml", "not UTF-8"),
         setup=lambda home: (home / "personas" / "ash.toml").write_bytes(b'handle = "@ash\xff"\n'),
+    ),
+    "nested-10000": Case(
+        BATCH, ("ash.toml", "nested too deeply"), setup=persona_append("\nz = " + "[" * 10_000 + "]" * 10_000 + "\n")
+    ),
+    "nested-40": Case(BATCH, ("ash.toml", "zz[0]", "16 levels"), setup=persona_append("\nzz = " + "[" * 40 + "]" * 40)),
+    "dotted-key-deep": Case(
+        BATCH, ("ash.toml", "nested more than 16"), setup=persona_append("\n" + ".".join(["k"] * 5000) + " = 1\n")
+    ),
+    "too-many-beats": Case(
+        BATCH, ("ash.toml", "beats", "at most 1000 items", "not 1106"), setup=persona_append(extra_beats(1_100))
+    ),
+    "too-many-angles": Case(
+        BATCH,
+        ("ash.toml", "beats[0].angles", "at most 50 items"),
+        setup=persona_edit("angles = [", "angles = [" + '"an angle", ' * 60),
+    ),
+    "angle-too-long": Case(
+        BATCH,
+        ("ash.toml", "beats[0].angles[0]", "at most 500 characters"),
+        setup=persona_edit("angles = [", 'angles = ["' + "long " * 120 + '", '),
+    ),
+    "file-too-big": Case(
+        BATCH, ("ash.toml", "1,048,576-byte limit"), setup=persona_append("#" + "padding " * 140_000 + "\n")
+    ),
+    "file-huge-sparse": Case(
+        BATCH,
+        ("ash.toml", "67,108,864 bytes"),
+        setup=lambda home: os.truncate(home / "personas" / "ash.toml", 64 * 1024**2),  # sparse: no disk used
     ),
 }
 
@@ -351,6 +393,11 @@ SOURCE_CASES: dict[str, Case] = {
         ("sources", "add", "bad.md", "--persona", "ash"),
         ("bad.md",),
         setup=write("bad.md", "+++\ntitle = \n+++\nbody text\n"),
+    ),
+    "front-matter-nested": Case(
+        ("sources", "add", "deep.md", "--persona", "ash"),
+        ("deep.md", "nested too deeply"),
+        setup=write("deep.md", "+++\nx = " + "[" * 5000 + "]" * 5000 + "\n+++\nA note.\n"),
     ),
     "front-matter-only": Case(
         ("sources", "add", "bare.md", "--persona", "ash"),
@@ -688,6 +735,18 @@ WEB_CASES: dict[str, Form] = {
             "text": 'handle = "@ash"\ndisplay_name = "A"\nvoice = "v"\ntimezone = "Mars/Olympus"\n[[beats]]\nkey = "ab"\ntitle = "abc"\n'
         },
         "timezone",
+        page="/admin/personas/ash",
+    ),
+    "persona-nested": Form(
+        "/admin/personas/ash",
+        {"text": 'handle = "@ash"\nz = ' + "[" * 10_000 + "]" * 10_000},
+        "nested too deeply",
+        page="/admin/personas/ash",
+    ),
+    "persona-too-many-beats": Form(
+        "/admin/personas/ash",
+        {"text": 'handle = "@ash"\ndisplay_name = "A"\nvoice = "v"\n' + extra_beats(2_500)},
+        "at most 1000 items",
         page="/admin/personas/ash",
     ),
     "persona-new-key": Form(

@@ -331,12 +331,19 @@ def test_a_redirected_file_is_followed(cli: CliRunner, fal: FalState) -> None:
     assert Path(step["artifact"]["path"]).read_bytes().startswith(b"\x89PNG")
 
 
-def test_a_full_disk_fails_the_step_with_the_file_and_leaves_no_part(cli: CliRunner, fal: FalState, home: Path) -> None:
+def test_a_full_disk_is_one_line_naming_the_file_and_sweep_resumes_without_paying_again(
+    cli: CliRunner, fal: FalState, home: Path
+) -> None:
     folder = home / "artifacts" / "batch-1"
     folder.mkdir(parents=True)
     (folder / "post-1-hero_image.png.part").symlink_to("/dev/full")  # every write: ENOSPC
-    out = run(cli, "--items", "1", "--video", "0", code=1)
-    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
-    assert post["status"] == "failed"
-    assert f"cannot write {folder / 'post-1-hero_image.png'}: No space left on device" in post["reason"]
-    assert list(folder.iterdir()) == [] and fal.charges == 1 and charged(cli, post) == "0.06"
+    result = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", "--video", "0", "--json", code=1)
+    assert result.stderr.startswith(f"error: disk full at {home / 'artifacts'} (")  # a write's error names no file
+    assert "free space and run `beatdesk sweep`" in result.stderr and "Traceback" not in result.stderr
+    post = run_cli(cli, "post", "show", "1", "--json")
+    assert post["status"] == "rendering"  # not failed: a full disk is not the render's fault
+    assert list(folder.iterdir()) == [] and fal.charges == 1  # no part left (the /dev/full link went with it)
+    assert run_cli(cli, "sweep").stdout.startswith("1 stuck post(s)")
+    post = run_cli(cli, "post", "show", "1", "--json")
+    assert post["status"] == "in_review" and fal.charges == 1 and charged(cli, post) == "0.06"  # resumed, not resent
+    assert (folder / "post-1-hero_image.png").stat().st_size > 0

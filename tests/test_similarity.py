@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import random
+import tracemalloc
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
-from planner.similarity import similarity, tokens
+import planner.similarity as similarity_module
+from beatdesk.models import BatchSpec, Beat, ContentFormat, Persona
+from planner.base import PlanningContext, RecentPost
+from planner.offline import OfflinePlanner
+from planner.similarity import Vectors, similarity, tokens
 from planner.stop_words import ENGLISH_STOP_WORDS
 
 sklearn_text = pytest.importorskip("sklearn.feature_extraction.text")
@@ -54,3 +60,52 @@ def test_a_text_is_most_like_itself_and_empty_ones_like_nothing() -> None:
             assert not scores[i].any()
     assert similarity([], TEXTS).shape == (0, len(TEXTS))
     assert similarity(["the and"], ["of the"]).tolist() == [[0.0]]  # no terms at all: nothing alike, no error
+
+
+def test_nearest_in_chunks_equals_the_whole_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(11)
+    words = " ".join(TEXTS).split()
+    left = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 12))) for _ in range(70)]
+    right = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 12))) for _ in range(30)]
+    whole = similarity(left, right)
+    monkeypatch.setattr(similarity_module, "ROWS_PER_CHUNK_CELLS", 7 * len(right))  # chunks of 7 rows
+    best, where = Vectors.of(left, right).nearest()
+    assert np.array_equal(best, whole.max(axis=1)) and np.array_equal(where, whole.argmax(axis=1))
+    among = Vectors.among(left)
+    picked = [5, 0, 33, 69]
+    assert np.array_equal(among.block(picked, picked), similarity(left, left)[np.ix_(picked, picked)])
+
+
+def many_beats(count: int, angles: int) -> Persona:
+    rng = random.Random(count)
+    words = " ".join(TEXTS).split() + [f"term{i}" for i in range(400)]
+    beats = tuple(
+        Beat(key=f"beat_{i:04d}", title=f"Beat number {i}",
+             angles=tuple(" ".join(rng.choice(words) for _ in range(9)) for _ in range(angles)))
+        for i in range(count)
+    )  # fmt: skip
+    return Persona(key="many", handle="@many", display_name="Many", voice="plain", beats=beats)
+
+
+def planning_peak(persona: Persona, recent: int) -> tuple[int, int]:
+    """Plans of a 20-item batch, and the peak of memory traced while planning (Python and numpy allocations)."""
+    now = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    history = [RecentPost(post_id=i, title=f"Post {i}", angle=persona.beats[i % len(persona.beats)].angles[0])
+               for i in range(recent)]  # fmt: skip
+    spec = BatchSpec(persona=persona.key, counts={ContentFormat.hero_text: 20})
+    tracemalloc.start()
+    try:
+        result = OfflinePlanner().plan(PlanningContext(persona=persona, sources=[], spec=spec, now=now, recent=history))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return len(result.plans), peak
+
+
+def test_planning_memory_stays_bounded_as_candidates_grow() -> None:
+    """1,000 beats (the cap) of 8 and of 16 angles: 8,000 and 16,000 candidates, whose dense similarity matrices
+    alone would be 512 MB and 2 GB. Similarities are computed in chunks of at most 16 MB, so the peak is the same."""
+    for angles in (8, 16):
+        planned, peak = planning_peak(many_beats(1_000, angles), recent=1_000)
+        assert planned == 20
+        assert peak < 60 * 1024**2, f"{angles} angles: {peak / 1e6:.0f} MB"

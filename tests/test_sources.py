@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import tracemalloc
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -188,3 +190,49 @@ def test_list_filters_by_beat(cli: CliRunner, ready: Path, tmp_path: Path) -> No
     assert [s["title"] for s in listed] == ["New agent benchmark released"]
     human = run_cli(cli, "sources", "list", "--persona", "ash")
     assert "Lab cuts prices for cached input tokens" in human.stdout
+
+
+def test_sources_folder_skips_links_out_and_bad_files_and_plans_on(cli: CliRunner, ready: Path, tmp_path: Path) -> None:
+    folder = ready / "personas" / "ash" / "sources"
+    secret = tmp_path / "secret.md"
+    secret.write_text("+++\ntitle = 'Outside'\n+++\nThe deploy key is SECRET-OUTSIDE and must stay put.\n")
+    (folder / "leak.md").symlink_to(secret)
+    (folder / "inside-link.md").symlink_to(folder / "2026-11-05-token-bill.md")  # a link that stays inside: read
+    (folder / "dangling.md").symlink_to(tmp_path / "gone.md")
+    (folder / "loop.md").symlink_to(folder / "loop.md")
+    big = folder / "huge.md"
+    with big.open("wb") as file:
+        file.truncate(1024**3)  # 1 GB, sparse: no disk used
+    (folder / "blob.md").write_bytes(b"\x89PNG\x00\x00\x01")
+
+    planned = run_cli(cli, "plan", "--persona", "ash", "--items", "2", "--video", "0", "--json")
+
+    assert len(planned["plans"]) == 2
+    warnings = planned["warnings"]
+    assert len(warnings) == 5, warnings
+    said = {name: next((w for w in warnings if f"{name}:" in w), "") for name in
+            ("leak.md", "dangling.md", "loop.md", "huge.md", "blob.md")}  # fmt: skip
+    assert "outside the sources folder" in said["leak.md"] and str(secret) in said["leak.md"]
+    assert "cannot read it" in said["dangling.md"] and "cannot read it" in said["loop.md"]
+    assert "1,073,741,824 bytes" in said["huge.md"] and "BEATDESK_SOURCE_MAX_BYTES" in said["huge.md"]
+    assert "binary" in said["blob.md"]
+    listed = run_cli(cli, "sources", "list", "--persona", "ash", "--json")
+    assert len(listed) == 5  # the notes `init` wrote; the link inside names one of them again
+    assert not any("SECRET-OUTSIDE" in json.dumps(source) for source in listed)
+
+
+def test_an_oversized_folder_file_is_read_no_further_than_the_cap(ready: Path) -> None:
+    from beatdesk.personas import load_persona
+    from planner.sources import folder_sources
+
+    big = ready / "personas" / "ash" / "sources" / "huge.md"
+    with big.open("wb") as file:
+        file.truncate(1024**3)
+    tracemalloc.start()
+    try:
+        sources, warnings = folder_sources(ready, load_persona(ready, "ash"), max_bytes=1_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(sources) == 5 and len(warnings) == 1 and "huge.md" in warnings[0]
+    assert peak < 20 * 1024**2  # a read of the cap (1 MB), not of the 1 GB file

@@ -6,10 +6,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError
 
+from beatdesk.disk import DiskFullError, disk_full, store_place
 from beatdesk.models import Batch, BatchSpec, BatchStatus
 from beatdesk.recovery import Recovered, reconcile
 from beatdesk.review import send_back_for_redraft, send_back_for_rerender
@@ -24,6 +26,8 @@ from workers.tasks import advance_batch_task, advance_task
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 ENDED = (BatchStatus.done, BatchStatus.failed)
+SWEEP_IDLE_S = 5.0
+"""A post or batch quiet this long is handed on by `beatdesk sweep` (workers' own passes wait `idle_after_s`)."""
 PROGRESS_EVERY_S = 0.5
 """How often a waiter on an in-process batch reads its progress (it wakes at once when the batch ends)."""
 
@@ -58,10 +62,20 @@ def dispatch_batch(settings: Settings, batch_id: int) -> None:
         advance_batch_task.delay(batch_id)
 
 
+_stopped_here: dict[int, DiskFullError] = {}
+"""In-process batches of this process that stopped on a full disk: their waiter says so, in one line."""
+
+
 def _run_in_process(settings: Settings, batch_id: int, ended: threading.Event) -> None:
     try:
         advance_batch_task.delay(batch_id)
-    except Exception as err:  # a bug, not bad input: keep the batch honest about it
+    except Exception as err:
+        full = disk_full(err, database=store_place(settings.effective_database_url),
+                         files=str(settings.home / "artifacts"))  # fmt: skip
+        if full is not None:  # not the batch's failure: it is left as it is, and `sweep` moves it on once there is room
+            _stopped_here[batch_id] = full
+            return
+        # A bug, not bad input: keep the batch honest about it.
         log.exception("batch %s stopped", batch_id)
         with store_of(settings).session() as session:
             row = repo.batch_row(session, batch_id)
@@ -94,6 +108,8 @@ def wait_for_batch(
             log.warning("batch %s: cannot read its status (%s); trying again", batch_id, one_line(err))
         if status in ENDED or time.monotonic() >= deadline:
             break
+        if ended_here is not None and ended_here.is_set() and batch_id in _stopped_here:
+            raise _stopped_here.pop(batch_id)
         if not settings.in_process and time.monotonic() >= next_reconcile:
             recover(settings)
             next_reconcile = time.monotonic() + settings.reconcile_every_s
@@ -141,7 +157,20 @@ def rerender(settings: Settings, *, post_id: int, note: str | None, actor: str, 
 
 
 def sweep(settings: Settings) -> int:
-    """One reconciler pass by hand (`beatdesk sweep`); workers and the scheduler run it every few seconds."""
+    """One reconciler pass by hand (`beatdesk sweep`); workers and the scheduler run it every few seconds.
+    Unlike their passes, a person's hands on what has been quiet for SWEEP_IDLE_S rather than a minute (asked
+    after a full disk was freed, it moves the batch on at once; a post handed on twice is harmless), and says
+    what stopped it: a disk still full is one line naming it."""
     check_broker(settings)
-    done = recover(settings)
+    configure(settings)
+    by_hand = replace(limits(settings), idle_after_s=min(SWEEP_IDLE_S, settings.idle_after_s))
+    try:
+        done = reconcile(store_of(settings), hand_on_post=advance_task.delay, hand_on_batch=advance_batch_task.delay,
+                         limits=by_hand)  # fmt: skip
+    except Exception as err:
+        full = disk_full(err, database=store_place(settings.effective_database_url),
+                         files=str(settings.home / "artifacts"))  # fmt: skip
+        if full is None:
+            raise
+        raise full from err
     return len(done.posts) + len(done.batches) + len(done.failed_posts) + len(done.failed_batches)

@@ -70,6 +70,7 @@ def _runner(settings: Settings) -> Runner:
         freshness_days=settings.freshness_days,
         freshness_threshold=settings.freshness_threshold,
         max_output_tokens=settings.llm_max_tokens,
+        source_max_bytes=settings.source_max_bytes,
     )
     return Runner(
         store, home=settings.home, works=works, planning=planning, stale_after_s=settings.worker_stale_after_s

@@ -21,6 +21,7 @@ from celery import Task
 from celery.signals import worker_ready
 from sqlalchemy.exc import DBAPIError
 
+from beatdesk.disk import DiskFullError
 from beatdesk.errors import TransientError
 from beatdesk.recovery import reconcile
 from beatdesk.runner import Next
@@ -32,8 +33,8 @@ from workers.app import LONGEST_TASK_S, app
 from workers.pipeline import limits, runner, store_of
 
 log = logging.getLogger(__name__)
-AWAY = (DBAPIError, redis.exceptions.ConnectionError, kombu.exceptions.OperationalError)
-"""The store or the broker is away: try again later."""
+AWAY = (DBAPIError, redis.exceptions.ConnectionError, kombu.exceptions.OperationalError, DiskFullError)
+"""The store or the broker is away, or the disk is full: try again later (the step was left for a taker)."""
 RETRIES = 8
 """A provider's transient errors: tries before the step ends failed (backoff 1, 2, 4 ... 60 s)."""
 IN_PROCESS_THREADS_PER_CORE = 2
