@@ -9,6 +9,7 @@ carry UTM tags for the channel; with `thread_numbering`, each part of a thread e
 from __future__ import annotations
 
 import re
+from typing import TypedDict
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -70,7 +71,13 @@ def channel_text(post: Post, channel: Channel, *, persona: Persona | None = None
     return text
 
 
-def thread_pieces(draft: HeroTextDraft) -> dict[str, object]:
+class ThreadPieces(TypedDict):
+    title: str
+    body: str
+    hashtags: list[str]
+
+
+def thread_pieces(draft: HeroTextDraft) -> ThreadPieces:
     """The title unless the body opens with it, the body, and the hashtags the text does not carry yet."""
     opens_with_title = _words(draft.body).startswith(_words(draft.title) + " ")
     title = "" if opens_with_title else draft.title

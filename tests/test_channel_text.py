@@ -4,6 +4,7 @@ and each hashtag once, and are not needlessly longer than packing whole sentence
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -87,7 +88,7 @@ def test_threads_from_real_prose_read_as_written(draft: HeroTextDraft, channel: 
     assert bare[-1].endswith(" ".join(t for t in draft.hashtags if t in thread_pieces(draft)["hashtags"]))
     # A part ends mid-sentence only inside a sentence that is alone over the limit.
     long = long_sentences(text, channel, limit)
-    for part, following in zip(bare, bare[1:], strict=False):
+    for part, following in itertools.pairwise(bare):
         seam = " ".join(words(part)[-2:] + words(following)[:2])
         ends_well = re.search(r"[.!?…][\"'”’)]*$", part) or any(key(p).endswith(key(part)[-40:]) for p in paragraphs)
         assert ends_well or any(seam in " ".join(words(s)) for s in long), (part[-60:], following[:60])
@@ -123,8 +124,11 @@ def test_a_sentence_over_the_limit_breaks_at_a_clause_then_a_word_never_inside_a
     sentence = ("First clause that runs on for a while, second clause with #Hashtag and @ash@example.social; "
                 f"then a long tail of plain words that goes on {link} and on and on until it is too long")  # fmt: skip
     found = pieces(sentence, lambda s: graphemes(s) <= 60)
-    assert [p.text for p in found][:3] == ["First clause that runs on for a while,",
-                                           "second clause with #Hashtag and @ash@example.social;", "then"]
+    assert [p.text for p in found][:3] == [
+        "First clause that runs on for a while,",
+        "second clause with #Hashtag and @ash@example.social;",
+        "then",
+    ]
     assert {Break.clause, Break.word} <= {p.after for p in found}
     assert link in [p.text for p in found] and "#Hashtag" in " ".join(p.text for p in found).split()
     parts = fit(sentence, "bluesky", limit=100)
@@ -178,7 +182,9 @@ def test_the_instance_limit_wins_and_a_persona_can_lower_it() -> None:
     plain, capped = Channel(name="mastodon", url="https://m.example"), Channel(name="mastodon", url="https://m.example",
                                                                                max_length=1000)  # fmt: skip
     assert limit_of(plain) == 500 and limit_of(plain, instance=5000) == 5000
-    assert limit_of(capped) == 1000 and limit_of(capped, instance=5000) == 1000 and limit_of(capped, instance=400) == 400
+    assert (
+        limit_of(capped) == 1000 and limit_of(capped, instance=5000) == 1000 and limit_of(capped, instance=400) == 400
+    )
     assert limit_of(Channel(name="x")) == 280 and limit_of(Channel(name="outbox")) is None
 
 

@@ -44,7 +44,9 @@ def test_a_long_draft_reaches_mastodon_as_a_thread_a_person_would_post(
     received = [s["status"] for s in statuses]
     limit = instance_limit or 500
     assert all(_mastodon_length(text) <= limit for text in received)
-    assert [text.rsplit("\n\n", 1)[1] for text in received] == [f"{n}/{len(received)}" for n in range(1, len(received) + 1)]
+    assert [text.rsplit("\n\n", 1)[1] for text in received] == [
+        f"{n}/{len(received)}" for n in range(1, len(received) + 1)
+    ]
     if instance_limit == 400:
         assert max(_mastodon_length(text) for text in received) > 300  # the room the instance gives is used
 
