@@ -114,7 +114,8 @@ class Channel(Strict):
     """A long hero_text body as a thread of posts, or the caption alone with the image. Default: thread where
     the channel has threads (X, Bluesky, Mastodon, Threads), caption elsewhere."""
     max_length: int | None = Field(default=None, ge=50, le=100_000)
-    """The channel's limit where an instance sets its own (Mastodon)."""
+    """The channel's limit where an instance sets its own (Mastodon): used where the instance does not say (an
+    older instance, the desk's previews), and as a cap where it does."""
     slots: tuple[time, ...] = ()
     cron: tuple[CronLine, ...] = ()
     """This channel's own posting times (local times, or cron lines); a post goes out at the first of them
@@ -220,6 +221,11 @@ class Persona(Strict):
     links: tuple[Annotated[str, Field(min_length=2, max_length=300)], ...] = ()
     """The persona's own addresses and handles (its site, newsletter, other accounts): the only places besides
     cited sources that a draft may send readers."""
+    utm: bool = False
+    """Tag the persona's own links (under `links`) with UTM parameters per channel: utm_source = the channel,
+    utm_medium = social, utm_campaign = the beat, utm_content = the post id."""
+    thread_numbering: bool = False
+    """End each part of a thread with "i/n" (counted into the channel's limit)."""
     learn_from_audience: bool = True
     """Blend each beat's weight with how its published posts did (Thompson sampling over normalised
     engagement) once any post has been scored; false keeps the rotation on the weights alone."""

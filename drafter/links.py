@@ -142,7 +142,10 @@ class Allowed:
 
     def url(self, url: str) -> bool:
         norm = normal_url(url)
-        return norm in self.exact or any(norm == p or norm.startswith(p.rstrip("/") + "/") for p in self.prefixes)
+        page = norm.split("?", 1)[0]  # an own page with a query (the UTM tags publishing adds) is still that page
+        return norm in self.exact or any(
+            norm == p or page == p or page.startswith(p.rstrip("/") + "/") for p in self.prefixes
+        )
 
     def handle(self, handle: str) -> bool:
         handle = handle.lower()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from beatdesk.models import Post
 from publishers.ledger import StoreLedger
@@ -47,3 +47,17 @@ class Publisher(Protocol):
         This may be a retry after a lost answer: look for what an earlier attempt made (or send a key the
         channel deduplicates by) and post only what is missing."""
         ...
+
+
+@runtime_checkable
+class SetsItsOwnLimit(Protocol):
+    """A channel whose server says how long a post may be (a Mastodon instance)."""
+
+    def max_characters(self) -> int | None:
+        """The server's limit, or None when it does not say."""
+        ...
+
+
+def instance_limit(publisher: object) -> int | None:
+    """The limit the publisher's server sets, where it sets its own; None: the channel's rules apply."""
+    return publisher.max_characters() if isinstance(publisher, SetsItsOwnLimit) else None

@@ -1,5 +1,6 @@
 """Mastodon: media through /api/v2/media, waited on until processed, then statuses (a thread answers
 itself), each with an Idempotency-Key, so a retry after a lost answer gets the status it already made.
+The text is fitted to the instance's own limit, which it gives at /api/v2/instance.
 
 Since Mastodon 4, `POST /api/v2/media` answers 202 while a video (or a large image) is processed, and
 `GET /api/v1/media/:id` answers 206 until it is ready and 200 once it is; a status that attaches it
@@ -59,6 +60,15 @@ class MastodonPublisher:
             first = first or Published(remote_id=reply_to, url=status.get("url"))
         assert first is not None  # a post has at least one part
         return first
+
+    def max_characters(self) -> int | None:
+        """The instance's own limit (`configuration.statuses.max_characters` of /api/v2/instance; Mastodon 4+),
+        or None where the instance does not say (an older one answers 404)."""
+        answer = self.api("GET", f"{self.base}/api/v2/instance", ok=(404,))
+        if answer.status_code == 404:
+            return None
+        limit = answer.json().get("configuration", {}).get("statuses", {}).get("max_characters")
+        return limit if isinstance(limit, int) and limit > 0 else None
 
     def _media(self, outgoing: Outgoing, path: Path) -> str:
         """The file's media id on the instance, uploaded at most once per post, and processed."""

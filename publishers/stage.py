@@ -25,7 +25,7 @@ from beatdesk.personas import load_persona
 from beatdesk.runner import one_line, record_step
 from beatdesk.slots import channel_time
 from beatdesk.store import Store, repo
-from publishers.base import Outgoing, Published, Publisher
+from publishers.base import Outgoing, Published, Publisher, instance_limit
 from publishers.bluesky import BlueskyPublisher
 from publishers.channel_text import channel_parts
 from publishers.credentials import credentials_for
@@ -146,8 +146,10 @@ def publish_post(store: Store, *, post: Post, persona: Persona, home: Path, now:
                 model=channel.account or channel.name,
                 transient=(TransientPublishError,),
             ) as step:
-                outgoing = Outgoing(post=post, parts=tuple(channel_parts(post, channel)), media=media, alt=alt)
-                answer = _publish_with_retries(publisher_for(persona, channel, home), outgoing)
+                publisher = publisher_for(persona, channel, home)
+                parts = channel_parts(post, channel, persona=persona, instance_limit=instance_limit(publisher))
+                outgoing = Outgoing(post=post, parts=tuple(parts), media=media, alt=alt)
+                answer = _publish_with_retries(publisher, outgoing)
                 with store.session() as session:
                     repo.add_publication(session, post_id=post.id, channel=channel.name,
                                          remote_id=answer.remote_id, url=answer.url)  # fmt: skip

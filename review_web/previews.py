@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from beatdesk.channels import CHANNELS, length_on
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import Persona, Post
-from publishers.channel_text import channel_parts, channel_text
+from publishers.channel_text import channel_parts, channel_text, limit_of
 
 
 @dataclass(frozen=True)
@@ -74,13 +74,13 @@ def channel_cards(persona: Persona, post: Post) -> list[ChannelCard]:
     for channel in persona.channels:
         rules = CHANNELS[channel.name]
         card = ChannelCard(channel=channel.name, account=channel.account or persona.handle,
-                           limit=channel.max_length or rules.max_length, counting=rules.counting)  # fmt: skip
+                           limit=limit_of(channel), counting=rules.counting)  # fmt: skip
         try:
-            parts = channel_parts(post, channel)
+            parts = channel_parts(post, channel, persona=persona)
         except BeatdeskError as err:
             card.error = str(err)
             try:
-                parts = [channel_text(post, channel)]
+                parts = [channel_text(post, channel, persona=persona)]
             except BeatdeskError:
                 parts = []
         lengths = [length_on(channel.name, text) for text in parts]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import regex
 
 from tests.loopback import serving
 
@@ -76,6 +79,9 @@ class ChannelServer:
     """Bluesky video-service jobs by id: polls left, the blob it gives when completed."""
     videos: dict[str, dict[str, int]] = field(default_factory=dict)
     """X's chunked uploads by media id: total bytes announced, bytes appended, status polls."""
+    mastodon_max_characters: int | None = 500
+    """What the Mastodon instance gives as `configuration.statuses.max_characters` and refuses longer statuses
+    by; None: an instance older than 4.0, without /api/v2/instance (then 500 holds)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def sent(self, method: str, path: str) -> list[Request]:
@@ -167,10 +173,18 @@ def channel_server() -> Iterator[ChannelServer]:
                         media["polls_left"] -= 1
                         return 206, media["json"] | {"url": None}, {}
                     return 200, media["json"], {}
+                if path == "/api/v2/instance" and method == "GET":
+                    if state.mastodon_max_characters is None:
+                        return 404, {"error": "Record not found"}, {}
+                    limits = {"max_characters": state.mastodon_max_characters, "characters_reserved_per_url": 23}
+                    return 200, {"domain": "fake.test", "configuration": {"statuses": limits}}, {}
                 if path == "/api/v1/statuses":
                     key = r.headers.get("idempotency-key", "")
                     if key and key in idempotent:  # Mastodon answers a repeated key before any validation
                         return 200, idempotent[key], {}
+                    most = state.mastodon_max_characters or 500
+                    if _mastodon_length(r.json()["status"]) > most:
+                        return 422, {"error": f"Validation failed: Text character limit of {most} exceeded"}, {}
                     attached = [state.mastodon_media.get(str(i)) for i in r.json().get("media_ids") or []]
                     if any(m is not None and m["polls_left"] > 0 for m in attached):
                         return 422, {"error": MASTODON_NOT_READY}, {}
@@ -406,6 +420,12 @@ def _graph_container_problem(channel: str, query: dict[str, str], media_base: st
     if not urls:
         return "Media is required"
     return None
+
+
+def _mastodon_length(text: str) -> int:
+    """As Mastodon's StatusLengthValidator counts: grapheme clusters, each link as 23, @name@host as @name."""
+    text = re.sub(r"(@\w+)@[\w.-]+\w", r"\1", re.sub(r"https?://\S+", "x" * 23, text))
+    return len(regex.findall(r"\X", text))
 
 
 def _channel_of(path: str) -> str:
