@@ -45,8 +45,9 @@ def run_checks(draft: Draft, persona: Persona, sources: list[Source]) -> list[Ch
     checks.append(_banned(text, persona.banned_phrases))
     checks.append(_figures(text, sources))
     checks.append(_verbatim(text, sources))
-    checks.append(_links(text, persona, sources))
-    checks.append(_injection(text, sources))
+    reached = _reached(draft)
+    checks.append(_links(reached, persona, sources))
+    checks.append(_injection(reached, sources))
     return checks
 
 
@@ -62,6 +63,16 @@ def _text_of(draft: Draft) -> str:
     if isinstance(draft, HeroTextDraft):
         return "\n".join((draft.title, draft.body, draft.button, draft.caption))
     return "\n".join((draft.title, draft.hook, *(f"{s.on_screen}\n{s.voiceover}" for s in draft.scenes), draft.caption))
+
+
+def _reached(draft: Draft) -> str:
+    """Every text a reader or a renderer gets (hashtags, alt text, the media prompts a model may print on the
+    picture), for the checks on where the draft sends readers."""
+    if isinstance(draft, HeroTextDraft):
+        media = (draft.alt_text, draft.image_prompt)
+    else:
+        media = (draft.video_prompt, draft.cover_prompt)
+    return "\n".join((_text_of(draft), *draft.hashtags, *media))
 
 
 def _caption_checks(draft: Draft, persona: Persona) -> list[Check]:
