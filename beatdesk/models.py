@@ -332,6 +332,27 @@ class Plan(Strict):
     """Highest similarity to another item of the batch or a recent post (0 = nothing alike)."""
 
 
+class Trace(Strict):
+    """Where one figure or quotation of a draft comes from: the source sentence that states it, or none found."""
+
+    kind: Literal["figure", "quotation"]
+    text: str
+    """As the draft writes it: "82%", "$0.20", "“Caching is not free.”"."""
+    where: str
+    """The draft's field it first stands in: "title", "body", "caption", "scene 2"…"""
+    source_id: str | None = None
+    """None: no source the draft was given states it."""
+    source_title: str | None = None
+    source_ref: str | None = None
+    """The source's URL, or the file or feed it came from."""
+    sentence: str | None = None
+    """The source's sentence (or sentences, for a quotation across two) that states it."""
+
+    @property
+    def found(self) -> bool:
+        return self.source_id is not None
+
+
 class HeroTextDraft(Strict):
     content_format: Literal[ContentFormat.hero_text] = ContentFormat.hero_text
     title: str = Field(min_length=3, max_length=160)
@@ -342,6 +363,8 @@ class HeroTextDraft(Strict):
     """Judged by the drafter's checks (form, count, duplicates), not refused here."""
     image_prompt: str
     alt_text: str = Field(min_length=1, max_length=1000)
+    provenance: tuple[Trace, ...] | None = None
+    """Each figure and quotation with its source sentence, traced when drafted or edited; None: not traced."""
 
 
 class Scene(Strict):
@@ -359,6 +382,8 @@ class VideoDraft(Strict):
     hashtags: tuple[str, ...]
     video_prompt: str
     cover_prompt: str
+    provenance: tuple[Trace, ...] | None = None
+    """Each figure and quotation with its source sentence, traced when drafted or edited; None: not traced."""
 
     @property
     def seconds(self) -> float:

@@ -14,11 +14,11 @@ from beatdesk.channels import CHANNELS, length_on
 from beatdesk.models import Check, Draft, HeroTextDraft, Persona, Source, VideoDraft
 from drafter.instructions import echoes, instructions_in
 from drafter.links import Allowed, disallowed
+from drafter.provenance import trace
 
 STRUCTURAL = frozenset({"body_length", "paragraphs", "caption_length", "hashtag_form", "hashtag_count",
                         "hashtag_duplicates", "hashtags_at_end", "video_length"})  # fmt: skip
 HASHTAG = re.compile(r"^#[A-Za-z][A-Za-z0-9_]{0,49}$")
-FIGURE = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)\s?(%|x|×|[kKmMbB]\b|points?\b)?")
 VERBATIM_WORDS = 10
 """A run of this many words copied from a source, outside quotation marks, is flagged."""
 
@@ -43,10 +43,11 @@ def run_checks(draft: Draft, persona: Persona, sources: list[Source]) -> list[Ch
     checks += _hashtag_checks(draft.hashtags, draft.caption, persona)
     text = _text_of(draft)
     checks.append(_banned(text, persona.banned_phrases))
-    checks.append(_figures(text, sources))
+    checks += _sourcing(draft, sources)
     checks.append(_verbatim(text, sources))
-    checks.append(_links(text, persona, sources))
-    checks.append(_injection(text, sources))
+    reached = _reached(draft)
+    checks.append(_links(reached, persona, sources))
+    checks.append(_injection(reached, sources))
     return checks
 
 
@@ -62,6 +63,16 @@ def _text_of(draft: Draft) -> str:
     if isinstance(draft, HeroTextDraft):
         return "\n".join((draft.title, draft.body, draft.button, draft.caption))
     return "\n".join((draft.title, draft.hook, *(f"{s.on_screen}\n{s.voiceover}" for s in draft.scenes), draft.caption))
+
+
+def _reached(draft: Draft) -> str:
+    """Every text a reader or a renderer gets (hashtags, alt text, the media prompts a model may print on the
+    picture), for the checks on where the draft sends readers."""
+    if isinstance(draft, HeroTextDraft):
+        media = (draft.alt_text, draft.image_prompt)
+    else:
+        media = (draft.video_prompt, draft.cover_prompt)
+    return "\n".join((_text_of(draft), *draft.hashtags, *media))
 
 
 def _caption_checks(draft: Draft, persona: Persona) -> list[Check]:
@@ -101,18 +112,19 @@ def _banned(text: str, phrases: Iterable[str]) -> Check:
     return _level("banned_phrases", not found, f"uses {', '.join(repr(p) for p in found)}" if found else "none used")
 
 
-def _figures(text: str, sources: list[Source]) -> Check:
-    """Numbers, percentages and scores the draft states that no cited source contains."""
-    known = {_norm(m.group(1)) for s in sources for m in FIGURE.finditer(f"{s.title} {s.text}")}
-    stated = [m.group(0).strip() for m in FIGURE.finditer(text)]
-    unsupported = sorted({f for f in stated if _norm(FIGURE.match(f).group(1)) not in known})  # type: ignore[union-attr]
-    if not unsupported:
-        return Check(name="figures_supported", level="ok", detail=f"{len(stated)} figures, all in the cited sources")
-    return Check(name="figures_supported", level="warn", detail=f"not in any cited source: {', '.join(unsupported)}")
-
-
-def _norm(number: str) -> str:
-    return number.replace(",", "")
+def _sourcing(draft: Draft, sources: list[Source]) -> list[Check]:
+    """Figures and quotations the draft states that no source it was given states (its provenance, traced)."""
+    traces = draft.provenance if draft.provenance is not None else trace(draft, sources)
+    out = []
+    for kind, name in (("figure", "figures_supported"), ("quotation", "quotations_supported")):
+        stated = [t for t in traces if t.kind == kind]
+        missing = [t.text for t in stated if not t.found]
+        if missing:
+            out.append(Check(name=name, level="warn", detail=f"not in any cited source: {', '.join(missing)}"))
+        else:
+            many = f"{len(stated)} {kind}" + ("" if len(stated) == 1 else "s")
+            out.append(Check(name=name, level="ok", detail=f"{many}, all in the cited sources"))
+    return out
 
 
 def _unquoted(text: str) -> str:

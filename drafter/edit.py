@@ -15,6 +15,7 @@ from beatdesk.personas import load_persona
 from beatdesk.store import repo
 from drafter.base import cited_sources
 from drafter.checks import run_checks
+from drafter.provenance import traced
 
 EDITABLE = ("title", "body", "caption", "hashtags")
 
@@ -42,6 +43,7 @@ def edit_draft(session: Session, *, post_id: int, home: Path, actor: str, change
         raise BeatdeskError(describe_validation_error(err, source="edit")) from None
     persona = load_persona(home, post.persona)
     sources = cited_sources(post.plan, repo.list_sources(session, persona=post.persona, limit=500))
+    draft = traced(draft, sources)  # the edit's figures and quotations, not the old draft's
     repo.keep_draft(session, post_id=post_id, actor=actor, note=f"changed {', '.join(changed)}")
     repo.save_draft(session, post_id=post_id, draft=draft, checks=run_checks(draft, persona, sources))
     changed_words = sum(words_changed(" ".join(map(str, _listed(current[k]))), " ".join(map(str, _listed(wanted[k]))))

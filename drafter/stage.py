@@ -11,6 +11,7 @@ from beatdesk.runner import Call, Outcome
 from beatdesk.store import Store, repo
 from drafter.base import Drafter, DraftingContext, cited_sources
 from drafter.checks import run_checks
+from drafter.provenance import traced
 
 PROMPT_TOKENS = 6_000
 """A draft prompt's size at most (persona, plan, fenced sources), for the budget's estimate."""
@@ -41,8 +42,9 @@ class DraftWork:
                 result = self.drafter.draft(context)
         else:
             result = self.drafter.draft(context)
-        checks = run_checks(result.draft, persona, sources)
-        return Outcome(cost_usd=result.cost_usd, detail=result.detail, draft=result.draft, checks=tuple(checks))
+        draft = traced(result.draft, sources)
+        checks = run_checks(draft, persona, sources)
+        return Outcome(cost_usd=result.cost_usd, detail=result.detail, draft=draft, checks=tuple(checks))
 
 
 def redraft_note(post: Post) -> str | None:

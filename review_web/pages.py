@@ -22,6 +22,7 @@ from review_web.engagement_view import persona_engagement
 from review_web.history import versions
 from review_web.metrics_view import post_metrics
 from review_web.previews import artifact_href, channel_cards, media_of
+from review_web.provenance_view import provenance_of
 from review_web.queue_place import back_to_place, place_query, remember
 from review_web.views import page
 
@@ -117,7 +118,7 @@ def post_page(
                 metrics=post_metrics(store, post),  # engagement per channel over time
                 cards=channel_cards(persona, post) if persona else [], media=media_of(post), slots=slots,
                 failing=failing_checks(post), previous=previous, following=following,
-                channels=publishing(post, settings.home), versions=versions(post),
+                channels=publishing(post, settings.home), versions=versions(post), provenance=provenance_of(post.draft),
                 editing=edit_fields(post.draft) if post.draft else None)  # fmt: skip
 
 
