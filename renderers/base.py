@@ -42,6 +42,10 @@ class ImageRequest:
     persona: Persona
     aspect: Aspect
     out_path: Path
+    landing: str = ""
+    """The line the piece lands on, set smaller below the title (a local card's; generated images ignore it)."""
+    credit: str = ""
+    """"Source: …" when the post quotes a figure, set at the card's foot."""
 
 
 @dataclass(frozen=True)

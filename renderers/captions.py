@@ -11,7 +11,39 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 WORDS_PER_CUE = 7
-_SENTENCE_END = re.compile(r"[.!?;:]$")
+_SENTENCE_END = re.compile(r"[.!?;:…][\"”’)]*$")
+_JOINING = frozenset(
+    [
+        "and",
+        "but",
+        "or",
+        "so",
+        "because",
+        "before",
+        "after",
+        "until",
+        "while",
+        "when",
+        "where",
+        "which",
+        "that",
+        "who",
+        "with",
+        "without",
+        "for",
+        "to",
+        "from",
+        "than",
+        "if",
+        "unless",
+        "though",
+        "although",
+        "since",
+        "as",
+    ]
+)
+"""Words a clause or a phrase begins with: a long phrase is cut before one of them."""
+_CLAUSE_END = re.compile(r"[,—–)][\"”’]*$")
 
 
 @dataclass(frozen=True)
@@ -21,13 +53,47 @@ class Cue:
     text: str
 
 
+def _phrases(words: list[str]) -> list[tuple[list[str], bool]]:
+    """The words in phrases, each ending at a clause or sentence mark; (words, ends a sentence)."""
+    phrases: list[tuple[list[str], bool]] = []
+    run: list[str] = []
+    for word in words:
+        run.append(word)
+        if _SENTENCE_END.search(word) or _CLAUSE_END.search(word):
+            phrases.append((run, bool(_SENTENCE_END.search(word))))
+            run = []
+    if run:
+        phrases.append((run, True))
+    return phrases
+
+
+def _split(words: list[str], most: int) -> list[list[str]]:
+    """A phrase longer than `most` in parts: cut before a joining word (before, and, with…) nearest the middle,
+    or at the middle, again until each part fits."""
+    if len(words) <= most:
+        return [words]
+    middle = len(words) / 2
+    joins = [i for i in range(2, len(words) - 1) if words[i].lower() in _JOINING]
+    cut = min(joins, key=lambda i: abs(i - middle)) if joins else round(middle)
+    return _split(words[:cut], most) + _split(words[cut:], most)
+
+
 def chunks(text: str, most: int = WORDS_PER_CUE) -> list[str]:
-    """The words in runs of at most `most`, cut after a sentence's end where one falls inside a run."""
+    """The words in cues of at most `most`, cut at phrase ends: phrases of one sentence share a cue while they
+    fit; a cue never runs across a sentence's end; a phrase longer than `most` is cut into even parts (no
+    one-word stub left over)."""
     runs: list[str] = []
     run: list[str] = []
-    for word in text.split():
-        run.append(word)
-        if len(run) >= most or (_SENTENCE_END.search(word) and len(run) >= 3):
+    for phrase, ends_sentence in _phrases(text.split()):
+        if run and len(run) + len(phrase) > most:
+            runs.append(" ".join(run))
+            run = []
+        if len(phrase) > most:
+            pieces = _split(phrase, most)
+            runs.extend(" ".join(piece) for piece in pieces[:-1])
+            phrase = pieces[-1]
+        run += phrase
+        if ends_sentence:
             runs.append(" ".join(run))
             run = []
     if run:

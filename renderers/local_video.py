@@ -50,6 +50,8 @@ class ScenePictures:
     plates: tuple[Plated, ...]
     boxes: tuple[tuple[Box, ...], ...]
     """Per scene: every text's ink bounds on the frame with the card centred (cards) and the caption plates."""
+    texts: tuple[tuple[str, ...], ...] = ()
+    """Per scene: the texts its card shows, in the order of `boxes`."""
 
 
 def timeline(voiced: Sequence[VoicedScene]) -> list[tuple[float, float]]:
@@ -66,13 +68,14 @@ def scene_images(
 ) -> tuple[ScenePictures, RenderPart]:
     """A card per scene and a caption plate per cue, as PNG files in `work`."""
     started = time.perf_counter()
-    cards, boxes = [], []
+    cards, boxes, texts = [], [], []
     for i, scene in enumerate(scenes):
-        card = scene_card(persona, kicker=title, text=scene.on_screen, size=size)
+        card = scene_card(persona, text=scene.on_screen, size=size, title=title if i == 0 else "")
         path = work / f"card-{i:02d}.png"
         card.image.save(path, compress_level=1)  # read once by ffmpeg: fast to write beats small
         cards.append(path)
         boxes.append(card.boxes)
+        texts.append(card.texts)
     plates = []
     for j, cue in enumerate(cues):
         plate = caption_plate(persona, cue.text, size)
@@ -82,7 +85,8 @@ def scene_images(
     part = RenderPart(name="scene_images", provider="local", model="pillow-card",
                       latency_s=time.perf_counter() - started,
                       detail=f"{len(cards)} cards, {len(plates)} captions")  # fmt: skip
-    return ScenePictures(cards=tuple(cards), plates=tuple(plates), boxes=tuple(boxes)), part
+    pictures = ScenePictures(cards=tuple(cards), plates=tuple(plates), boxes=tuple(boxes), texts=tuple(texts))
+    return pictures, part
 
 
 def _filter_graph(voiced: Sequence[VoicedScene], pictures: ScenePictures, size: tuple[int, int]) -> str:

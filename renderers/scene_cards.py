@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from beatdesk.models import Persona
-from renderers.layout import Box, draw_block, fit
+from renderers.layout import Box, FittedText, draw_block, fit, ink_top
 
 MOTION_PX = 36
 """How far a card drifts over its scene, each way: gentle, and well inside the margin."""
@@ -21,7 +21,7 @@ MOTION_PX = 36
 
 @dataclass(frozen=True)
 class Layout:
-    """Where things sit on a frame of this size."""
+    """Where things sit on a frame of this size: a header band, the slide's words, the caption band, the foot."""
 
     width: int
     height: int
@@ -35,13 +35,15 @@ class Layout:
         return self.width - 2 * self.margin
 
     @property
-    def kicker(self) -> tuple[int, int]:
-        return self.margin + 40, int(self.height * 0.12)  # top, height
+    def header(self) -> tuple[int, int]:
+        """The title's band on the first slide (top, height), below the accent bar."""
+        return self.margin + 40, int(self.height * 0.2)
 
     @property
     def body(self) -> tuple[int, int]:
-        top = sum(self.kicker) + 40
-        return top, self.caption[0] - 40 - top
+        """The slide's phrase: everything between the accent bar and the caption band."""
+        top = self.margin + 60
+        return top, self.caption[0] - 60 - top
 
     @property
     def caption(self) -> tuple[int, int]:
@@ -58,6 +60,8 @@ class Card:
     """The frame plus MOTION_PX on every side."""
     boxes: tuple[Box, ...]
     """Ink bounds of every text, in frame coordinates with the card centred (no motion)."""
+    texts: tuple[str, ...]
+    """Every text drawn, in the order of `boxes`."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,10 @@ def motion(index: int) -> tuple[tuple[int, int], tuple[int, int]]:
     return a, b
 
 
-def scene_card(persona: Persona, *, kicker: str, text: str, size: tuple[int, int]) -> Card:
-    """Accent bar, the kicker (the post's title), the scene's words as large as fit, and the persona's name."""
+def scene_card(persona: Persona, *, text: str, size: tuple[int, int], title: str = "") -> Card:
+    """One idea per slide: its phrase in large type, centred in the room above the captions, and the persona's
+    name at the foot. The first slide (given the post's `title`) also carries the title, in the accent colour
+    above the phrase; no other slide repeats it."""
     style = persona.style
     width, height = size
     layout = Layout(width, height)
@@ -91,16 +97,30 @@ def scene_card(persona: Persona, *, kicker: str, text: str, size: tuple[int, int
     draw = ImageDraw.Draw(image)
     m, shift = layout.margin, MOTION_PX
     draw.rectangle((m + shift, m + shift, m + shift + width // 6, m + shift + 14), fill=style.accent)
-    boxes = []
-    for words, (top, room), start, colour in (
-        (kicker.upper(), layout.kicker, width // 22, style.accent),
-        (text, layout.body, width // 11, style.foreground),
-        (f"{persona.display_name}  {persona.handle}", layout.footer, width // 30, style.foreground),
-    ):
-        fitted = fit(draw, words, style.font_path, (layout.text_width, room), start)
-        box = draw_block(draw, fitted, (m + shift, top + shift), colour)
+    boxes, drawn = [], []
+
+    def put(fitted: FittedText, top: int, colour: str, stroke: int = 0) -> Box:
+        box = draw_block(draw, fitted, (m + shift + stroke, top + shift), colour, stroke=stroke)
+        drawn.append(" ".join(fitted.lines))
         boxes.append((box[0] - shift, box[1] - shift, box[2] - shift, box[3] - shift))
-    return Card(image=image, boxes=tuple(boxes))
+        return boxes[-1]
+
+    top, room = layout.body
+    gap = width // 18
+    if title.strip():
+        header_top, header_room = layout.header
+        heading = fit(draw, title, style.font_path, (layout.text_width, header_room), width // 14, balance=True)
+        title_box = put(heading, header_top, style.accent)
+        room -= title_box[3] + gap - top
+        top = title_box[3] + gap
+    phrase = fit(draw, text, style.font_path, (layout.text_width - 4, room), width // 8, balance=True)
+    stroke = 2 if phrase.size >= width // 14 else 1  # the regular face thickened to a display weight
+    put(phrase, top + max(0, room - phrase.height) * 9 // 20 - ink_top(phrase) // 2, style.foreground, stroke)
+    foot_top, foot_room = layout.footer
+    signature = fit(draw, f"{persona.display_name}  {persona.handle}", style.font_path,
+                    (layout.text_width, foot_room), width // 30)  # fmt: skip
+    put(signature, foot_top, style.foreground)
+    return Card(image=image, boxes=tuple(boxes), texts=tuple(drawn))
 
 
 def caption_plate(persona: Persona, text: str, size: tuple[int, int]) -> Plate:
@@ -110,7 +130,9 @@ def caption_plate(persona: Persona, text: str, size: tuple[int, int]) -> Plate:
     top, room = layout.caption
     pad = layout.width // 36
     scratch = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
-    fitted = fit(scratch, text, style.font_path, (layout.text_width - 2 * pad, room - 2 * pad), layout.width // 18)
+    fitted = fit(
+        scratch, text, style.font_path, (layout.text_width - 2 * pad, room - 2 * pad), layout.width // 18, balance=True
+    )
     widest = max(scratch.textlength(line, font=fitted.font) for line in fitted.lines)
     plate_w = int(widest) + 2 * pad
     plate_h = len(fitted.lines) * fitted.line_height + 2 * pad

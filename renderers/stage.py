@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from beatdesk.channels import CHANNELS
-from beatdesk.models import ContentFormat, HeroTextDraft, Persona, Post, StepStatus
+from beatdesk.models import ContentFormat, Draft, HeroTextDraft, Persona, Post, Source, StepStatus
 from beatdesk.pipeline import VIDEO
 from beatdesk.runner import Call, Outcome, Part
+from beatdesk.store import Store, repo
 from renderers.base import ImageRenderer, ImageRequest, VideoRenderer, VideoRequest
+from renderers.card_text import figures, landing_line, source_credit
+
+RECENT_SOURCE_DAYS = 90
+"""How far back a quoted figure is looked for among the beat's sources, after the ones the plan cites."""
 
 
 class MediaWork:
@@ -41,10 +47,13 @@ class MediaWork:
             prompt = draft.image_prompt if isinstance(draft, HeroTextDraft) else draft.cover_prompt
             # Hero images take the shape of the persona's first channel; covers match the vertical video.
             hero = post.content_format is ContentFormat.hero_text
+            said = _words(draft)
             image_request = ImageRequest(
                 kind=self.step, title=draft.title, kicker=post.plan.beat_title, prompt=prompt, persona=persona,
                 aspect=CHANNELS[persona.channels[0].name].image_aspect if hero else "9:16",  # type: ignore[arg-type]
                 out_path=folder / f"post-{post.id}-{self.step}{version}.png",
+                landing=landing_line(draft),
+                credit=source_credit(said, _sources(call.store, post)) if figures(said) else "",
             )  # fmt: skip
             result = self.renderer.render(image_request, call)  # type: ignore[arg-type]
         parts = tuple(Part(name=p.name, provider=p.provider, model=p.model, cost_usd=p.cost_usd, latency_s=p.latency_s,
@@ -54,3 +63,22 @@ class MediaWork:
 
 def _seconds(post: Post) -> float:
     return post.draft.seconds if post.draft is not None and post.draft.content_format is ContentFormat.video else 0.0
+
+
+def _words(draft: Draft) -> str:
+    """What the post says, where a quoted figure would be."""
+    if isinstance(draft, HeroTextDraft):
+        return f"{draft.title}\n{draft.body}"
+    return "\n".join([draft.title, *(scene.voiceover for scene in draft.scenes)])
+
+
+def _sources(store: Store, post: Post) -> list[Source]:
+    """The sources the plan cites, then the beat's recent ones: where a quoted figure is looked for."""
+    keys = [key for key in post.plan.peg if key != "evergreen"]
+    since = date.today() - timedelta(days=RECENT_SOURCE_DAYS)
+    with store.session() as session:
+        cited = repo.list_sources(session, persona=post.persona, keys=keys) if keys else []
+        recent = repo.list_sources(session, persona=post.persona, since=since, limit=500)
+    order = {key: i for i, key in enumerate(keys)}
+    cited.sort(key=lambda source: order[source.id])
+    return cited + [s for s in recent if post.plan.beat_key in s.beats and s.id not in order]

@@ -15,9 +15,9 @@ from PIL import Image, ImageDraw
 
 from beatdesk.models import Persona, Scene
 from renderers.base import RenderResult, VideoRequest
-from renderers.captions import cues_for
+from renderers.captions import chunks, cues_for
 from renderers.layout import fit
-from renderers.local_video import LocalVideoRenderer, timeline
+from renderers.local_video import LocalVideoRenderer, scene_images, timeline
 from renderers.scene_cards import MOTION_PX, caption_plate, motion, scene_card
 from renderers.voiceover import NOT_INSTALLED, Espeak, voice_scenes
 
@@ -119,7 +119,7 @@ def test_no_text_box_comes_near_the_frame_edge_at_any_point_of_the_motion(ash: P
     width, height = 1080, 1920
     words = " ".join(["inference"] * 40)
     for text in (LONG_TITLE, SCENES[2].on_screen, words, "W" * 90):
-        card = scene_card(ash, kicker=text, text=text, size=(width, height))
+        card = scene_card(ash, title=text, text=text, size=(width, height))
         assert card.image.size == (width + 2 * MOTION_PX, height + 2 * MOTION_PX)
         for index in range(4):
             for ox, oy in motion(index):
@@ -171,3 +171,36 @@ def test_cues_split_a_scene_by_its_words() -> None:
     assert cues[0].start == 0.0 and cues[-1].end == 5.5 and cues[-1].text == "short"
     assert " ".join(c.text for c in cues[:-1]) == "one two three four five six seven eight nine. ten"
     assert cues[-2].end == 4.0
+
+
+def test_the_title_is_on_the_first_slide_only_and_each_slide_says_its_phrase(ash: Persona, tmp_path: Path) -> None:
+    cues = cues_for([s.voiceover for s in SCENES], [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)])
+    pictures, _ = scene_images(ash, title=LONG_TITLE, scenes=SCENES, cues=cues, size=(1080, 1920), work=tmp_path)
+    assert [LONG_TITLE in texts for texts in pictures.texts] == [True, False, False]
+    for scene, texts in zip(SCENES, pictures.texts, strict=True):  # the whole phrase (a too-long word broken)
+        assert any(text.replace(" ", "") == scene.on_screen.replace(" ", "") for text in texts), texts
+
+
+def test_frames_show_the_title_on_the_first_scene_only(ash: Persona, voiced: tuple[Path, RenderResult]) -> None:
+    """Decoded frames, one in the middle of each scene: the title's region holds the accent colour's ink on the
+    first scene and none on the others (the slides do not repeat a kicker)."""
+    out, _ = voiced
+    left, top, right, bottom = scene_card(ash, title=LONG_TITLE, text=SCENES[0].on_screen, size=(1080, 1920)).boxes[0]
+    accent = np.array(Image.new("RGB", (1, 1), ash.style.accent).getpixel((0, 0)), dtype=int)
+    voiced_scenes, _ = voice_scenes(SCENES, out.parent)
+    accented = []
+    for start, end in timeline(voiced_scenes):
+        raw = subprocess.run([FFMPEG, "-v", "error", "-ss", f"{(start + end) / 2:.2f}", "-i", str(out), "-frames:v", "1",
+                              "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout  # fmt: skip
+        frame = np.frombuffer(raw, dtype=np.uint8).reshape(1920, 1080, 3).astype(int)
+        region = frame[top - MOTION_PX : bottom + MOTION_PX, left : right + MOTION_PX]
+        accented.append(int((np.abs(region - accent).max(axis=2) < 40).sum()))
+    assert accented[0] > 2000 and all(count < 50 for count in accented[1:]), accented
+
+
+def test_cues_end_at_phrases_not_in_the_middle_of_them() -> None:
+    text = "Most teams learn this the hard way. The agent keeps calling tools until the budget is gone."
+    runs = chunks(text)
+    assert runs[0] == "Most teams learn this the hard way."  # a sentence in a cue of its own
+    assert " ".join(runs) == text and all(2 <= len(run.split()) <= 7 for run in runs)  # no one-word stub
+    assert chunks("Log every call, and stop at twenty steps.") == ["Log every call,", "and stop at twenty steps."]
