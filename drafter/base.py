@@ -8,6 +8,9 @@ from typing import Protocol
 
 from beatdesk.models import Draft, Persona, Plan, Source
 
+RECENT_DAYS = 30
+"""How far back a new draft looks at the persona's other drafts, not to quote the same passage again."""
+
 
 @dataclass(frozen=True)
 class DraftingContext:
@@ -17,6 +20,8 @@ class DraftingContext:
     """The sources the plan cites, then others on the same beat."""
     note: str | None = None
     """A reviewer's note when a draft is sent back."""
+    recent: tuple[Draft, ...] = ()
+    """The persona's other drafts of the last RECENT_DAYS days (its batch's drafted ones too), newest first."""
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from beatdesk.models import Persona, Plan, Post, Source
+from beatdesk.models import Draft, Persona, Plan, Post, Source
 from beatdesk.prices import call_estimate
 from beatdesk.runner import Call, Outcome
 from beatdesk.store import Store, repo
-from drafter.base import Drafter, DraftingContext, cited_sources
+from drafter.base import RECENT_DAYS, Drafter, DraftingContext, cited_sources
 from drafter.checks import run_checks
 
 PROMPT_TOKENS = 6_000
@@ -35,7 +35,9 @@ class DraftWork:
 
     def run(self, post: Post, persona: Persona, call: Call) -> Outcome:
         sources = sources_for(self.store, post.persona, post.plan)
-        context = DraftingContext(persona=persona, plan=post.plan, sources=sources, note=redraft_note(post))
+        recent = recent_drafts(self.store, post)
+        note = redraft_note(post)
+        context = DraftingContext(persona=persona, plan=post.plan, sources=sources, note=note, recent=recent)
         if self.estimate(post, persona) > 0:
             with call.submitting():
                 result = self.drafter.draft(context)
@@ -51,6 +53,13 @@ def redraft_note(post: Post) -> str | None:
         note = post.draft_history[-1].get("note")
         return str(note) if note else None
     return None
+
+
+def recent_drafts(store: Store, post: Post) -> tuple[Draft, ...]:
+    """The persona's other live drafts of the last RECENT_DAYS days, for a new draft not to repeat their passages."""
+    since = datetime.now(UTC) - timedelta(days=RECENT_DAYS)
+    with store.session() as session:
+        return tuple(repo.recent_drafts(session, persona=post.persona, since=since, besides=post.id))
 
 
 def sources_for(store: Store, persona: str, plan: Plan) -> list[Source]:

@@ -83,7 +83,8 @@ def motion(index: int) -> tuple[tuple[int, int], tuple[int, int]]:
 
 
 def scene_card(persona: Persona, *, kicker: str, text: str, size: tuple[int, int]) -> Card:
-    """Accent bar, the kicker (the post's title), the scene's words as large as fit, and the persona's name."""
+    """Accent bar, the kicker (the post's title, on the first scene only: empty leaves its place blank), the
+    scene's words as large as fit, and the persona's name."""
     style = persona.style
     width, height = size
     layout = Layout(width, height)
@@ -97,6 +98,8 @@ def scene_card(persona: Persona, *, kicker: str, text: str, size: tuple[int, int
         (text, layout.body, width // 11, style.foreground),
         (f"{persona.display_name}  {persona.handle}", layout.footer, width // 30, style.foreground),
     ):
+        if not words.strip():
+            continue
         fitted = fit(draw, words, style.font_path, (layout.text_width, room), start)
         box = draw_block(draw, fitted, (m + shift, top + shift), colour)
         boxes.append((box[0] - shift, box[1] - shift, box[2] - shift, box[3] - shift))

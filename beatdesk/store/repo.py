@@ -957,6 +957,27 @@ def recent_plans(session: Session, *, persona: str, since: datetime) -> list[tup
     return [(post_id, Plan.model_validate(plan)) for post_id, plan in rows]
 
 
+def recent_drafts(
+    session: Session, *, persona: str, since: datetime, besides: int | None = None, limit: int = 200
+) -> list[Draft]:
+    """Drafts of the persona's posts created since `since`, newest first, leaving out `besides` and the posts that
+    will never go out (rejected, failed): what readers see or will see."""
+    query = (
+        select(PostRow.draft)
+        .where(
+            PostRow.persona == persona,
+            PostRow.created_at >= since,
+            PostRow.draft.is_not(None),
+            PostRow.status.not_in([PostStatus.rejected, PostStatus.failed]),
+        )
+        .order_by(PostRow.id.desc())
+        .limit(limit)
+    )
+    if besides is not None:
+        query = query.where(PostRow.id != besides)
+    return [_draft_adapter.validate_python(data) for data in session.scalars(query) if data]
+
+
 # --- review decisions (the private evals) ----------------------------------------------------
 
 
