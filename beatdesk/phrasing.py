@@ -146,6 +146,23 @@ def is_sentence(line: str) -> bool:
     )
 
 
+def as_statement(line: str) -> str | None:
+    """A headline angle said as a sentence, where its form allows: "Distillation: using…" -> "Distillation means
+    using…", "Contamination: why…" -> "Contamination is why…"; a statement stays as it is; None otherwise."""
+    line = bare(line)
+    if is_sentence(line):
+        return line + "."
+    head, colon, tail = line.partition(": ")
+    words = tail.split()
+    if not colon or len(head.split()) > 4 or len(words) < 4 or any(q in line for q in _QUOTES):
+        return None
+    if words[0].lower() in ("why", "how", "what", "when", "where"):
+        return f"{capitalised(head)} is {words[0].lower()} {' '.join(words[1:])}."
+    if words[0].lower().endswith("ing"):
+        return f"{capitalised(head)} means {words[0].lower()} {' '.join(words[1:])}."
+    return None
+
+
 def fits(text: str, *, chars: int, words: int | None = None) -> bool:
     return len(text) <= chars and (words is None or len(text.split()) <= words)
 

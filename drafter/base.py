@@ -21,7 +21,10 @@ class DraftingContext:
     note: str | None = None
     """A reviewer's note when a draft is sent back."""
     recent: tuple[Draft, ...] = ()
-    """The persona's other drafts of the last RECENT_DAYS days (its batch's drafted ones too), newest first."""
+    """The persona's drafts of the last RECENT_DAYS days from other batches, newest first."""
+    batch: tuple[Plan, ...] = ()
+    """The plans of this post's batch in post order (this one among them): drafted side by side, the batch's
+    posts on one beat share its fresh passages and openers out by their order."""
 
 
 @dataclass(frozen=True)

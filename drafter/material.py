@@ -4,6 +4,7 @@ ranked by how well they fit it and by how rarely recent posts quoted them."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ class Passage:
     """Recent posts that already quote it."""
     score: float
     """How well it backs the angle."""
+    base: float
+    """How well it backs the beat's take, whatever the angle: the order a batch shares passages out in."""
 
     @property
     def has_figure(self) -> bool:
@@ -72,10 +75,10 @@ def passages(plan: Plan, notes: str, sources: Sequence[Source], recent: Iterable
             if len(sentence.split()) < 6 or name in found:
                 continue
             words = content_words(sentence)
-            score = 2 * len(words & angle) + len(words & take) + (1.5 if source.id in plan.peg else 0)
-            score += 1 if _FIGURE.search(sentence) else 0
+            base = len(words & take) + (1 if _FIGURE.search(sentence) else 0)
+            score = base + 2 * len(words & angle) + (1.5 if source.id in plan.peg else 0)
             uses = sum(name in text for text in seen)
-            found[name] = Passage(text=sentence, source=source, uses=uses, score=score)
+            found[name] = Passage(text=sentence, source=source, uses=uses, score=score, base=base)
     return sorted(found.values(), key=lambda p: (p.uses, -p.score))
 
 
@@ -85,10 +88,28 @@ def quoted_in_angle(plan: Plan, found: Sequence[Passage]) -> Passage | None:
     return next((p for p in found if key(p.text) in angle), None)
 
 
-def choose(found: Sequence[Passage], *, most: int, taken: Sequence[Passage] = ()) -> list[Passage]:
-    """Up to `most` passages: fresh ones first; one quoted recently only when no fresh one is left, and none quoted
-    in MOST_USES recent posts."""
-    names = {key(p.text) for p in taken}
-    fresh = [p for p in found if p.uses == 0 and key(p.text) not in names]
-    reused = [p for p in found if 0 < p.uses < MOST_USES and key(p.text) not in names]
-    return (fresh or reused)[:most]
+def share(found: Sequence[Passage], plan: Plan, batch: Sequence[Plan]) -> tuple[Passage | None, list[Passage]]:
+    """This post's passage and the spare ones it may add, when the batch's posts are drafted side by side.
+
+    Its mates are the batch's posts whose angles can draw on the same sources. The claims their angles quote
+    are theirs; the other posts take one passage each in post order: fresh ones first (never quoted recently nor
+    claimed), then ones with a use left (at most MOST_USES posts in the window quote one passage). Spares are
+    those left once every post had its one, fresh first."""
+    beats = {beat for p in found for beat in p.source.beats} | {plan.beat_key}
+    mates = [p for p in batch if p.beat_key in beats] or [plan]
+    claims = Counter(key(c.text) for mate in mates if (c := quoted_in_angle(mate, found)))
+    ordered = sorted(found, key=lambda p: (p.uses + claims[key(p.text)], not p.has_figure, p.source.id))
+    fresh = [p for p in ordered if p.uses == 0 and not claims[key(p.text)]]
+    second = [p for p in ordered for _ in range(MOST_USES - p.uses - claims[key(p.text)] - (p in fresh))]
+    others = [mate for mate in mates if quoted_in_angle(mate, found) is None]
+    rank = next((i for i, mate in enumerate(others) if mate == plan), 0)
+    queue = fresh + second
+    mine = queue[rank] if rank < len(queue) else None
+    spare = [p for p in dict.fromkeys(queue[len(others) :]) if p is not mine]
+    return mine, spare
+
+
+def rank_on_beat(plan: Plan, batch: Sequence[Plan]) -> int:
+    """The post's place among its batch's posts on the same beat."""
+    mates = [p for p in batch if p.beat_key == plan.beat_key]
+    return next((i for i, mate in enumerate(mates) if mate == plan), 0)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from beatdesk.models import Beat, ContentFormat, HeroTextDraft, Persona, Plan, Scene, VideoDraft
-from beatdesk.phrasing import bare, capitalised, is_sentence, sentences, shorter
+from beatdesk.phrasing import as_statement, bare, capitalised, is_sentence, sentences, shorter
 from drafter.base import DraftingContext, DraftResult
-from drafter.material import Passage, choose, content_words, key, opener_of, passages, quoted_in_angle
+from drafter.material import Passage, content_words, key, opener_of, passages, quoted_in_angle, rank_on_beat, share
 from drafter.prompt_version import with_version
 
 WORDS_PER_SECOND = 2.5
@@ -51,10 +51,14 @@ class Material:
     button: str
     case: Passage | None
     """The source's claim the angle itself makes, quoted once in the draft."""
-    found: tuple[Passage, ...]
-    """Other passages, best first (see drafter.material.passages)."""
+    mine: Passage | None
+    """The passage this post quotes besides its case (see drafter.material.share)."""
+    spare: tuple[Passage, ...]
+    """Fresh passages no post of the batch was given: one may lengthen a short body."""
     openers: frozenset[str]
     """First sentences of the persona's recent posts."""
+    rank: int
+    """The post's place among its batch's posts on the beat: they open on different sentences."""
 
     @classmethod
     def of(cls, context: DraftingContext) -> Material:
@@ -66,23 +70,25 @@ class Material:
         angle = content_words(plan.angle)
         notes = _units(n for n in sentences(beat.notes) if key(n) != key(button))
         take = sorted(notes, key=lambda n: -len(content_words(n) & angle))  # stable: ties keep the persona's order
+        mine, spare = share(found, plan, context.batch)
         return cls(
             persona=persona, plan=plan, beat=beat, title=_title(plan, case), take=tuple(take), button=button,
-            case=case, found=tuple(p for p in found if p is not case),
-            openers=frozenset(opener_of(d) for d in context.recent),
+            case=case, mine=None if case else mine, spare=tuple(p for p in spare if p is not case),
+            openers=frozenset(opener_of(d) for d in context.recent), rank=rank_on_beat(plan, context.batch),
         )  # fmt: skip
 
     @property
     def thesis(self) -> str | None:
         """The angle as a sentence of the body, when it is one and the title does not already say it."""
-        angle = self.plan.angle
-        if self.case or not is_sentence(angle) or key(angle) == key(self.title):
+        said = as_statement(self.plan.angle)
+        if self.case or said is None or key(self.title) in (key(said), key(self.plan.angle)):
             return None
-        return _sentence(angle)
+        return capitalised(said)
 
     def related(self) -> list[str]:
         """The beat's other angles that read as statements, each a sentence of its own."""
-        return [_sentence(a) for a in self.beat.angles if key(a) != key(self.plan.angle) and is_sentence(a)]
+        said = [as_statement(a) for a in self.beat.angles if key(a) != key(self.plan.angle)]
+        return [capitalised(s) for s in said if s]
 
     def hashtags(self) -> list[str]:
         tags = list(self.beat.hashtags)
@@ -118,10 +124,11 @@ class OfflineDrafter:
 
 def _hero_text(m: Material) -> HeroTextDraft:
     least = m.persona.drafting.body_words[0]
-    quoted = [m.case] if m.case else choose(m.found, most=1)
+    quoted = [p for p in (m.case or m.mine,) if p]
     hook = _hook(m)
     if hook is None and quoted:  # the take has opened recent posts: the fact leads
-        paragraphs = [_attributed(quoted[0])]
+        lead = quoted[0]  # named first when its words are the title's, so the body does not open on the title
+        paragraphs = [_evidence(lead, None) if key(lead.text).startswith(key(m.title)) else _attributed(lead)]
         evidence = [_evidence(p, previous) for p, previous in zip(quoted[1:], quoted, strict=False)]
     else:
         paragraphs = [hook or m.take[0]] if (hook or m.take) else []
@@ -132,7 +139,8 @@ def _hero_text(m: Material) -> HeroTextDraft:
     body = _body(paragraphs, evidence, argument, m.button)
     related = [r for r in m.related() if r not in argument]
     while _words(body) < least:  # short on material: a related case of the beat, or one more passage
-        more = choose(m.found, most=1, taken=quoted) if len(quoted) < 2 else []
+        # A second passage only a spare one: a reused one would leave a later post on the beat without one.
+        more = [p for p in m.spare if p not in quoted][:1] if len(quoted) < 2 else []
         if related and (len(argument) <= len(evidence) or not more):
             argument.append(related.pop(0))
         elif more:
@@ -167,12 +175,12 @@ def _body(opening: list[str], evidence: list[str], argument: list[str], button: 
 
 
 def _hook(m: Material) -> str | None:
-    """The persona's sentence closest to the angle that has not opened a recent post and does not say the title."""
-    for sentence in m.take:
-        first = key(sentences(sentence)[0])
-        if first not in m.openers and not first.startswith(key(m.title)):
-            return sentence
-    return None
+    """A sentence of the persona's take that has not opened a recent post and does not say the title; the closest
+    to the angle for the beat's first post in the batch, the next for the second, and so on."""
+    fresh = [t for t in m.take if key(sentences(t)[0]) not in m.openers]
+    fresh = [t for t in fresh if not key(t).startswith(key(m.title))]
+    # The batch's posts on one beat open differently: once the take's sentences are used, a fact leads.
+    return fresh[m.rank] if m.rank < len(fresh) else None
 
 
 def _evidence(passage: Passage, previous: Passage | None) -> str:
@@ -196,7 +204,7 @@ def _attributed(passage: Passage) -> str:
 def _video(m: Material) -> VideoDraft:
     take = list(m.take)
     headline = shorter(m.title, chars=ON_SCREEN_CHARS)
-    quoted = [] if m.case else choose(m.found, most=1)
+    quoted = [m.mine] if m.mine else []
     if m.case:  # the source's claim is the case: said first, its phrasing (the title) on screen
         scenes = [_scene(f"“{m.case.text}”", headline)]
     elif is_sentence(m.plan.angle):

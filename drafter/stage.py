@@ -35,9 +35,11 @@ class DraftWork:
 
     def run(self, post: Post, persona: Persona, call: Call) -> Outcome:
         sources = sources_for(self.store, post.persona, post.plan)
-        recent = recent_drafts(self.store, post)
+        recent, batch = recent_drafts(self.store, post)
         note = redraft_note(post)
-        context = DraftingContext(persona=persona, plan=post.plan, sources=sources, note=note, recent=recent)
+        context = DraftingContext(
+            persona=persona, plan=post.plan, sources=sources, note=note, recent=recent, batch=batch
+        )
         if self.estimate(post, persona) > 0:
             with call.submitting():
                 result = self.drafter.draft(context)
@@ -55,11 +57,14 @@ def redraft_note(post: Post) -> str | None:
     return None
 
 
-def recent_drafts(store: Store, post: Post) -> tuple[Draft, ...]:
-    """The persona's other live drafts of the last RECENT_DAYS days, for a new draft not to repeat their passages."""
+def recent_drafts(store: Store, post: Post) -> tuple[tuple[Draft, ...], tuple[Plan, ...]]:
+    """The persona's live drafts of the last RECENT_DAYS days from other batches, and the plans of this post's
+    batch in order (drafted side by side, they share its material out by plan, not by what is stored yet)."""
     since = datetime.now(UTC) - timedelta(days=RECENT_DAYS)
     with store.session() as session:
-        return tuple(repo.recent_drafts(session, persona=post.persona, since=since, besides=post.id))
+        drafts = repo.recent_drafts(session, persona=post.persona, since=since, besides_batch=post.batch_id)
+        batch = repo.batch_plans(session, batch_id=post.batch_id)
+    return tuple(drafts), tuple(plan for _, plan in batch)
 
 
 def sources_for(store: Store, persona: str, plan: Plan) -> list[Source]:
