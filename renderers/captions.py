@@ -97,6 +97,8 @@ def chunks(text: str, most: int = WORDS_PER_CUE) -> list[str]:
     for clause in (c for c in clauses if c):
         if merged and (len(clause) < 3 or len(merged[-1]) < 3) and len(merged[-1]) + len(clause) <= most:
             merged[-1] = merged[-1] + clause
+        elif merged and len(merged) == 1 and len(merged[0]) < 3:  # a short opening clause ("Contamination,")
+            merged[0] = merged[0] + clause
         else:
             merged.append(clause)
     return [_balanced(" ".join(piece)) for clause in merged for piece in _pieces(clause, most)]
