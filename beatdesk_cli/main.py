@@ -368,7 +368,7 @@ def plan(
         source_max_bytes=settings.source_max_bytes,
     )
     for warning in context.warnings:
-        errors.print(f"warning: {escape(warning)}", highlight=False, soft_wrap=True)
+        errors.print(f"warning: {warning}", highlight=False, soft_wrap=True)
     result = planner.plan(context)
     if as_json:
         print_json(

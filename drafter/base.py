@@ -8,6 +8,9 @@ from typing import Protocol
 
 from beatdesk.models import Draft, Persona, Plan, Source
 
+RECENT_DAYS = 30
+"""How far back a new draft looks at the persona's other drafts, not to quote the same passage again."""
+
 
 @dataclass(frozen=True)
 class DraftingContext:
@@ -17,6 +20,11 @@ class DraftingContext:
     """The sources the plan cites, then others on the same beat."""
     note: str | None = None
     """A reviewer's note when a draft is sent back."""
+    recent: tuple[Draft, ...] = ()
+    """The persona's drafts of the last RECENT_DAYS days from other batches, newest first."""
+    batch: tuple[Plan, ...] = ()
+    """The plans of this post's batch in post order (this one among them): drafted side by side, the batch's
+    posts on one beat share its fresh passages and openers out by their order."""
 
 
 @dataclass(frozen=True)

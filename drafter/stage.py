@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from beatdesk.models import Persona, Plan, Post, Source
+from beatdesk.models import Draft, Persona, Plan, Post, Source
 from beatdesk.prices import call_estimate
 from beatdesk.runner import Call, Outcome
 from beatdesk.store import Store, repo
-from drafter.base import Drafter, DraftingContext, cited_sources
+from drafter.base import RECENT_DAYS, Drafter, DraftingContext, cited_sources
 from drafter.checks import run_checks
 from drafter.provenance import traced
 
@@ -36,7 +36,11 @@ class DraftWork:
 
     def run(self, post: Post, persona: Persona, call: Call) -> Outcome:
         sources = sources_for(self.store, post.persona, post.plan)
-        context = DraftingContext(persona=persona, plan=post.plan, sources=sources, note=redraft_note(post))
+        recent, batch = recent_drafts(self.store, post)
+        note = redraft_note(post)
+        context = DraftingContext(
+            persona=persona, plan=post.plan, sources=sources, note=note, recent=recent, batch=batch
+        )
         if self.estimate(post, persona) > 0:
             with call.submitting():
                 result = self.drafter.draft(context)
@@ -53,6 +57,16 @@ def redraft_note(post: Post) -> str | None:
         note = post.draft_history[-1].get("note")
         return str(note) if note else None
     return None
+
+
+def recent_drafts(store: Store, post: Post) -> tuple[tuple[Draft, ...], tuple[Plan, ...]]:
+    """The persona's live drafts of the last RECENT_DAYS days from other batches, and the plans of this post's
+    batch in order (drafted side by side, they share its material out by plan, not by what is stored yet)."""
+    since = datetime.now(UTC) - timedelta(days=RECENT_DAYS)
+    with store.session() as session:
+        drafts = repo.recent_drafts(session, persona=post.persona, since=since, besides_batch=post.batch_id)
+        batch = repo.batch_plans(session, batch_id=post.batch_id)
+    return tuple(drafts), tuple(plan for _, plan in batch)
 
 
 def sources_for(store: Store, persona: str, plan: Plan) -> list[Source]:

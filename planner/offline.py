@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 
 from beatdesk.models import Beat, Source
+from beatdesk.phrasing import shorter
 from planner.base import PlanningContext, PlanningError, PlanResult
 from planner.selection import Candidate, recent_pegs, select, sources_by_beat
 
 SOURCE_ANGLES_PER_BEAT = 5
 CLAIMS_PER_SOURCE = 4
+TITLE_CHARS, TITLE_WORDS = 80, 9
+"""A claim's title is a phrasing of it that fits, short of the drafter's verbatim-copy run (never cut with "…")."""
 CLAIM_WORDS = (6, 40)
 """A sentence this long (in words) can carry a piece: shorter is a fragment, longer a paragraph."""
 _NOT_A_CLAIM = re.compile(
@@ -47,7 +50,7 @@ def claim_candidates(beat: Beat, source: Source) -> list[Candidate]:
     name = source.title.rstrip(".")
     return [
         Candidate(beat=beat, angle=f"{name}: “{claim}”", button=button, peg=source,
-                  title=f"{name}: {' '.join(claim.split()[:7])}…")
+                  title=shorter(claim, chars=TITLE_CHARS, words=TITLE_WORDS))
         for claim in found
     ]  # fmt: skip
 

@@ -6,44 +6,74 @@ and the last ends when it ends, so the files follow the video cut for cut.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WORDS_PER_CUE = 7
-_SENTENCE_END = re.compile(r"[.!?;:…][\"”’)]*$")
-_JOINING = frozenset(
+WORDS_PER_CUE = 8
+"""At most this many words on screen at once."""
+_SENTENCE_END = re.compile(r"[.!?][”\"’]?$")
+_CLAUSE_END = re.compile(r"[,;:—–][”\"’]?$")
+_PHRASE_STARTS = frozenset(
     [
         "and",
         "but",
         "or",
-        "so",
+        "when",
         "because",
         "before",
         "after",
-        "until",
         "while",
-        "when",
-        "where",
         "which",
-        "that",
         "who",
+        "where",
+        "if",
+        "until",
+        "unless",
         "with",
         "without",
         "for",
-        "to",
+        "by",
+        "in",
+        "on",
+        "at",
         "from",
         "than",
-        "if",
-        "unless",
-        "though",
-        "although",
-        "since",
-        "as",
+        "that",
+        "so",
+        "across",
+        "over",
+        "into",
+        "through",
     ]
 )
-"""Words a clause or a phrase begins with: a long phrase is cut before one of them."""
-_CLAUSE_END = re.compile(r"[,—–)][\"”’]*$")
+"""Words a new phrase opens with: a cue may end before them."""
+_ENDS_BADLY = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "same",
+        "of",
+        "to",
+        "my",
+        "your",
+        "our",
+        "their",
+        "its",
+        "his",
+        "her",
+        "this",
+        "that",
+        "these",
+        "those",
+        "is",
+        "are",
+        "was",
+    ]
+)
+_QUOTE_MARKS = '“”"'
 
 
 @dataclass(frozen=True)
@@ -53,52 +83,52 @@ class Cue:
     text: str
 
 
-def _phrases(words: list[str]) -> list[tuple[list[str], bool]]:
-    """The words in phrases, each ending at a clause or sentence mark; (words, ends a sentence)."""
-    phrases: list[tuple[list[str], bool]] = []
-    run: list[str] = []
-    for word in words:
-        run.append(word)
-        if _SENTENCE_END.search(word) or _CLAUSE_END.search(word):
-            phrases.append((run, bool(_SENTENCE_END.search(word))))
-            run = []
-    if run:
-        phrases.append((run, True))
-    return phrases
-
-
-def _split(words: list[str], most: int) -> list[list[str]]:
-    """A phrase longer than `most` in parts: cut before a joining word (before, and, with…) nearest the middle,
-    or at the middle, again until each part fits."""
-    if len(words) <= most:
-        return [words]
-    middle = len(words) / 2
-    joins = [i for i in range(2, len(words) - 1) if words[i].lower() in _JOINING]
-    cut = min(joins, key=lambda i: abs(i - middle)) if joins else round(middle)
-    return _split(words[:cut], most) + _split(words[cut:], most)
-
-
 def chunks(text: str, most: int = WORDS_PER_CUE) -> list[str]:
-    """The words in cues of at most `most`, cut at phrase ends: phrases of one sentence share a cue while they
-    fit; a cue never runs across a sentence's end; a phrase longer than `most` is cut into even parts (no
-    one-word stub left over)."""
-    runs: list[str] = []
-    run: list[str] = []
-    for phrase, ends_sentence in _phrases(text.split()):
-        if run and len(run) + len(phrase) > most:
-            runs.append(" ".join(run))
-            run = []
-        if len(phrase) > most:
-            pieces = _split(phrase, most)
-            runs.extend(" ".join(piece) for piece in pieces[:-1])
-            phrase = pieces[-1]
-        run += phrase
-        if ends_sentence:
-            runs.append(" ".join(run))
-            run = []
-    if run:
-        runs.append(" ".join(run))
-    return runs
+    """The words in whole phrases of at most `most`: cut at sentence and clause ends first, a longer clause into
+    even pieces that end before a word opening a phrase and never on "the" or "of"; a clause of one or two words
+    joins its neighbour when they fit together. A quotation mark whose partner falls in another cue is left out
+    (a cue never shows a stray one)."""
+    clauses: list[list[str]] = [[]]
+    for word in text.split():
+        clauses[-1].append(word)
+        if _SENTENCE_END.search(word) or _CLAUSE_END.search(word):
+            clauses.append([])
+    merged: list[list[str]] = []
+    for clause in (c for c in clauses if c):
+        if merged and (len(clause) < 3 or len(merged[-1]) < 3) and len(merged[-1]) + len(clause) <= most:
+            merged[-1] = merged[-1] + clause
+        elif merged and len(merged) == 1 and len(merged[0]) < 3:  # a short opening clause ("Contamination,")
+            merged[0] = merged[0] + clause
+        else:
+            merged.append(clause)
+    return [_balanced(" ".join(piece)) for clause in merged for piece in _pieces(clause, most)]
+
+
+def _pieces(words: list[str], most: int) -> list[list[str]]:
+    """A clause in the fewest even pieces of at most `most` words, each cut at the best place near its share."""
+    count = -(-len(words) // most)
+    cuts, start = [], 0
+    for k in range(1, count):
+        ideal = round(k * len(words) / count)
+        reach = range(max(start + 2, ideal - 2), min(start + most, ideal + 2, len(words) - 2) + 1)
+        cut = max(reach, key=lambda i: (_place(words, i), -abs(i - ideal)), default=min(start + most, ideal))
+        cuts.append(cut)
+        start = cut
+    bounds = [0, *cuts, len(words)]
+    return [words[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _place(words: list[str], cut: int) -> int:
+    """How good the gap before words[cut] is for ending a cue."""
+    score = 2 if words[cut].lower().strip(_QUOTE_MARKS) in _PHRASE_STARTS else 0
+    return score - (3 if words[cut - 1].lower().strip(_QUOTE_MARKS) in _ENDS_BADLY else 0)
+
+
+def _balanced(run: str) -> str:
+    opened, closed, straight = run.count("“"), run.count("”"), run.count('"')
+    if opened != closed or straight % 2:
+        return " ".join(run.replace("“", "").replace("”", "").replace('"', "").split())
+    return run
 
 
 def cues_for(texts: Sequence[str], bounds: Sequence[tuple[float, float]]) -> list[Cue]:

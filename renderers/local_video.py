@@ -70,7 +70,9 @@ def scene_images(
     started = time.perf_counter()
     cards, boxes, texts = [], [], []
     for i, scene in enumerate(scenes):
-        card = scene_card(persona, text=scene.on_screen, size=size, title=title if i == 0 else "")
+        # The title once, on the first card, unless that card's words already say it.
+        said = title if i == 0 and title.lower().split() != scene.on_screen.lower().split() else ""
+        card = scene_card(persona, text=scene.on_screen, size=size, title=said)
         path = work / f"card-{i:02d}.png"
         card.image.save(path, compress_level=1)  # read once by ffmpeg: fast to write beats small
         cards.append(path)

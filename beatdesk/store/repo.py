@@ -974,6 +974,31 @@ def recent_plans(session: Session, *, persona: str, since: datetime) -> list[tup
     return [(post_id, Plan.model_validate(plan)) for post_id, plan in rows]
 
 
+def recent_drafts(
+    session: Session, *, persona: str, since: datetime, besides_batch: int, limit: int = 200
+) -> list[Draft]:
+    """Drafts of the persona's posts created since `since` outside batch `besides_batch`, newest first, leaving out
+    the posts that will never go out (rejected, failed): what readers see or will see."""
+    query = (
+        select(PostRow.draft)
+        .where(
+            PostRow.persona == persona,
+            PostRow.created_at >= since,
+            PostRow.batch_id != besides_batch,
+            PostRow.status.not_in([PostStatus.rejected, PostStatus.failed]),
+        )
+        .order_by(PostRow.id.desc())
+        .limit(limit)
+    )
+    return [_draft_adapter.validate_python(data) for data in session.scalars(query) if data]
+
+
+def batch_plans(session: Session, *, batch_id: int) -> list[tuple[int, Plan]]:
+    """(post id, plan) of every post of the batch, in post order."""
+    rows = session.execute(select(PostRow.id, PostRow.plan).where(PostRow.batch_id == batch_id).order_by(PostRow.id))
+    return [(post_id, Plan.model_validate(plan)) for post_id, plan in rows.all()]
+
+
 # --- review decisions (the private evals) ----------------------------------------------------
 
 
