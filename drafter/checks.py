@@ -132,13 +132,23 @@ def _unquoted(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
+    """Words as a reader counts them: "6,000" and "3.5" are one word each."""
+    return re.findall(r"[a-z0-9']+(?:[.,][0-9]+)*", text.lower())
+
+
+def copies_a_run(phrase: str) -> bool:
+    """Whether a phrase of a source's words, used unquoted, is long enough for the verbatim check to flag
+    ("6,000-token" counts as two words there)."""
+    return len(_words(phrase)) >= VERBATIM_WORDS
 
 
 def _verbatim(text: str, sources: list[Source]) -> Check:
-    """A run of VERBATIM_WORDS words that stands in a source, outside quotation marks."""
-    mine = _words(_unquoted(text))
-    runs = {tuple(mine[i : i + VERBATIM_WORDS]) for i in range(len(mine) - VERBATIM_WORDS + 1)}
+    """A run of VERBATIM_WORDS words that stands in a source, outside quotation marks, inside one line
+    (a title followed by a line that happens to go on as the source does copies nothing)."""
+    runs = set()
+    for paragraph in _unquoted(text).splitlines():
+        mine = _words(paragraph)
+        runs |= {tuple(mine[i : i + VERBATIM_WORDS]) for i in range(len(mine) - VERBATIM_WORDS + 1)}
     for source in sources:
         theirs = _words(source.text)
         for i in range(len(theirs) - VERBATIM_WORDS + 1):

@@ -28,6 +28,8 @@
   }
   byId("show-keys").addEventListener("click", () => help.showModal());
   byId("keys-close").addEventListener("click", () => help.close());
+  // A closed dialog may leave focus on its button, where the keys below are ignored: give it back to the page.
+  help.addEventListener("close", () => { if (help.contains(document.activeElement)) document.activeElement.blur(); });
 
   const go = (id) => { const link = byId(id); if (link) window.location = link.href; };
   const edit = () => {
