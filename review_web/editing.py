@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from beatdesk.errors import BeatdeskError, describe_validation_error
 from beatdesk.models import Persona, Post
+from drafter.edit import caption_text, with_hashtags
 from review_web.previews import ChannelCard, channel_cards
 
 
@@ -24,24 +25,12 @@ class EditFields:
     body: str | None
     caption: str
     hashtags: str
+    alt_text: str
 
 
 def edit_fields(draft: Any) -> EditFields:
-    tags = list(draft.hashtags)
-    lines = draft.caption.rstrip().split("\n")
-    caption = draft.caption.rstrip()
-    if tags and lines[-1].split() == tags:
-        caption = "\n".join(lines[:-1]).rstrip()
-    return EditFields(title=draft.title, body=getattr(draft, "body", None), caption=caption, hashtags=" ".join(tags))
-
-
-def with_hashtags(caption: str, hashtags: str) -> str:
-    """The caption as stored: its text, a blank line, the tags. A caption already ending on them is kept."""
-    text = caption.replace("\r\n", "\n").rstrip()
-    tags = hashtags.split()
-    if not tags or (text and text.split("\n")[-1].split() == tags):
-        return text
-    return f"{text}\n\n{' '.join(tags)}" if text else " ".join(tags)
+    return EditFields(title=draft.title, body=getattr(draft, "body", None), caption=caption_text(draft),
+                      hashtags=" ".join(draft.hashtags), alt_text=getattr(draft, "alt_text", None) or "")  # fmt: skip
 
 
 def form_changes(*, title: str, caption: str, hashtags: str, body: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from beatdesk.channels import CHANNELS, length_on
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import Persona, Post
-from publishers.channel_text import channel_parts, channel_text, limit_of
+from publishers.channel_text import alt_text, channel_parts, channel_text, limit_of
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,7 @@ def media_of(post: Post) -> Media:
             image = href
         elif href and step.artifact.content_type.startswith("video/"):
             video = href
-    alt = getattr(post.draft, "alt_text", None) or (post.draft.title if post.draft else "")
-    return Media(image=image, video=video, alt=alt)
+    return Media(image=image, video=video, alt=alt_text(post))
 
 
 def channel_cards(persona: Persona, post: Post) -> list[ChannelCard]:
