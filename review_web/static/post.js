@@ -98,8 +98,8 @@
     const comment = card.querySelector(".comment-box");
     comment.hidden = !fitted.comment;
     if (fitted.comment) {
-      comment.querySelector(".part").textContent = fitted.comment.text;
-      counted(comment.querySelector(".counter"), fitted.comment);
+      comment.querySelector(".comment-text").textContent = fitted.comment.text;
+      counted(comment.querySelector(".count"), fitted.comment);
     }
     const whole = card.querySelector(".channel-count");
     if (whole && fitted.length !== undefined) {
