@@ -57,7 +57,7 @@ def test_an_own_text_is_what_mastodon_receives_and_the_comment_answers_the_last_
     comment_everywhere(cli, post_id)
     post = run_cli(cli, "post", "show", str(post_id), "--json")
     assert post["channel_versions"]["mastodon"] == {"text": OWN, "first_comment": COMMENT}
-    assert [e["note"] for e in post["events"] if e["action"] == "edit_channel"][0].startswith("mastodon: own text")
+    assert next(e["note"] for e in post["events"] if e["action"] == "edit_channel").startswith("mastodon: own text")
 
     assert approve_and_publish(cli, post_id) == [post_id]
     # Mastodon: the own text as one status (the generated thread is not sent), then the comment as its reply.
