@@ -154,3 +154,14 @@ def test_draft_fields_and_alt_text_from_the_cli(cli: CliRunner, server: ChannelS
     assert approve_and_publish(cli, int(post_id)) == [int(post_id)]
     (upload,) = server.sent("POST", "/api/v2/media")
     assert b"A bar chart: prompt tokens dwarf output tokens." in upload.body
+
+
+def test_a_redraft_drops_the_versions_written_from_the_old_draft(
+    cli: CliRunner, server: ChannelServer, home: Path
+) -> None:
+    post_id = str(post_in_review(cli))
+    run_cli(cli, "post", "edit", post_id, "--channel", "x", "--text", OWN, "--first-comment", COMMENT)
+    run_cli(cli, "post", "redraft", post_id, "--note", "warmer")
+    post = run_cli(cli, "post", "show", post_id, "--json")
+    assert post["channel_versions"] == {} and versions_in(home) == 0
+    assert any(e["note"] == "dropped with the old draft: x" for e in post["events"])
