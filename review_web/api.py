@@ -1,4 +1,5 @@
-"""The JSON API under /api: posts, review decisions, search and chat references, for scoped tokens.
+"""The JSON API under /api: posts (and their edits), review decisions, search and chat references, for scoped
+tokens.
 
 `Authorization: Bearer TOKEN` (from `beatdesk users token NAME --scope read|review|admin`); no token, or
 an unknown, expired or revoked one, is 401; a token whose scope is short of the route's is 403. The
