@@ -34,6 +34,14 @@ class NotFoundError(BeatdeskError):
     pass
 
 
+class NotEditableError(BeatdeskError):
+    """The post's status does not allow an edit (only a post in review, rejected or failed can be edited)."""
+
+
+class InvalidEditError(BeatdeskError):
+    """An edit its own input makes impossible: a channel the persona lacks, a text over the channel's limit."""
+
+
 class UnreachableServiceError(BeatdeskError):
     pass
 

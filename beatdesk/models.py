@@ -382,6 +382,8 @@ class VideoDraft(Strict):
     hashtags: tuple[str, ...]
     video_prompt: str
     cover_prompt: str
+    alt_text: str | None = Field(default=None, min_length=1, max_length=1000)
+    """What the video shows, for people who cannot see it; None: its title."""
     provenance: tuple[Trace, ...] | None = None
     """Each figure and quotation with its source sentence, traced when drafted or edited; None: not traced."""
 
@@ -441,6 +443,15 @@ class PipelineStep(BaseModel):
     """How many times a worker took the step up: more than 1 after a worker died or a retry."""
 
 
+class ChannelVersion(BaseModel):
+    """A reviewer's own text for one channel, in place of the text made from the draft, and its first comment."""
+
+    text: str | None = None
+    """What the channel carries, whole (a thread channel still splits it into parts); None: the generated text."""
+    first_comment: str | None = None
+    """Posted once after the post: a self-reply to its last part, or a comment where the channel has no replies."""
+
+
 class Publication(BaseModel):
     channel: str
     remote_id: str
@@ -475,6 +486,8 @@ class Post(BaseModel):
     steps: list[PipelineStep] = []
     events: list[PostEvent] = []
     publications: list[Publication] = []
+    channel_versions: dict[str, ChannelVersion] = {}
+    """Reviewers' texts and first comments, by channel name."""
     slot_at: datetime | None = None
     reason: str | None = None
     reason_code: str | None = None

@@ -537,6 +537,64 @@ def post_rerender(
     _print_decision(_store(settings), post_id, as_json)
 
 
+@post_app.command("edit")
+@edge
+def post_edit(
+    post_id: StoredPostId,
+    title: Annotated[str | None, typer.Option(help="The draft's title.", show_default=False)] = None,
+    body: Annotated[str | None, typer.Option(help="The draft's body (hero_text).", show_default=False)] = None,
+    caption: Annotated[
+        str | None, typer.Option(help="The caption, without its hashtag line.", show_default=False)
+    ] = None,
+    hashtags: Annotated[
+        str | None, typer.Option(help="The hashtags, space-separated; the caption ends on them.", show_default=False)
+    ] = None,
+    alt_text: Annotated[
+        str | None, typer.Option(help="What the media shows, for people who cannot see it.", show_default=False)
+    ] = None,
+    channel: Annotated[
+        str | None, typer.Option(help="The channel --text, --first-comment and --reset apply to.", show_default=False)
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option(help="This channel's own text, in place of the generated one.", show_default=False)
+    ] = None,
+    first_comment: Annotated[
+        str | None, typer.Option(help='Posted once after the post on this channel ("" removes it).', show_default=False)
+    ] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="This channel's text back to the generated one.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Edit a post in review: its draft, or one channel's own text and first comment; the checks run again."""
+    from beatdesk.settings import get_settings
+    from publishers.versions import ChannelEdit
+    from workers.editing import edit_post
+
+    if channel is None and (text is not None or first_comment is not None or reset):
+        raise BeatdeskError("--text, --first-comment and --reset need --channel NAME: the channel they are for")
+    if reset and text is not None:
+        raise BeatdeskError("give --text or --reset, not both")
+    fields = {"title": title, "body": body, "caption": caption, "hashtags": hashtags, "alt_text": alt_text}
+    edits = {channel: ChannelEdit(text="" if reset else text, first_comment=first_comment)} if channel else {}
+    if not edits and all(value is None for value in fields.values()):
+        raise BeatdeskError("nothing to change: give --title, --body, --caption, --hashtags, --alt-text, "
+                            "or --channel NAME with --text, --first-comment or --reset")  # fmt: skip
+    settings = get_settings()
+    store = _store(settings)
+    with store.session() as session:
+        done = edit_post(session, post_id=post_id, home=settings.home, actor=_actor(), fields=fields, channels=edits)
+    failing = [f"{c.name}: {c.detail}" for c in done.checks if c.level == "fail"]
+    if as_json:
+        from beatdesk_cli.show import print_json
+
+        print_json({"id": post_id, "changed": done.fields, "channels": done.channels,
+                    "checks": [c.model_dump() for c in done.checks]})  # fmt: skip
+        return
+    said = ([f"changed {', '.join(done.fields)}"] if done.fields else []) + done.channels
+    console.print(f"post {post_id}: {'; '.join(said) or 'nothing changed'}", highlight=False)
+    for line in failing:
+        console.print(f"  check fails: {line}", highlight=False)
+
+
 @post_app.command("move")
 @edge
 def post_move(

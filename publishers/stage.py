@@ -20,14 +20,14 @@ from pathlib import Path
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from beatdesk.errors import BeatdeskError
-from beatdesk.models import Channel, Check, HeroTextDraft, Persona, Post, PostStatus, StepStatus
+from beatdesk.models import Channel, Check, Persona, Post, PostStatus, StepStatus
 from beatdesk.personas import load_persona
 from beatdesk.runner import one_line, record_step
 from beatdesk.slots import channel_time
 from beatdesk.store import Store, repo
 from publishers.base import Outgoing, Published, Publisher, instance_limit
 from publishers.bluesky import BlueskyPublisher
-from publishers.channel_text import channel_parts
+from publishers.channel_text import alt_text, channel_parts
 from publishers.credentials import credentials_for
 from publishers.graph import InstagramPublisher, ThreadsPublisher
 from publishers.http import PublishAuthError, TransientPublishError
@@ -129,7 +129,7 @@ def publish_due(store: Store, *, home: Path, now: datetime, retry_blocked: bool 
 def publish_post(store: Store, *, post: Post, persona: Persona, home: Path, now: datetime, wanted: set[str]) -> bool:
     """Publish the claimed post to its channels in `wanted` states; True when every channel is done."""
     media = _media(post)
-    alt = post.draft.alt_text if isinstance(post.draft, HeroTextDraft) else post.title
+    alt = alt_text(post)
     flags: list[Check] = []
     tried: set[str] = set()
     for state in channel_states(post, persona, now=now):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
@@ -16,14 +17,18 @@ from beatdesk.personas import load_persona
 from beatdesk.review import approve, parse_time, reject
 from beatdesk.store import Store, repo
 from drafter.edit import edit_draft
+from publishers.versions import ChannelEdit
 from review_web.deps import MAX_ID, PostId, Reviewer, SettingsDep, StoreDep
-from review_web.editing import cards_json, form_changes, previewed
+from review_web.editing import cards_json, channel_previewed, form_changes, previewed
 from review_web.previews import in_zone
 from review_web.security import FORM_BODY
+from workers import editing as post_editing
 
 router = APIRouter(max_body_size=FORM_BODY)
 FormText = Annotated[str, Form(max_length=20_000)]
 """A field of a desk form: a post's body at most."""
+ChannelKey = Annotated[str, PathParam(max_length=32, pattern=r"^[a-z]+$")]
+"""A channel's name in a path."""
 
 
 def decide(
@@ -99,14 +104,59 @@ def edit_post(
     caption: FormText,
     hashtags: FormText,
     body: FormText = "",
+    alt_text: FormText = "",
 ) -> RedirectResponse:
     """The caption is saved ending on the hashtags field's tags: they are edited in one place."""
-    changes = form_changes(title=title, caption=caption, hashtags=hashtags, body=body)
+    changes = form_changes(title=title, caption=caption, hashtags=hashtags, body=body, alt_text=alt_text)
     return decide(
         store,
         post_id,
         lambda session: edit_draft(session, post_id=post_id, home=settings.home, actor=user.name, changes=changes),
     )
+
+
+@router.post("/posts/{post_id}/channels/{channel}")
+def edit_channel(
+    post_id: PostId,
+    channel: ChannelKey,
+    user: Reviewer,
+    store: StoreDep,
+    settings: SettingsDep,
+    text: FormText = "",
+    first_comment: FormText = "",
+    reset: Annotated[str, Form(max_length=8)] = "",
+) -> RedirectResponse:
+    """One channel's own text (the generated one again with `reset`, or when it is the same) and first comment."""
+    edits = {channel: ChannelEdit(text="" if reset else text, first_comment=first_comment)}
+
+    def act(session: Session) -> None:
+        post_editing.edit_post(session, post_id=post_id, home=settings.home, actor=user.name, fields={},
+                               channels=edits)  # fmt: skip
+
+    return decide(store, post_id, act)
+
+
+@router.post("/posts/{post_id}/channels/{channel}/preview")
+def preview_channel(
+    post_id: PostId,
+    channel: ChannelKey,
+    _: Reviewer,
+    store: StoreDep,
+    settings: SettingsDep,
+    text: FormText = "",
+    first_comment: FormText = "",
+) -> JSONResponse:
+    """The channel's card with this text and first comment, nothing saved: the channel editor's live counter."""
+    try:
+        with store.session() as session:
+            post = repo.get_post(session, post_id, with_history=False)
+        persona = load_persona(settings.home, post.persona)
+        card = channel_previewed(persona, post, channel, text=text, first_comment=first_comment)
+    except NotFoundError as err:
+        raise HTTPException(404, str(err)) from None
+    except BeatdeskError as err:
+        return JSONResponse({"detail": str(err)}, status_code=422)
+    return JSONResponse({"cards": cards_json([card])})
 
 
 @router.post("/posts/{post_id}/preview")

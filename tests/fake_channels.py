@@ -63,6 +63,11 @@ class ChannelServer:
     revoked: set[str] = field(default_factory=set)
     create_errors: dict[str, list[int]] = field(default_factory=dict)
     lose_answers: dict[str, int] = field(default_factory=dict)
+    lose_texts: dict[str, str] = field(default_factory=dict)
+    """By kind of create (a CREATES value, or linkedin_comment): take the next one whose body holds the text, and
+    drop the connection before answering (once)."""
+    comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """LinkedIn comments by the post's URN."""
     retry_after: str | None = None
     """The Retry-After header sent with scripted 429/503 answers."""
     mastodon_media: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -122,6 +127,8 @@ def channel_server() -> Iterator[ChannelServer]:
                     self._send(401, {"error": "invalid_token", "error_description": "The access token is invalid"})
                 return
             create = CREATES.get((method, parts.path))
+            if method == "POST" and _LINKEDIN_COMMENTS.match(parts.path):
+                create = "linkedin_comment"
             if create:
                 with state.lock:
                     errors = state.create_errors.get(create) or []
@@ -138,6 +145,10 @@ def channel_server() -> Iterator[ChannelServer]:
                 lose = bool(create) and state.lose_answers.get(create, 0) > 0
                 if lose:
                     state.lose_answers[create] -= 1  # type: ignore[index]
+                held = state.lose_texts.get(create or "")
+                if held is not None and held.encode() in body:
+                    del state.lose_texts[create]  # type: ignore[arg-type]
+                    lose = True
             if lose:  # taken, but the answer never arrives
                 self.close_connection = True
                 self.connection.shutdown(2)
@@ -317,6 +328,18 @@ def channel_server() -> Iterator[ChannelServer]:
                     return 200, {"status": "AVAILABLE"}, {}
                 if path.startswith("/upload/"):
                     return 201, None, {}
+                if _LINKEDIN_COMMENTS.match(path):  # the Comments API: on a post, as its author
+                    target = unquote(path.split("/")[3])
+                    comments = state.comments.setdefault(target, [])
+                    if method == "GET":
+                        return 200, {"elements": comments, "paging": {"count": len(comments)}}, {}
+                    ask = r.json()
+                    if ask.get("object") != target or not (ask.get("message") or {}).get("text"):
+                        return 400, {"message": "object must be the post commented on, and message.text given"}, {}
+                    number = 900 + sum(len(c) for c in state.comments.values())
+                    comment = {"id": str(number), "$URN": f"urn:li:comment:({target},{number})"} | ask
+                    comments.append(comment)
+                    return 201, comment, {"x-restli-id": comment["$URN"]}
                 if path == "/rest/posts" and method == "GET":
                     return 200, {"elements": [{"id": p["id"], "commentary": p["commentary"]} for p in shown]}, {}
                 if path == "/rest/posts":
@@ -420,6 +443,9 @@ def _graph_container_problem(channel: str, query: dict[str, str], media_base: st
     if not urls:
         return "Media is required"
     return None
+
+
+_LINKEDIN_COMMENTS = re.compile(r"^/rest/socialActions/[^/]+/comments$")
 
 
 def _mastodon_length(text: str) -> int:

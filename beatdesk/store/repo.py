@@ -35,6 +35,7 @@ from beatdesk.models import (
     Batch,
     BatchSpec,
     BatchStatus,
+    ChannelVersion,
     Check,
     ContentFormat,
     Draft,
@@ -58,6 +59,7 @@ from beatdesk.store.schema import (
     ArtifactRow,
     BatchRow,
     ChannelMediaRow,
+    ChannelVersionRow,
     ChatReferenceRow,
     DecisionRow,
     EventRow,
@@ -255,9 +257,9 @@ def add_planned_posts(
 
 
 def _post_loads(*, with_history: bool = True) -> list[Any]:  # loader options (SQLAlchemy names their type privately)
-    """A post's steps, and (with its history) its events and publications."""
+    """A post's steps and channel versions, and (with its history) its events and publications."""
     history = [selectinload(PostRow.events), selectinload(PostRow.publications)] if with_history else []
-    return [selectinload(PostRow.steps), *history]
+    return [selectinload(PostRow.steps), selectinload(PostRow.channel_versions), *history]
 
 
 def batch_id_of(session: Session, post_id: int) -> int:
@@ -700,6 +702,31 @@ def add_publication(session: Session, *, post_id: int, channel: str, remote_id: 
     session.add(PublicationRow(post_id=post_id, channel=channel, remote_id=remote_id, url=url, published_at=utcnow()))
 
 
+def save_channel_version(session: Session, *, post_id: int, channel: str, version: ChannelVersion, actor: str) -> None:
+    """Keep a reviewer's text and first comment for one channel; a version with neither is removed."""
+    row = session.scalar(
+        select(ChannelVersionRow).where(ChannelVersionRow.post_id == post_id, ChannelVersionRow.channel == channel)
+    )
+    if version.text is None and version.first_comment is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(ChannelVersionRow(post_id=post_id, channel=channel, text=version.text,
+                                      first_comment=version.first_comment, changed_by=actor))  # fmt: skip
+    else:
+        row.text, row.first_comment, row.changed_by, row.changed_at = (
+            version.text, version.first_comment, actor, utcnow())  # fmt: skip
+    session.flush()
+
+
+def drop_channel_versions(session: Session, *, post_id: int) -> int:
+    """Forget every channel's version of a post (a new draft replaces what they were written from)."""
+    rows = session.scalars(select(ChannelVersionRow).where(ChannelVersionRow.post_id == post_id)).all()
+    for row in rows:
+        session.delete(row)
+    return len(rows)
+
+
 def uploaded_media(session: Session, *, post_id: int, channel: str, artifact: str) -> str | None:
     """The channel's id for a file it already holds for this post, if an earlier attempt uploaded it."""
     return session.scalar(
@@ -1129,6 +1156,7 @@ def _post_of(
     publications: list[Publication],
 ) -> Post:
     """A post from its row and what belongs to it."""
+    versions = row.channel_versions
     return Post(
         id=row.id,
         batch_id=row.batch_id,
@@ -1144,6 +1172,7 @@ def _post_of(
         steps=steps,
         events=events,
         publications=publications,
+        channel_versions={v.channel: ChannelVersion(text=v.text, first_comment=v.first_comment) for v in versions},
         slot_at=row.slot_at,
         reason=row.reason,
         reason_code=row.reason_code,

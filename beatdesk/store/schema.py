@@ -213,6 +213,7 @@ class PostRow(Base):
     steps: Mapped[list[StepRow]] = relationship(order_by="StepRow.position", cascade="all, delete-orphan")
     events: Mapped[list[EventRow]] = relationship(order_by="EventRow.id", cascade="all, delete-orphan")
     publications: Mapped[list[PublicationRow]] = relationship(cascade="all, delete-orphan")
+    channel_versions: Mapped[list[ChannelVersionRow]] = relationship(cascade="all, delete-orphan")
 
 
 class ArtifactRow(Base):
@@ -297,6 +298,21 @@ class PublicationRow(Base):
     remote_id: Mapped[str] = mapped_column(String(256))
     url: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelVersionRow(Base):
+    """A reviewer's text for one channel of a post (None: the generated text), and its first comment."""
+
+    __tablename__ = "channel_versions"
+    __table_args__ = (UniqueConstraint("post_id", "channel", name="uq_channel_versions_post_channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    first_comment: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ChannelMediaRow(Base):
