@@ -1,0 +1,198 @@
+"""Notifications through Apprise, to a JSON receiver on 127.0.0.1: said once, off the pipeline's path, and a
+notifier that fails never fails the work."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from beatdesk.notify import events
+from beatdesk.notify.sender import flush
+from beatdesk.settings import get_settings
+from beatdesk.store import open_store
+from beatdesk.store.schema import NoticeRow, utcnow
+from beatdesk_cli.main import app
+from tests.conftest import run_cli
+from tests.fake_channels import TOKEN, ChannelServer, channel_server
+from tests.fake_notify import Receiver, json_receiver
+from tests.servers import free_port
+
+NOW = "2099-01-05T09:00:00+00:00"
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    with json_receiver() as state:
+        monkeypatch.setenv("BEATDESK_NOTIFY_URLS", state.url)
+        yield state
+
+
+def sent(receiver: Receiver, word: str) -> list[dict[str, str]]:
+    assert flush(60) == 0, "the sender did not drain its queue"
+    with receiver.lock:
+        return [m for m in receiver.messages if word in m["title"]]
+
+
+def test_a_ready_batch_is_announced_once_with_its_counts(cli: CliRunner, receiver: Receiver) -> None:
+    run_cli(cli, "init")
+    out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "2", "--video", "0", "--json")
+    (message,) = sent(receiver, "ready for review")
+    assert message["title"] == f"Batch {out['batch_id']} of @ash is ready for review"
+    assert message["message"].startswith("2 post(s) to review (2 hero_text); cost 0 USD")
+    assert message["message"].endswith(f"Review: http://127.0.0.1:8000/batches/{out['batch_id']}")
+
+    # Told again (a redelivered task, another process's reconciler): the store says it went out already.
+    events.announce_batch_ready(batch_id=out["batch_id"], persona="ash")
+    assert len(sent(receiver, "ready for review")) == 1
+
+
+def test_the_desk_link_follows_the_public_url(cli: CliRunner, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BEATDESK_PUBLIC_URL", "https://desk.example.com/")
+    run_cli(cli, "init")
+    out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", "--video", "0", "--json")
+    (message,) = sent(receiver, "ready for review")
+    assert message["message"].endswith(f"Review: https://desk.example.com/batches/{out['batch_id']}")
+
+
+def test_the_same_event_within_the_hour_is_sent_once(cli: CliRunner, receiver: Receiver) -> None:
+    run_cli(cli, "init")
+
+    def blocked() -> None:
+        events.announce_publication_problem(post_id=7, persona="ash", channel="webhook", reason="refused: 422")
+
+    blocked()
+    blocked()
+    (message,) = sent(receiver, "blocked")
+    assert message["title"] == "Post 7 of @ash: webhook blocked" and "refused: 422" in message["message"]
+
+    # An hour on, the same trouble is told again.
+    with open_store(get_settings().effective_database_url).session() as session:
+        session.execute(update(NoticeRow).values(sent_at=utcnow() - timedelta(hours=1, seconds=1)))
+    blocked()
+    assert len(sent(receiver, "blocked")) == 2
+
+
+def test_a_notice_of_a_transaction_rolled_back_is_not_sent(home: Path, receiver: Receiver) -> None:
+    store = open_store(get_settings().effective_database_url)
+    with pytest.raises(RuntimeError), store.session() as session:
+        events.announce_on_commit(session, events.Event.no_live_worker, "workers", title="never", body="rolled back")
+        raise RuntimeError("the step's transaction failed")
+    with store.session() as session:
+        events.announce_on_commit(session, events.Event.no_live_worker, "workers", title="committed", body="told")
+    assert [m["title"] for m in sent(receiver, "")] == ["committed"]
+
+
+@pytest.fixture
+def mastodon(cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChannelServer]:
+    run_cli(cli, "init")
+    persona = home / "personas" / "ash.toml"
+    text = persona.read_text().replace('[[channels]]\nname = "outbox"\n', "")
+    with channel_server() as state:
+        persona.write_text(text + f'\n[[channels]]\nname = "mastodon"\nurl = "{state.url}"\n')
+        monkeypatch.setenv("BEATDESK_ASH_MASTODON_TOKEN", TOKEN)
+        yield state
+
+
+def approved_post(cli: CliRunner, at: str) -> int:
+    out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", "--video", "0", "--json")
+    post_id: int = out["posts"][0]["id"]
+    run_cli(cli, "review", "approve", str(post_id), "--at", at)
+    return post_id
+
+
+def publish_due(cli: CliRunner) -> None:
+    """`publish due` by hand; its exit code is not what these tests are about."""
+    get_settings.cache_clear()
+    cli.invoke(app, ["publish", "due", "--now", NOW])
+
+
+def test_refused_credentials_are_told_once_until_the_channel_recovers(
+    cli: CliRunner, mastodon: ChannelServer, receiver: Receiver
+) -> None:
+    first = approved_post(cli, "2099-01-05T08:30")
+    mastodon.revoked.add("mastodon")
+    publish_due(cli)
+    (message,) = sent(receiver, "refused")
+    assert message["title"] == "@ash: mastodon refused the credentials"
+    assert f"Post {first} was not published to mastodon" in message["message"] and "401" in message["message"]
+    publish_due(cli)  # tried again a minute later, refused again: not told again
+    assert len(sent(receiver, "refused")) == 1
+    assert sent(receiver, "blocked") == []  # the refusal is told for the channel, not once more per post
+
+    mastodon.revoked.discard("mastodon")  # renewed: the post goes out, and the notice is forgotten
+    publish_due(cli)
+    assert run_cli(cli, "post", "show", str(first), "--json")["status"] == "published"
+    second = approved_post(cli, "2099-01-05T08:45")
+    mastodon.revoked.add("mastodon")  # revoked once more: told once more
+    publish_due(cli)
+    messages = sent(receiver, "refused")
+    assert len(messages) == 2 and f"Post {second} " in messages[1]["message"]
+
+
+def test_a_notifier_that_fails_does_not_fail_the_batch(
+    cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    closed = free_port()  # nothing listens there: the connection is refused
+    monkeypatch.setenv("BEATDESK_NOTIFY_URLS", f"json://127.0.0.1:{closed}/notify")
+    run_cli(cli, "init")
+    caplog.set_level(logging.WARNING)
+    out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", "--video", "0", "--json")
+    assert out["status"] == "done"
+    assert flush(60) == 0
+    said = [r for r in caplog.records if r.name.startswith("beatdesk")]
+    assert len(said) == 1, [r.getMessage() for r in said]
+    # Apprise's own line is folded into ours (pytest's capture hooks non-propagating loggers; a process's log does not).
+    assert not logging.getLogger("apprise").propagate
+    line = said[0].getMessage()
+    assert line.startswith(f"notification batch_ready (batch {out['batch_id']}) not sent to json://127.0.0.1:{closed}/")
+    assert "\n" not in line
+
+
+def test_notify_test_says_per_url_whether_it_went(
+    cli: CliRunner, home: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_cli(cli, "init")
+    result = run_cli(cli, "notify", "test")
+    assert result.stdout.startswith(f"ok  {receiver.url}") and "(BEATDESK_NOTIFY_URLS)" in result.stdout
+    assert sent(receiver, "test notification")
+
+    closed = f"json://127.0.0.1:{free_port()}/down"
+    persona = home / "personas" / "ash.toml"
+    persona.write_text(f'notify = ["{closed}"]\n' + persona.read_text())
+    result = run_cli(cli, "notify", "test", code=1)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("ok  ")
+    assert lines[1].startswith(f"failed  {closed}") and "(persona ash)" in lines[1]
+    out = cli.invoke(app, ["notify", "test", "--json"])
+    assert out.exit_code == 1
+    assert [(r["source"], r["ok"]) for r in json.loads(out.stdout)["results"]] == [
+        ("BEATDESK_NOTIFY_URLS", True), ("persona ash", False)
+    ]
+
+
+def test_notify_test_with_nothing_configured_says_so(cli: CliRunner, home: Path) -> None:
+    run_cli(cli, "init")
+    result = run_cli(cli, "notify", "test", code=1)
+    assert result.stderr.count("\n") == 1 and "no notification URLs configured" in result.stderr
+
+
+def test_bad_urls_are_one_line_that_keeps_their_tokens(cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BEATDESK_NOTIFY_URLS", "ntfy://topic, slack:/s3cr3t-token")
+    result = run_cli(cli, "config", "show", code=1)
+    assert result.stderr.startswith("error: BEATDESK_NOTIFY_URLS: URL 2 (slack:…) is not an Apprise URL")
+    assert "s3cr3t" not in result.stderr and result.stderr.count("\n") == 1
+
+    monkeypatch.delenv("BEATDESK_NOTIFY_URLS")
+    run_cli(cli, "init")
+    persona = home / "personas" / "ash.toml"
+    persona.write_text('notify = ["tgram//bot-s3cr3t/42"]\n' + persona.read_text())
+    result = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", code=1)
+    assert "notify: URL 1 (tgram/…) is not an Apprise URL: write it as scheme://" in result.stderr
+    assert "s3cr3t" not in result.stderr and result.stderr.count("\n") == 1
