@@ -53,7 +53,9 @@ def test_a_ready_batch_is_announced_once_with_its_counts(cli: CliRunner, receive
     assert len(sent(receiver, "ready for review")) == 1
 
 
-def test_the_desk_link_follows_the_public_url(cli: CliRunner, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_desk_link_follows_the_public_url(
+    cli: CliRunner, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BEATDESK_PUBLIC_URL", "https://desk.example.com/")
     run_cli(cli, "init")
     out = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", "--video", "0", "--json")
@@ -173,7 +175,8 @@ def test_notify_test_says_per_url_whether_it_went(
     out = cli.invoke(app, ["notify", "test", "--json"])
     assert out.exit_code == 1
     assert [(r["source"], r["ok"]) for r in json.loads(out.stdout)["results"]] == [
-        ("BEATDESK_NOTIFY_URLS", True), ("persona ash", False)
+        ("BEATDESK_NOTIFY_URLS", True),
+        ("persona ash", False),
     ]
 
 
@@ -183,7 +186,9 @@ def test_notify_test_with_nothing_configured_says_so(cli: CliRunner, home: Path)
     assert result.stderr.count("\n") == 1 and "no notification URLs configured" in result.stderr
 
 
-def test_bad_urls_are_one_line_that_keeps_their_tokens(cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_urls_are_one_line_that_keeps_their_tokens(
+    cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BEATDESK_NOTIFY_URLS", "ntfy://topic, slack:/s3cr3t-token")
     result = run_cli(cli, "config", "show", code=1)
     assert result.stderr.startswith("error: BEATDESK_NOTIFY_URLS: URL 2 (slack:…) is not an Apprise URL")
