@@ -7,14 +7,17 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from beatdesk.home import init_home
 from beatdesk.notify import events
 from beatdesk.notify.sender import flush
+from beatdesk.recovery import Limits, reconcile
 from beatdesk.settings import get_settings
 from beatdesk.store import open_store
 from beatdesk.store.schema import NoticeRow, utcnow
@@ -22,6 +25,7 @@ from beatdesk_cli.main import app
 from tests.conftest import run_cli
 from tests.fake_channels import TOKEN, ChannelServer, channel_server
 from tests.fake_notify import Receiver, json_receiver
+from tests.runner_kit import PaidImage, rendering_posts, runner_for, set_budgets
 from tests.servers import free_port
 
 NOW = "2099-01-05T09:00:00+00:00"
@@ -201,3 +205,44 @@ def test_bad_urls_are_one_line_that_keeps_their_tokens(
     result = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", code=1)
     assert "notify: URL 1 (tgram/…) is not an Apprise URL: write it as scheme://" in result.stderr
     assert "s3cr3t" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_budget_near_its_end_and_exhausted_are_told_once_each(home: Path, receiver: Receiver) -> None:
+    init_home(home)
+    set_budgets(home, per_batch="10", per_day="0.3")
+    store = open_store(get_settings().effective_database_url)
+    image = PaidImage(price=Decimal("0.1"))
+    runner = runner_for(store, home, image)
+    for _, post_id in rendering_posts(store, batches=1, per_batch=5):
+        runner.advance(post_id)
+    assert image.submits == 3
+    near, exhausted = sent(receiver, "Budget at"), sent(receiver, "Budget exhausted")
+    assert [m["title"].split(":")[0] for m in near] == ["Budget at 100%"]  # 0.2 of 0.3 is not yet 80%
+    assert near[0]["message"] == "0.3 of 0.3 USD reserved or spent."
+    (message,) = exhausted  # two steps refused, one notice
+    assert message["title"].startswith("Budget exhausted: @ash's day ")
+    assert "daily budget of ash: 0.4 USD with this step is over 0.3 USD" in message["message"]
+
+
+def test_the_reconciler_tells_of_work_no_worker_takes_and_of_what_it_failed(home: Path, receiver: Receiver) -> None:
+    init_home(home)
+    store = open_store(get_settings().effective_database_url)
+    ((batch_id, post_id),) = rendering_posts(store, batches=1, per_batch=1)  # its task lost, no worker running
+
+    def reconcile_at(offset_s: float) -> None:
+        reconcile(store, hand_on_post=lambda _: None, hand_on_batch=lambda _: None, limits=Limits(),
+                  now=utcnow() + timedelta(seconds=offset_s))  # fmt: skip
+
+    reconcile_at(61)  # handed on
+    assert sent(receiver, "") == []
+    reconcile_at(95)  # handed on in vain: nobody took it, no step beats
+    reconcile_at(125)
+    (message,) = sent(receiver, "No live worker")
+    assert message["message"].startswith("1 post(s) were handed to workers and none took them")
+    reconcile_at(901)  # given up
+    (failed,) = sent(receiver, "failed")
+    assert failed["message"].startswith(f"Failed by the reconciler after no progress and no live worker on them: "
+                                        f"post(s) {post_id}.")  # fmt: skip
+    (ready,) = sent(receiver, "ready for review")
+    assert ready["message"].startswith("0 post(s) to review, 1 failed;")
+    assert ready["title"] == f"Batch {batch_id} of @ash is ready for review"
