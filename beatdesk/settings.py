@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 
 from beatdesk.errors import ConfigError, describe_validation_error
 from beatdesk.notify.urls import shape_problem, split_urls
+from beatdesk.notify.urls import shown as shown_url
 from beatdesk.strength import MAKE_SECRET, secret_problem
 
 DEFAULT_SOURCE_MAX_BYTES = 1_000_000
@@ -213,7 +214,7 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr):
                 value = "********"
             elif name == "notify_urls" and value:  # Apprise URLs carry their tokens in hosts and paths
-                value = " ".join(shown(url) for url in split_urls(value))
+                value = " ".join(shown_url(url) for url in split_urls(value))
             elif name.endswith("_url") and value:
                 value = _without_password(value)
             shown[name] = str(value) if isinstance(value, Path) else value

@@ -1288,7 +1288,17 @@ def main() -> None:
         shown = err.format_message() if hasattr(err, "format_message") else str(err)
         say_error(shown)
         sys.exit(getattr(err, "exit_code", 2))
+    finally:
+        _send_queued_notices()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _send_queued_notices() -> None:
+    """What the command announced goes out before it exits: here, while threads may still be started (Apprise
+    sends through a thread pool, which takes no work once the interpreter is shutting down)."""
+    sender = sys.modules.get("beatdesk.notify.sender")  # nothing announced: nothing to load
+    if sender is not None:
+        sender.flush()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -246,3 +249,17 @@ def test_the_reconciler_tells_of_work_no_worker_takes_and_of_what_it_failed(home
     (ready,) = sent(receiver, "ready for review")
     assert ready["message"].startswith("0 post(s) to review, 1 failed;")
     assert ready["title"] == f"Batch {batch_id} of @ash is ready for review"
+
+
+def test_a_short_command_sends_what_it_queued_before_it_exits(home: Path, receiver: Receiver) -> None:
+    """`batch run` in its own process: the notice queued as the batch ends goes out before the process does."""
+    env = {**os.environ, "BEATDESK_HOME": str(home), "BEATDESK_NOTIFY_URLS": receiver.url}
+    for args in (["init"], ["batch", "run", "--persona", "ash", "--items", "1", "--video", "0"]):
+        subprocess.run([sys.executable, "-m", "beatdesk_cli.main", *args], env=env, check=True, capture_output=True)
+    assert receiver.titles() == ["Batch 1 of @ash is ready for review"]
+
+
+def test_config_show_hides_the_tokens_of_notify_urls(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BEATDESK_NOTIFY_URLS", "tgram://123:s3cr3t/42,json://127.0.0.1:9/hook")
+    shown = run_cli(cli, "config", "show", "--json")
+    assert shown["notify_urls"] == "tgram://… json://…"

@@ -72,6 +72,8 @@ os.register_at_fork(after_in_child=SENDER._reset)  # the parent's queue and its 
 
 @atexit.register
 def _flush_at_exit() -> None:
+    """A backstop: an entry point flushes before the interpreter shuts down (`beatdesk_cli.main.main`); Apprise 2
+    cannot start its threads from here."""
     left = SENDER.flush(FLUSH_AT_EXIT_S)
     if left:
         log.warning("%d notification(s) not sent: the process ended first", left)
@@ -96,9 +98,10 @@ def deliver(urls: Sequence[str], *, title: str, body: str) -> list[Delivery]:
 
     # Apprise's own lines are folded into ours (one line per notice that failed), not printed beside them.
     logging.getLogger("apprise").propagate = False
+    asset = apprise.AppriseAsset(async_mode=False)  # one service at a time: this is the sender's own thread
     deliveries = []
     for url in urls:
-        notifier = apprise.Apprise()
+        notifier = apprise.Apprise(asset=asset)
         if not notifier.add(url):
             deliveries.append(Delivery(shown(url), "Apprise does not know this service, or the URL lacks a part"))
             continue
