@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,12 +17,14 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from beatdesk.errors import PersonaFileError
 from beatdesk.home import init_home
 from beatdesk.notify import events
 from beatdesk.notify.sender import flush
+from beatdesk.personas import save_persona_text
 from beatdesk.recovery import Limits, reconcile
 from beatdesk.settings import get_settings
-from beatdesk.store import open_store
+from beatdesk.store import notices, open_store
 from beatdesk.store.schema import NoticeRow, utcnow
 from beatdesk_cli.main import app
 from tests.conftest import run_cli
@@ -263,3 +265,30 @@ def test_config_show_hides_the_tokens_of_notify_urls(cli: CliRunner, monkeypatch
     monkeypatch.setenv("BEATDESK_NOTIFY_URLS", "tgram://123:s3cr3t/42,json://127.0.0.1:9/hook")
     shown = run_cli(cli, "config", "show", "--json")
     assert shown["notify_urls"] == "tgram://… json://…"
+
+
+def test_the_desk_saves_a_persona_only_with_urls_apprise_knows(home: Path) -> None:
+    init_home(home)
+    text = (home / "personas" / "ash.toml").read_text()
+    with pytest.raises(PersonaFileError, match=r"notify: URL 2: foos://…: Apprise does not know this service"):
+        save_persona_text(home, "ash", 'notify = ["ntfy://ash-desk", "foos://s3cr3t"]\n' + text)
+    assert "notify" not in (home / "personas" / "ash.toml").read_text()  # nothing half-written
+    assert save_persona_text(home, "ash", 'notify = ["ntfy://ash-desk"]\n' + text).notify == ("ntfy://ash-desk",)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_notice_is_claimed_by_one_process_per_window(
+    home: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    url = f"sqlite:///{home / 'beatdesk.db'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    store, now, hour = open_store(url), utcnow(), timedelta(hours=1)
+
+    def claim(at: datetime, every: timedelta | None = hour) -> bool:
+        with store.session() as session:
+            return notices.claim(session, event="e", subject="s", every=every, now=at)
+
+    assert claim(now) and not claim(now) and not claim(now + timedelta(minutes=59))
+    assert claim(now + timedelta(minutes=61))
+    with store.session() as session:
+        notices.clear(session, event="e", subject="s")
+    assert claim(now, every=None) and not claim(now + 10 * hour, every=None)  # until cleared
