@@ -184,7 +184,7 @@ def _queue(event: Event, subject: str, *, persona: str | None, store: Store | No
 
 
 def _send(where: _Where, event: Event, subject: str, persona: str | None, compose: Compose) -> None:
-    urls = [*where.urls, *_persona_urls(where.home, persona)]
+    urls = list(dict.fromkeys([*where.urls, *_persona_urls(where.home, persona)]))  # a URL in both is told once
     if not urls:
         return
     store = where.store or open_store(where.database_url)
@@ -249,7 +249,10 @@ def _on_commit(session: Session, job: Callable[[], None]) -> None:
 @orm_event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     for job in session.info.pop(_PENDING, ()):
-        job()
+        try:
+            job()
+        except Exception as err:  # the transaction is committed: nothing here may make its caller think otherwise
+            log.warning("notification not queued: %s", err)
 
 
 @orm_event.listens_for(Session, "after_transaction_end")

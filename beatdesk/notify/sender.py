@@ -87,7 +87,7 @@ def flush(timeout_s: float = FLUSH_AT_EXIT_S) -> int:
 @dataclass(frozen=True)
 class Delivery:
     url: str
-    """As Apprise prints it with its secrets hidden."""
+    """As Apprise prints it with its secrets hidden, without its query."""
     error: str | None = None
     """Why it failed, or None when the service took it."""
 
@@ -109,5 +109,6 @@ def deliver(urls: Sequence[str], *, title: str, body: str) -> list[Delivery]:
             sent = notifier.notify(title=title, body=body)
         said = [line for line in captured.getvalue().splitlines() if line.strip()]
         reason = None if sent else (said[0] if said else "the service did not take it")
-        deliveries.append(Delivery(str(notifier.urls(privacy=True)[0]), reason))
+        # Apprise's privacy URL, less the options it adds to every URL (?method=POST&overflow=upstream&…).
+        deliveries.append(Delivery(str(notifier.urls(privacy=True)[0]).partition("?")[0], reason))
     return deliveries
