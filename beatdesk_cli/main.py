@@ -1252,7 +1252,7 @@ def audit(as_json: JsonFlag = False) -> None:
 def notify_test(as_json: JsonFlag = False) -> None:
     """Send a test message to every configured URL and say, per URL, whether it went; exit 1 if any failed."""
     from beatdesk.errors import ConfigError
-    from beatdesk.notify.events import configured_urls, send_test
+    from beatdesk.notify.probe import configured_urls, send_test
     from beatdesk.settings import get_settings
     from beatdesk_cli.show import print_json
 
