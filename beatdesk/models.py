@@ -226,6 +226,8 @@ class Persona(Strict):
     utm_medium = social, utm_campaign = the beat, utm_content = the post id."""
     thread_numbering: bool = False
     """End each part of a thread with "i/n" (counted into the channel's limit)."""
+    notify: tuple[str, ...] = Field(default=(), max_length=20)
+    """Apprise URLs told about this persona's batches, publications and budgets, besides BEATDESK_NOTIFY_URLS."""
     learn_from_audience: bool = True
     """Blend each beat's weight with how its published posts did (Thompson sampling over normalised
     engagement) once any post has been scored; false keeps the rotation on the weights alone."""

@@ -46,6 +46,7 @@ from beatdesk.models import (
     PostStatus,
     StepStatus,
 )
+from beatdesk.notify import events as notify
 from beatdesk.personas import load_persona
 from beatdesk.pipeline import DRAFT, MEDIA_STEPS, PLAN, STEPS
 from beatdesk.prices import format_usd, split_cost
@@ -426,7 +427,8 @@ class Runner:
             repo.fail_post(session, post_id=post.id, actor="runner", reason=failed)
         else:
             repo.transition(session, post_id=post.id, to=PostStatus.in_review, actor="runner", action="rendered")
-        repo.finish_batch_if_done(session, batch_id=post.batch_id)
+        if repo.finish_batch_if_done(session, batch_id=post.batch_id):
+            notify.batch_ready_on_commit(session, batch_id=post.batch_id, persona=post.persona, store=self.store)
 
     def _alive(self, row: StepRow) -> bool:
         """Whether a worker is on the running step: this process (a sibling thread), or one whose beat is fresh."""

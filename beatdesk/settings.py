@@ -15,9 +15,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from beatdesk.errors import ConfigError, describe_validation_error
+from beatdesk.notify.urls import shape_problem, split_urls
+from beatdesk.notify.urls import shown as shown_url
 from beatdesk.strength import MAKE_SECRET, secret_problem
 
 DEFAULT_SOURCE_MAX_BYTES = 1_000_000
+DEFAULT_DESK_PORT = 8000
 
 
 class Settings(BaseSettings):
@@ -80,6 +83,12 @@ class Settings(BaseSettings):
     """How long one call to a channel's or a metrics API may take in all (an upload included)."""
     allow_private_urls: bool = False
     """Let source URLs and channels reach loopback, private and link-local addresses (an intranet, tests)."""
+    notify_urls: str | None = None
+    """Apprise URLs (space or comma separated) told what needs a person: a batch ready, a publication blocked,
+    credentials refused, a budget near its end, no live worker. A persona's `notify` list adds its own."""
+    public_url: str | None = None
+    """The desk's address as people reach it (https://desk.example.com), for links in notifications; unset:
+    the address `beatdesk up` or `serve` listens on."""
 
     @field_validator("home", mode="before")
     @classmethod
@@ -115,7 +124,15 @@ class Settings(BaseSettings):
             )
         return url or None
 
-    @field_validator("llm_base_url", "fal_url")
+    @field_validator("notify_urls")
+    @classmethod
+    def _notify_urls(cls, text: str | None) -> str | None:
+        problem = shape_problem(split_urls(text))
+        if problem:
+            raise ValueError(problem)
+        return text or None
+
+    @field_validator("llm_base_url", "fal_url", "public_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
         if url is None:
@@ -132,6 +149,15 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'beatdesk.db'}"
+
+    @property
+    def notify_url_list(self) -> tuple[str, ...]:
+        return split_urls(self.notify_urls)
+
+    @property
+    def desk_url(self) -> str:
+        """Where links in notifications point: BEATDESK_PUBLIC_URL, else the desk's default address."""
+        return (self.public_url or f"http://127.0.0.1:{DEFAULT_DESK_PORT}").rstrip("/")
 
     @property
     def in_process(self) -> bool:
@@ -187,6 +213,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 value = "********"
+            elif name == "notify_urls" and value:  # Apprise URLs carry their tokens in hosts and paths
+                value = " ".join(shown_url(url) for url in split_urls(value))
             elif name.endswith("_url") and value:
                 value = _without_password(value)
             shown[name] = str(value) if isinstance(value, Path) else value
@@ -195,7 +223,7 @@ class Settings(BaseSettings):
         return shown
 
 
-_SECRETS = ("fal_key", "llm_api_key", "secret_key")
+_SECRETS = ("fal_key", "llm_api_key", "secret_key", "notify_urls")
 
 
 def _without_password(url: str) -> str:

@@ -37,12 +37,15 @@ tokens_app = typer.Typer(help="API tokens: list and revoke (`users token NAME` m
 publish_app = typer.Typer(help="Publishing approved posts.", no_args_is_help=True)
 schedule_app = typer.Typer(help="What goes out when.", no_args_is_help=True)
 sources_app = typer.Typer(help="A persona's sources: notes, digests and feeds.", no_args_is_help=True)
+notify_app = typer.Typer(help="Notifications through Apprise URLs (BEATDESK_NOTIFY_URLS, a persona's notify).",
+                         no_args_is_help=True)  # fmt: skip
 metrics_app = typer.Typer(
     help="Engagement: what the audience did with what went out. Alone: the rankings (`metrics report`).",
     invoke_without_command=True,
 )
 for sub, name in (
     (metrics_app, "metrics"),
+    (notify_app, "notify"),
     (users_app, "users"),
     (tokens_app, "tokens"),
     (publish_app, "publish"),
@@ -1302,6 +1305,36 @@ def audit(as_json: JsonFlag = False) -> None:
         raise typer.Exit(1)
 
 
+@notify_app.command("test")
+@edge
+def notify_test(as_json: JsonFlag = False) -> None:
+    """Send a test message to every configured URL and say, per URL, whether it went; exit 1 if any failed."""
+    from beatdesk.errors import ConfigError
+    from beatdesk.notify.probe import configured_urls, send_test
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json
+
+    settings = get_settings()
+    targets, problems = configured_urls(urls=settings.notify_url_list, home=settings.home)
+    if not targets and not problems:
+        raise ConfigError("no notification URLs configured: set BEATDESK_NOTIFY_URLS (Apprise URLs, such as "
+                          "ntfy://TOPIC) or `notify = [...]` in a persona file")  # fmt: skip
+    results = send_test(targets)
+    if as_json:
+        print_json({"results": [{"url": d.url, "source": t.source, "ok": d.error is None, "error": d.error}
+                                for t, d in results], "problems": problems})  # fmt: skip
+    else:
+        for problem in problems:
+            console.print(Text.assemble(("failed", "red"), f"  {problem}"), highlight=False, soft_wrap=True)
+        for target, delivery in results:
+            state = ("ok", "green") if delivery.error is None else ("failed", "red")
+            why = f": {delivery.error}" if delivery.error else ""
+            console.print(Text.assemble(state, f"  {delivery.url} ({target.source}){why}"), highlight=False,
+                          soft_wrap=True)  # fmt: skip
+    if problems or any(d.error for _, d in results):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """The console script: usage errors too become one line (`error: …`) with exit code 2."""
     try:
@@ -1313,7 +1346,17 @@ def main() -> None:
         shown = err.format_message() if hasattr(err, "format_message") else str(err)
         say_error(shown)
         sys.exit(getattr(err, "exit_code", 2))
+    finally:
+        _send_queued_notices()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _send_queued_notices() -> None:
+    """What the command announced goes out before it exits: here, while threads may still be started (Apprise
+    sends through a thread pool, which takes no work once the interpreter is shutting down)."""
+    sender = sys.modules.get("beatdesk.notify.sender")  # nothing announced: nothing to load
+    if sender is not None:
+        sender.flush()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import Channel, Check, Persona, Post, PostStatus, StepStatus
+from beatdesk.notify import events as notify
 from beatdesk.personas import load_persona
 from beatdesk.runner import one_line, record_step
 from beatdesk.slots import channel_time
@@ -154,6 +155,7 @@ def publish_post(store: Store, *, post: Post, persona: Persona, home: Path, now:
                     repo.add_publication(session, post_id=post.id, channel=channel.name,
                                          remote_id=answer.remote_id, url=answer.url)  # fmt: skip
                 step.detail = answer.remote_id + thread_note(len(outgoing.parts))
+            notify.credentials_accepted(persona=persona.key, channel=channel.name, store=store)
         except TransientPublishError as err:
             with store.session() as session:
                 repo.log_event(session, post_id=post.id, actor="publisher", action="publish_retry_later",
@@ -161,6 +163,9 @@ def publish_post(store: Store, *, post: Post, persona: Persona, home: Path, now:
         except Exception as err:
             what = "needs new credentials" if isinstance(err, PublishAuthError) else "refused"
             flags.append(Check(name=f"publish_{channel.name}", level="fail", detail=f"{what}: {one_line(err)}"))
+            notify.announce_publication_problem(post_id=post.id, persona=persona.key, channel=channel.name,
+                                                reason=f"{what}: {one_line(err)}", store=store,
+                                                credentials=isinstance(err, PublishAuthError))  # fmt: skip
     with store.session() as session:
         fresh = repo.get_post(session, post.id)
         if flags or any(c.name in tried for c in fresh.checks):

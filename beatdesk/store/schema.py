@@ -514,3 +514,13 @@ class MetricsChannelRow(Base):
     rate_limited_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """The channel said to come back then (429 and its reset header): nothing is fetched from it before."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NoticeRow(Base):
+    """A notification sent (event, subject): the same one is not sent again within its window, by any process."""
+
+    __tablename__ = "notices"
+
+    event: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
