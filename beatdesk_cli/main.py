@@ -133,6 +133,12 @@ def _store(settings: Settings) -> Store:
     from beatdesk.store import open_store
 
     if settings.database_url is None:
+        if "home" not in settings.model_fields_set and not settings.home.exists():
+            # Run in the wrong folder, a command would otherwise make an empty home there and report it empty.
+            raise ConfigError(
+                f"no beatdesk home here ({settings.home}): run this where you ran `beatdesk init`, "
+                "set BEATDESK_HOME to your home, or run `beatdesk init` to start one here"
+            )
         settings.check_home()
     try:
         return open_store(settings.effective_database_url)
