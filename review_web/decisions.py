@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
 
+from beatdesk.enums import REJECT_REASONS
 from beatdesk.errors import BeatdeskError, InvalidTransitionError, NotFoundError
 from beatdesk.personas import load_persona
 from beatdesk.review import approve, parse_time, reject
@@ -90,7 +91,7 @@ def reject_post(
         store,
         post_id,
         lambda session: reject(session, post_id=post_id, actor=user.name, reason=reason, code=code or None),
-        said=lambda _s: f"Rejected #{post_id}: {reason.strip() or code}",
+        said=lambda _s: f"Rejected #{post_id}: {reason.strip() or REJECT_REASONS.get(code, code)}",
     )
 
 

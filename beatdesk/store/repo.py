@@ -575,7 +575,7 @@ def get_batch_header(session: Session, batch_id: int) -> Batch:
         raise NotFoundError(f"no batch with id {batch_id}")
     spec = BatchSpec.model_validate(row.spec)
     return Batch(id=row.id, persona=row.persona, status=BatchStatus(row.status), spec=spec, created_at=row.created_at,
-                 finished_at=row.finished_at, error=row.error)  # fmt: skip
+                 finished_at=row.finished_at, error=row.error, dropped=row.dropped or [])  # fmt: skip
 
 
 def daily_costs_by_kind(
