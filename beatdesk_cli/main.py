@@ -730,7 +730,7 @@ def evals_command(
     from beatdesk.evals import evals
     from beatdesk.personas import load_persona
     from beatdesk.settings import get_settings
-    from beatdesk_cli.show import evals_table, print_json
+    from beatdesk_cli.show import print_evals, print_json
 
     settings = get_settings()
     key = load_persona(settings.home, persona).key if persona else None
@@ -740,7 +740,7 @@ def evals_command(
     if as_json:
         print_json([s.as_json() for s in standings])
     else:
-        console.print(evals_table(standings))
+        print_evals(console, standings)
 
 
 MetricsPersona = Annotated[str | None, typer.Option(help="Only this persona's posts.")]
