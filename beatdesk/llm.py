@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from beatdesk.errors import ConfigError
 from beatdesk.models import Source
 from beatdesk.prices import price_for, token_cost
+from beatdesk.registry import Registry
 from beatdesk.settings import Settings
 
 if TYPE_CHECKING:  # LangChain loads only when a chat model is asked for: the offline default never needs it
@@ -20,6 +22,7 @@ PROVIDER_PACKAGES = {
     "ollama": "langchain-ollama",
 }
 """Providers beatdesk accepts in BEATDESK_LLM, and the package each needs."""
+T = TypeVar("T")
 
 
 def chat_model(provider: str, model: str, **options: Any) -> BaseChatModel:
@@ -79,3 +82,22 @@ def fence(source: Source) -> str:
         f"<<<SOURCE id={source.id} published={source.published or 'undated'} beats={','.join(source.beats) or '-'}\n"
         f"title: {source.title}\n" + (f"url: {source.url}\n" if source.url else "") + f"{body}\n>>>"
     )
+
+
+def chat_registry(
+    what: str, offline: Callable[[], T], with_chat: Callable[[BaseChatModel, str, str], T]
+) -> Registry[T]:
+    """A registry of `what` by BEATDESK_LLM name: `offline`, or each known provider's chat model handed to
+    `with_chat(chat, provider, model)` (which imports its LangChain code only when called)."""
+    from beatdesk.settings import get_settings
+
+    found: Registry[T] = Registry(what, "BEATDESK_LLM")
+    found.register("offline", lambda _model: offline())
+    for provider in PROVIDER_PACKAGES:
+        found.register(
+            provider,
+            lambda model, provider=provider: with_chat(
+                chat_model(provider, model, **llm_options(get_settings())), provider, model
+            ),
+        )
+    return found
