@@ -93,11 +93,13 @@ def chat_registry(
 
     found: Registry[T] = Registry(what, "BEATDESK_LLM")
     found.register("offline", lambda _model: offline())
+
+    def register(provider: str) -> None:
+        def build(model: str) -> T:
+            return with_chat(chat_model(provider, model, **llm_options(get_settings())), provider, model)
+
+        found.register(provider, build)
+
     for provider in PROVIDER_PACKAGES:
-        found.register(
-            provider,
-            lambda model, provider=provider: with_chat(
-                chat_model(provider, model, **llm_options(get_settings())), provider, model
-            ),
-        )
+        register(provider)
     return found
