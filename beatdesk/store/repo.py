@@ -99,13 +99,6 @@ def create_scheduled_batch(session: Session, *, spec: BatchSpec, schedule_key: s
     return row.id
 
 
-def set_batch_status(session: Session, *, batch_id: int, status: BatchStatus, error: str | None = None) -> None:
-    values: dict[str, object] = {"status": status, "error": error}
-    if status in (BatchStatus.done, BatchStatus.failed):
-        values["finished_at"] = utcnow()
-    session.execute(update(BatchRow).where(BatchRow.id == batch_id).values(**values))
-
-
 def finish_batch_if_done(session: Session, *, batch_id: int) -> bool:
     """Mark the batch done once it has all its posts and none holds it up; safe from every worker at once.
 
@@ -188,12 +181,6 @@ def post_status(session: Session, post_id: int, *, lock: bool = False) -> PostSt
     if status is None:
         raise NotFoundError(f"no post with id {post_id}")
     return PostStatus(status)
-
-
-def has_open_steps(session: Session, *, post_id: int) -> bool:
-    """Whether the post has a step still to do (queued) or under way (running)."""
-    open_steps = select(StepRow.id).where(StepRow.post_id == post_id, StepRow.status.in_(step_rows.OPEN))
-    return bool(session.scalar(select(exists(open_steps))))
 
 
 def note_nudge(session: Session, *, post_id: int, at: datetime) -> None:
