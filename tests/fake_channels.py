@@ -81,6 +81,8 @@ class ChannelServer:
     """LinkedIn's upload instructions cut a video into parts of this size."""
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Graph API (Threads, Instagram) media containers by id: channel, parameters, polls left, status."""
+    replies_lag: int = 0
+    """How many of the next Threads reply listings leave out the newest reply (listed a moment late)."""
     bluesky_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Bluesky video-service jobs by id: polls left, the blob it gives when completed."""
     videos: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -368,9 +370,12 @@ def channel_server() -> Iterator[ChannelServer]:
                 return 200, {"data": [{"id": m["id"], text_field: m[text_field], "permalink": m["permalink"]}
                                       for m in reversed(shown) if not m["reply_to_id"]]}, {}  # fmt: skip
             if method == "GET" and threads and rest == "me/replies":
-                return 200, {"data": [{"id": m["id"], "text": m["text"], "permalink": m["permalink"],
-                                       "replied_to": {"id": m["reply_to_id"]}}
-                                      for m in reversed(shown) if m["reply_to_id"]]}, {}  # fmt: skip
+                replies = [{"id": m["id"], "text": m["text"], "permalink": m["permalink"],
+                            "replied_to": {"id": m["reply_to_id"]}} for m in reversed(shown) if m["reply_to_id"]]  # fmt: skip
+                if state.replies_lag > 0:
+                    state.replies_lag -= 1
+                    replies = replies[1:]
+                return 200, {"data": replies}, {}
             if not threads and rest.endswith("/comments"):  # comments on a published media: made at once
                 return self._instagram_comment(method, rest.split("/")[0], query)
             if method == "POST" and rest == f"me/{create}":

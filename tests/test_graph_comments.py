@@ -108,6 +108,26 @@ def test_a_failed_reply_publish_resumes_its_stored_container(
     assert len(server.posts["threads"]) == len(outgoing.parts) + 1
 
 
+def test_a_published_reply_not_yet_listed_is_waited_for_not_sent_again(
+    cli: CliRunner, server: ChannelServer, tmp_path: Path
+) -> None:
+    post_id = post_in_review(cli)
+    comment_on_both(cli, post_id)
+    run_cli(cli, "review", "approve", str(post_id), "--at", "2099-01-05T08:30", "--reason", "read by a person")
+    threads = channel(server, "threads")
+    outgoing = outgoing_for(stored_post(post_id), threads)
+    publisher = ThreadsPublisher(threads, Credentials({"token": TOKEN}), tmp_path)
+    server.lose_texts["threads"] = COMMENT
+    with pytest.raises(TransientPublishError):  # the reply published, its answer lost
+        publisher.publish(outgoing)
+    server.replies_lag = 2  # the next two listings of the account's replies do not show it yet
+    with pytest.raises(TransientPublishError, match="published but not yet listed"):
+        publisher.publish(outgoing)
+    publisher.publish(outgoing)
+    assert len(threads_replies(server)) == 1
+    assert len(server.sent("POST", "/threads-api/me/threads_publish")) == len(outgoing.parts) + 1  # none sent twice
+
+
 def test_comment_limits_are_the_channels_own(cli: CliRunner, server: ChannelServer) -> None:
     post_id = str(post_in_review(cli))
     for name, limit in (("threads", 500), ("instagram", 2200)):
