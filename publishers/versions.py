@@ -3,7 +3,8 @@ rules before anything is kept, stored per post and channel, each change in the p
 
 An own text is what the channel carries, whole, in place of the text made from the draft: a thread
 channel still splits it into parts, any other channel must take it as one post. A first comment goes
-out once after the post (a reply to its last part, or a comment on LinkedIn) and must fit one post.
+out once after the post (a reply to its last part, or a comment on LinkedIn and Instagram) and must fit
+one comment.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from beatdesk.models import Channel, ChannelVersion, Persona, Post
 from beatdesk.store import repo
 from publishers.channel_text import THREADED, generated_text, limit_of
 
-COMMENTED = frozenset({"mastodon", "bluesky", "x", "linkedin"})
+COMMENTED = frozenset({"mastodon", "bluesky", "x", "linkedin", "threads", "instagram"})
 """Channels whose publisher posts a first comment."""
-COMMENT_LIMITS = {"linkedin": 1250}
-"""Where a comment's limit is not the channel's post limit (LinkedIn's Comments API: 1,250 characters)."""
+COMMENT_LIMITS = {"linkedin": 1250, "threads": 500, "instagram": 2200}
+"""A comment's own limit: LinkedIn's Comments API takes 1,250 characters, a Threads reply 500, an Instagram
+comment 2,200 (elsewhere a reply is a post, and the channel's post limit holds)."""
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,11 @@ class ChannelServer:
     create_errors: dict[str, list[int]] = field(default_factory=dict)
     lose_answers: dict[str, int] = field(default_factory=dict)
     lose_texts: dict[str, str] = field(default_factory=dict)
-    """By kind of create (a CREATES value, or linkedin_comment): take the next one whose body holds the text, and
-    drop the connection before answering (once)."""
+    """By kind of create (a CREATES value, linkedin_comment or instagram_comment): take the next one that carries
+    the text (in its body or query, or a Graph publish in its container's), and drop the connection before
+    answering (once)."""
     comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    """LinkedIn comments by the post's URN."""
+    """Comments by what they are on: a LinkedIn post's URN, an Instagram media's id."""
     retry_after: str | None = None
     """The Retry-After header sent with scripted 429/503 answers."""
     mastodon_media: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -80,6 +81,8 @@ class ChannelServer:
     """LinkedIn's upload instructions cut a video into parts of this size."""
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Graph API (Threads, Instagram) media containers by id: channel, parameters, polls left, status."""
+    replies_lag: int = 0
+    """How many of the next Threads reply listings leave out the newest reply (listed a moment late)."""
     bluesky_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Bluesky video-service jobs by id: polls left, the blob it gives when completed."""
     videos: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -129,6 +132,8 @@ def channel_server() -> Iterator[ChannelServer]:
             create = CREATES.get((method, parts.path))
             if method == "POST" and _LINKEDIN_COMMENTS.match(parts.path):
                 create = "linkedin_comment"
+            if method == "POST" and _INSTAGRAM_COMMENTS.match(parts.path):
+                create = "instagram_comment"
             if create:
                 with state.lock:
                     errors = state.create_errors.get(create) or []
@@ -142,11 +147,11 @@ def channel_server() -> Iterator[ChannelServer]:
                     return
             status, answer, headers = self._answer(channel, method, parts.path, request)
             with state.lock:
-                lose = bool(create) and state.lose_answers.get(create, 0) > 0
+                lose = bool(create) and state.lose_answers.get(create or "", 0) > 0
                 if lose:
                     state.lose_answers[create] -= 1  # type: ignore[index]
                 held = state.lose_texts.get(create or "")
-                if held is not None and held.encode() in body:
+                if held is not None and held in _carried(state, request):
                     del state.lose_texts[create]  # type: ignore[arg-type]
                     lose = True
             if lose:  # taken, but the answer never arrives
@@ -361,10 +366,23 @@ def channel_server() -> Iterator[ChannelServer]:
             shown = state.posts.setdefault(channel, [])
             rest = path.split("/", 2)[2]
             query = {k: v[0] for k, v in r.query.items()}
-            if method == "GET" and rest == f"me/{create}":
+            if method == "GET" and rest == f"me/{create}":  # Threads lists replies apart, at me/replies
                 return 200, {"data": [{"id": m["id"], text_field: m[text_field], "permalink": m["permalink"]}
-                                      for m in reversed(shown)]}, {}  # fmt: skip
+                                      for m in reversed(shown) if not m["reply_to_id"]]}, {}  # fmt: skip
+            if method == "GET" and threads and rest == "me/replies":
+                replies = [{"id": m["id"], "text": m["text"], "permalink": m["permalink"],
+                            "replied_to": {"id": m["reply_to_id"]}} for m in reversed(shown) if m["reply_to_id"]]  # fmt: skip
+                if state.replies_lag > 0:
+                    state.replies_lag -= 1
+                    replies = replies[1:]
+                return 200, {"data": replies}, {}
+            if not threads and rest.endswith("/comments"):  # comments on a published media: made at once
+                return self._instagram_comment(method, rest.split("/")[0], query)
             if method == "POST" and rest == f"me/{create}":
+                replied = query.get("reply_to_id")
+                if threads and replied and not any(m["id"] == replied for m in shown):
+                    return 400, {"error": {"message": f"The reply_to_id {replied} is not a published thread",
+                                           "type": "OAuthException", "code": 100}}, {}  # fmt: skip
                 problem = _graph_container_problem(channel, query, state.url + "media/")
                 if problem:
                     return 400, {"error": {"message": problem, "type": "OAuthException", "code": 100,
@@ -398,6 +416,22 @@ def channel_server() -> Iterator[ChannelServer]:
             if method == "GET" and found:
                 return 200, {"id": rest, "permalink": found["permalink"]}, {}
             return 400, {"error": {"message": f"Unsupported request: {method} {path}", "code": 100}}, {}
+
+        def _instagram_comment(
+            self, method: str, media_id: str, query: dict[str, str]
+        ) -> tuple[int, Any, dict[str, str]]:
+            """`/{ig-media-id}/comments`: GET lists them (id, text, timestamp), POST makes one from `message`."""
+            if not any(m["id"] == media_id for m in state.posts.get("instagram", [])):
+                return 400, {"error": {"message": f"Unsupported request: object {media_id} does not exist",
+                                       "type": "GraphMethodException", "code": 100}}, {}  # fmt: skip
+            comments = state.comments.setdefault(media_id, [])
+            if method == "GET":
+                return 200, {"data": list(reversed(comments))}, {}
+            if not query.get("message"):
+                return 400, {"error": {"message": "(#100) The parameter message is required", "code": 100}}, {}
+            number = 1790 + sum(len(c) for c in state.comments.values())
+            comments.append({"id": str(number), "text": query["message"], "timestamp": "2099-01-05T08:31:00+0000"})
+            return 200, {"id": str(number)}, {}
 
         def _mastodon_upload(self, r: Request) -> tuple[int, Any, dict[str, str]]:
             """/api/v2/media: images are ready at once (200); videos are processed first (202, url null)."""
@@ -446,6 +480,16 @@ def _graph_container_problem(channel: str, query: dict[str, str], media_base: st
 
 
 _LINKEDIN_COMMENTS = re.compile(r"^/rest/socialActions/[^/]+/comments$")
+_INSTAGRAM_COMMENTS = re.compile(r"^/ig-api/[^/]+/comments$")
+
+
+def _carried(state: ChannelServer, request: Request) -> str:
+    """The text a request carries: its body, its query's values, and for a Graph publish its container's."""
+    values = [v for vs in request.query.values() for v in vs]
+    container = state.containers.get(request.query.get("creation_id", [""])[0])
+    if container is not None:
+        values += container["params"].values()
+    return request.body.decode(errors="replace") + "\n" + "\n".join(values)
 
 
 def _mastodon_length(text: str) -> int:
