@@ -1092,6 +1092,7 @@ def _step(row: StepRow, artifact: Artifact | None) -> PipelineStep:
         detail=row.detail,
         request_id=row.request_id,
         attempts=row.attempts or 0,
+        retry_at=row.retry_at,
     )
 
 
