@@ -926,6 +926,7 @@ def publish_due_now(
 
     settings = get_settings()
     when = _clock(now)
+    _check_personas(settings)  # a broken persona file is said here; a channel without credentials is not
     # By hand, channels blocked by an earlier refusal are tried again (someone fixed the credentials).
     sweep = publish_due(_store(settings), home=settings.home, now=when, retry_blocked=True)
     if as_json:
@@ -998,6 +999,13 @@ def _clock(now: str | None) -> datetime:
 
     when = parse_time(now, label="--now") if now else datetime.now(UTC)
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _check_personas(settings: Settings) -> None:
+    from beatdesk.personas import known_personas, load_persona
+
+    for key in known_personas(settings.home):
+        load_persona(settings.home, key)
 
 
 def _check_channels(settings: Settings) -> None:
