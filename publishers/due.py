@@ -83,7 +83,10 @@ def publish_due(
             if channels:
                 runner.queue_publishing(post.id, channels=channels)
         runner.advance(post.id, through_until=time.monotonic() + RUN_FOR_S)
-    return _how_they_stand(store, home=home, post_ids=[p.id for p in due], now=now)
+    with store.session() as session:  # what this sweep published, and every due post still not out
+        pending = repo.publishing_post_ids(session, now=now)
+    swept = [p.id for p in due]
+    return _how_they_stand(store, home=home, post_ids=swept + [i for i in pending if i not in set(swept)], now=now)
 
 
 def _how_they_stand(store: Store, *, home: Path, post_ids: list[int], now: datetime) -> Sweep:

@@ -158,7 +158,9 @@ def test_a_429_burst_is_retried_with_backoff(cli: CliRunner, server: ChannelServ
 def test_a_revoked_token_blocks_its_channel_with_a_message(cli: CliRunner, server: ChannelServer) -> None:
     post_id = approved_post(cli)
     server.revoked.add("linkedin")
-    sweep = json.loads(run_cli(cli, "publish", "due", "--now", NOW, "--json", code=1).stdout)  # a blocked channel: exit 1
+    sweep = json.loads(
+        run_cli(cli, "publish", "due", "--now", NOW, "--json", code=1).stdout
+    )  # a blocked channel: exit 1
     assert sweep["published"] == [] and sweep["failed"] == [] and sweep["retrying"] == []
     (blocked,) = sweep["blocked"]
     assert blocked["post"] == post_id and blocked["channel"] == "linkedin" and "401" in blocked["reason"]

@@ -680,6 +680,14 @@ def due_posts(session: Session, *, now: datetime, stale_after_s: float = 30) -> 
     return [_post(row) for row in session.scalars(query)]
 
 
+def publishing_post_ids(session: Session, *, now: datetime) -> list[int]:
+    """Posts whose slot has come and that are not out yet (approved, or being published), oldest slot first."""
+    query = select(PostRow.id).where(
+        PostRow.slot_at <= now, PostRow.status.in_([PostStatus.approved, PostStatus.scheduled])
+    )
+    return list(session.scalars(query.order_by(PostRow.slot_at)))
+
+
 def add_publication(session: Session, *, post_id: int, channel: str, remote_id: str, url: str | None) -> None:
     """The post's copy on `channel` (kept once: a step taken over may store what its first run found)."""
     known = select(PublicationRow.id).where(PublicationRow.post_id == post_id, PublicationRow.channel == channel)
@@ -732,10 +740,11 @@ def installation_id(session: Session) -> str:
 
 
 def scheduled_posts(session: Session, *, persona: str | None = None) -> list[Post]:
+    """Posts on their way out: approved with a slot, or being published (a channel waiting for its next try)."""
     query = (
         select(PostRow)
         .options(selectinload(PostRow.batch), *_post_loads())
-        .where(PostRow.status == PostStatus.approved, PostRow.slot_at.is_not(None))
+        .where(PostRow.status.in_([PostStatus.approved, PostStatus.scheduled]), PostRow.slot_at.is_not(None))
     )
     if persona:
         query = query.where(PostRow.persona == persona)
