@@ -78,7 +78,7 @@ def publish_due(
             log.warning("post %s not published: %s", post.id, err)
             continue
         if post.status is PostStatus.approved:
-            channels = {s.channel.name: not_connected(persona, s.channel, home)
+            channels: dict[str, str | None] = {s.channel.name: not_connected(persona, s.channel, home)
                         for s in channel_states(post, persona, now=now) if s.status in wanted}  # fmt: skip
             if channels:
                 runner.queue_publishing(post.id, channels=channels)
