@@ -525,6 +525,8 @@ class Runner:
             raise BeatdeskError(f"post {post_id} is {post.status}; only an approved post is published")
         if channel not in {c.name for c in load_persona(self.home, post.persona).channels}:
             raise BeatdeskError(f"persona {post.persona} has no channel {channel!r}")
+        if any(s.name == step_name(channel) and s.status is StepStatus.done for s in post.steps):
+            raise BeatdeskError(f"post {post_id} is already out on {channel}")
         return post
 
     def _park(self, claimed: _Claimed, err: BaseException, *, latency_s: float, through: bool) -> _Claimed | Next:
