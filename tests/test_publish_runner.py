@@ -24,8 +24,10 @@ from beatdesk.recovery import Limits, reconcile
 from beatdesk.settings import get_settings
 from beatdesk.store import open_store, repo
 from beatdesk.store.schema import PostRow, StepRow, utcnow
+from beatdesk.users import add_user
 from publishers.due import retry_channel_now, skip_channel
 from tests.conftest import run_cli
+from tests.desk_client import PASSWORD, Desk, log_in
 from tests.fake_channels import TOKEN, WEBHOOK_SECRET, ChannelServer, channel_server
 from tests.servers import free_port
 
@@ -86,6 +88,18 @@ def test_a_refused_token_and_a_refused_connection_are_said(cli: CliRunner, serve
     assert webhook["status"] == "retrying" and "ConnectError" in webhook["reason"] and webhook["next_try"]
     post = run_cli(cli, "post", "show", str(post_id), "--json")
     assert post["status"] == "scheduled"  # the webhook's step waits for its next try, still the runner's
+
+    # The desk and the API read the same status, reason and next try.
+    with store().session() as session:
+        add_user(session, name="rita", role="reviewer", password=PASSWORD)
+    desk = Desk(home=home, store=store())
+    api = desk.client().get(f"/api/posts/{post_id}", headers={"Authorization": f"Bearer {desk.token('rita')}"})
+    channels = {c["channel"]: c for c in api.json()["channels"]}
+    assert channels["webhook"]["status"] == "retrying" and channels["webhook"]["next_try"] == webhook["next_try"]
+    assert channels["mastodon"]["status"] == "blocked" and "401" in channels["mastodon"]["reason"]
+    page = log_in(desk.client()).get(f"/posts/{post_id}").text
+    publishing = page.split('<details id="publishing"', 1)[1].split("</details>", 1)[0]
+    assert "retrying at " in publishing and "ConnectError" in publishing and "refused the credentials" in publishing
 
     # Past the deadline after its slot, the next try gives the webhook up: failed, with the reason.
     with store().session() as session:
