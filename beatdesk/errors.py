@@ -66,6 +66,11 @@ class TransientError(BeatdeskError):
     the step stays open with its request id, and the retry resumes it."""
 
 
+class ChannelBlocked(BeatdeskError):
+    """A channel that needs a person before it can take a post: its credentials were refused (401/403) or
+    are not set ("not connected"). Its publish step ends blocked; a retry by hand tries it again."""
+
+
 class RefusedError(BeatdeskError):
     """The provider refused or failed the work (a bad prompt, NSFW, a bad key): retrying will not help.
 

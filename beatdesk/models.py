@@ -443,6 +443,8 @@ class PipelineStep(BaseModel):
     """The provider's id for the paid request, once it has one."""
     attempts: int = 0
     """How many times a worker took the step up: more than 1 after a worker died or a retry."""
+    retry_at: datetime | None = None
+    """A publish step waiting after a transient error (its reason in `error`): tried again from then."""
 
 
 class ChannelVersion(BaseModel):

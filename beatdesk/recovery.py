@@ -5,7 +5,8 @@ and batches that are not moving:
 - a step whose worker stopped beating: handed to a worker now (the step is taken over and resumed);
 - a post or batch with nothing under way and no progress for `idle_after_s` (a lost task, a broker
   restarted without its queue, a hand-on that never went out): handed to a worker again;
-- no progress and no live worker on it for `give_up_after_s`, though handed on: it ends failed with the reason.
+- no progress and no live worker on it for `give_up_after_s`, though handed on: it ends failed with the reason;
+- a post being published whose worker stopped beating inside a publish step: handed on, to be taken over.
 Handing a post on twice is harmless: `Runner.advance` is idempotent.
 """
 
@@ -66,6 +67,7 @@ def reconcile(
     done = Recovered()
     with store.session() as session:
         _posts(session, limits, now, done)
+        _publishing(session, limits, now, done)
         _batches(session, limits, now, done)
     for post_id in done.posts:
         hand_on_post(post_id)
@@ -132,6 +134,23 @@ def _posts(session: Session, limits: Limits, now: datetime, done: Recovered) -> 
 
 def _beating(beats: list[datetime | None], limits: Limits, now: datetime) -> bool:
     return any(not heartbeat.is_stale(beat, stale_after_s=limits.stale_after_s, now=now) for beat in beats)
+
+
+def _publishing(session: Session, limits: Limits, now: datetime, done: Recovered) -> None:
+    """A post being published whose worker died inside a publish step: handed on, so the step is taken over
+    within a minute. (A channel waiting for its next try is the publish sweep's, not a stranded post.)"""
+    rows = session.execute(select(PostRow.id, PostRow.nudged_at).where(PostRow.status == PostStatus.scheduled)).all()
+    if not rows:
+        return
+    beats = step_rows.running_beats(session, post_ids=[row.id for row in rows])
+    for post_id, nudged_at in rows:
+        running = beats.get(post_id, [])
+        if not running or any(not heartbeat.is_stale(b, stale_after_s=limits.stale_after_s, now=now) for b in running):
+            continue
+        if nudged_at is not None and (now - nudged_at).total_seconds() < limits.stale_after_s:
+            continue
+        repo.note_nudge(session, post_id=post_id, at=now)
+        done.posts.append(post_id)
 
 
 def _batches(session: Session, limits: Limits, now: datetime, done: Recovered) -> None:

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     """How long fetching one source URL may take in all (redirects included), however the server trickles."""
     publish_timeout_s: float = Field(default=60, gt=0, le=3600)
     """How long one call to a channel's or a metrics API may take in all (an upload included)."""
+    publish_give_up_after_s: float = Field(default=6 * 3600, ge=60, le=30 * 86400)
+    """A channel still failing transiently (refused connection, 5xx, timeout) this long after its slot is given up."""
     allow_private_urls: bool = False
     """Let source URLs and channels reach loopback, private and link-local addresses (an intranet, tests)."""
     notify_urls: str | None = None

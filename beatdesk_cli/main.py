@@ -21,10 +21,10 @@ from beatdesk_cli.terminal import TerminalConsole
 
 if TYPE_CHECKING:  # the commands import what they use, so `--help` and `queue list` start in a blink
     from beatdesk.models import Post
+    from beatdesk.publishing import ChannelState
     from beatdesk.rescheduling import Placement
     from beatdesk.settings import Settings
     from beatdesk.store import Store
-    from publishers.stage import ChannelState
 
 app = typer.Typer(help="beatdesk: an editorial pipeline for explainer posts.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
@@ -838,7 +838,6 @@ def worker(
         raise BeatdeskError("BEATDESK_BROKER_URL is not set; a worker needs a broker such as redis://127.0.0.1:6379/0")
     celery_app = configure(settings)
     check_broker(settings)
-    _check_channels(settings)
     _store(settings)  # migrated and reachable before any task arrives
     celery_app.worker_main(
         [
@@ -863,15 +862,14 @@ def scheduler(
     (one active however many run), or a loop in this process on the embedded default."""
     from beatdesk.personas import known_personas, load_persona
     from beatdesk.settings import get_settings
+    from publishers.due import publish_due
     from publishers.metrics.collect import BesidePublishing, collect_due
-    from publishers.stage import publish_due
     from workers.app import check_broker, configure
     from workers.graph import start_scheduled_batches, wait_for_batch
     from workers.tasks import METRICS_EVERY_S
 
     settings = get_settings()
     personas = [load_persona(settings.home, key) for key in known_personas(settings.home)]
-    _check_channels(settings)
     store = _store(settings)
     if once or settings.in_process:
         metrics = BesidePublishing(settings, every_s=METRICS_EVERY_S, report=lambda done: console.print(
@@ -882,9 +880,10 @@ def scheduler(
             if settings.in_process:
                 for batch_id in started:
                     wait_for_batch(settings, batch_id, timeout_s=settings.batch_timeout_s)
-            published = publish_due(store, home=settings.home, now=when)
-            console.print(f"{when:%Y-%m-%d %H:%M} UTC: {len(started)} batch(es) started, {len(published)} post(s) "
-                          f"published; {sum(len(p.schedule) for p in personas)} schedule(s)")  # fmt: skip
+            sweep = publish_due(store, home=settings.home, now=when)
+            console.print(f"{when:%Y-%m-%d %H:%M} UTC: {len(started)} batch(es) started, {len(sweep.published)} "
+                          f"post(s) published; {sum(len(p.schedule) for p in personas)} schedule(s)")  # fmt: skip
+            _print_troubles(sweep)
             if once:  # after publishing, never before it
                 console.print(f"metrics: {_collected_line(collect_due(settings, when))}", highlight=False)
                 return
@@ -986,22 +985,35 @@ def publish_due_now(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Publish every approved post whose slot has come, to each of its persona's channels, once."""
+    """Publish every approved post whose slot has come, to each of its persona's channels, once; exit 1 when a
+    due channel failed or is blocked (each printed with its reason and next try)."""
     from beatdesk.settings import get_settings
     from beatdesk_cli.show import print_json
-    from publishers.stage import publish_due
+    from publishers.due import publish_due
 
     settings = get_settings()
     when = _clock(now)
-    _check_channels(settings)
+    _check_personas(settings)  # a broken persona file is said here; a channel without credentials is not
     # By hand, channels blocked by an earlier refusal are tried again (someone fixed the credentials).
-    published = publish_due(_store(settings), home=settings.home, now=when, retry_blocked=True)
+    sweep = publish_due(_store(settings), home=settings.home, now=when, retry_blocked=True)
     if as_json:
-        print_json({"published": published})
+        print_json(sweep.as_json())
     else:
+        published = sweep.published
         console.print(
             f"{len(published)} post(s) published" + (f": {', '.join(map(str, published))}" if published else "")
         )
+        _print_troubles(sweep)
+    if not sweep.ok:
+        raise typer.Exit(1)
+
+
+def _print_troubles(sweep: Any) -> None:
+    """One line per due channel that did not go out: post, channel, status, reason, next try."""
+    for trouble in sweep.troubles():
+        colour = "yellow" if trouble.state.status == "retrying" else "red"
+        errors.print(Text.assemble((f"post {trouble.post_id} {trouble.state.channel.name}:", colour), " ",
+                                   trouble.state.line()), highlight=False, soft_wrap=True)  # fmt: skip
 
 
 @metrics_app.command("collect")
@@ -1056,6 +1068,13 @@ def _clock(now: str | None) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _check_personas(settings: Settings) -> None:
+    from beatdesk.personas import known_personas, load_persona
+
+    for key in known_personas(settings.home):
+        load_persona(settings.home, key)
+
+
 def _check_channels(settings: Settings) -> None:
     """Every persona's channels have their credentials: said at start-up, not at post time."""
     from beatdesk.personas import known_personas, load_persona
@@ -1073,10 +1092,10 @@ def schedule_show(
     from rich.table import Table
 
     from beatdesk.personas import load_persona
+    from beatdesk.publishing import channel_states
     from beatdesk.settings import get_settings
     from beatdesk.store import repo
     from beatdesk_cli.show import post_summary, print_json
-    from publishers.stage import channel_states
 
     settings = get_settings()
     key = load_persona(settings.home, persona).key if persona else None
@@ -1087,8 +1106,7 @@ def schedule_show(
     if as_json:
         print_json([post_summary(p) | {
             "slot_at": p.slot_at.isoformat() if p.slot_at else None,
-            "channels": [{"channel": s.channel.name, "at": s.due_at.isoformat(), "status": s.status,
-                          "reason": s.reason} for s in states],
+            "channels": [s.as_json() for s in states],
         } for p, states in rows])  # fmt: skip
         return
     table = Table("slot (UTC)", "id", "persona", "format", "title", "channels", title=f"{len(posts)} scheduled",
@@ -1102,7 +1120,7 @@ def schedule_show(
 
 def _channel_cell(state: ChannelState, slot_at: datetime | None) -> str:
     at = f" {state.due_at:%H:%M}" if state.due_at != slot_at else ""  # a channel with its own posting times
-    return state.channel.name + at + (f" ({state.status})" if state.status not in ("due", "waiting") else "")
+    return state.channel.name + at + (f" ({state.line()})" if state.status not in ("due", "waiting") else "")
 
 
 class TokenScope(StrEnum):

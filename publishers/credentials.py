@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from beatdesk.bounds import SECRETS_MAX_BYTES, TooLargeError, loads_toml, read_capped
-from beatdesk.errors import ConfigError
+from beatdesk.errors import ChannelBlocked, ConfigError
 from beatdesk.models import Channel, Persona
 
 NEEDED: dict[str, tuple[str, ...]] = {
@@ -91,3 +91,7 @@ def check_channels(personas: list[Persona], home: Path) -> None:
                 problems.append(str(err))
     if problems:
         raise ConfigError("; ".join(problems))
+
+
+class NotConnected(ChannelBlocked):
+    """A channel without its credentials: skipped, with the variable to set, while the others publish."""

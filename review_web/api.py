@@ -144,8 +144,7 @@ def posts(
 @router.get("/posts/{post_id}")
 def post(post_id: PostId, _: ApiReader, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     found: Post = run(store, lambda s: repo.get_post(s, post_id))
-    channels = [{"channel": c.channel.name, "status": c.status, "at": c.due_at.isoformat(), "reason": c.reason}
-                for c in publishing(found, settings.home)]  # fmt: skip
+    channels = [c.as_json() for c in publishing(found, settings.home)]
     references = run(store, lambda s: repo.references(s, post_id=post_id))
     return found.model_dump(mode="json") | {"references": references, "channels": channels}
 

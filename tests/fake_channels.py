@@ -69,6 +69,11 @@ class ChannelServer:
     answering (once)."""
     comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Comments by what they are on: a LinkedIn post's URN, an Instagram media's id."""
+    stall_answers: dict[str, int] = field(default_factory=dict)
+    """Creates to take and then hold without an answer (a stalled server) until `release` is set, then drop."""
+    stalled: threading.Event = field(default_factory=threading.Event)
+    """Set once a create has been taken and its answer is being held."""
+    release: threading.Event = field(default_factory=threading.Event)
     retry_after: str | None = None
     """The Retry-After header sent with scripted 429/503 answers."""
     mastodon_media: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -154,6 +159,13 @@ def channel_server() -> Iterator[ChannelServer]:
                 if held is not None and held in _carried(state, request):
                     del state.lose_texts[create]  # type: ignore[arg-type]
                     lose = True
+                stall = bool(create) and state.stall_answers.get(create, 0) > 0
+                if stall:
+                    state.stall_answers[create] -= 1  # type: ignore[index]
+            if stall:  # taken, then the server stalls: the client waits for an answer that never comes
+                state.stalled.set()
+                state.release.wait(timeout=120)
+                lose = True
             if lose:  # taken, but the answer never arrives
                 self.close_connection = True
                 self.connection.shutdown(2)
@@ -456,7 +468,10 @@ def channel_server() -> Iterator[ChannelServer]:
 
     with serving(Handler) as url:
         state.url = url
-        yield state
+        try:
+            yield state
+        finally:
+            state.release.set()
 
 
 def _graph_container_problem(channel: str, query: dict[str, str], media_base: str) -> str | None:

@@ -27,8 +27,8 @@ from beatdesk.recovery import reconcile
 from beatdesk.runner import Next
 from beatdesk.schedules import start_due_batches
 from beatdesk.settings import get_settings
+from publishers.due import publish_due
 from publishers.metrics.collect import collect_due
-from publishers.stage import publish_due
 from workers.app import LONGEST_TASK_S, app
 from workers.pipeline import limits, runner, store_of
 
@@ -111,9 +111,11 @@ def ping_task() -> str:
 
 @app.task(name="beatdesk.publish_due")
 def publish_due_task() -> int:
-    """Publish approved posts whose slot has come (every minute on the beat schedule)."""
+    """Publish approved posts whose slot has come (every minute on the beat schedule): their channels' steps
+    queued and run by this process's runner."""
     settings = get_settings()
-    return len(publish_due(store_of(settings), home=settings.home, now=datetime.now(UTC)))
+    sweep = publish_due(store_of(settings), home=settings.home, now=datetime.now(UTC), runner=runner())
+    return len(sweep.published)
 
 
 @app.task(name="beatdesk.run_schedules")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -116,6 +117,15 @@ def announce_publication_problem(
         persona=persona,
         store=store,
     )
+
+
+def publication_problem_on_commit(session: Session, **problem: Any) -> None:
+    """As `announce_publication_problem`, once the session's transaction has committed."""
+    _on_commit(session, lambda: announce_publication_problem(**problem))
+
+
+def credentials_accepted_on_commit(session: Session, *, persona: str, channel: str, store: Store | None = None) -> None:
+    _on_commit(session, lambda: credentials_accepted(persona=persona, channel=channel, store=store))
 
 
 def credentials_refused(*, persona: str, channel: str, post_id: int, reason: str, store: Store | None = None) -> None:

@@ -644,48 +644,44 @@ def persona_spend(session: Session, *, persona: str) -> Spend:
     return Spend(by_beat=by_beat, by_format=lines(formats), planning_usd=planning, total_usd=total)
 
 
-def due_posts(session: Session, *, now: datetime, stale_after_s: float = 600) -> list[Post]:
-    """Approved posts whose slot has come, oldest slot first; and posts a publisher took but left
-    (its process died) longer than `stale_after_s` ago."""
-    stale = now - timedelta(seconds=stale_after_s)
+def due_posts(session: Session, *, now: datetime, stale_after_s: float = 30) -> list[Post]:
+    """Posts whose slot has come, oldest slot first: approved ones (their channels to queue), and ones being
+    published with a step to take up now (queued and its next try come, or left running by a worker that
+    stopped beating `stale_after_s` ago). Steps keep the real clock; `now` may be a `--now`."""
+    real_now = utcnow()
+    stale = real_now - timedelta(seconds=stale_after_s)
+    ready = select(StepRow.post_id).where(
+        StepRow.post_id == PostRow.id,
+        or_(
+            and_(StepRow.status == StepStatus.queued, or_(StepRow.retry_at.is_(None), StepRow.retry_at <= real_now)),
+            and_(StepRow.status == StepStatus.running, or_(StepRow.beat_at.is_(None), StepRow.beat_at < stale)),
+        ),
+    )
     query = (
         select(PostRow)
         .options(selectinload(PostRow.batch), *_post_loads())
         .where(
             PostRow.slot_at <= now,
-            or_(
-                PostRow.status == PostStatus.approved,
-                and_(PostRow.status == PostStatus.scheduled, PostRow.status_changed_at < stale),
-            ),
+            or_(PostRow.status == PostStatus.approved, and_(PostRow.status == PostStatus.scheduled, ready.exists())),
         )
         .order_by(PostRow.slot_at)
     )
     return [_post(row) for row in session.scalars(query)]
 
 
-def claim_for_publishing(session: Session, *, post_id: int, now: datetime, stale_after_s: float = 600) -> bool:
-    """Take the post for publishing (approved -> scheduled) unless another publisher holds it: one at a time."""
-    stale = now - timedelta(seconds=stale_after_s)
-    before = session.scalar(select(PostRow.status).where(PostRow.id == post_id))
-    taken = session.execute(
-        update(PostRow)
-        .where(
-            PostRow.id == post_id,
-            or_(
-                PostRow.status == PostStatus.approved,
-                and_(PostRow.status == PostStatus.scheduled, PostRow.status_changed_at < stale),
-            ),
-        )
-        .values(status=PostStatus.scheduled, status_changed_at=now)
+def publishing_post_ids(session: Session, *, now: datetime) -> list[int]:
+    """Posts whose slot has come and that are not out yet (approved, or being published), oldest slot first."""
+    query = select(PostRow.id).where(
+        PostRow.slot_at <= now, PostRow.status.in_([PostStatus.approved, PostStatus.scheduled])
     )
-    if not taken.rowcount:  # type: ignore[attr-defined]
-        return False
-    session.add(EventRow(post_id=post_id, actor="publisher", action="publishing", from_status=before,
-                         to_status=PostStatus.scheduled))  # fmt: skip
-    return True
+    return list(session.scalars(query.order_by(PostRow.slot_at)))
 
 
 def add_publication(session: Session, *, post_id: int, channel: str, remote_id: str, url: str | None) -> None:
+    """The post's copy on `channel` (kept once: a step taken over may store what its first run found)."""
+    known = select(PublicationRow.id).where(PublicationRow.post_id == post_id, PublicationRow.channel == channel)
+    if session.scalar(known) is not None:
+        return
     session.add(PublicationRow(post_id=post_id, channel=channel, remote_id=remote_id, url=url, published_at=utcnow()))
 
 
@@ -758,10 +754,11 @@ def installation_id(session: Session) -> str:
 
 
 def scheduled_posts(session: Session, *, persona: str | None = None) -> list[Post]:
+    """Posts on their way out: approved with a slot, or being published (a channel waiting for its next try)."""
     query = (
         select(PostRow)
         .options(selectinload(PostRow.batch), *_post_loads())
-        .where(PostRow.status == PostStatus.approved, PostRow.slot_at.is_not(None))
+        .where(PostRow.status.in_([PostStatus.approved, PostStatus.scheduled]), PostRow.slot_at.is_not(None))
     )
     if persona:
         query = query.where(PostRow.persona == persona)
@@ -1106,6 +1103,7 @@ def _step(row: StepRow, artifact: Artifact | None) -> PipelineStep:
         detail=row.detail,
         request_id=row.request_id,
         attempts=row.attempts or 0,
+        retry_at=row.retry_at,
     )
 
 

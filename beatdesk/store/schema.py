@@ -268,6 +268,8 @@ class StepRow(Base):
     """Renewed every few seconds while a worker runs the step: a stale beat means nobody does."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     """How many times a worker took the step up (1 on a clean run)."""
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """A queued publish step that met a transient error (its reason in `error`): not taken up before this."""
 
     artifact: Mapped[ArtifactRow | None] = relationship(lazy="joined")
 
