@@ -56,6 +56,9 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
+SupervisedFlag = Annotated[
+    bool, typer.Option("--supervised", hidden=True, help="Started by `beatdesk up`, which says what is not connected.")
+]
 console = TerminalConsole()
 errors = TerminalConsole(stderr=True)
 """Everything the commands print goes through these two: no markup is read, control sequences never pass."""
@@ -761,6 +764,7 @@ def worker(
     pool: Annotated[
         WorkerPool, typer.Option(help="prefork (processes) or threads: renders wait on the network, threads hold many.")
     ] = WorkerPool.prefork,
+    supervised: SupervisedFlag = False,
 ) -> None:
     """Run a Celery worker on BEATDESK_BROKER_URL."""
     from beatdesk.settings import get_settings
@@ -771,7 +775,8 @@ def worker(
         raise BeatdeskError("BEATDESK_BROKER_URL is not set; a worker needs a broker such as redis://127.0.0.1:6379/0")
     celery_app = configure(settings)
     check_broker(settings)
-    _check_channels(settings)
+    if not supervised:
+        _say_not_connected(settings)
     _store(settings)  # migrated and reachable before any task arrives
     celery_app.worker_main(
         [
@@ -791,9 +796,13 @@ def scheduler(
     once: Annotated[bool, typer.Option("--once", help="One pass (due batches, due posts), then exit.")] = False,
     now: Annotated[str | None, typer.Option(help="With --once: act as if it were this ISO time.")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    supervised: SupervisedFlag = False,
 ) -> None:
     """Make scheduled batches and publish due posts every minute: Celery beat on BEATDESK_BROKER_URL
     (one active however many run), or a loop in this process on the embedded default."""
+    from sqlalchemy.exc import DBAPIError
+
+    from beatdesk.outage import Outage
     from beatdesk.personas import known_personas, load_persona
     from beatdesk.settings import get_settings
     from publishers.metrics.collect import BesidePublishing, collect_due
@@ -804,20 +813,34 @@ def scheduler(
 
     settings = get_settings()
     personas = [load_persona(settings.home, key) for key in known_personas(settings.home)]
-    _check_channels(settings)
+    if not supervised:
+        _say_not_connected(settings)
     store = _store(settings)
+    schedules = sum(len(p.schedule) for p in personas)
     if once or settings.in_process:
         metrics = BesidePublishing(settings, every_s=METRICS_EVERY_S, report=lambda done: console.print(
             f"metrics: {_collected_line(done)}", highlight=False))  # fmt: skip
+        store_away = Outage("store", lambda line: console.print(line, highlight=False))
+        if not once:  # then quiet until something happens
+            console.print(f"every {settings.scheduler_tick_s:g}s: due batches and due posts; {schedules} schedule(s)")
         while True:
             when = _clock(now)
-            started = start_scheduled_batches(settings, now=when)
-            if settings.in_process:
-                for batch_id in started:
-                    wait_for_batch(settings, batch_id, timeout_s=settings.batch_timeout_s)
-            published = publish_due(store, home=settings.home, now=when)
-            console.print(f"{when:%Y-%m-%d %H:%M} UTC: {len(started)} batch(es) started, {len(published)} post(s) "
-                          f"published; {sum(len(p.schedule) for p in personas)} schedule(s)")  # fmt: skip
+            try:
+                started = start_scheduled_batches(settings, now=when)
+                if settings.in_process:
+                    for batch_id in started:
+                        wait_for_batch(settings, batch_id, timeout_s=settings.batch_timeout_s)
+                published = publish_due(store, home=settings.home, now=when)
+            except DBAPIError as err:  # the store is away: said once, tried again next tick
+                if once:
+                    raise
+                store_away.failed(err)
+                time.sleep(settings.scheduler_tick_s)
+                continue
+            store_away.worked()
+            if once or started or published:
+                console.print(f"{when:%Y-%m-%d %H:%M} UTC: {len(started)} batch(es) started, {len(published)} "
+                              f"post(s) published; {schedules} schedule(s)")  # fmt: skip
             if once:  # after publishing, never before it
                 console.print(f"metrics: {_collected_line(collect_due(settings, when))}", highlight=False)
                 return
@@ -868,12 +891,13 @@ def up(
 ) -> None:
     """Run the desk for a team: serve, the scheduler and (with BEATDESK_BROKER_URL) a worker; Ctrl-C stops all."""
     from beatdesk.settings import get_settings
-    from beatdesk_cli.up import Supervisor, desk_children
+    from beatdesk_cli.up import Backoff, Supervisor, check_port_free, desk_children
 
     settings = get_settings()
     _check_host(host, settings)
+    check_port_free(host, port)
     _store(settings)  # migrated once here, before three processes open it
-    _check_channels(settings)
+    _say_not_connected(settings)
     if not settings.in_process:
         from workers.app import check_broker, configure
 
@@ -885,7 +909,9 @@ def up(
     mode = "in-process tasks" if settings.in_process else "Celery workers"
     banner = f"beatdesk up: review desk on http://{host}:{port}, {mode}; Ctrl-C stops everything"
     errors.print(banner, highlight=False, soft_wrap=True)
-    raise typer.Exit(Supervisor(children).run())
+    backoff = Backoff(first_s=settings.restart_backoff_s, max_s=settings.restart_backoff_max_s,
+                      reset_after_s=settings.restart_reset_after_s)  # fmt: skip
+    raise typer.Exit(Supervisor(children, backoff=backoff).run())
 
 
 @users_app.command("add")
@@ -987,6 +1013,16 @@ def _clock(now: str | None) -> datetime:
 
     when = parse_time(now, label="--now") if now else datetime.now(UTC)
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _say_not_connected(settings: Settings) -> None:
+    """A channel without its credentials is said once, on stderr, and skipped: the desk and the rest go on."""
+    from beatdesk.personas import known_personas, load_persona
+    from publishers.credentials import not_connected
+
+    personas = [load_persona(settings.home, key) for key in known_personas(settings.home)]
+    for line in not_connected(personas, settings.home):
+        errors.print(line, highlight=False, soft_wrap=True)
 
 
 def _check_channels(settings: Settings) -> None:

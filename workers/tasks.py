@@ -23,8 +23,9 @@ from sqlalchemy.exc import DBAPIError
 
 from beatdesk.disk import DiskFullError
 from beatdesk.errors import TransientError
+from beatdesk.outage import Outage
 from beatdesk.recovery import reconcile
-from beatdesk.runner import Next
+from beatdesk.runner import Next, one_line
 from beatdesk.schedules import start_due_batches
 from beatdesk.settings import get_settings
 from publishers.metrics.collect import collect_due
@@ -95,12 +96,17 @@ def _reconcile_while_working(**_: object) -> None:
 
 
 def _reconcile_forever() -> None:
+    away = Outage("reconciler: store or broker", log.warning)  # one line per outage, not one per pass
     while True:
         time.sleep(get_settings().reconcile_every_s)
         try:
             reconcile_task()
-        except Exception as err:  # the store or the broker is away: the next pass tries again
-            log.warning("reconcile failed: %s", " ".join(str(err).split())[:300])
+        except AWAY as err:  # the next pass tries again
+            away.failed(err)
+        except Exception as err:
+            log.warning("reconcile failed: %s", one_line(err))
+        else:
+            away.worked()
 
 
 @app.task(name="beatdesk.ping", ignore_result=False)
