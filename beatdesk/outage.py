@@ -23,7 +23,7 @@ class Outage:
     def failed(self, err: BaseException) -> None:
         if self.since is None:
             self.since = time.monotonic()
-            self.say(f"{self.what} away: {one_line(err)}; trying again quietly until it answers")
+            self.say(f"{self.what} away: {one_line(err).rstrip('.')}; trying again quietly until it answers")
 
     def worked(self) -> None:
         if self.since is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -15,8 +16,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from beatdesk.models import PostStatus
+from beatdesk.store import open_store, repo
 from tests import workers
 from tests.conftest import run_cli
+from tests.fake_fal import fal_server
+from tests.redis_server import redis_server
 from tests.servers import answers, free_port, running
 
 
@@ -146,3 +151,56 @@ def test_a_child_that_dies_is_restarted_and_a_killed_up_leaves_none(cli: CliRunn
     second = home.parent / "up-again.log"
     with running(["up", "--port", str(port)], env=env, log=second, ready=lambda: answers(f"{url}/login")) as up:
         stop_and_check(up, signal.SIGTERM, second, {"serve", "scheduler"})
+
+
+@pytest.mark.redis
+@pytest.mark.timeout(400)
+def test_the_desk_outlives_redis_away_and_the_batch_settles_after(cli: CliRunner, home: Path, tmp_path: Path) -> None:
+    """Redis (this test's own) killed mid-batch and started again empty on the same port after 12 s: the desk
+    answers throughout, nothing is restarted, and every post reaches review within 60 s of Redis coming back."""
+    run_cli(cli, "init")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = home.parent / "up.log"
+    with fal_server() as fal, redis_server(tmp_path / "redis") as broker:
+        fal.latency_s = 3.0  # two renders in flight when Redis goes, four queued (and lost with it)
+        env = os.environ | {
+            "BEATDESK_HOME": str(home), "BEATDESK_BROKER_URL": broker.url, "BEATDESK_RESTART_BACKOFF_S": "0.5",
+            "BEATDESK_IMAGE_RENDERER": "fal:fal-ai/flux-pro/v1.1-ultra", "BEATDESK_FAL_URL": fal.url,
+            "FAL_KEY": "test-fal-key", "BEATDESK_WORKER_STALE_AFTER_S": "2", "BEATDESK_RECONCILE_EVERY_S": "0.5",
+            "BEATDESK_IDLE_AFTER_S": "4", "BEATDESK_SCHEDULER_TICK_S": "1",
+        }  # fmt: skip
+
+        def ready() -> bool:
+            return answers(f"{url}/login") and bool(workers.answering(broker.url))
+
+        with running(["up", "--port", str(port), "--pool", "threads", "--concurrency", "2"], env=env, log=log,
+                     ready=ready) as up:  # fmt: skip
+            run = subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "batch", "run", "--persona", "ash",
+                                  "--items", "6", "--video", "0", "--no-wait", "--json"],
+                                 env=env, capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+            batch_id = json.loads(run.stdout)["batch_id"]
+            wait_until(lambda: len(fal.submits) >= 1, within_s=60, what="no render submitted")
+            broker.stop()
+            down_until = time.monotonic() + 12
+            while time.monotonic() < down_until:
+                assert answers(f"{url}/login"), log.read_text()
+                time.sleep(0.5)
+            broker.start()
+            back = time.monotonic()
+            store = open_store(f"sqlite:///{home / 'beatdesk.db'}")
+
+            def settled() -> bool:
+                assert answers(f"{url}/login"), log.read_text()
+                with store.session() as session:
+                    batch = repo.get_batch(session, batch_id)
+                return len(batch.posts) == 6 and all(p.status is PostStatus.in_review for p in batch.posts)
+
+            wait_until(settled, within_s=60, what=f"batch {batch_id} not settled 60 s after Redis came back")
+            took = time.monotonic() - back
+            assert up.poll() is None
+        text = log.read_text()
+    assert not re.search(r"^up +\| restarted", text, re.MULTILINE), text
+    assert len(re.findall(r"^scheduler \| .*broker away", text, re.MULTILINE)) <= 1, text
+    assert "Traceback" not in "\n".join(line for line in text.splitlines() if line.startswith("scheduler")), text
+    print(f"settled {took:.1f}s after Redis came back")
