@@ -79,7 +79,7 @@ class LeaderScheduler(PersistentScheduler):  # type: ignore[misc]
         except Exception:
             log.exception("could not send %s", entry.task)
         else:
-            log.debug("sent %s", entry.task)
+            log.debug("Sending due task %s (%s)", entry.name, entry.task)  # beat says it at INFO, every few seconds
 
     def close(self) -> None:
         with contextlib.suppress(*BROKER_AWAY):  # else the lock runs out by itself
