@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from beatdesk.models import PostStatus
 from beatdesk.store import open_store, repo
+from beatdesk_cli.up import Backoff
 from tests import workers
 from tests.conftest import run_cli
 from tests.fake_fal import fal_server
@@ -80,6 +81,11 @@ def test_up_with_redis_runs_a_worker_and_stops_on_sigterm(cli: CliRunner, home: 
     with running(["up", "--port", str(port), "--concurrency", "1"], env=env, log=log, ready=ready) as up:
         stop_and_check(up, signal.SIGTERM, log, {"serve", "worker", "scheduler"})
     assert not answers(f"{url}/login")
+
+
+def test_the_wait_before_a_restart_doubles_to_its_cap_and_starts_over_after_a_good_run() -> None:
+    backoff = Backoff(first_s=1, max_s=30, reset_after_s=60)
+    assert [backoff.wait_s(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
 
 
 def test_a_taken_port_is_one_line_and_nothing_starts(cli: CliRunner, home: Path) -> None:
@@ -156,7 +162,7 @@ def test_a_child_that_dies_is_restarted_and_a_killed_up_leaves_none(cli: CliRunn
 @pytest.mark.redis
 @pytest.mark.timeout(400)
 def test_the_desk_outlives_redis_away_and_the_batch_settles_after(cli: CliRunner, home: Path, tmp_path: Path) -> None:
-    """Redis (this test's own) killed mid-batch and started again empty on the same port after 12 s: the desk
+    """Redis (this test's own) killed mid-batch and started again empty on the same port after 15 s: the desk
     answers throughout, nothing is restarted, and every post reaches review within 60 s of Redis coming back."""
     run_cli(cli, "init")
     port = free_port()
@@ -182,7 +188,7 @@ def test_the_desk_outlives_redis_away_and_the_batch_settles_after(cli: CliRunner
             batch_id = json.loads(run.stdout)["batch_id"]
             wait_until(lambda: len(fal.submits) >= 1, within_s=60, what="no render submitted")
             broker.stop()
-            down_until = time.monotonic() + 12
+            down_until = time.monotonic() + 15
             while time.monotonic() < down_until:
                 assert answers(f"{url}/login"), log.read_text()
                 time.sleep(0.5)
