@@ -163,7 +163,8 @@ def test_a_child_that_dies_is_restarted_and_a_killed_up_leaves_none(cli: CliRunn
 @pytest.mark.timeout(400)
 def test_the_desk_outlives_redis_away_and_the_batch_settles_after(cli: CliRunner, home: Path, tmp_path: Path) -> None:
     """Redis (this test's own) killed mid-batch and started again empty on the same port after 15 s: the desk
-    answers throughout, nothing is restarted, and every post reaches review within 60 s of Redis coming back."""
+    answers throughout, nothing is restarted, and every post reaches review within 60 s of Redis coming back.
+    Then `up` is killed outright, and no child is left."""
     run_cli(cli, "init")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -205,6 +206,10 @@ def test_the_desk_outlives_redis_away_and_the_batch_settles_after(cli: CliRunner
             wait_until(settled, within_s=60, what=f"batch {batch_id} not settled 60 s after Redis came back")
             took = time.monotonic() - back
             assert up.poll() is None
+            children = list(started_pids(log.read_text()).values())
+            os.kill(up.pid, signal.SIGKILL)  # the worker and the scheduler go with it, as serve does
+            up.wait(timeout=10)
+            wait_until(lambda: not any(live(pid) for pid in children), within_s=10, what=f"left: {children}")
         text = log.read_text()
     assert not re.search(r"^up +\| restarted", text, re.MULTILINE), text
     assert len(re.findall(r"^scheduler \| .*broker away", text, re.MULTILINE)) == 1, text  # one line per outage
