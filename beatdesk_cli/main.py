@@ -806,7 +806,7 @@ def scheduler(
     from beatdesk.outage import Outage
     from beatdesk.personas import known_personas, load_persona
     from beatdesk.settings import get_settings
-    from publishers.metrics.collect import BesidePublishing, collect_due
+    from publishers.metrics.collect import BesidePublishing, Collected, collect_due
     from publishers.stage import publish_due
     from workers.app import check_broker, configure
     from workers.graph import start_scheduled_batches, wait_for_batch
@@ -819,8 +819,12 @@ def scheduler(
     store = _store(settings)
     schedules = sum(len(p.schedule) for p in personas)
     if once or settings.in_process:
-        metrics = BesidePublishing(settings, every_s=METRICS_EVERY_S, report=lambda done: console.print(
-            f"metrics: {_collected_line(done)}", highlight=False))  # fmt: skip
+
+        def report(done: Collected) -> None:  # quiet when nothing was read
+            if done.readings or done.gone or done.failed:
+                console.print(f"metrics: {_collected_line(done)}", highlight=False)
+
+        metrics = BesidePublishing(settings, every_s=METRICS_EVERY_S, report=report)
         store_away = Outage("store", lambda line: console.print(line, highlight=False))
         if not once:  # then quiet until something happens
             console.print(f"every {settings.scheduler_tick_s:g}s: due batches and due posts; {schedules} schedule(s)")
