@@ -23,7 +23,8 @@ class Outage:
     def failed(self, err: BaseException) -> None:
         if self.since is None:
             self.since = time.monotonic()
-            self.say(f"{self.what} away: {one_line(err).rstrip('.')}; trying again quietly until it answers")
+            cause = getattr(err, "orig", None) or err  # SQLAlchemy's wrapper adds its statement and a docs link
+            self.say(f"{self.what} away: {one_line(cause).rstrip('.')}; trying again quietly until it answers")
 
     def worked(self) -> None:
         if self.since is not None:

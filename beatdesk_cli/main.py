@@ -825,7 +825,7 @@ def scheduler(
                 console.print(f"metrics: {_collected_line(done)}", highlight=False)
 
         metrics = BesidePublishing(settings, every_s=METRICS_EVERY_S, report=report)
-        store_away = Outage("store", lambda line: console.print(line, highlight=False))
+        store_away = Outage("store", lambda line: console.print(line, highlight=False, soft_wrap=True))
         if not once:  # then quiet until something happens
             console.print(f"every {settings.scheduler_tick_s:g}s: due batches and due posts; {schedules} schedule(s)")
         while True:

@@ -9,11 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from beatdesk.models import PostStatus
@@ -24,6 +26,7 @@ from tests.conftest import run_cli
 from tests.fake_fal import fal_server
 from tests.redis_server import redis_server
 from tests.servers import answers, free_port, running
+from tests.tcp_proxy import proxy
 
 
 def started_pids(log: str) -> dict[str, int]:
@@ -216,3 +219,36 @@ def test_the_desk_outlives_redis_away_and_the_batch_settles_after(cli: CliRunner
     assert len(re.findall(r"^scheduler \| .*broker back after", text, re.MULTILINE)) == 1, text
     assert "Traceback" not in "\n".join(line for line in text.splitlines() if line.startswith("scheduler")), text
     print(f"settled {took:.1f}s after Redis came back")
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(300)
+def test_the_desk_and_the_scheduler_outlive_the_database_away(cli: CliRunner, home: Path, pg_url: str) -> None:
+    """The store cut for 6 s under `up` on in-process tasks: the desk answers, the scheduler says "store away"
+    once and "store back" once, and nothing is restarted."""
+    url = make_url(pg_url)
+    with proxy((url.host or "127.0.0.1", url.port or 5432)) as db:
+        through = url.set(host="127.0.0.1", port=db.port).render_as_string(hide_password=False)
+        env = os.environ | {"BEATDESK_HOME": str(home), "BEATDESK_DATABASE_URL": through,
+                            "BEATDESK_SCHEDULER_TICK_S": "1"}  # fmt: skip
+        subprocess.run([sys.executable, "-m", "beatdesk_cli.main", "init"], env=env, check=True, capture_output=True)
+        port = free_port()
+        login = f"http://127.0.0.1:{port}/login"
+        log = home.parent / "up.log"
+
+        def ready() -> bool:
+            return answers(login) and "\nscheduler | every" in log.read_text()
+
+        with running(["up", "--port", str(port)], env=env, log=log, ready=ready):
+            cut = threading.Thread(target=db.cut, args=(6.0,))
+            cut.start()
+            while cut.is_alive():
+                assert answers(login), log.read_text()
+                time.sleep(0.5)
+            wait_until(lambda: "scheduler | store back after" in log.read_text(), within_s=30, what=log.read_text())
+        text = log.read_text()
+    assert len(re.findall(r"^scheduler \| store away: .*; trying again quietly until it answers$", text, re.M)) == 1, (
+        text
+    )
+    assert not re.search(r"^up +\| restarted", text, re.MULTILINE), text
+    assert "Traceback" not in text, text
