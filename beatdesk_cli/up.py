@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import FrameType
 from typing import TextIO
 
@@ -107,7 +107,8 @@ class Running:
     """When to start it (again); 0 while it runs."""
     why: str = ""
     """Why it was last restarted, for the "restarted" line."""
-    last_line: list[str] = field(default_factory=lambda: [""])
+    last_line: str = ""
+    """The last line it printed: often the reason it exited."""
 
 
 class Supervisor:
@@ -133,7 +134,7 @@ class Supervisor:
         for line in stream:
             line = line.rstrip("\n")
             if line.strip():
-                running.last_line[0] = line.strip()
+                running.last_line = line.strip()
             self.say(running.child.name, line)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
@@ -150,7 +151,7 @@ class Supervisor:
         )  # fmt: skip
         assert process.stdout is not None
         stream = open(process.stdout.fileno(), encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
-        running.last_line[0] = ""
+        running.last_line = ""
         running.pump = threading.Thread(target=self._pump, args=(running, stream), daemon=True)
         running.pump.start()
         running.process, running.started_at, running.start_at = process, time.monotonic(), 0.0
@@ -167,7 +168,7 @@ class Supervisor:
         running.exits_in_a_row = 1 if ran_s >= self.backoff.reset_after_s else running.exits_in_a_row + 1
         wait_s = self.backoff.wait_s(running.exits_in_a_row)
         how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
-        last = running.last_line[0]
+        last = running.last_line
         running.why = f"it {how}" + (f" ({last})" if code > 0 and last else "")
         running.process, running.start_at = None, time.monotonic() + wait_s
         self.say("up", f"{running.child.name} {running.why.removeprefix('it ')} after {ran_s:.0f}s; "
