@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     """How long `batch run` waits for workers before it returns."""
     scheduler_tick_s: float = Field(default=60, ge=1, le=3600)
     """How often `beatdesk scheduler` makes due batches and publishes due posts."""
+    restart_backoff_s: float = Field(default=1, gt=0, le=600)
+    """`beatdesk up` starts a child that exited again after this; doubled on each exit in a row."""
+    restart_backoff_max_s: float = Field(default=30, gt=0, le=3600)
+    """The longest `beatdesk up` waits before starting a child again."""
+    restart_reset_after_s: float = Field(default=60, gt=0, le=86400)
+    """A child that ran this long before it exited is started again after the first wait."""
     worker_stale_after_s: float = Field(default=30, ge=1, le=3600)
     """A worker that has not said it is alive for this long is taken for dead: its steps are taken over."""
     reconcile_every_s: float = Field(default=10, ge=0.2, le=3600)

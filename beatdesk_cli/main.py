@@ -59,6 +59,9 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
+SupervisedFlag = Annotated[
+    bool, typer.Option("--supervised", hidden=True, help="Started by `beatdesk up`, which says what is not connected.")
+]
 console = TerminalConsole()
 errors = TerminalConsole(stderr=True)
 """Everything the commands print goes through these two: no markup is read, control sequences never pass."""
@@ -828,6 +831,7 @@ def worker(
     pool: Annotated[
         WorkerPool, typer.Option(help="prefork (processes) or threads: renders wait on the network, threads hold many.")
     ] = WorkerPool.prefork,
+    supervised: SupervisedFlag = False,
 ) -> None:
     """Run a Celery worker on BEATDESK_BROKER_URL."""
     from beatdesk.settings import get_settings
@@ -838,6 +842,8 @@ def worker(
         raise BeatdeskError("BEATDESK_BROKER_URL is not set; a worker needs a broker such as redis://127.0.0.1:6379/0")
     celery_app = configure(settings)
     check_broker(settings)
+    if not supervised:
+        _say_not_connected(settings)
     _store(settings)  # migrated and reachable before any task arrives
     celery_app.worker_main(
         [
@@ -847,6 +853,7 @@ def worker(
             f"--pool={pool.value}",
             f"--hostname=beatdesk-{os.getpid()}@%h",
             "--without-mingle",  # mingling syncs revoked task ids, which beatdesk never uses: 1 s less per start
+            "--without-gossip",  # nothing here listens to it, and Celery's gossip fails loudly on a broker restart
         ]
     )
 
@@ -857,32 +864,55 @@ def scheduler(
     once: Annotated[bool, typer.Option("--once", help="One pass (due batches, due posts), then exit.")] = False,
     now: Annotated[str | None, typer.Option(help="With --once: act as if it were this ISO time.")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    supervised: SupervisedFlag = False,
 ) -> None:
     """Make scheduled batches and publish due posts every minute: Celery beat on BEATDESK_BROKER_URL
     (one active however many run), or a loop in this process on the embedded default."""
+    from sqlalchemy.exc import DBAPIError
+
+    from beatdesk.outage import Outage
     from beatdesk.personas import known_personas, load_persona
     from beatdesk.settings import get_settings
     from publishers.due import publish_due
-    from publishers.metrics.collect import BesidePublishing, collect_due
+    from publishers.metrics.collect import BesidePublishing, Collected, collect_due
     from workers.app import check_broker, configure
     from workers.graph import start_scheduled_batches, wait_for_batch
     from workers.tasks import METRICS_EVERY_S
 
     settings = get_settings()
     personas = [load_persona(settings.home, key) for key in known_personas(settings.home)]
+    if not supervised:
+        _say_not_connected(settings)
     store = _store(settings)
+    schedules = sum(len(p.schedule) for p in personas)
     if once or settings.in_process:
-        metrics = BesidePublishing(settings, every_s=METRICS_EVERY_S, report=lambda done: console.print(
-            f"metrics: {_collected_line(done)}", highlight=False))  # fmt: skip
+
+        def report(done: Collected) -> None:  # quiet when nothing was read
+            if done.readings or done.gone or done.failed:
+                console.print(f"metrics: {_collected_line(done)}", highlight=False)
+
+        metrics = BesidePublishing(settings, every_s=METRICS_EVERY_S, report=report)
+        store_away = Outage("store", lambda line: console.print(line, highlight=False, soft_wrap=True))
+        if not once:  # then quiet until something happens
+            console.print(f"every {settings.scheduler_tick_s:g}s: due batches and due posts; {schedules} schedule(s)")
         while True:
             when = _clock(now)
-            started = start_scheduled_batches(settings, now=when)
-            if settings.in_process:
-                for batch_id in started:
-                    wait_for_batch(settings, batch_id, timeout_s=settings.batch_timeout_s)
-            sweep = publish_due(store, home=settings.home, now=when)
-            console.print(f"{when:%Y-%m-%d %H:%M} UTC: {len(started)} batch(es) started, {len(sweep.published)} "
-                          f"post(s) published; {sum(len(p.schedule) for p in personas)} schedule(s)")  # fmt: skip
+            try:
+                started = start_scheduled_batches(settings, now=when)
+                if settings.in_process:
+                    for batch_id in started:
+                        wait_for_batch(settings, batch_id, timeout_s=settings.batch_timeout_s)
+                sweep = publish_due(store, home=settings.home, now=when)
+            except DBAPIError as err:  # the store is away: said once, tried again next tick
+                if once:
+                    raise
+                store_away.failed(err)
+                time.sleep(settings.scheduler_tick_s)
+                continue
+            store_away.worked()
+            if once or started or sweep.published:
+                console.print(f"{when:%Y-%m-%d %H:%M} UTC: {len(started)} batch(es) started, {len(sweep.published)} "
+                              f"post(s) published; {schedules} schedule(s)")  # fmt: skip
             _print_troubles(sweep)
             if once:  # after publishing, never before it
                 console.print(f"metrics: {_collected_line(collect_due(settings, when))}", highlight=False)
@@ -934,12 +964,13 @@ def up(
 ) -> None:
     """Run the desk for a team: serve, the scheduler and (with BEATDESK_BROKER_URL) a worker; Ctrl-C stops all."""
     from beatdesk.settings import get_settings
-    from beatdesk_cli.up import Supervisor, desk_children
+    from beatdesk_cli.up import Backoff, Supervisor, check_port_free, desk_children
 
     settings = get_settings()
     _check_host(host, settings)
+    check_port_free(host, port)
     _store(settings)  # migrated once here, before three processes open it
-    _check_channels(settings)
+    _say_not_connected(settings)
     if not settings.in_process:
         from workers.app import check_broker, configure
 
@@ -951,7 +982,9 @@ def up(
     mode = "in-process tasks" if settings.in_process else "Celery workers"
     banner = f"beatdesk up: review desk on http://{host}:{port}, {mode}; Ctrl-C stops everything"
     errors.print(banner, highlight=False, soft_wrap=True)
-    raise typer.Exit(Supervisor(children).run())
+    backoff = Backoff(first_s=settings.restart_backoff_s, max_s=settings.restart_backoff_max_s,
+                      reset_after_s=settings.restart_reset_after_s)  # fmt: skip
+    raise typer.Exit(Supervisor(children, backoff=backoff).run())
 
 
 @users_app.command("add")
@@ -1075,47 +1108,14 @@ def _check_personas(settings: Settings) -> None:
         load_persona(settings.home, key)
 
 
-def _check_channels(settings: Settings) -> None:
-    """Every persona's channels have their credentials: said at start-up, not at post time."""
+def _say_not_connected(settings: Settings) -> None:
+    """A channel without its credentials is said once, on stderr, and skipped: the desk and the rest go on."""
     from beatdesk.personas import known_personas, load_persona
-    from publishers.credentials import check_channels
+    from publishers.credentials import not_connected
 
-    check_channels([load_persona(settings.home, key) for key in known_personas(settings.home)], settings.home)
-
-
-@schedule_app.command("show")
-@edge
-def schedule_show(
-    persona: Annotated[str | None, typer.Option(help="Only this persona's posts.")] = None, as_json: JsonFlag = False
-) -> None:
-    """Approved posts and their slots, soonest first."""
-    from rich.table import Table
-
-    from beatdesk.personas import load_persona
-    from beatdesk.publishing import channel_states
-    from beatdesk.settings import get_settings
-    from beatdesk.store import repo
-    from beatdesk_cli.show import post_summary, print_json
-
-    settings = get_settings()
-    key = load_persona(settings.home, persona).key if persona else None
-    with _store(settings).session() as session:
-        posts = repo.scheduled_posts(session, persona=key)
-    now = datetime.now(UTC)
-    rows = [(p, channel_states(p, load_persona(settings.home, p.persona), now=now)) for p in posts]
-    if as_json:
-        print_json([post_summary(p) | {
-            "slot_at": p.slot_at.isoformat() if p.slot_at else None,
-            "channels": [s.as_json() for s in states],
-        } for p, states in rows])  # fmt: skip
-        return
-    table = Table("slot (UTC)", "id", "persona", "format", "title", "channels", title=f"{len(posts)} scheduled",
-                  header_style="bold")  # fmt: skip
-    for post, states in rows:
-        slot = f"{post.slot_at:%Y-%m-%d %H:%M}" if post.slot_at else ""
-        where = ", ".join(_channel_cell(s, post.slot_at) for s in states)
-        table.add_row(slot, str(post.id), post.persona, str(post.content_format), post.title, where)
-    console.print(table)
+    personas = [load_persona(settings.home, key) for key in known_personas(settings.home)]
+    for line in not_connected(personas, settings.home):
+        errors.print(line, highlight=False, soft_wrap=True)
 
 
 def _channel_cell(state: ChannelState, slot_at: datetime | None) -> str:

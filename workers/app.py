@@ -27,6 +27,13 @@ def configure(settings: Settings) -> Celery:
         "task_soft_time_limit": LONGEST_TASK_S,
         "task_time_limit": LONGEST_TASK_S + 60,
         "broker_connection_retry_on_startup": True,
+        # A broker that goes away is waited out however long it takes (Celery's default gives up after 100
+        # tries, ending the worker); `beatdesk up` restarts a child that ends anyway.
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,
+        # A step running when the broker goes keeps its heartbeat in the store and ends its work; what the
+        # broker lost with it (a queue restarted empty) is handed on again by the reconciler.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_hijack_root_logger": False,
         # Task events are off until a monitor asks: each is a publish on a fanout exchange, and at 1,000 posts
         # they were 13% of a worker's CPU. Flower turns them on when it starts (its `enable_events`, on by

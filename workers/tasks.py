@@ -23,8 +23,9 @@ from sqlalchemy.exc import DBAPIError
 
 from beatdesk.disk import DiskFullError
 from beatdesk.errors import TransientError
+from beatdesk.outage import Outage
 from beatdesk.recovery import reconcile
-from beatdesk.runner import Next
+from beatdesk.runner import Next, one_line
 from beatdesk.schedules import start_due_batches
 from beatdesk.settings import get_settings
 from publishers.due import publish_due
@@ -33,7 +34,8 @@ from workers.app import LONGEST_TASK_S, app
 from workers.pipeline import limits, runner, store_of
 
 log = logging.getLogger(__name__)
-AWAY = (DBAPIError, redis.exceptions.ConnectionError, kombu.exceptions.OperationalError, DiskFullError)
+BROKER_AWAY = (redis.exceptions.ConnectionError, kombu.exceptions.OperationalError)
+AWAY = (DBAPIError, *BROKER_AWAY, DiskFullError)
 """The store or the broker is away, or the disk is full: try again later (the step was left for a taker)."""
 RETRIES = 8
 """A provider's transient errors: tries before the step ends failed (backoff 1, 2, 4 ... 60 s)."""
@@ -95,12 +97,24 @@ def _reconcile_while_working(**_: object) -> None:
 
 
 def _reconcile_forever() -> None:
+    # One line per outage, not one per pass. A pass with nothing to hand on never touches the broker, so only
+    # one that handed something on says the broker is back.
+    store_away, broker_away = Outage("reconciler: store", log.warning), Outage("reconciler: broker", log.warning)
     while True:
         time.sleep(get_settings().reconcile_every_s)
         try:
-            reconcile_task()
-        except Exception as err:  # the store or the broker is away: the next pass tries again
-            log.warning("reconcile failed: %s", " ".join(str(err).split())[:300])
+            handed_on = reconcile_task()
+        except BROKER_AWAY as err:  # the next pass tries again
+            store_away.worked()
+            broker_away.failed(err)
+        except AWAY as err:
+            store_away.failed(err)
+        except Exception as err:
+            log.warning("reconcile failed: %s", one_line(err))
+        else:
+            store_away.worked()
+            if handed_on:
+                broker_away.worked()
 
 
 @app.task(name="beatdesk.ping", ignore_result=False)
