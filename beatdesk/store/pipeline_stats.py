@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import accumulate
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -57,24 +58,26 @@ def pipeline_stats(session: Session) -> PipelineStats:
     stats = PipelineStats()
     posts = select(PostRow.persona, PostRow.status, func.count()).group_by(PostRow.persona, PostRow.status)
     stats.posts = {(persona, status): count for persona, status, count in session.execute(posts)}
-    # `latency <= bound` counted per bucket is already cumulative, as Prometheus wants it.
-    buckets = [func.sum(case((StepRow.latency_s <= bound, 1), else_=0)) for bound in LATENCY_BUCKETS_S]
+    # One row per name, status and latency bucket (the first bound the latency is under; -1: none): a CASE
+    # per step, not one per step and bucket; the buckets are made cumulative here.
+    latency = StepRow.latency_s
+    bucket = case((latency.is_(None), -1), *[(latency <= bound, i) for i, bound in enumerate(LATENCY_BUCKETS_S)],
+                  else_=len(LATENCY_BUCKETS_S))  # fmt: skip
     steps = select(
-        StepRow.name, StepRow.status, func.count(), func.count(StepRow.latency_s), func.sum(StepRow.latency_s),
-        func.max(StepRow.beat_at), *buckets,
-    ).group_by(StepRow.name, StepRow.status)  # fmt: skip
-    timed: dict[str, list[float]] = {}
-    for name, status, count, with_latency, total_s, beat_at, *in_buckets in session.execute(steps):
-        stats.steps[(name, status)] = count
-        if with_latency:
-            sums = timed.setdefault(name, [0.0] * (len(LATENCY_BUCKETS_S) + 2))
-            for i, value in enumerate((*in_buckets, with_latency, total_s or 0.0)):
-                sums[i] += value or 0
+        StepRow.name, StepRow.status, bucket, func.count(), func.sum(latency), func.max(StepRow.beat_at)
+    ).group_by(StepRow.name, StepRow.status, bucket)
+    timed: dict[str, tuple[list[int], list[float]]] = {}
+    for name, status, at, count, total_s, beat_at in session.execute(steps):
+        stats.steps[(name, status)] = stats.steps.get((name, status), 0) + count
+        if at >= 0:
+            counts, total = timed.setdefault(name, ([0] * (len(LATENCY_BUCKETS_S) + 1), [0.0]))
+            counts[at] += count
+            total[0] += total_s or 0.0
         if beat_at is not None:
             stats.newest_beat_at = max(stats.newest_beat_at or beat_at, beat_at)
-    for name, sums in timed.items():
-        *cumulative, count, total_s = sums
-        stats.latencies[name] = Latencies(tuple(int(c) for c in cumulative), int(count), total_s)
+    for name, (counts, total) in timed.items():
+        cumulative = list(accumulate(counts))
+        stats.latencies[name] = Latencies(tuple(cumulative[:-1]), cumulative[-1], total[0])
     spend = select(StepRow.persona, money_total(StepRow.cost_usd)).group_by(StepRow.persona)
     stats.spend_usd = {persona: total or Decimal(0) for persona, total in session.execute(spend)}
     return stats
