@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
-from beatdesk import budget
+from beatdesk import budget, logs
 from beatdesk.disk import DiskFullError, disk_full, full_where, store_place
 from beatdesk.errors import BeatdeskError, ChannelBlocked, TransientError
 from beatdesk.models import (
@@ -239,14 +239,18 @@ class Runner:
                 tries = IN_PLACE_TRIES if wait_in_place else 1
                 through = through_until is not None and time.monotonic() < through_until
                 try:
-                    ran = self._run(claimed, call, tries=tries, last_try=last_try, wait_in_place=wait_in_place,
-                                    started=started, through=through)  # fmt: skip
-                    if not isinstance(ran, Outcome):  # ended without an outcome; a publish step hands on to the next
-                        claimed = ran
-                        continue
-                    through = through_until is not None and time.monotonic() < through_until
-                    claimed = self._finish(claimed, ran, latency_s=time.perf_counter() - started,
-                                           through=through)  # fmt: skip
+                    with logs.step_context(post_id=post_id, batch_id=claimed.post.batch_id, step_id=step_id,
+                                           step=claimed.name):  # fmt: skip
+                        log.info("%s started", claimed.name)
+                        ran = self._run(claimed, call, tries=tries, last_try=last_try, wait_in_place=wait_in_place,
+                                        started=started, through=through)  # fmt: skip
+                        if not isinstance(ran, Outcome):  # ended without an outcome; a publish step hands on
+                            claimed = ran
+                            continue
+                        through = through_until is not None and time.monotonic() < through_until
+                        name, latency_s = claimed.name, time.perf_counter() - started
+                        claimed = self._finish(claimed, ran, latency_s=latency_s, through=through)
+                        log.info("%s done in %.2f s", name, latency_s)
                 except TransientError:
                     # Handed to a retry: its beat is cleared, so the retry takes the step over at once (resuming any
                     # request it holds) instead of finding it alive and leaving it to the reconciler a minute later.
@@ -282,6 +286,7 @@ class Runner:
                     if is_publish(claimed.name):  # a publisher retries in place itself; then it waits its turn
                         return self._park(claimed, err, latency_s=time.perf_counter() - started, through=through)
                     self._note(claimed.step_id, f"will retry: {one_line(err)}")
+                    log.info("%s will retry: %s", claimed.name, one_line(err))
                     if attempt + 1 < tries:
                         time.sleep(backoff(attempt))
                         continue
@@ -457,6 +462,7 @@ class Runner:
             reason = prefix + one_line(err)
             if paid_call and told is None:
                 reason += f" (charged {format_usd(spent)} USD: the provider took the request)"
+            log.info("%s failed: %s", claimed.name, reason)
             step_rows.end(session, row, status=StepStatus.failed, cost_usd=claimed.carried + spent,
                           latency_s=latency_s, error=reason)  # fmt: skip
             self._end_post(session, claimed.post, failed=f"{claimed.name} failed: {reason}")
@@ -710,7 +716,8 @@ class Runner:
             started = time.perf_counter()
             call = Call(self.store, row_id, None)
             try:
-                planned = planning.plan(batch, persona, call)
+                with logs.step_context(batch_id=batch_id, step_id=row_id, step=PLAN):
+                    planned = planning.plan(batch, persona, call)
                 if len(planned.plans) != batch.spec.total:
                     raise BeatdeskError(
                         f"planned {len(planned.plans)} of {batch.spec.total} items"

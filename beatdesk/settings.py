@@ -6,7 +6,7 @@ import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     """How long one call to a channel's or a metrics API may take in all (an upload included)."""
     publish_give_up_after_s: float = Field(default=6 * 3600, ge=60, le=30 * 86400)
     """A channel still failing transiently (refused connection, 5xx, timeout) this long after its slot is given up."""
+    fal_download_max_bytes: int = Field(default=500_000_000, ge=1)
+    """The largest media file a fal render may download (an image, a video), in bytes."""
+    fal_download_timeout_s: float = Field(default=300, gt=0, le=7200)
+    """How long downloading one fal result file may take in all, however the server trickles."""
+    log_format: Literal["text", "json"] = "text"
+    """Log lines of the worker, scheduler and desk: plain text, or one JSON object a line."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     allow_private_urls: bool = False
     """Let source URLs and channels reach loopback, private and link-local addresses (an intranet, tests)."""
     notify_urls: str | None = None
@@ -97,6 +104,16 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """The desk's address as people reach it (https://desk.example.com), for links in notifications; unset:
     the address `beatdesk up` or `serve` listens on."""
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("home", mode="before")
     @classmethod

@@ -133,8 +133,10 @@ def _store(settings: Settings) -> Store:
     from sqlalchemy.exc import DatabaseError
 
     from beatdesk.errors import ConfigError
+    from beatdesk.logs import configure_logging
     from beatdesk.store import open_store
 
+    configure_logging(settings, explicit_only=True)  # a one-shot command logs only when asked to
     if settings.database_url is None:
         if "home" not in settings.model_fields_set and not settings.home.exists():
             # Run in the wrong folder, a command would otherwise make an empty home there and report it empty.
@@ -827,7 +829,7 @@ def _print_decision(store: Store, post_id: int, as_json: bool) -> None:
 @edge
 def worker(
     concurrency: Annotated[int | None, typer.Option(help="Processes (default BEATDESK_WORKER_CONCURRENCY).")] = None,
-    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    loglevel: Annotated[str | None, typer.Option(help="Log level (default BEATDESK_LOG_LEVEL).")] = None,
     pool: Annotated[
         WorkerPool, typer.Option(help="prefork (processes) or threads: renders wait on the network, threads hold many.")
     ] = WorkerPool.prefork,
@@ -849,7 +851,7 @@ def worker(
         [
             "worker",
             f"--concurrency={concurrency or settings.worker_concurrency}",
-            f"--loglevel={loglevel}",
+            f"--loglevel={loglevel or settings.log_level}",
             f"--pool={pool.value}",
             f"--hostname=beatdesk-{os.getpid()}@%h",
             "--without-mingle",  # mingling syncs revoked task ids, which beatdesk never uses: 1 s less per start
@@ -863,7 +865,7 @@ def worker(
 def scheduler(
     once: Annotated[bool, typer.Option("--once", help="One pass (due batches, due posts), then exit.")] = False,
     now: Annotated[str | None, typer.Option(help="With --once: act as if it were this ISO time.")] = None,
-    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    loglevel: Annotated[str | None, typer.Option(help="Log level (default BEATDESK_LOG_LEVEL).")] = None,
     supervised: SupervisedFlag = False,
 ) -> None:
     """Make scheduled batches and publish due posts every minute: Celery beat on BEATDESK_BROKER_URL
@@ -880,6 +882,9 @@ def scheduler(
     from workers.tasks import METRICS_EVERY_S
 
     settings = get_settings()
+    from beatdesk.logs import configure_logging
+
+    configure_logging(settings, level=loglevel)
     personas = [load_persona(settings.home, key) for key in known_personas(settings.home)]
     if not supervised:
         _say_not_connected(settings)
@@ -923,7 +928,8 @@ def scheduler(
     check_broker(settings)
     for entry in ("publish-due", "run-schedules"):  # collect-metrics keeps its own pace
         celery_app.conf.beat_schedule[entry]["schedule"] = settings.scheduler_tick_s
-    celery_app.start(["beat", "--scheduler=workers.leader:LeaderScheduler", f"--loglevel={loglevel}",
+    celery_app.start(["beat", "--scheduler=workers.leader:LeaderScheduler",
+                      f"--loglevel={loglevel or settings.log_level}",
                       f"--schedule={settings.home / 'beat-schedule'}"])  # fmt: skip
 
 
@@ -950,8 +956,12 @@ def serve(
     settings = get_settings()
     public = not is_loopback(host)
     desk = create_app(settings, public=public)  # which refuses a weak key, or none beyond loopback
-    uvicorn.run(desk, host=host, port=port, log_level="warning", proxy_headers=forwarded_allow_ips is not None,
-                forwarded_allow_ips=forwarded_allow_ips)  # fmt: skip
+    from beatdesk.logs import configure_logging
+
+    configure_logging(settings)
+    # log_config=None: uvicorn's lines go through the root handler (BEATDESK_LOG_FORMAT); requests are not logged.
+    uvicorn.run(desk, host=host, port=port, log_config=None, log_level="warning",
+                proxy_headers=forwarded_allow_ips is not None, forwarded_allow_ips=forwarded_allow_ips)  # fmt: skip
 
 
 @app.command()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 
 from beatdesk.errors import UnreachableServiceError
-from beatdesk.settings import Settings
+from beatdesk.logs import configure_logging
+from beatdesk.settings import Settings, get_settings
 from beatdesk.store import forget_stores
 
 app = Celery("beatdesk", include=["workers.tasks"])
@@ -79,3 +80,9 @@ def workers_answering(timeout: float = 1.5) -> int:
 def _fresh_connections(**_: object) -> None:
     # Database connections must not cross a fork.
     forget_stores()
+
+
+@setup_logging.connect
+def _beatdesk_logging(loglevel: int | str | None = None, **_: object) -> None:
+    # Connected, this replaces Celery's own set-up: the worker's and beat's lines come in BEATDESK_LOG_FORMAT.
+    configure_logging(get_settings(), level=loglevel or None)
