@@ -36,7 +36,8 @@ def limits_storage(settings: Settings) -> Storage:
 @lru_cache(maxsize=8)
 def redis_storage(url: str, key_prefix: str = KEY_PREFIX) -> Storage:
     """One storage (one connection pool) per Redis URL and prefix in a process."""
-    return cast(Storage, storage_from_string(url, key_prefix=key_prefix))  # redis:// is the synchronous storage
+    # redis:// is the synchronous storage; its errors come wrapped as limits' StorageError, one type to catch.
+    return cast(Storage, storage_from_string(url, key_prefix=key_prefix, wrap_exceptions=True))
 
 
 def per_second(rate: float) -> RateLimitItem:

@@ -116,3 +116,22 @@ def test_the_login_limit_counts_attempts_on_both_desks(two_desks: tuple[str, str
     assert codes == [401] * 5
     assert attempt(second, "wrong-password").status_code == 429  # the sixth in the minute, on either desk
     assert attempt(first, PASSWORD).status_code == 429
+
+
+def test_a_desk_whose_redis_is_away_refuses_logins_in_one_line(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from beatdesk.settings import get_settings
+    from review_web.app import create_app
+    from tests.redis_server import redis_server
+
+    with redis_server(tmp_path / "gone") as server:
+        url = server.url
+    monkeypatch.setenv("BEATDESK_BROKER_URL", url)  # a port nobody listens on any more
+    get_settings.cache_clear()
+    client = TestClient(create_app(get_settings()))
+    token = client.get("/login").text.split('name="csrftoken" value="')[1].split('"')[0]
+    answer = client.post("/login", data={"name": "rita", "password": "x", "csrftoken": token})
+    assert answer.status_code == 503 and "cannot reach Redis" in answer.text
