@@ -135,3 +135,12 @@ def test_a_desk_whose_redis_is_away_refuses_logins_in_one_line(
     token = client.get("/login").text.split('name="csrftoken" value="')[1].split('"')[0]
     answer = client.post("/login", data={"name": "rita", "password": "x", "csrftoken": token})
     assert answer.status_code == 503 and "cannot reach Redis" in answer.text
+
+
+def test_a_chat_model_takes_its_calls_from_the_shared_count(redis_url: str) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    storage = own_storage(redis_url)
+    model = FakeListChatModel(responses=["ok"], rate_limiter=RateLimiter(requests_per_second=1 / 60, storage=storage))
+    assert model.invoke("hello").content == "ok"
+    assert not RateLimiter(requests_per_second=1 / 60, storage=storage).acquire(blocking=False)  # another worker
