@@ -52,14 +52,16 @@ def chat_model(provider: str, model: str, **options: Any) -> BaseChatModel:
 
 def llm_options(settings: Settings) -> dict[str, Any]:
     """The chat model's options from settings, with the rate limiter and the shared cache when asked for."""
-    from langchain_core.rate_limiters import InMemoryRateLimiter
-
     from beatdesk.llm_cache import StoreCache
+    from beatdesk.rate_limits import RateLimiter, limits_storage
     from beatdesk.store import open_store
 
     options = settings.llm_options()
     if settings.llm_requests_per_second:
-        options["rate_limiter"] = InMemoryRateLimiter(requests_per_second=settings.llm_requests_per_second)
+        # Counted in the broker's Redis when there is one: N workers share the rate, not multiply it.
+        options["rate_limiter"] = RateLimiter(
+            requests_per_second=settings.llm_requests_per_second, storage=limits_storage(settings)
+        )
     if settings.llm_cache:
         options["cache"] = StoreCache(open_store(settings.effective_database_url))
     return options

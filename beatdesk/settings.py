@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=3, ge=0, le=10)
     """Retries with backoff on 429, 5xx and timeouts, done by the provider's client."""
     llm_requests_per_second: float | None = Field(default=None, gt=0)
-    """Client-side rate limit for model calls, per process; unset means none."""
+    """Client-side rate limit for model calls; counted in the broker's Redis when there is one (shared by every
+    worker on it), else per process; unset means none."""
     llm_cache: bool = False
     """Keep model replies in the store, so an identical re-draft costs nothing."""
     fal_url: str = "https://queue.fal.run/"

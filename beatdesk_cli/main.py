@@ -928,9 +928,12 @@ def scheduler(
     check_broker(settings)
     for entry in ("publish-due", "run-schedules"):  # collect-metrics keeps its own pace
         celery_app.conf.beat_schedule[entry]["schedule"] = settings.scheduler_tick_s
+    # Beat's state file is per machine: homes shared over NFS would otherwise have two schedulers write one shelve.
+    import socket
+
+    schedule = settings.home / f"beat-schedule-{socket.gethostname()}"
     celery_app.start(["beat", "--scheduler=workers.leader:LeaderScheduler",
-                      f"--loglevel={loglevel or settings.log_level}",
-                      f"--schedule={settings.home / 'beat-schedule'}"])  # fmt: skip
+                      f"--loglevel={loglevel or settings.log_level}", f"--schedule={schedule}"])  # fmt: skip
 
 
 @app.command()

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
+from beatdesk.rate_limits import limits_storage
 from beatdesk.settings import Settings
 from beatdesk.store import open_store
 from review_web import admin, api, calendar, decisions, evals_page, health, login, pages
@@ -47,7 +48,7 @@ def create_app(settings: Settings, *, public: bool = False) -> ASGIApp:
     for each in (desk, json_api):
         each.state.store, each.state.settings, each.state.csrf, each.state.public = store, settings, csrf, public
     desk.state.templates = make_templates()
-    desk.state.login_limiter = LoginLimiter()
+    desk.state.login_limiter = LoginLimiter(limits_storage(settings))
 
     json_api.include_router(api.router)
     json_api.include_router(calendar.api_router)
