@@ -1374,7 +1374,8 @@ def _transfer_progress(verb: str) -> Iterator[Callable[[str, int, int], None]]:
 
     columns = (TextColumn(verb), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("rows"), TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=errors, transient=True) as progress:
+    # Only on a terminal: elsewhere the finished bar would leave a blank line before a refusal's one line.
+    with Progress(*columns, console=errors, transient=True, disable=not errors.is_terminal) as progress:
         task = progress.add_task("", total=None)
         yield lambda table, done, total: progress.update(task, description=table, completed=done, total=total)
 
