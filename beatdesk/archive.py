@@ -11,7 +11,7 @@ import base64
 import json
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -65,7 +65,7 @@ def encode(value: Any, *, json_column: bool) -> Any:
     raise TransferError(f"cannot archive a {type(value).__name__} value")
 
 
-_DECODERS = {
+_DECODERS: dict[str, Callable[[str], Any]] = {
     "$decimal": Decimal,
     "$datetime": datetime.fromisoformat,
     "$date": date.fromisoformat,
@@ -188,4 +188,3 @@ def restore(path: Path, target_url: str, *, on_rows: OnRows | None = None) -> Fi
             )
     finally:
         engine.dispose()
-

@@ -105,7 +105,9 @@ def count_rows(connection: Connection) -> dict[str, int]:
 
 def read_rows(connection: Connection, table: Table) -> Iterator[list[Row]]:
     """The table's rows in primary-key order, a chunk at a time; JSON null comes back as `JSON.NULL`."""
-    flags = {column.key: column.is_(None).label(f"sql_null_{column.key}") for column in table.columns if is_json(column)}
+    flags = {
+        column.key: column.is_(None).label(f"sql_null_{column.key}") for column in table.columns if is_json(column)
+    }
     query = select(*table.columns, *flags.values()).order_by(*table.primary_key.columns)
     result = connection.execute(query, execution_options={"yield_per": CHUNK})
     for part in result.partitions():
@@ -138,12 +140,12 @@ def refuse_unless_empty(engine: Engine, url: str) -> None:
         existing = set(inspect(connection).get_table_names())
         seeded = seeded_by_migrations()
         for table in tables():
-            if table.name in existing and table.name not in seeded:
-                if connection.scalar(select(func.count()).select_from(table)):
-                    raise TransferError(
-                        f"{shown_url(url)} already holds beatdesk data (rows in {table.name}); "
-                        "copy into an empty database"
-                    )
+            if table.name not in existing or table.name in seeded:
+                continue
+            if connection.scalar(select(func.count()).select_from(table)):
+                raise TransferError(
+                    f"{shown_url(url)} already holds beatdesk data (rows in {table.name}); copy into an empty database"
+                )
 
 
 def _insert(table: Table) -> Any:

@@ -1338,7 +1338,9 @@ def db_copy(
 
 @db_app.command("dump")
 @edge
-def db_dump(file: Annotated[Path, typer.Argument(help="The archive to write (a zip of JSON lines per table).")]) -> None:
+def db_dump(
+    file: Annotated[Path, typer.Argument(help="The archive to write (a zip of JSON lines per table).")],
+) -> None:
     """Write the whole store to one portable file, with its schema revision and row counts."""
     from beatdesk.archive import dump
     from beatdesk.settings import get_settings

@@ -28,7 +28,9 @@ def _history(cli: CliRunner) -> list[int]:
     ids = [post["id"] for post in first["posts"] + second["posts"]]
     run_cli(cli, "review", "approve", str(ids[0]))
     run_cli(cli, "review", "reject", str(ids[3]), "--reason-code", "too_close")
-    added = cli.invoke(app, ["users", "add", "rita", "--role", "admin", "--password-stdin"], input="a long passphrase\n")
+    added = cli.invoke(
+        app, ["users", "add", "rita", "--role", "admin", "--password-stdin"], input="a long passphrase\n"
+    )
     assert added.exit_code == 0, added.stderr
     run_cli(cli, "users", "token", "rita", "--name", "chat")
     return ids
