@@ -84,16 +84,15 @@ def reachable(url: str) -> Iterator[None]:
 def snapshot(engine: Engine, url: str) -> Iterator[Connection]:
     """A read-only connection that sees one moment of the source, however long the copy takes."""
     with reachable(url), engine.connect() as connection:
-        if not at_head(connection):
-            raise TransferError(
-                f"the store at {shown_url(url)} is not at the newest schema: run `beatdesk db migrate` first"
-            )
         if engine.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="REPEATABLE READ")
-            connection.begin()
+            connection.execution_options(isolation_level="REPEATABLE READ")
         else:
             connection.exec_driver_sql("BEGIN")  # SQLite (WAL) reads one snapshot until the transaction ends
         try:
+            if not at_head(connection):
+                raise TransferError(
+                    f"the store at {shown_url(url)} is not at the newest schema: run `beatdesk db migrate` first"
+                )
             yield connection
         finally:
             connection.rollback()

@@ -4,27 +4,55 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 import zipfile
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from sqlalchemy import JSON
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from beatdesk.store import open_store
+from beatdesk.archive import decode, encode
+from beatdesk.store import forget_stores, open_store
 from beatdesk.store.engine import engine_for
 from beatdesk.store.search import matching_ids
 from beatdesk.transfer import read_rows, tables
 from beatdesk_cli.main import app
-from tests.conftest import run_cli
+from tests.conftest import PG_ADMIN_URL, run_cli
+from tests.drafts import answer
+from tests.fake_openai import chat_server
 
 
-def _history(cli: CliRunner) -> list[int]:
-    """Two offline batches, an approval into a slot, a rejection with a code, a user with an API token."""
+@pytest.fixture
+def another_pg_url() -> Iterator[str]:
+    """A second empty PostgreSQL database, for copies from one to another."""
+    name = f"beatdesk_test_{uuid.uuid4().hex[:10]}"
+    admin = make_url(PG_ADMIN_URL).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name).render_as_string(False)
+    forget_stores()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _history(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Two batches (the second drafted by a priced model, so costs have digits), an approval into a slot,
+    a rejection with a code, a user with an API token."""
     run_cli(cli, "init")
     first = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "3", "--video", "0", "--json")
-    second = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "2", "--video", "0", "--json")
+    with monkeypatch.context() as patch, chat_server(answer) as server:
+        for name, value in {"BEATDESK_LLM": "openai:gpt-4.1-mini", "BEATDESK_LLM_BASE_URL": server.url,
+                            "BEATDESK_LLM_API_KEY": "test-key"}.items():  # fmt: skip
+            patch.setenv(name, value)
+        second = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "2", "--video", "0", "--json")
+    assert Decimal(second["total_cost_usd"]) > 0
     ids = [post["id"] for post in first["posts"] + second["posts"]]
     run_cli(cli, "review", "approve", str(ids[0]))
     run_cli(cli, "review", "reject", str(ids[3]), "--reason-code", "too_close")
@@ -58,9 +86,9 @@ def _rows(url: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def test_an_embedded_home_moves_to_postgresql(
-    cli: CliRunner, home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+    cli: CliRunner, home: Path, pg_url: str, another_pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ids = _history(cli)
+    ids = _history(cli, monkeypatch)
     before = _views(cli, ids)
     source = f"sqlite:///{home / 'beatdesk.db'}"
     target = make_url(pg_url).set(password="s3cret").render_as_string(hide_password=False)  # local trust: ignored
@@ -79,13 +107,18 @@ def test_an_embedded_home_moves_to_postgresql(
     new = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", "--video", "0", "--json")
     assert new["batch_id"] == 3 and new["posts"][0]["id"] == max(ids) + 1
 
+    run_cli(cli, "db", "copy", "--to", another_pg_url)  # PostgreSQL to PostgreSQL, the same way
+    assert _rows(another_pg_url) == _rows(pg_url)
+
     monkeypatch.delenv("BEATDESK_DATABASE_URL")
     again = run_cli(cli, "db", "copy", "--to", pg_url, code=1)
     assert again.stderr.count("\n") == 1 and "already holds beatdesk data" in again.stderr
 
 
-def test_a_copy_the_target_refuses_leaves_nothing_behind(cli: CliRunner, home: Path, pg_url: str) -> None:
-    _history(cli)
+def test_a_copy_the_target_refuses_leaves_nothing_behind(
+    cli: CliRunner, home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _history(cli, monkeypatch)
     with sqlite3.connect(home / "beatdesk.db") as db:  # SQLite keeps what PostgreSQL's VARCHAR(16) refuses
         db.execute("UPDATE batches SET status = ? WHERE id = 2", ("x" * 40,))
     refused = run_cli(cli, "db", "copy", "--to", pg_url, code=1)
@@ -96,8 +129,10 @@ def test_a_copy_the_target_refuses_leaves_nothing_behind(cli: CliRunner, home: P
     run_cli(cli, "db", "copy", "--to", pg_url)  # a migrated, empty target is still empty
 
 
-def test_sqlite_to_sqlite_for_backups_and_a_source_behind_the_schema(cli: CliRunner, home: Path) -> None:
-    ids = _history(cli)
+def test_sqlite_to_sqlite_for_backups_and_a_source_behind_the_schema(
+    cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _history(cli, monkeypatch)
     backup = home.parent / "backup.db"
     run_cli(cli, "db", "copy", "--to", f"sqlite:///{backup}")
     assert _rows(f"sqlite:///{backup}") == _rows(f"sqlite:///{home / 'beatdesk.db'}")
@@ -116,7 +151,12 @@ def test_sqlite_to_sqlite_for_backups_and_a_source_behind_the_schema(cli: CliRun
 def test_dump_and_restore_round_trip(
     cli: CliRunner, home: Path, backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ids = _history(cli)
+    if backend == "postgres":
+        source, target = request.getfixturevalue("pg_url"), request.getfixturevalue("another_pg_url")
+        monkeypatch.setenv("BEATDESK_DATABASE_URL", source)
+    else:
+        source, target = f"sqlite:///{home / 'beatdesk.db'}", f"sqlite:///{home.parent / 'restored.db'}"
+    ids = _history(cli, monkeypatch)
     before = [run_cli(cli, "post", "show", str(post_id), "--json") for post_id in ids]
     archive = home.parent / "beatdesk-dump.zip"
     assert "written to" in run_cli(cli, "db", "dump", str(archive)).stdout
@@ -124,9 +164,8 @@ def test_dump_and_restore_round_trip(
         manifest = json.loads(zipped.read("manifest.json"))
     assert manifest["tables"]["posts"] == 5 and manifest["revision"]
 
-    target = f"sqlite:///{home.parent / 'restored.db'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
     assert "counts equal" in run_cli(cli, "db", "restore", str(archive), "--to", target).stdout
-    assert _rows(target) == _rows(f"sqlite:///{home / 'beatdesk.db'}")
+    assert _rows(target) == _rows(source)
     monkeypatch.setenv("BEATDESK_DATABASE_URL", target)
     assert [run_cli(cli, "post", "show", str(post_id), "--json") for post_id in ids] == before
     assert run_cli(cli, "audit", "--json")["ok"]
@@ -135,8 +174,19 @@ def test_dump_and_restore_round_trip(
     assert "already holds beatdesk data" in again and again.count("\n") == 1
 
 
-def test_restore_refuses_another_schema_revision_and_a_broken_file(cli: CliRunner, home: Path) -> None:
-    _history(cli)
+def test_archived_values_come_back_exactly() -> None:
+    at = datetime(2026, 12, 5, 18, 0, 0, 123456, tzinfo=UTC)
+    for value in (Decimal("0.000000001"), Decimal("12.340000000"), at, date(2026, 12, 5), b"\x00\xff", 2**40, 0.1):
+        assert decode(json.loads(json.dumps(encode(value, json_column=False))), json_column=False) == value
+    for stored in (None, JSON.NULL, {"a": [1, None]}, [], "text"):
+        back = decode(json.loads(json.dumps(encode(stored, json_column=True))), json_column=True)
+        assert back is stored if stored is None or stored is JSON.NULL else back == stored
+
+
+def test_restore_refuses_another_schema_revision_and_a_broken_file(
+    cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _history(cli, monkeypatch)
     archive = home.parent / "beatdesk-dump.zip"
     run_cli(cli, "db", "dump", str(archive))
     older = home.parent / "older.zip"
