@@ -21,6 +21,7 @@ from sqlalchemy import JSON, Table
 from sqlalchemy.orm import Session
 
 from beatdesk.audit import audit
+from beatdesk.disk import FULL
 from beatdesk.store.revisions import head_revisions
 from beatdesk.store.schema import Base
 from beatdesk.transfer import (
@@ -120,6 +121,10 @@ def dump(source_url: str, path: Path, *, on_rows: OnRows | None = None) -> dict[
                 }
                 archive.writestr(MANIFEST, json.dumps(manifest, indent=2))
         os.replace(partial, path)
+    except OSError as err:
+        if err.errno in FULL:
+            raise  # the CLI's edge names the full disk
+        raise TransferError(f"cannot write {path}: {err.strerror or err}") from None
     finally:
         partial.unlink(missing_ok=True)
         engine.dispose()

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, Engine, Table, bindparam, delete, func, insert, inspect, select
@@ -83,6 +84,9 @@ def reachable(url: str) -> Iterator[None]:
 @contextmanager
 def snapshot(engine: Engine, url: str) -> Iterator[Connection]:
     """A read-only connection that sees one moment of the source, however long the copy takes."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:" and not Path(database).exists():
+        raise TransferError(f"there is no store at {database}: nothing to copy")  # connecting would create one
     with reachable(url), engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             connection.execution_options(isolation_level="REPEATABLE READ")
@@ -224,7 +228,7 @@ def fill(
                 inherited = books.findings
     except DBAPIError as err:
         reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
-        raise TransferError(f"the target refused a row ({reason}); nothing was kept") from None
+        raise TransferError(f"the copy failed on the target ({reason}); nothing was kept") from None
     return Filled(counts=counts, audit=books, inherited=inherited)
 
 

@@ -138,6 +138,8 @@ def test_sqlite_to_sqlite_for_backups_and_a_source_behind_the_schema(
     assert _rows(f"sqlite:///{backup}") == _rows(f"sqlite:///{home / 'beatdesk.db'}")
     assert run_cli(cli, "db", "copy", "--to", f"sqlite:///{home / 'beatdesk.db'}", code=1).stderr.count("\n") == 1
     assert max(ids) == 5
+    nowhere = run_cli(cli, "db", "dump", str(home.parent / "no" / "such" / "dir.zip"), code=1).stderr
+    assert "cannot write" in nowhere and nowhere.count("\n") == 1
 
     with sqlite3.connect(home / "beatdesk.db") as db:
         db.execute("UPDATE alembic_version SET version_num = '0019'")
