@@ -185,6 +185,40 @@ def _reindex_search(connection: Connection) -> None:
             index_posts(session, [(row.id, row.plan or {}, row.draft) for row in part])
 
 
+def _write_all(connection: Connection, rows_of: Callable[[Table], Iterable[list[Row]]], total: int,
+               on_rows: OnRows | None) -> None:  # fmt: skip
+    for name in seeded_by_migrations():
+        connection.execute(delete(Base.metadata.tables[name]))  # the source's own rows replace the seed
+    done = 0
+    for table in tables():
+        statement = _insert(table)
+        for chunk in rows_of(table):
+            connection.execute(statement, [{f"p_{key}": value for key, value in row.items()} for row in chunk])
+            done += len(chunk)
+            if on_rows:
+                on_rows(table.name, done, total)
+    _reindex_search(connection)
+    _advance_sequences(connection)
+
+
+def _check(connection: Connection, expected: dict[str, int], source_findings: Callable[[], list[str]]) -> Filled:
+    """Counts equal and no audit finding the source did not already have, or the transaction is rolled back."""
+    counts = count_rows(connection)
+    differ = [f"{name} {expected.get(name, 0)} -> {rows}" for name, rows in counts.items()
+              if rows != expected.get(name, 0)]  # fmt: skip
+    if differ:
+        raise TransferError(f"row counts differ after copying ({', '.join(differ)}); nothing was kept")
+    with Session(bind=connection) as session:
+        books = audit(session)
+    if books.ok:
+        return Filled(counts=counts, audit=books)
+    before = set(source_findings())
+    new = [finding for finding in books.findings if finding not in before]
+    if new:
+        raise TransferError(f"`beatdesk audit` fails on the copy ({new[0]}); nothing was kept")
+    return Filled(counts=counts, audit=books, inherited=books.findings)
+
+
 def fill(
     engine: Engine,
     url: str,
@@ -195,41 +229,16 @@ def fill(
     on_rows: OnRows | None = None,
 ) -> Filled:
     """Migrate the empty target and write every table in one transaction; counts and audit checked before commit."""
-    refuse_unless_empty(engine, url)
-    with reachable(url):
-        migrate(engine)
-    total, done = sum(expected.values()), 0
     try:
+        refuse_unless_empty(engine, url)
+        with reachable(url):
+            migrate(engine)
         with engine.begin() as connection:
-            for name in seeded_by_migrations():
-                connection.execute(delete(Base.metadata.tables[name]))  # the source's own rows replace the seed
-            for table in tables():
-                statement = _insert(table)
-                for chunk in rows_of(table):
-                    connection.execute(statement, [{f"p_{key}": value for key, value in row.items()} for row in chunk])
-                    done += len(chunk)
-                    if on_rows:
-                        on_rows(table.name, done, total)
-            _reindex_search(connection)
-            _advance_sequences(connection)
-            counts = count_rows(connection)
-            differ = [f"{name} {expected.get(name, 0)} -> {counts[name]}" for name in counts
-                      if counts[name] != expected.get(name, 0)]  # fmt: skip
-            if differ:
-                raise TransferError(f"row counts differ after copying ({', '.join(differ)}); nothing was kept")
-            with Session(bind=connection) as session:
-                books = audit(session)
-            inherited: list[str] = []
-            if not books.ok:
-                before = set(source_findings())
-                new = [finding for finding in books.findings if finding not in before]
-                if new:
-                    raise TransferError(f"`beatdesk audit` fails on the copy ({new[0]}); nothing was kept")
-                inherited = books.findings
-    except DBAPIError as err:
+            _write_all(connection, rows_of, sum(expected.values()), on_rows)
+            return _check(connection, expected, source_findings)
+    except DBAPIError as err:  # a row the target refuses, a permission it lacks
         reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
-        raise TransferError(f"the copy failed on the target ({reason}); nothing was kept") from None
-    return Filled(counts=counts, audit=books, inherited=inherited)
+        raise TransferError(f"the copy into {shown_url(url)} failed ({reason}); nothing was kept") from None
 
 
 def copy_store(source_url: str, target_url: str, *, on_rows: OnRows | None = None) -> Filled:
