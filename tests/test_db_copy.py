@@ -4,42 +4,26 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import JSON
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from beatdesk.archive import decode, encode
-from beatdesk.store import forget_stores, open_store
+from beatdesk.store import open_store
 from beatdesk.store.engine import engine_for
 from beatdesk.store.search import matching_ids
 from beatdesk.transfer import read_rows, tables
 from beatdesk_cli.main import app
-from tests.conftest import PG_ADMIN_URL, run_cli
+from tests.conftest import run_cli
 from tests.drafts import answer
 from tests.fake_openai import chat_server
-
-
-@pytest.fixture
-def another_pg_url() -> Iterator[str]:
-    """A second empty PostgreSQL database, for copies from one to another."""
-    name = f"beatdesk_test_{uuid.uuid4().hex[:10]}"
-    admin = make_url(PG_ADMIN_URL).render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name).render_as_string(False)
-    forget_stores()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _history(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> list[int]:
