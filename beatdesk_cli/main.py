@@ -6,10 +6,12 @@ import functools
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -39,6 +41,7 @@ schedule_app = typer.Typer(help="What goes out when.", no_args_is_help=True)
 sources_app = typer.Typer(help="A persona's sources: notes, digests and feeds.", no_args_is_help=True)
 notify_app = typer.Typer(help="Notifications through Apprise URLs (BEATDESK_NOTIFY_URLS, a persona's notify).",
                          no_args_is_help=True)  # fmt: skip
+db_app = typer.Typer(help="The store: migrate, copy to another database, dump and restore.", no_args_is_help=True)
 metrics_app = typer.Typer(
     help="Engagement: what the audience did with what went out. Alone: the rankings (`metrics report`).",
     invoke_without_command=True,
@@ -56,6 +59,7 @@ for sub, name in (
     (queue_app, "queue"),
     (post_app, "post"),
     (review_app, "review"),
+    (db_app, "db"),
 ):
     app.add_typer(sub, name=name)
 
@@ -1340,6 +1344,91 @@ def audit(as_json: JsonFlag = False) -> None:
             console.print(Text.assemble(("✗", "red"), " ", finding), highlight=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@db_app.command("migrate")
+@edge
+def db_migrate() -> None:
+    """Bring the store (BEATDESK_DATABASE_URL or the home's SQLite file) to the newest schema."""
+    from beatdesk.settings import get_settings
+    from beatdesk.transfer import shown_url
+
+    settings = get_settings()
+    _store(settings)
+    console.print(f"{shown_url(settings.effective_database_url)} is at the newest schema", highlight=False)
+
+
+@db_app.command("copy")
+@edge
+def db_copy(
+    to: Annotated[str, typer.Option("--to", help="An empty database: postgresql://… or sqlite:///path.db.")],
+) -> None:
+    """Copy every table of the store into an empty database, ids kept, checked by counts and audit."""
+    from beatdesk.settings import get_settings
+    from beatdesk.transfer import copy_store
+
+    source = get_settings().effective_database_url
+    with _transfer_progress("copying") as on_rows:
+        filled = copy_store(source, to, on_rows=on_rows)
+    _print_filled(filled, to)
+
+
+@db_app.command("dump")
+@edge
+def db_dump(
+    file: Annotated[Path, typer.Argument(help="The archive to write (a zip of JSON lines per table).")],
+) -> None:
+    """Write the whole store to one portable file, with its schema revision and row counts."""
+    from beatdesk.archive import dump
+    from beatdesk.settings import get_settings
+
+    with _transfer_progress("dumping") as on_rows:
+        counts = dump(get_settings().effective_database_url, file, on_rows=on_rows)
+    console.print(f"{sum(counts.values())} rows in {len(counts)} tables written to {file}", highlight=False)
+
+
+@db_app.command("restore")
+@edge
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="An archive written by `beatdesk db dump`.")],
+    to: Annotated[str | None, typer.Option("--to", help="The empty database to fill (default: the store).")] = None,
+) -> None:
+    """Fill an empty store from a dump of the same schema revision, checked by counts and audit."""
+    from beatdesk.archive import restore
+    from beatdesk.settings import get_settings
+
+    settings = get_settings()
+    target = to or settings.effective_database_url
+    if to is None and settings.database_url is None:
+        settings.check_home()
+    with _transfer_progress("restoring") as on_rows:
+        filled = restore(file, target, on_rows=on_rows)
+    _print_filled(filled, target)
+
+
+@contextmanager
+def _transfer_progress(verb: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar of rows on stderr, gone when the work ends."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn(verb), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("rows"), TimeElapsedColumn())  # fmt: skip
+    # Only on a terminal: elsewhere the finished bar would leave a blank line before a refusal's one line.
+    with Progress(*columns, console=errors, transient=True, disable=not errors.is_terminal) as progress:
+        task = progress.add_task("", total=None)
+        yield lambda table, done, total: progress.update(task, description=table, completed=done, total=total)
+
+
+def _print_filled(filled: Any, url: str) -> None:
+    from beatdesk.transfer import shown_url
+
+    rows = sum(filled.counts.values())
+    console.print(f"{rows} rows in {len(filled.counts)} tables, counts equal; "
+                  f"audit: {filled.audit.steps} steps, {filled.audit.posts} posts, {filled.audit.batches} batches",
+                  highlight=False)  # fmt: skip
+    for finding in filled.inherited:
+        console.print(Text.assemble(("!", "yellow"), " already in the source: ", finding), highlight=False)
+    console.print(f"to use it: BEATDESK_DATABASE_URL={shown_url(url)}", highlight=False)
 
 
 @notify_app.command("test")
