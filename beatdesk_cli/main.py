@@ -1135,6 +1135,41 @@ def _say_not_connected(settings: Settings) -> None:
         errors.print(line, highlight=False, soft_wrap=True)
 
 
+@schedule_app.command("show")
+@edge
+def schedule_show(
+    persona: Annotated[str | None, typer.Option(help="Only this persona's posts.")] = None, as_json: JsonFlag = False
+) -> None:
+    """Approved posts and their slots, soonest first."""
+    from rich.table import Table
+
+    from beatdesk.personas import load_persona
+    from beatdesk.publishing import channel_states
+    from beatdesk.settings import get_settings
+    from beatdesk.store import repo
+    from beatdesk_cli.show import post_summary, print_json
+
+    settings = get_settings()
+    key = load_persona(settings.home, persona).key if persona else None
+    with _store(settings).session() as session:
+        posts = repo.scheduled_posts(session, persona=key)
+    now = datetime.now(UTC)
+    rows = [(p, channel_states(p, load_persona(settings.home, p.persona), now=now)) for p in posts]
+    if as_json:
+        print_json([post_summary(p) | {
+            "slot_at": p.slot_at.isoformat() if p.slot_at else None,
+            "channels": [s.as_json() for s in states],
+        } for p, states in rows])  # fmt: skip
+        return
+    table = Table("slot (UTC)", "id", "persona", "format", "title", "channels", title=f"{len(posts)} scheduled",
+                  header_style="bold")  # fmt: skip
+    for post, states in rows:
+        slot = f"{post.slot_at:%Y-%m-%d %H:%M}" if post.slot_at else ""
+        where = ", ".join(_channel_cell(s, post.slot_at) for s in states)
+        table.add_row(slot, str(post.id), post.persona, str(post.content_format), post.title, where)
+    console.print(table)
+
+
 def _channel_cell(state: ChannelState, slot_at: datetime | None) -> str:
     at = f" {state.due_at:%H:%M}" if state.due_at != slot_at else ""  # a channel with its own posting times
     return state.channel.name + at + (f" ({state.line()})" if state.status not in ("due", "waiting") else "")
