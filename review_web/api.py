@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError, NotFoundError
 from beatdesk.models import ContentFormat, Post, PostListing, PostStatus
-from beatdesk.review import approve, reject
+from beatdesk.review import approve, reject, reopen
 from beatdesk.store import Store, repo
 from beatdesk.users import list_users
 from publishers.stage import publishing
@@ -128,6 +128,13 @@ def approve_post(
 @router.post("/posts/{post_id}/reject", response_model=PostSummary)
 def reject_post(post_id: PostId, body: RejectBody, user: ApiReviewer, store: StoreDep) -> PostSummary:
     run(store, lambda s: reject(s, post_id=post_id, actor=user.name, reason=body.reason))
+    return _summary_of(store, post_id)
+
+
+@router.post("/posts/{post_id}/reopen", response_model=PostSummary)
+def reopen_post(post_id: PostId, user: ApiReviewer, store: StoreDep) -> PostSummary:
+    """A rejected post back in review (409 when it is not rejected)."""
+    run(store, lambda s: reopen(s, post_id=post_id, actor=user.name))
     return _summary_of(store, post_id)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,10 +63,22 @@ def make_templates() -> Jinja2Templates:
     return templates
 
 
+UNDO_IDS = re.compile(r"^\d{1,10}(,\d{1,10})*$")
+
+
+def undo_ids(request: Request) -> str | None:
+    """The decisions a redirect offers to undo (`?undo=12,13`): the ids of their audit entries, checked again
+    when the Undo form comes back."""
+    found = request.query_params.get("undo", "")
+    return found if UNDO_IDS.match(found) else None
+
+
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """A page, with the CSRF token its forms carry (bound to this session or visitor)."""
+    """A page, with the CSRF token its forms carry (bound to this session or visitor), the Undo notice of a
+    decision just made, and the header's count of what needs attention."""
     templates: Jinja2Templates = request.app.state.templates
     context.setdefault("user", None)
+    context.setdefault("undo", undo_ids(request))
     response = templates.TemplateResponse(request, name, {"csrftoken": form_token(request), **context},
                                           status_code=status_code)  # fmt: skip
     give_anon_cookie(request, response)
