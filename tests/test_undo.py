@@ -104,7 +104,7 @@ def test_an_undo_is_the_deciders_own_and_refused_once_another_person_moved_the_p
     approved = client.post("/posts/1/approve", data={"csrftoken": token}, follow_redirects=False)
     offer = _undo_offer(approved.headers["location"])
     with home_desk.store.session() as session:
-        with pytest.raises(BeatdeskError, match="no decision .* of yours"):
+        with pytest.raises(BeatdeskError, match=r"no decision .* of yours"):
             undo_decision(session, event_id=int(offer), actor="ada")
         slot = repo.get_post(session, 1).slot_at
         assert slot is not None
