@@ -25,6 +25,7 @@ from beatdesk.personas import load_persona
 from beatdesk.runner import one_line, record_step
 from beatdesk.slots import channel_time
 from beatdesk.store import Store, repo
+from beatdesk.store.attention import SKIPPED_BY
 from publishers.base import Outgoing, Published, Publisher, instance_limit
 from publishers.bluesky import BlueskyPublisher
 from publishers.channel_text import channel_parts
@@ -50,7 +51,7 @@ class ChannelState:
     channel: Channel
     due_at: datetime
     status: str
-    """published, due, waiting (its time has not come), or blocked (with `reason`)."""
+    """published, due, waiting (its time has not come), blocked (with `reason`), or skipped by a person."""
     reason: str | None = None
 
 
@@ -87,6 +88,8 @@ def channel_states(post: Post, persona: Persona, *, now: datetime) -> list[Chann
             states.append(ChannelState(channel, due_at, "published"))
         elif last and last[-1].status is StepStatus.failed:
             states.append(ChannelState(channel, due_at, "blocked", last[-1].error))
+        elif last and last[-1].status is StepStatus.skipped and (last[-1].error or "").startswith(SKIPPED_BY):
+            states.append(ChannelState(channel, due_at, "skipped", last[-1].error))
         else:
             states.append(ChannelState(channel, due_at, "due" if due_at <= now else "waiting"))
     return states
@@ -171,7 +174,7 @@ def publish_post(store: Store, *, post: Post, persona: Persona, home: Path, now:
                 repo.log_event(session, post_id=post.id, actor="publisher", action="publish_blocked",
                                note=f"{flag.name.removeprefix('publish_')}: {flag.detail}")  # fmt: skip
         states = channel_states(fresh, persona, now=now)
-        if all(s.status == "published" for s in states):
+        if all(s.status in ("published", "skipped") for s in states):
             repo.transition(session, post_id=post.id, to=PostStatus.published, actor="publisher", action="publish")
             return True
         repo.transition(session, post_id=post.id, to=PostStatus.approved, actor="publisher", action="publish_partly",

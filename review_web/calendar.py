@@ -81,6 +81,7 @@ def calendar_page(
     return page(
         request, "calendar.html", user=user, persona=chosen, keys=keys, shown=shown, view=view, error=error,
         done=done, sheet=sheet, zone=zone.key, abbrev=abbrev, picked=move, here=_url(chosen.key, view, shown.anchor),
+        now=now,
         link=link, label=lambda at: local_label(at, zone),
         pick=lambda post_id: _url(chosen.key, view, shown.anchor, move=post_id) + "#move",
         nav=lambda **kw: _nav(chosen.key, view, shown, move, **kw),
