@@ -90,8 +90,8 @@ def _channel_troubles(session: Session, *, post_ids: list[int]) -> dict[int, lis
     """Per post, its channels whose last publish step failed (blocked) or is open to be retried."""
     if not post_ids:
         return {}
-    out = set(session.execute(select(PublicationRow.post_id, PublicationRow.channel)
-                              .where(PublicationRow.post_id.in_(post_ids))).tuples())  # fmt: skip
+    published = select(PublicationRow.post_id, PublicationRow.channel).where(PublicationRow.post_id.in_(post_ids))
+    out = {(post_id, channel) for post_id, channel in session.execute(published)}
     last: dict[tuple[int, str], Any] = {}
     steps = session.execute(
         select(StepRow.post_id, StepRow.name, StepRow.status, StepRow.error)
