@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -55,7 +56,8 @@ def _blocked_and_failed(cli: CliRunner, desk: Desk, server: ChannelServer) -> No
     run_cli(cli, "publish", "due", "--json")
     run_cli(cli, "review", "approve", "2")
     with desk.store.session() as session:
-        repo.fail_post(session, post_id=2, actor="reconciler", reason="the render provider gave up")
+        repo.set_slot(session, post_id=2, slot_at=datetime.now(UTC) - timedelta(hours=1, minutes=1))
+        repo.fail_post(session, post_id=2, actor="reconciler", reason="the publisher gave up")
 
 
 def test_a_failed_post_and_a_blocked_publication_need_attention(cli: CliRunner, desk: Desk,
@@ -71,9 +73,11 @@ def test_a_failed_post_and_a_blocked_publication_need_attention(cli: CliRunner, 
     assert 'id="attention-count">2<' in page
     assert 'data-post="1" data-channel="mastodon"' in page and "needs new credentials" in page
     assert "@ash on <strong>mastodon</strong>: the channel refused its credentials" in page
-    assert "the render provider gave up" in page
-    calendar = client.get("/calendar?persona=ash&view=month").text
-    assert "late: not out yet" in calendar or 'class="pill kind-failed"' in calendar
+    assert "the publisher gave up" in page
+    day = (datetime.now(UTC) - timedelta(hours=1)).astimezone(ZoneInfo("Europe/Berlin")).date()
+    calendar = client.get(f"/calendar?persona=ash&view=week&start={day.isoformat()}").text
+    assert 'class="cal-post status-approved late" data-post="1"' in calendar
+    assert 'class="cal-held cal-failed" data-post="2"' in calendar
 
 
 def test_retry_now_queues_the_channel_again_and_the_sweep_publishes_it(cli: CliRunner, desk: Desk,

@@ -3,12 +3,14 @@ a rejected post reopened from the desk, the CLI and the API; both kept in the au
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import Browser, expect
 from sqlalchemy import update
 from typer.testing import CliRunner
 
@@ -20,6 +22,9 @@ from beatdesk.store.schema import EventRow
 from beatdesk.undo import UNDO_SECONDS, undo_decision
 from tests.conftest import run_cli
 from tests.desk_client import Desk, desk_home, form_token, log_in
+from tests.test_review_desk_pages import shot
+from tests.test_review_web import browser, desk  # noqa: F401  (fixtures)
+from tests.test_review_web import log_in as browser_log_in
 
 
 @pytest.fixture
@@ -32,14 +37,14 @@ def _undo_offer(location: str) -> str:
     return parse_qs(urlsplit(location).query)["undo"][0]
 
 
-def _status(desk: Desk, post_id: int) -> PostStatus:
-    with desk.store.session() as session:
+def _status(made: Desk, post_id: int) -> PostStatus:
+    with made.store.session() as session:
         return repo.post_status(session, post_id)
 
 
-def _age(desk: Desk, event_ids: str, seconds: int) -> None:
+def _age(made: Desk, event_ids: str, seconds: int) -> None:
     """Time passes for these decisions: their audit entries are dated `seconds` earlier."""
-    with desk.store.session() as session:
+    with made.store.session() as session:
         for each in event_ids.split(","):
             row = session.get(EventRow, int(each))
             assert row is not None
@@ -174,3 +179,18 @@ def test_a_rejected_post_is_reopened_from_the_desk_the_cli_and_the_api(cli: CliR
             assert post.events[-1].action == "reopen"
     reader = home_desk.token("rita", scope="read")
     assert api.post("/api/posts/1/reopen", headers={"Authorization": f"Bearer {reader}"}).status_code == 403
+
+
+def test_undo_in_the_browser(desk: str, browser: Browser) -> None:  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    browser_log_in(page, desk, "/posts/1")
+    page.fill("#reject-reason", "not this week")
+    page.click("#reject")
+    expect(page.locator("#done")).to_contain_text("Rejected #1")
+    expect(page.locator("#undo button")).to_be_visible()
+    shot(page, "undo-notice.png")
+    page.click("#undo button")
+    expect(page).to_have_url(re.compile(r"/posts/1\?done=Undid"))
+    expect(page.locator("#status")).to_have_text("in_review")
+    expect(page.locator("#audit")).to_contain_text("undo")
+    shot(page, "undo-done.png")
