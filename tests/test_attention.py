@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import Browser, expect
 from typer.testing import CliRunner
 
 from beatdesk.models import PostStatus, StepStatus
@@ -18,8 +19,11 @@ from beatdesk.store import open_store, repo
 from beatdesk.store.attention import attention_count, attention_items
 from beatdesk.users import add_user
 from tests.conftest import run_cli
-from tests.desk_client import PASSWORD, Desk, form_token, log_in
+from tests.desk_client import PASSWORD, Desk, form_token, log_in, served_desk
 from tests.fake_channels import TOKEN, ChannelServer, channel_server
+from tests.test_review_desk_pages import shot
+from tests.test_review_web import browser  # noqa: F401  (fixture)
+from tests.test_review_web import log_in as browser_log_in
 
 
 @pytest.fixture
@@ -40,6 +44,12 @@ def desk(cli: CliRunner, home: Path, server: ChannelServer) -> Desk:
     with store.session() as session:
         add_user(session, name="rita", role="reviewer", password=PASSWORD)
     return Desk(home=home, store=store)
+
+
+@pytest.fixture
+def desk_url(cli: CliRunner, home: Path) -> Iterator[str]:
+    with served_desk(cli, home, video=0) as url:
+        yield url
 
 
 def _past_due(cli: CliRunner, desk: Desk, post_id: int) -> None:
@@ -141,3 +151,21 @@ def test_the_actions_need_the_review_role_and_the_csrf_token(cli: CliRunner, des
     assert desk.client().post("/attention/publish", data={"post_id": "1"}, headers=reader).status_code == 403
     with desk.store.session() as session:
         assert [t.kind for t in attention_items(session) if t.post_id == 1] == ["blocked"]
+
+
+def test_the_attention_page_in_the_browser(cli: CliRunner, desk_url: str, browser: Browser) -> None:  # noqa: F811
+    store = open_store(get_settings().effective_database_url)
+    run_cli(cli, "review", "approve", "1")
+    run_cli(cli, "review", "approve", "2")
+    with store.session() as session:
+        repo.set_slot(session, post_id=1, slot_at=datetime.now(UTC) - timedelta(hours=1))
+        repo.fail_post(session, post_id=2, actor="reconciler", reason="the video provider gave up")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    browser_log_in(page, desk_url, "/attention")
+    expect(page.locator("#attention-count")).to_have_text("2")
+    expect(page.locator("tr.kind-late")).to_contain_text("not out yet")
+    expect(page.locator("#failed")).to_contain_text("the video provider gave up")
+    shot(page, "attention.png")
+    page.click("tr.kind-late button.publish")
+    expect(page.locator("#done")).to_contain_text("#1: published on every channel")
+    expect(page.locator("#attention-count")).to_have_text("1")
