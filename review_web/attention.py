@@ -11,6 +11,8 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from beatdesk.errors import BeatdeskError, NotFoundError
+from beatdesk.personas import load_persona
+from beatdesk.settings import Settings
 from beatdesk.store.attention import Trouble, attention_items
 from publishers.attention import publish_now, retry_channel, skip_channel
 from review_web.deps import MAX_ID, Reviewer, SettingsDep, StoreDep, Viewer
@@ -27,12 +29,14 @@ def attention_page(
     request: Request,
     user: Viewer,
     store: StoreDep,
+    settings: SettingsDep,
     error: Annotated[str | None, Query(max_length=2000)] = None,
     done: Annotated[str | None, Query(max_length=400)] = None,
 ) -> HTMLResponse:
     with store.session() as session:
         items = attention_items(session)
-    return page(request, "attention.html", user=user, error=error, done=done,
+    zones = {key: _zone(settings, key) for key in {t.persona for t in items}}
+    return page(request, "attention.html", user=user, error=error, done=done, zones=zones,
                 failed=[t for t in items if t.kind == "failed"],
                 publishing=[t for t in items if t.kind != "failed"],
                 refused=_refused(items))  # fmt: skip
@@ -84,6 +88,14 @@ def _acted(act: Callable[[], str]) -> RedirectResponse:
     except BeatdeskError as err:
         said = {"error": str(err)}
     return RedirectResponse("/attention?" + urlencode(said), status_code=303)
+
+
+def _zone(settings: Settings, key: str) -> str:
+    """The persona's zone, to show slots as it reads them; UTC when its file no longer loads."""
+    try:
+        return load_persona(settings.home, key).timezone
+    except BeatdeskError:
+        return "UTC"
 
 
 def _refused(items: list[Trouble]) -> list[tuple[str, str, list[int]]]:
