@@ -123,3 +123,10 @@ def free_slots(session: Session, *, home: Path, persona_key: str, count: int) ->
         found.append(slot)
         after = slot
     return found
+
+
+def reopen(session: Session, *, post_id: int, actor: str, note: str | None = None) -> None:
+    """A rejected post back in review, its rejection reason cleared; kept in the audit log."""
+    repo.transition(session, post_id=post_id, to=PostStatus.in_review, actor=actor, action="reopen",
+                    note=note or "reopened for review", expected=PostStatus.rejected)  # fmt: skip
+    repo.clear_reason(session, post_id=post_id)

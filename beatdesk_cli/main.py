@@ -715,6 +715,19 @@ def review_reject(
     _print_decision(store, post_id, as_json)
 
 
+@review_app.command("reopen")
+@edge
+def review_reopen(post_id: StoredPostId, as_json: JsonFlag = False) -> None:
+    """Put a rejected post back in review (kept in its audit log)."""
+    from beatdesk.review import reopen
+    from beatdesk.settings import get_settings
+
+    store = _store(get_settings())
+    with store.session() as session:
+        reopen(session, post_id=post_id, actor=_actor())
+    _print_decision(store, post_id, as_json)
+
+
 def _since_utc(since: str | None) -> datetime | None:
     """`--since` as an aware UTC time (UTC when it names no zone), or a one-line error."""
     from beatdesk.review import parse_time

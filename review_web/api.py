@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from beatdesk.errors import BeatdeskError, InvalidEditError, NotFoundError
 from beatdesk.models import Check, ContentFormat, Post, PostListing, PostStatus
-from beatdesk.review import approve, reject
+from beatdesk.review import approve, reject, reopen
 from beatdesk.store import Store, repo
 from beatdesk.users import list_users
 from publishers.stage import publishing
@@ -187,6 +187,13 @@ def patch_post(post_id: PostId, body: PostPatch, user: ApiReviewer, store: Store
     except BeatdeskError as err:  # the post's status allows no edit now
         raise HTTPException(409, str(err)) from None
     return EditOut(id=post_id, changed=done.fields, channels=done.channels, checks=done.checks)
+
+
+@router.post("/posts/{post_id}/reopen", response_model=PostSummary)
+def reopen_post(post_id: PostId, user: ApiReviewer, store: StoreDep) -> PostSummary:
+    """A rejected post back in review (409 when it is not rejected)."""
+    run(store, lambda s: reopen(s, post_id=post_id, actor=user.name))
+    return _summary_of(store, post_id)
 
 
 @router.get("/search", response_model=list[PostSummary])

@@ -2,7 +2,7 @@
 
 Every handler takes `Reviewer`: logged in, the form's CSRF token checked, the review scope held."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from beatdesk.enums import REJECT_REASONS
 from beatdesk.errors import BeatdeskError, InvalidTransitionError, NotFoundError
 from beatdesk.personas import load_persona
-from beatdesk.review import approve, parse_time, reject
+from beatdesk.review import approve, parse_time, reject, reopen
 from beatdesk.store import Store, repo
+from beatdesk.undo import undo_decision, undo_token
 from drafter.edit import edit_draft
 from publishers.versions import ChannelEdit
 from review_web.deps import MAX_ID, PostId, Reviewer, SettingsDep, StoreDep
@@ -33,10 +34,15 @@ ChannelKey = Annotated[str, PathParam(max_length=32, pattern=r"^[a-z]+$")]
 
 
 def decide(
-    store: Store, post_id: int, action: Callable[[Session], Any], *, said: Callable[[Session], str] | None = None
+    store: Store,
+    post_id: int,
+    action: Callable[[Session], Any],
+    *,
+    said: Callable[[Session], str] | None = None,
+    actor: str | None = None,
 ) -> RedirectResponse:
     """Run a decision; a refusal comes back on the post's page as one line. With `said`, the reviewer goes
-    straight on to the next post in review, told what was done."""
+    straight on to the next post in review, told what was done (and offered its Undo when `actor` is given)."""
     try:
         with store.session() as session:
             repo.batch_id_of(session, post_id)  # a missing post is said as such, before anything is tried
@@ -46,15 +52,18 @@ def decide(
         with store.session() as session:
             message = said(session)
             following = repo.next_in_review(session, post_id=post_id)
+            token = undo_token(session, post_id=post_id, actor=actor) if actor else None
     except NotFoundError as err:
         raise HTTPException(404, str(err)) from None
     except InvalidTransitionError as err:  # decided by someone else first (or a stale page): nothing was changed
         raise HTTPException(409, str(err)) from None
     except BeatdeskError as err:
         return RedirectResponse(f"/posts/{post_id}?{urlencode({'error': str(err)})}", status_code=303)
+    undo = {"undo": str(token)} if token else {}
     if following is None:
-        return RedirectResponse("/?" + urlencode({"done": message + " · nothing else is waiting for review"}), 303)
-    return RedirectResponse(f"/posts/{following}?{urlencode({'done': message})}", status_code=303)
+        return RedirectResponse("/?" + urlencode({"done": message + " · nothing else is waiting for review"} | undo),
+                                303)  # fmt: skip
+    return RedirectResponse(f"/posts/{following}?{urlencode({'done': message} | undo)}", status_code=303)
 
 
 @router.post("/posts/{post_id}/approve")
@@ -80,7 +89,7 @@ def approve_post(
         zone = load_persona(settings.home, post.persona).timezone
         return f"Approved #{post_id} “{post.title}” for {in_zone(post.slot_at, zone)}"
 
-    return decide(store, post_id, act, said=said)
+    return decide(store, post_id, act, said=said, actor=user.name)
 
 
 @router.post("/posts/{post_id}/reject")
@@ -92,7 +101,14 @@ def reject_post(
         post_id,
         lambda session: reject(session, post_id=post_id, actor=user.name, reason=reason, code=code or None),
         said=lambda _s: f"Rejected #{post_id}: {reason.strip() or REJECT_REASONS.get(code, code)}",
+        actor=user.name,
     )
+
+
+@router.post("/posts/{post_id}/reopen")
+def reopen_post(post_id: PostId, user: Reviewer, store: StoreDep) -> RedirectResponse:
+    """A rejected post back in review, on its page."""
+    return decide(store, post_id, lambda session: reopen(session, post_id=post_id, actor=user.name))
 
 
 @router.post("/posts/{post_id}/edit")
@@ -220,16 +236,18 @@ def bulk_approve(
 ) -> RedirectResponse:
     """Approve the ticked posts, each into its persona's next free slot; a post whose checks fail needs
     `reason` (kept in its audit log). Refusals are listed by post id, not fatal."""
-    refused, approved = [], 0
+    refused, tokens = [], []
     for post_id in post_ids:
         try:
             with store.session() as session:
                 approve(session, post_id=post_id, home=settings.home, actor=user.name, override=reason,
                         require_override=True)  # fmt: skip
-            approved += 1
+                tokens.append(undo_token(session, post_id=post_id, actor=user.name))
         except BeatdeskError as err:
             refused.append(str(err))
-    return _back(back, refused, done=f"Approved {approved} post{'s' if approved != 1 else ''}" if approved else None)
+    approved = len(tokens)
+    done = f"Approved {approved} post{'s' if approved != 1 else ''}" if approved else None
+    return _back(back, refused, done=done, undo=tokens)
 
 
 @router.post("/bulk/reject")
@@ -241,21 +259,52 @@ def bulk_reject(
     back: Annotated[str, Form(max_length=2000)] = "/",
 ) -> RedirectResponse:
     """Reject the ticked posts with one reason; refusals are listed, not fatal."""
-    refused = []
+    refused, tokens = [], []
     for post_id in post_ids:
         try:
             with store.session() as session:
                 reject(session, post_id=post_id, actor=user.name, reason=reason)
+                tokens.append(undo_token(session, post_id=post_id, actor=user.name))
         except BeatdeskError as err:
             refused.append(str(err))
             if not reason.strip():
                 break  # the same refusal for every post: say it once
-    return _back(back, refused)
+    rejected = len(tokens)
+    done = f"Rejected {rejected} post{'s' if rejected != 1 else ''}" if rejected else None
+    return _back(back, refused, done=done, undo=tokens)
 
 
-def _back(back: str, refused: list[str], *, done: str | None = None) -> RedirectResponse:
+@router.post("/undo")
+def undo(
+    user: Reviewer,
+    store: StoreDep,
+    events: Annotated[str, Form(max_length=6000, pattern=r"^\d{1,10}(,\d{1,10})*$")],
+    back: Annotated[str, Form(max_length=2000)] = "/",
+) -> RedirectResponse:
+    """Undo the decisions the notice offered (each its own transaction); a refusal is said in one line."""
+    undone, refused, posts = [], [], set()
+    for event_id in dict.fromkeys(int(each) for each in events.split(",")):
+        try:
+            with store.session() as session:
+                undone.append(undo_decision(session, event_id=event_id, actor=user.name))
+                found = repo.get_event(session, event_id)
+                posts.add(found[0] if found else 0)
+        except BeatdeskError as err:
+            refused.append(str(err))
+    if len(undone) > 1:
+        undone = [f"Undid {len(undone)} decisions"]
+    if len(posts) == 1 and not refused:  # one post: to its page, where its status shows what the undo did
+        back = f"/posts/{posts.pop()}"
+    return _back(back, refused, done="; ".join(undone) or None)
+
+
+def _back(
+    back: str, refused: list[str], *, done: str | None = None, undo: Sequence[int | None] = ()
+) -> RedirectResponse:
     target = safe_next(back)
+    offered = ",".join(str(token) for token in undo if token)
     said = ({"error": "; ".join(refused)} if refused else {}) | ({"done": done} if done else {})
+    said |= {"undo": offered} if offered else {}
     if said:
         target += ("&" if "?" in target else "?") + urlencode(said)
     return RedirectResponse(target, status_code=303)

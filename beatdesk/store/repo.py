@@ -151,6 +151,11 @@ def set_reason_code(session: Session, *, post_id: int, code: str | None) -> None
     session.execute(update(PostRow).where(PostRow.id == post_id).values(reason_code=code))
 
 
+def clear_reason(session: Session, *, post_id: int) -> None:
+    """A post back in review carries no rejection reason (the audit log keeps it)."""
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(reason=None, reason_code=None))
+
+
 def batch_steps(session: Session, *, batch_id: int) -> list[PipelineStep]:
     """The batch's own steps (its planning), oldest first."""
     rows = session.scalars(
@@ -835,6 +840,27 @@ def log_event(session: Session, *, post_id: int, actor: str, action: str, note: 
     """A decision that does not change the status (an edit), kept in the post's audit log."""
     status = session.scalar(select(PostRow.status).where(PostRow.id == post_id))
     session.add(EventRow(post_id=post_id, actor=actor, action=action, from_status=status, to_status=status, note=note))
+
+
+def get_event(session: Session, event_id: int) -> tuple[int, PostEvent] | None:
+    """One entry of a post's audit log with its post's id, or None."""
+    row = session.get(EventRow, event_id)
+    return (row.post_id, _event(row)) if row is not None else None
+
+
+def latest_event(session: Session, *, post_id: int) -> tuple[int, PostEvent] | None:
+    """The post's newest audit entry with its id: what an undo checks it is still undoing."""
+    row = session.scalar(select(EventRow).where(EventRow.post_id == post_id).order_by(EventRow.id.desc()).limit(1))
+    return (row.id, _event(row)) if row is not None else None
+
+
+def drop_latest_decision(session: Session, *, post_id: int) -> None:
+    """Forget the post's newest decision row (an undone decision is not counted by the evals)."""
+    row = session.scalar(
+        select(DecisionRow).where(DecisionRow.post_id == post_id).order_by(DecisionRow.id.desc()).limit(1)
+    )
+    if row is not None:
+        session.delete(row)
 
 
 def fail_post(session: Session, *, post_id: int, actor: str, reason: str) -> None:
