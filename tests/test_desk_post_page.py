@@ -129,12 +129,12 @@ def test_hashtags_are_edited_once_and_the_history_shows_the_diff(store_desk: Des
 
     token = form_token(client, "/posts/2")
     edited = client.post("/posts/2/edit", data={"csrftoken": token, "title": draft.title, "body": draft.body,  # type: ignore[union-attr]
-                                                "caption": "<script>alert(1)</script> Measure it.",
+                                                "caption": "<script>alert(1)</script> Try it yourself.",
                                                 "hashtags": "#AI #Measure"})  # fmt: skip
     assert edited.status_code == 200
     with store_desk.store.session() as session:
         post = repo.get_post(session, 2)
-    assert post.draft is not None and post.draft.caption == "<script>alert(1)</script> Measure it.\n\n#AI #Measure"
+    assert post.draft is not None and post.draft.caption == "<script>alert(1)</script> Try it yourself.\n\n#AI #Measure"
     assert post.draft.hashtags == ("#AI", "#Measure")
     assert post.draft_history[-1]["kind"] == "edit" and post.draft_history[-1]["draft"]["caption"] == draft.caption
     assert "ok hashtags_at_end" in edited.text.replace("<strong>ok</strong>", "ok")
@@ -142,7 +142,7 @@ def test_hashtags_are_edited_once_and_the_history_shows_the_diff(store_desk: Des
     history = edited.text.split('<details id="history">', 1)[1].split("</details>", 1)[0]
     assert "Draft history · 1 earlier" in history and "edit by rita" in history
     assert "changed caption, hashtags" in history
-    assert "<ins>&lt;script&gt;alert(1)&lt;/script&gt; Measure it." in history  # escaped, never markup
+    assert "<ins>&lt;script&gt;alert(1)&lt;/script&gt; Try it yourself." in history  # escaped, never markup
     assert "<script>" not in history
     assert "#Measure</ins>" in history
 
