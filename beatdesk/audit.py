@@ -10,12 +10,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from beatdesk.models import BatchSpec, BatchStatus, PostStatus, StepStatus
 from beatdesk.prices import PRICES
-from beatdesk.store.schema import BatchRow, PostRow, StepRow, money_sum
+from beatdesk.store.schema import BatchRow, PostRow, StepRow
 
 ZERO = Decimal("0")
 WORKING = {PostStatus.planned, PostStatus.drafting, PostStatus.rendering}
@@ -73,11 +73,11 @@ def audit(session: Session) -> Audit:
         counts[post.batch_id] += 1
     for batch in batches.values():
         report.batches += 1
-        summed = session.scalar(select(money_sum(StepRow.cost_usd)).where(StepRow.batch_id == batch.id)) or ZERO
+        summed = session.scalar(select(func.sum(StepRow.cost_usd)).where(StepRow.batch_id == batch.id)) or ZERO
         posts_total = sum((by_post[p.id] for p in posts.values() if p.batch_id == batch.id), ZERO)
         own = (
             session.scalar(
-                select(money_sum(StepRow.cost_usd)).where(StepRow.batch_id == batch.id, StepRow.post_id.is_(None))
+                select(func.sum(StepRow.cost_usd)).where(StepRow.batch_id == batch.id, StepRow.post_id.is_(None))
             )
             or ZERO
         )

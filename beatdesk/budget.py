@@ -1,49 +1,42 @@
 """Budgets: a paid step reserves its estimate before it starts, and does not start past a limit.
 
-The reservation is the step's own cost, written in the transaction that starts the step, before the
-work, and it stays on the books once a paid call may have reached the provider. Reservations of one
-persona run one at a time (PostgreSQL: an advisory lock per persona, held to the end of the
-transaction; SQLite: the step's start has already written, so the transaction holds the database's
-single write lock), so two workers, in one batch or two, cannot both take the last dollar of a batch
-or of the day.
+The reservation is held on the step (`reserved_usd`, never its cost), written in the transaction that
+starts the step, before the work; the budgets count what is spent (the stored totals) plus what running
+steps hold. Reservations of one persona run one at a time (PostgreSQL: an advisory lock per persona,
+held to the end of the transaction; SQLite: the step's start has already written, so the transaction
+holds the database's single write lock), so two workers, in one batch or two, cannot both take the
+last dollar of a batch or of the day.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from beatdesk.models import BatchSpec, Persona
 from beatdesk.prices import format_usd
-from beatdesk.store import steps as step_rows
+from beatdesk.store import books
 from beatdesk.store.schema import StepRow
 
 ZERO = Decimal("0")
 
 
-def day_start(persona: Persona, now: datetime | None = None) -> datetime:
-    """Midnight of the persona's day (in its time zone), in UTC."""
-    local = (now or datetime.now(UTC)).astimezone(ZoneInfo(persona.timezone))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
-
-
 def reserve(session: Session, *, step: StepRow, persona: Persona, spec: BatchSpec, estimate: Decimal) -> str | None:
-    """Reserve `estimate` on the step (on top of what it already carries); return why not, reserving
+    """Reserve `estimate` on the step (on top of what it already holds); return why not, reserving
     nothing, when a budget would be passed: the persona's per batch or per day, or the batch's own
     cap (`batch run --max-cost`)."""
     if estimate <= 0:
         return None
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"beatdesk-budget:{persona.key}"))))
-    before = step.cost_usd
-    step.cost_usd = before + estimate
+    before = step.reserved_usd or ZERO
+    step.reserved_usd = before + estimate
     session.flush()
-    batch_spent, day_spent = step_rows.spent(session, batch_id=step.batch_id, persona=persona.key,
-                                             day_start=day_start(persona))  # fmt: skip
+    today = books.local_day(datetime.now(UTC), persona.timezone)
+    batch_spent, day_spent = books.spent(session, batch_id=step.batch_id, persona=persona.key, day=today)
     cap = persona.budgets.per_batch_usd
     if spec.max_cost_usd is not None:
         cap = min(cap, spec.max_cost_usd)
@@ -56,5 +49,5 @@ def reserve(session: Session, *, step: StepRow, persona: Persona, spec: BatchSpe
             f"{format_usd(persona.budgets.per_day_usd)} USD"
         )
     if reason:
-        step.cost_usd = before
+        step.reserved_usd = before
     return reason
