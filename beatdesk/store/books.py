@@ -88,17 +88,20 @@ def _add(session: Session, table: Table, keys: tuple[str, ...], amounts: Mapping
 
 
 def spent(session: Session, *, batch_id: int, persona: str, day: date) -> tuple[Decimal, Decimal]:
-    """What the batch, and the persona's `day`, are on the books for, the running steps' reservations included."""
-    batch = session.scalar(select(BatchTotalRow.cost_usd).where(BatchTotalRow.batch_id == batch_id)) or ZERO
-    today = session.scalar(
-        select(func.sum(DayTotalRow.cost_usd)).where(DayTotalRow.persona == persona, DayTotalRow.day == day)
-    )
+    """What the batch, and the persona's `day`, are on the books for, the running steps' reservations included.
+
+    One statement, so one snapshot on PostgreSQL: a step ending meanwhile moves its money from its reservation
+    to the totals, and two statements could see it in neither."""
     running = StepRow.status == StepStatus.running  # only running steps hold a reservation (few rows, indexed)
-    held_by_batch = session.scalar(select(func.sum(StepRow.reserved_usd)).where(running, StepRow.batch_id == batch_id))
-    held_today = session.scalar(
-        select(func.sum(StepRow.reserved_usd)).where(running, StepRow.persona == persona, StepRow.day == day)
+    sums = (
+        select(BatchTotalRow.cost_usd).where(BatchTotalRow.batch_id == batch_id),
+        select(func.sum(StepRow.reserved_usd)).where(running, StepRow.batch_id == batch_id),
+        select(func.sum(DayTotalRow.cost_usd)).where(DayTotalRow.persona == persona, DayTotalRow.day == day),
+        select(func.sum(StepRow.reserved_usd)).where(running, StepRow.persona == persona, StepRow.day == day),
     )
-    return batch + (held_by_batch or ZERO), (today or ZERO) + (held_today or ZERO)
+    row = session.execute(select(*(query.scalar_subquery() for query in sums))).one()
+    batch, held_by_batch, today, held_today = (value or ZERO for value in row)
+    return batch + held_by_batch, today + held_today
 
 
 def batch_cost(session: Session, *, batch_id: int) -> Decimal:

@@ -585,9 +585,9 @@ def daily_costs_by_kind(
         day = case(*((StepRow.started_at < until, local_day(StepRow.started_at, literal_column(str(minutes))))
                      for until, minutes in stretches[:-1]), else_=day)  # fmt: skip
     rows = session.execute(
-        select(day.label("day"), StepRow.name, func.sum(StepRow.cost_usd))
+        select(day.label("on_day"), StepRow.name, func.sum(StepRow.cost_usd))
         .where(StepRow.persona == persona, StepRow.started_at >= edges[0][1], StepRow.started_at < edges[-1][1])
-        .group_by(literal_column("day"), StepRow.name)
+        .group_by(literal_column("on_day"), StepRow.name)
     ).all()
     table: dict[date, dict[str, Decimal]] = {on: {} for on, _ in edges[:-1]}
     for on, name, cost in rows:
