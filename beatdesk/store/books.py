@@ -202,7 +202,11 @@ def recount(session: Session, *, zones: Mapping[str, str] | None = None) -> None
     if undated:
         session.execute(
             update(steps).where(steps.c.id == bindparam("step_id")).values(day=bindparam("on")),
-            [{"step_id": i, "on": local_day(at, zones.get(persona, "UTC"))} for i, persona, at in undated if at is not None],
+            [
+                {"step_id": i, "on": local_day(at, zones.get(persona, "UTC"))}
+                for i, persona, at in undated
+                if at is not None
+            ],
         )
     sums = from_steps(session)
     tables = {"day": (DayTotalRow, ("persona", "day", "kind")),
