@@ -33,10 +33,10 @@ def home_desk(cli: CliRunner, home: Path) -> Iterator[Desk]:
         yield made
 
 
-def add_costs(store: Store) -> None:
+def add_costs(into: Store) -> None:
     """Paid steps on every post (odd amounts, so any float or rounding shows) and a planning step of the batch."""
     now = datetime.now(UTC)
-    with store.session() as session:
+    with into.session() as session:
         posts = session.execute(select(PostRow.id, PostRow.batch_id, PostRow.persona)).all()
         for n, (post_id, batch_id, persona) in enumerate(posts):
             for k, cost in enumerate(COSTS[n % 3 : n % 3 + 3]):
