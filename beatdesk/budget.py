@@ -10,18 +10,21 @@ last dollar of a batch or of the day.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from beatdesk.models import BatchSpec, Persona
+from beatdesk.notify import events as notify
 from beatdesk.prices import format_usd
 from beatdesk.store import books
 from beatdesk.store.schema import StepRow
 
 ZERO = Decimal("0")
+NEAR = Decimal("0.8")
+"""The share of a budget at which its persona's people are told (once per batch, once per day)."""
 
 
 def reserve(session: Session, *, step: StepRow, persona: Persona, spec: BatchSpec, estimate: Decimal) -> str | None:
@@ -50,4 +53,30 @@ def reserve(session: Session, *, step: StepRow, persona: Persona, spec: BatchSpe
         )
     if reason:
         step.reserved_usd = before
+    shares = (("batch", batch_spent, cap), ("day", day_spent, persona.budgets.per_day_usd))
+    _tell(session, persona=persona, batch_id=step.batch_id, refused=reason, shares=shares, day=today)
     return reason
+
+
+def _tell(
+    session: Session,
+    *,
+    persona: Persona,
+    batch_id: int,
+    refused: str | None,
+    shares: tuple[tuple[str, Decimal, Decimal], ...],
+    day: date,
+) -> None:
+    """A budget refusing a step, or past NEAR of its limit: told once per batch or per day (after the commit)."""
+    for kind, spent, limit in shares:
+        whose = f"batch {batch_id} of @{persona.key}" if kind == "batch" else f"@{persona.key}'s day {day}"
+        subject = f"{persona.key} batch {batch_id}" if kind == "batch" else f"{persona.key} day {day}"
+        if refused and refused.startswith("batch" if kind == "batch" else "daily"):
+            event, title = notify.Event.budget_exhausted, f"Budget exhausted: {whose}"
+            body = f"A paid step was not started: {refused}."
+        elif limit > 0 and spent >= limit * NEAR:
+            event, title = notify.Event.budget_near, f"Budget at {spent / limit:.0%}: {whose}"
+            body = f"{format_usd(spent)} of {format_usd(limit)} USD reserved or spent."
+        else:
+            continue
+        notify.announce_on_commit(session, event, subject, title=title, body=body, persona=persona.key)

@@ -40,6 +40,8 @@ class StepStatus(StrEnum):
     done = "done"
     failed = "failed"
     skipped = "skipped"
+    blocked = "blocked"
+    """A publish step waiting for a person (credentials refused, a channel not connected)."""
 
 
 class BatchStatus(StrEnum):

@@ -34,6 +34,14 @@ class NotFoundError(BeatdeskError):
     pass
 
 
+class NotEditableError(BeatdeskError):
+    """The post's status does not allow an edit (only a post in review, rejected or failed can be edited)."""
+
+
+class InvalidEditError(BeatdeskError):
+    """An edit its own input makes impossible: a channel the persona lacks, a text over the channel's limit."""
+
+
 class UnreachableServiceError(BeatdeskError):
     pass
 
@@ -56,6 +64,11 @@ class BudgetExceeded(BeatdeskError):
 class TransientError(BeatdeskError):
     """Worth another try later (429, 5xx before anything was taken, a timeout, a dropped connection):
     the step stays open with its request id, and the retry resumes it."""
+
+
+class ChannelBlocked(BeatdeskError):
+    """A channel that needs a person before it can take a post: its credentials were refused (401/403) or
+    are not set ("not connected"). Its publish step ends blocked; a retry by hand tries it again."""
 
 
 class RefusedError(BeatdeskError):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from beatdesk.errors import ConfigError
 from beatdesk.models import Source
 from beatdesk.prices import price_for, token_cost
+from beatdesk.registry import Registry
 from beatdesk.settings import Settings
 
 if TYPE_CHECKING:  # LangChain loads only when a chat model is asked for: the offline default never needs it
@@ -20,6 +22,7 @@ PROVIDER_PACKAGES = {
     "ollama": "langchain-ollama",
 }
 """Providers beatdesk accepts in BEATDESK_LLM, and the package each needs."""
+T = TypeVar("T")
 
 
 def chat_model(provider: str, model: str, **options: Any) -> BaseChatModel:
@@ -49,14 +52,16 @@ def chat_model(provider: str, model: str, **options: Any) -> BaseChatModel:
 
 def llm_options(settings: Settings) -> dict[str, Any]:
     """The chat model's options from settings, with the rate limiter and the shared cache when asked for."""
-    from langchain_core.rate_limiters import InMemoryRateLimiter
-
     from beatdesk.llm_cache import StoreCache
+    from beatdesk.rate_limits import RateLimiter, limits_storage
     from beatdesk.store import open_store
 
     options = settings.llm_options()
     if settings.llm_requests_per_second:
-        options["rate_limiter"] = InMemoryRateLimiter(requests_per_second=settings.llm_requests_per_second)
+        # Counted in the broker's Redis when there is one: N workers share the rate, not multiply it.
+        options["rate_limiter"] = RateLimiter(
+            requests_per_second=settings.llm_requests_per_second, storage=limits_storage(settings)
+        )
     if settings.llm_cache:
         options["cache"] = StoreCache(open_store(settings.effective_database_url))
     return options
@@ -79,3 +84,24 @@ def fence(source: Source) -> str:
         f"<<<SOURCE id={source.id} published={source.published or 'undated'} beats={','.join(source.beats) or '-'}\n"
         f"title: {source.title}\n" + (f"url: {source.url}\n" if source.url else "") + f"{body}\n>>>"
     )
+
+
+def chat_registry(
+    what: str, offline: Callable[[], T], with_chat: Callable[[BaseChatModel, str, str], T]
+) -> Registry[T]:
+    """A registry of `what` by BEATDESK_LLM name: `offline`, or each known provider's chat model handed to
+    `with_chat(chat, provider, model)` (which imports its LangChain code only when called)."""
+    from beatdesk.settings import get_settings
+
+    found: Registry[T] = Registry(what, "BEATDESK_LLM")
+    found.register("offline", lambda _model: offline())
+
+    def register(provider: str) -> None:
+        def build(model: str) -> T:
+            return with_chat(chat_model(provider, model, **llm_options(get_settings())), provider, model)
+
+        found.register(provider, build)
+
+    for provider in PROVIDER_PACKAGES:
+        register(provider)
+    return found

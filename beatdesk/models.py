@@ -226,6 +226,8 @@ class Persona(Strict):
     utm_medium = social, utm_campaign = the beat, utm_content = the post id."""
     thread_numbering: bool = False
     """End each part of a thread with "i/n" (counted into the channel's limit)."""
+    notify: tuple[str, ...] = Field(default=(), max_length=20)
+    """Apprise URLs told about this persona's batches, publications and budgets, besides BEATDESK_NOTIFY_URLS."""
     learn_from_audience: bool = True
     """Blend each beat's weight with how its published posts did (Thompson sampling over normalised
     engagement) once any post has been scored; false keeps the rotation on the weights alone."""
@@ -382,6 +384,8 @@ class VideoDraft(Strict):
     hashtags: tuple[str, ...]
     video_prompt: str
     cover_prompt: str
+    alt_text: str | None = Field(default=None, min_length=1, max_length=1000)
+    """What the video shows, for people who cannot see it; None: its title."""
     provenance: tuple[Trace, ...] | None = None
     """Each figure and quotation with its source sentence, traced when drafted or edited; None: not traced."""
 
@@ -439,6 +443,17 @@ class PipelineStep(BaseModel):
     """The provider's id for the paid request, once it has one."""
     attempts: int = 0
     """How many times a worker took the step up: more than 1 after a worker died or a retry."""
+    retry_at: datetime | None = None
+    """A publish step waiting after a transient error (its reason in `error`): tried again from then."""
+
+
+class ChannelVersion(BaseModel):
+    """A reviewer's own text for one channel, in place of the text made from the draft, and its first comment."""
+
+    text: str | None = None
+    """What the channel carries, whole (a thread channel still splits it into parts); None: the generated text."""
+    first_comment: str | None = None
+    """Posted once after the post: a self-reply to its last part, or a comment where the channel has no replies."""
 
 
 class Publication(BaseModel):
@@ -475,6 +490,8 @@ class Post(BaseModel):
     steps: list[PipelineStep] = []
     events: list[PostEvent] = []
     publications: list[Publication] = []
+    channel_versions: dict[str, ChannelVersion] = {}
+    """Reviewers' texts and first comments, by channel name."""
     slot_at: datetime | None = None
     reason: str | None = None
     reason_code: str | None = None

@@ -226,6 +226,29 @@ def request(
     Up to `redirects` redirects are followed, each to a checked address; past that a redirect is an error
     (with `redirects=0` the 3xx itself is the answer). Raises a FetchError subclass when a bound is hit,
     httpx.HTTPError when the exchange fails."""
+    with streamed(http, method, url, max_bytes=max_bytes, deadline_s=deadline_s, redirects=redirects,
+                  **options) as (response, body):  # fmt: skip
+        content = b"".join(body)
+    dropped = ("content-encoding", "content-length")  # they described the bytes on the wire, not these
+    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in dropped]
+    phrase = {"reason_phrase": response.extensions["reason_phrase"]} if "reason_phrase" in response.extensions else {}
+    return httpx.Response(response.status_code, headers=kept, content=content, request=response.request,
+                          extensions=phrase)  # fmt: skip
+
+
+@contextmanager
+def streamed(
+    http: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    max_bytes: int,
+    deadline_s: float,
+    redirects: int = 0,
+    **options: Any,
+) -> Iterator[tuple[httpx.Response, Iterator[bytes]]]:
+    """`request`, with the answer's body given as it arrives (decoded, capped, within the deadline) rather than
+    held: for files too large to keep in memory. The body must be read inside the block."""
     with deadline(deadline_s):
         try:
             outgoing = http.build_request(method, url, **options)
@@ -237,7 +260,8 @@ def request(
                 try:
                     following = response.next_request
                     if following is None or redirects == 0:
-                        return _read_whole(response, max_bytes)
+                        yield response, _body(response, max_bytes)
+                        return
                     if hop == redirects:
                         raise TooManyRedirects(f"{url}: more than {redirects} redirects")
                 finally:
@@ -248,25 +272,19 @@ def request(
     raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
 
-def _read_whole(response: httpx.Response, max_bytes: int) -> httpx.Response:
-    """The answer with its body decoded and held, or AnswerTooLarge as soon as it passes `max_bytes`."""
+def _body(response: httpx.Response, max_bytes: int) -> Iterator[bytes]:
+    """The answer's body decoded, raising AnswerTooLarge as soon as it passes `max_bytes`."""
     url = response.request.url
     declared = response.headers.get("content-length", "")
     too_large = f"{url}: the answer is over the {max_bytes:,}-byte limit"
     if declared.isdigit() and int(declared) > max_bytes:
         raise AnswerTooLarge(f"{too_large} ({int(declared):,} bytes announced)")
-    size, parts = 0, []
+    size = 0
     for part in _decoded(_capped(response.iter_raw(), max_bytes, too_large), response.headers, url):
         size += len(part)
         if size > max_bytes:
             raise AnswerTooLarge(too_large)
-        parts.append(part)
-    dropped = ("content-encoding", "content-length")  # they described the bytes on the wire, not these
-    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in dropped]
-    phrase = {"reason_phrase": response.extensions["reason_phrase"]} if "reason_phrase" in response.extensions else {}
-    return httpx.Response(
-        response.status_code, headers=kept, content=b"".join(parts), request=response.request, extensions=phrase
-    )
+        yield part
 
 
 def _capped(chunks: Iterable[bytes], max_bytes: int, message: str) -> Iterator[bytes]:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from beatdesk.bounds import PERSONA_MAX_BYTES, TooLargeError, loads_toml, read_capped
 from beatdesk.errors import PersonaFileError, UnknownPersonaError, describe_validation_error
 from beatdesk.models import Persona
+from beatdesk.notify.urls import apprise_problem, shape_problem
 
 
 def personas_dir(home: Path) -> Path:
@@ -69,6 +70,9 @@ def parse_persona_text(text: str, *, key: str, source: Path | str) -> Persona:
         raise PersonaFileError(describe_validation_error(err, source=source)) from None
     if persona.style.font_path:
         _check_font(persona.style.font_path, source=source)
+    problem = shape_problem(persona.notify)
+    if problem:  # said here, not by the model: its errors echo the value, and these URLs hold tokens
+        raise PersonaFileError(f"{source}: notify: {problem}")
     return persona
 
 
@@ -95,6 +99,10 @@ def save_persona_text(home: Path, key: str, text: str) -> Persona:
     persona = parse_persona_text(text, key=key, source=path)
     if persona.key != key:
         raise PersonaFileError(f"{path}: key = {persona.key!r} in the text, but the file is for {key!r}")
+    for number, url in enumerate(persona.notify, start=1):  # a person is writing it: ask Apprise itself
+        problem = apprise_problem(url)
+        if problem:
+            raise PersonaFileError(f"{path}: notify: URL {number}: {problem}")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".toml.part")
     partial.write_text(text, encoding="utf-8")

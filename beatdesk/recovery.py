@@ -5,7 +5,8 @@ and batches that are not moving:
 - a step whose worker stopped beating: handed to a worker now (the step is taken over and resumed);
 - a post or batch with nothing under way and no progress for `idle_after_s` (a lost task, a broker
   restarted without its queue, a hand-on that never went out): handed to a worker again;
-- no progress and no live worker on it for `give_up_after_s`, though handed on: it ends failed with the reason.
+- no progress and no live worker on it for `give_up_after_s`, though handed on: it ends failed with the reason;
+- a post being published whose worker stopped beating inside a publish step: handed on, to be taken over.
 Handing a post on twice is harmless: `Runner.advance` is idempotent.
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from beatdesk.models import BatchStatus, PostStatus, StepStatus
+from beatdesk.notify import events as notify
 from beatdesk.pipeline import PLAN
 from beatdesk.store import Store, heartbeat, repo
 from beatdesk.store import steps as step_rows
@@ -39,6 +41,10 @@ class Recovered:
     failed_posts: list[int] = field(default_factory=list)
     failed_batches: list[int] = field(default_factory=list)
     finished_batches: list[int] = field(default_factory=list)
+    unattended: int = 0
+    """Posts handed to a worker that none took, while no step anywhere has a live worker."""
+    personas: dict[int, str] = field(default_factory=dict)
+    """The persona of each batch that finished in this pass (for its notice)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ def reconcile(
     done = Recovered()
     with store.session() as session:
         _posts(session, limits, now, done)
+        _publishing(session, limits, now, done)
         _batches(session, limits, now, done)
     for post_id in done.posts:
         hand_on_post(post_id)
@@ -68,19 +75,32 @@ def reconcile(
         hand_on_batch(batch_id)
     if any((done.posts, done.batches, done.failed_posts, done.failed_batches)):
         log.info("reconciled: %s", done)
+    _announce(store, done)
     return done
+
+
+def _announce(store: Store, done: Recovered) -> None:
+    for batch_id, persona in done.personas.items():
+        notify.announce_batch_ready(batch_id=batch_id, persona=persona, store=store)
+    if done.failed_posts or done.failed_batches:
+        notify.posts_failed_by_reconciler(post_ids=done.failed_posts, batch_ids=done.failed_batches, store=store)
+    if done.unattended:
+        notify.no_live_worker(waiting=done.unattended, store=store)
 
 
 def _posts(session: Session, limits: Limits, now: datetime, done: Recovered) -> None:
     rows = session.execute(
-        select(PostRow.id, PostRow.batch_id, PostRow.touched_at, PostRow.nudged_at).where(PostRow.status.in_(WORKING))
-    ).all()
+        select(PostRow.id, PostRow.batch_id, PostRow.persona, PostRow.touched_at, PostRow.nudged_at)
+        .where(PostRow.status.in_(WORKING))
+    ).all()  # fmt: skip
     if not rows:
         return
     beats = step_rows.running_beats(session, post_ids=[row.id for row in rows])
-    for post_id, batch_id, touched_at, nudged_at in rows:
+    alive = {post_id for post_id, running in beats.items() if _beating(running, limits, now)}
+    unattended = 0
+    for post_id, batch_id, persona, touched_at, nudged_at in rows:
         running = beats.get(post_id, [])
-        if any(not heartbeat.is_stale(beat, stale_after_s=limits.stale_after_s, now=now) for beat in running):
+        if post_id in alive:
             continue  # a live worker is on it
         quiet = (now - (touched_at or now)).total_seconds()
         # Given up only once it was handed on after it last moved, and nobody took it since: a post
@@ -90,11 +110,14 @@ def _posts(session: Session, limits: Limits, now: datetime, done: Recovered) -> 
             and nudged_at >= (touched_at or nudged_at)
             and (now - nudged_at).total_seconds() > limits.stale_after_s
         )
+        unattended += handed_on_in_vain
         if quiet > limits.give_up_after_s and handed_on_in_vain:
             reason = (f"no progress for {quiet:.0f} s and no live worker on it (is `beatdesk worker` running?); "
                       "send it back to try again")  # fmt: skip
             repo.fail_post(session, post_id=post_id, actor="reconciler", reason=reason)
-            repo.finish_batch_if_done(session, batch_id=batch_id)
+            if repo.finish_batch_if_done(session, batch_id=batch_id):
+                done.finished_batches.append(batch_id)
+                done.personas[batch_id] = persona
             done.failed_posts.append(post_id)
             continue
         dead_worker = bool(running)  # running steps, none of their workers alive
@@ -105,6 +128,29 @@ def _posts(session: Session, limits: Limits, now: datetime, done: Recovered) -> 
             continue
         repo.note_nudge(session, post_id=post_id, at=now)
         done.posts.append(post_id)
+    if not alive:  # handed on, and no worker beats on any step of the work in flight
+        done.unattended = unattended
+
+
+def _beating(beats: list[datetime | None], limits: Limits, now: datetime) -> bool:
+    return any(not heartbeat.is_stale(beat, stale_after_s=limits.stale_after_s, now=now) for beat in beats)
+
+
+def _publishing(session: Session, limits: Limits, now: datetime, done: Recovered) -> None:
+    """A post being published whose worker died inside a publish step: handed on, so the step is taken over
+    within a minute. (A channel waiting for its next try is the publish sweep's, not a stranded post.)"""
+    rows = session.execute(select(PostRow.id, PostRow.nudged_at).where(PostRow.status == PostStatus.scheduled)).all()
+    if not rows:
+        return
+    beats = step_rows.running_beats(session, post_ids=[row.id for row in rows])
+    for post_id, nudged_at in rows:
+        running = beats.get(post_id, [])
+        if not running or any(not heartbeat.is_stale(b, stale_after_s=limits.stale_after_s, now=now) for b in running):
+            continue
+        if nudged_at is not None and (now - nudged_at).total_seconds() < limits.stale_after_s:
+            continue
+        repo.note_nudge(session, post_id=post_id, at=now)
+        done.posts.append(post_id)
 
 
 def _batches(session: Session, limits: Limits, now: datetime, done: Recovered) -> None:
@@ -112,6 +158,7 @@ def _batches(session: Session, limits: Limits, now: datetime, done: Recovered) -
         if batch.status == BatchStatus.running:
             if repo.finish_batch_if_done(session, batch_id=batch.id):
                 done.finished_batches.append(batch.id)
+                done.personas[batch.id] = batch.persona
             continue
         step = session.scalars(
             select(StepRow)

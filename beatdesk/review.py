@@ -88,6 +88,10 @@ def send_back_for_redraft(session: Session, *, post_id: int, actor: str, note: s
     post = repo.get_post(session, post_id)
     repo.transition(session, post_id=post_id, to=PostStatus.drafting, actor=actor, action="redraft", note=note)
     repo.archive_draft(session, post_id=post_id, note=note, actor=actor)
+    if post.channel_versions:  # they were written from the old draft: the new one starts from its own text
+        repo.drop_channel_versions(session, post_id=post_id)
+        repo.log_event(session, post_id=post_id, actor=actor, action="edit_channel",
+                       note=f"dropped with the old draft: {', '.join(sorted(post.channel_versions))}")  # fmt: skip
     repo.reset_edit_distance(session, post_id=post_id)
     repo.queue_steps(session, post_id=post_id, names=STEPS[post.content_format][1:])  # all but planning
 
@@ -119,3 +123,10 @@ def free_slots(session: Session, *, home: Path, persona_key: str, count: int) ->
         found.append(slot)
         after = slot
     return found
+
+
+def reopen(session: Session, *, post_id: int, actor: str, note: str | None = None) -> None:
+    """A rejected post back in review, its rejection reason cleared; kept in the audit log."""
+    repo.transition(session, post_id=post_id, to=PostStatus.in_review, actor=actor, action="reopen",
+                    note=note or "reopened for review", expected=PostStatus.rejected)  # fmt: skip
+    repo.clear_reason(session, post_id=post_id)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -30,9 +31,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
-from beatdesk import budget
+from beatdesk import budget, logs
 from beatdesk.disk import DiskFullError, disk_full, full_where, store_place
-from beatdesk.errors import BeatdeskError, TransientError
+from beatdesk.errors import BeatdeskError, ChannelBlocked, TransientError
 from beatdesk.models import (
     Artifact,
     Batch,
@@ -46,9 +47,12 @@ from beatdesk.models import (
     PostStatus,
     StepStatus,
 )
+from beatdesk.notify import events as notify
 from beatdesk.personas import load_persona
 from beatdesk.pipeline import DRAFT, MEDIA_STEPS, PLAN, STEPS
 from beatdesk.prices import format_usd, split_cost
+from beatdesk.publishing import all_out, channel_of, channel_states, is_publish, step_name
+from beatdesk.slots import channel_time
 from beatdesk.store import Store, books, heartbeat, repo
 from beatdesk.store import steps as step_rows
 from beatdesk.store.schema import BatchRow, PostRow, StepRow, utcnow
@@ -58,6 +62,10 @@ log = logging.getLogger(__name__)
 ZERO = Decimal("0")
 WORKING = (PostStatus.planned, PostStatus.drafting, PostStatus.rendering)
 """The states in which a post is the runner's: it moves on by itself."""
+PUBLISHING = PostStatus.scheduled
+"""A post whose `publish_<channel>` steps are queued: the runner's too, until every channel settles."""
+PUBLISH_GIVE_UP_AFTER_S = 6 * 3600.0
+"""A channel still failing transiently this long after its slot is given up (failed)."""
 STATUS_OF_STEP = {DRAFT: PostStatus.drafting, **{name: PostStatus.rendering for name in MEDIA_STEPS}}
 ACTION_INTO = {PostStatus.drafting: "draft", PostStatus.rendering: "drafted"}
 """How the audit log names the moves the runner makes before a step."""
@@ -98,6 +106,14 @@ class Outcome:
     parts: tuple[Part, ...] = ()
     """Sub-steps the stage went through (a video's voiceover, scene images, assembly): each recorded as a
     step of its own, named `step.part`, with its share of `cost_usd`."""
+    posted: Posted | None = None
+    """Where a publish step put the post: stored as its publication on the step's channel."""
+
+
+@dataclass(frozen=True)
+class Posted:
+    remote_id: str
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,10 +208,17 @@ class _Claimed:
 
 class Runner:
     def __init__(
-        self, store: Store, *, home: Path, works: Works, planning: PlanWork | None = None, stale_after_s: float = 30
+        self,
+        store: Store,
+        *,
+        home: Path,
+        works: Works,
+        planning: PlanWork | None = None,
+        stale_after_s: float = 30,
+        publish_give_up_after_s: float = PUBLISH_GIVE_UP_AFTER_S,
     ) -> None:
         self.store, self.home, self.works, self.planning = store, home, works, planning
-        self.stale_after_s = stale_after_s
+        self.stale_after_s, self.publish_give_up_after_s = stale_after_s, publish_give_up_after_s
         self.beat_every_s = max(0.1, stale_after_s / 6)
 
     # --- posts --------------------------------------------------------------------------------
@@ -214,14 +237,20 @@ class Runner:
                 started, step_id = time.perf_counter(), claimed.step_id
                 call = Call(self.store, step_id, claimed.request_id)
                 tries = IN_PLACE_TRIES if wait_in_place else 1
+                through = through_until is not None and time.monotonic() < through_until
                 try:
-                    outcome_or_next = self._run(claimed, call, tries=tries, last_try=last_try,
-                                                wait_in_place=wait_in_place, started=started)  # fmt: skip
-                    if isinstance(outcome_or_next, Next):
-                        return outcome_or_next
-                    through = through_until is not None and time.monotonic() < through_until
-                    claimed = self._finish(claimed, outcome_or_next, latency_s=time.perf_counter() - started,
-                                           through=through)  # fmt: skip
+                    with logs.step_context(post_id=post_id, batch_id=claimed.post.batch_id, step_id=step_id,
+                                           step=claimed.name):  # fmt: skip
+                        log.info("%s started", claimed.name)
+                        ran = self._run(claimed, call, tries=tries, last_try=last_try, wait_in_place=wait_in_place,
+                                        started=started, through=through)  # fmt: skip
+                        if not isinstance(ran, Outcome):  # ended without an outcome; a publish step hands on
+                            claimed = ran
+                            continue
+                        through = through_until is not None and time.monotonic() < through_until
+                        name, latency_s = claimed.name, time.perf_counter() - started
+                        claimed = self._finish(claimed, ran, latency_s=latency_s, through=through)
+                        log.info("%s done in %.2f s", name, latency_s)
                 except TransientError:
                     # Handed to a retry: its beat is cleared, so the retry takes the step over at once (resuming any
                     # request it holds) instead of finding it alive and leaving it to the reconciler a minute later.
@@ -236,16 +265,28 @@ class Runner:
             return claimed
 
     def _run(
-        self, claimed: _Claimed, call: Call, *, tries: int, last_try: bool, wait_in_place: bool, started: float
-    ) -> Outcome | Next:
-        """The stage's call, beating meanwhile; transient errors tried again here up to `tries` times."""
+        self,
+        claimed: _Claimed,
+        call: Call,
+        *,
+        tries: int,
+        last_try: bool,
+        wait_in_place: bool,
+        started: float,
+        through: bool = False,
+    ) -> Outcome | _Claimed | Next:
+        """The stage's call, beating meanwhile; transient errors tried again here up to `tries` times. A publish
+        step ends here without failing its post (see `_end_publish`), and the post's next channel is handed on."""
         with heartbeat.beating(self.store, claimed.step_id, every_s=self.beat_every_s):
             for attempt in range(tries):
                 try:
                     outcome = claimed.work.run(claimed.post, claimed.persona, call)
                     break
                 except TransientError as err:
+                    if is_publish(claimed.name):  # a publisher retries in place itself; then it waits its turn
+                        return self._park(claimed, err, latency_s=time.perf_counter() - started, through=through)
                     self._note(claimed.step_id, f"will retry: {one_line(err)}")
+                    log.info("%s will retry: %s", claimed.name, one_line(err))
                     if attempt + 1 < tries:
                         time.sleep(backoff(attempt))
                         continue
@@ -258,6 +299,11 @@ class Runner:
                 except Exception as err:
                     if full_where(err) is not None:
                         raise  # a full disk is not the post's failure either: it moves on once there is room
+                    if is_publish(claimed.name):
+                        blocked = isinstance(err, ChannelBlocked)
+                        return self._publish_ended(claimed, StepStatus.blocked if blocked else StepStatus.failed,
+                                                   one_line(err), latency_s=time.perf_counter() - started,
+                                                   through=through)  # fmt: skip
                     return self._fail(claimed, err, latency_s=time.perf_counter() - started)
         return outcome
 
@@ -265,7 +311,7 @@ class Runner:
         """In one transaction: find the post's next step, take it up (or over), reserve its budget."""
         with self.store.session() as session:
             post = repo.get_post(session, post_id, with_history=False, lock=True)
-            if post.status not in WORKING:
+            if post.status not in WORKING and post.status is not PUBLISHING:
                 return Next.idle
             return self._take_up(session, post, through=through)
 
@@ -280,18 +326,27 @@ class Runner:
             self._end_post(session, post, failed=f"cannot load persona {post.persona}: {one_line(err)}")
             return Next.settled
         row = row or step_rows.next_open_step(session, post_id=post_id)
-        if row is None:  # every step ended (the last one skipped): the post is ready for review
+        if row is None:  # every step ended (the last one skipped): the post is ready for review (or published)
             self._end_post(session, post)
             return Next.settled
         carried, moved = ZERO, False
         if row.status == StepStatus.running:
             if self._alive(row):
                 return Next.busy
+            if row.attempts >= MAX_ATTEMPTS and is_publish(row.name):
+                reason = f"taken up {row.attempts} times without finishing (its workers died)"
+                self._end_publish(session, post, row, StepStatus.failed, reason)
+                return self._hand_on(session, post, through=through)
             if row.attempts >= MAX_ATTEMPTS:
                 self._end_post(session, post, failed=f"{row.name} was taken up {row.attempts} times without "
                                "finishing (its workers died or gave up)")  # fmt: skip
                 return Next.settled
-            if row.submit_started_at is not None and row.request_id is None:
+            if row.submit_started_at is not None and row.request_id is None and is_publish(row.name):
+                # The last worker died while the channel was being asked: it may hold the post. Asked again with
+                # the same idempotency key (or after a look for what it made), it answers with that post.
+                row.submit_started_at = None
+                row.detail = "taken over from a worker that stopped while publishing"
+            elif row.submit_started_at is not None and row.request_id is None:
                 # The last worker died inside a paid call: it may have been taken and charged.
                 if row.name in MEDIA_STEPS:  # never submitted blindly again: the reviewer asks for a new one
                     row.error = (f"outcome unknown: the worker stopped while submitting; may have been charged "
@@ -313,6 +368,9 @@ class Runner:
             work = self.works(row.name, persona, chosen, post_id)
         except BeatdeskError as err:  # no key, an unknown model: the item fails with the reason
             step_rows.claim(row, worker=me, provider=row.provider, model=row.model, now=utcnow(), zone=persona.timezone)
+            if is_publish(row.name):  # a channel without a publisher: that channel fails, the others go on
+                self._end_publish(session, post, row, StepStatus.failed, one_line(err))
+                return self._hand_on(session, post, through=through)
             step_rows.abandon(session, row, reason=one_line(err))
             self._end_post(session, post, failed=f"{row.name} failed: {one_line(err)}")
             return Next.settled
@@ -320,6 +378,7 @@ class Runner:
         # reservation booked above), reserves now.
         reserve = row.status == StepStatus.queued or not row.reserved_usd
         step_rows.claim(row, worker=me, provider=work.provider, model=work.model, now=utcnow(), zone=persona.timezone)
+        row.retry_at = None
         if not moved:  # seen moving (a move above touched it): the reconciler leaves a post alone while it moves
             self._touch(session, post_id)
         estimate = work.estimate(post, persona) if reserve else ZERO
@@ -372,6 +431,11 @@ class Runner:
             if outcome.draft is not None:
                 repo.save_draft(session, post_id=claimed.post.id, draft=outcome.draft, checks=outcome.checks,
                                 plan=claimed.post.plan)  # fmt: skip
+            if outcome.posted is not None:
+                repo.add_publication(session, post_id=post.id, channel=channel_of(claimed.name),
+                                     remote_id=outcome.posted.remote_id, url=outcome.posted.url)  # fmt: skip
+                notify.credentials_accepted_on_commit(session, persona=post.persona, channel=channel_of(claimed.name),
+                                                      store=self.store)  # fmt: skip
             return self._hand_on(session, _left_by(claimed, outcome), through=through_here)
 
         through_here = through
@@ -401,12 +465,167 @@ class Runner:
             reason = prefix + one_line(err)
             if paid_call and told is None:
                 reason += f" (charged {format_usd(spent)} USD: the provider took the request)"
+            log.info("%s failed: %s", claimed.name, reason)
             step_rows.end(session, row, status=StepStatus.failed, cost_usd=row.cost_usd + spent,
                           latency_s=latency_s, error=reason)  # fmt: skip
             self._end_post(session, claimed.post, failed=f"{claimed.name} failed: {reason}")
             return Next.settled
 
         return self._in_transaction(record)
+
+    # --- publish steps: a channel's failure is that channel's, never the post's ---------------------
+
+    def queue_publishing(self, post_id: int, *, channels: dict[str, str | None]) -> bool:
+        """Queue a `publish_<channel>` step for each channel named, and take the post (approved -> scheduled):
+        one transaction. A channel named with a reason (not connected) gets its step ended blocked instead.
+        False when nothing was queued (the post was not approved: another sweep took it)."""
+        with self.store.session() as session:
+            post = repo.get_post(session, post_id, with_history=False, lock=True)
+            if post.status is not PostStatus.approved:
+                return False
+            queued = False
+            for channel, blocked in channels.items():
+                if step_rows.open_step_named(session, post_id=post_id, name=step_name(channel)) is not None:
+                    queued = True
+                    continue
+                row = step_rows.new_step(session, batch_id=post.batch_id, persona=post.persona, post_id=post_id,
+                                         name=step_name(channel), provider=channel)  # fmt: skip
+                if blocked is None:
+                    queued = True
+                else:
+                    self._end_publish(session, post, row, StepStatus.blocked, blocked)
+            if queued:
+                repo.transition(session, post_id=post_id, to=PUBLISHING, actor="publisher", action="publishing")
+            else:
+                self._settle_publishing(session, post_id)
+            return queued
+
+    def retry_publish(self, post_id: int, *, channel: str, actor: str) -> None:
+        """A person asks for the channel again now (fresh credentials, a server back): its step queued for now."""
+        with self.store.session() as session:
+            post = self._publishable(session, post_id, channel)
+            row = step_rows.open_step_named(session, post_id=post_id, name=step_name(channel))
+            if row is None:
+                step_rows.new_step(session, batch_id=post.batch_id, persona=post.persona, post_id=post_id,
+                                   name=step_name(channel), provider=channel)  # fmt: skip
+            elif row.status == StepStatus.queued:
+                row.retry_at = None
+            repo.log_event(session, post_id=post_id, actor=actor, action="publish_retry", note=channel)
+            if post.status is PostStatus.approved:
+                repo.transition(session, post_id=post_id, to=PUBLISHING, actor=actor, action="publishing")
+
+    def skip_publish(self, post_id: int, *, channel: str, actor: str) -> None:
+        """A person gives the channel up for this post: its step ends skipped; the post is published once every
+        other channel is out."""
+        with self.store.session() as session:
+            post = self._publishable(session, post_id, channel)
+            row = step_rows.open_step_named(session, post_id=post_id, name=step_name(channel))
+            if row is not None and row.status == StepStatus.running and self._alive(row):
+                raise BeatdeskError(f"post {post_id} is being published on {channel} now; try again in a minute")
+            if row is None:
+                row = step_rows.new_step(session, batch_id=post.batch_id, persona=post.persona, post_id=post_id,
+                                         name=step_name(channel), provider=channel)  # fmt: skip
+            step_rows.end(session, row, status=StepStatus.skipped, cost_usd=row.cost_usd, error=f"skipped by {actor}")
+            row.retry_at = None
+            repo.log_event(session, post_id=post_id, actor=actor, action="publish_skip", note=channel)
+            if step_rows.next_open_step(session, post_id=post_id) is None:
+                self._settle_publishing(session, post_id)
+
+    def _publishable(self, session: Session, post_id: int, channel: str) -> Post:
+        post = repo.get_post(session, post_id, with_history=False, lock=True)
+        if post.status not in (PostStatus.approved, PUBLISHING):
+            raise BeatdeskError(f"post {post_id} is {post.status}; only an approved post is published")
+        if channel not in {c.name for c in load_persona(self.home, post.persona).channels}:
+            raise BeatdeskError(f"persona {post.persona} has no channel {channel!r}")
+        if any(s.name == step_name(channel) and s.status is StepStatus.done for s in post.steps):
+            raise BeatdeskError(f"post {post_id} is already out on {channel}")
+        return post
+
+    def _park(self, claimed: _Claimed, err: BaseException, *, latency_s: float, through: bool) -> _Claimed | Next:
+        """A transient failure: the step waits, queued, until its next try (Retry-After, else a growing
+        backoff); past the deadline after the channel's slot it is given up. Then the next channel."""
+        now, reason, channel = utcnow(), one_line(err), channel_of(claimed.name)
+        late_s = (now - self._channel_due(claimed.post, claimed.persona, channel, now)).total_seconds()
+
+        def record(session: Session) -> _Claimed | Next:
+            row = step_rows.step(session, claimed.step_id, lock=True)
+            if late_s >= self.publish_give_up_after_s:
+                gave_up = f"given up {late_s / 3600:.1f} h after its slot: {reason}"
+                self._end_publish(session, claimed.post, row, StepStatus.failed, gave_up, latency_s=latency_s)
+            else:
+                wait = getattr(err, "retry_after_s", None) or publish_backoff(row.attempts)
+                row.status, row.retry_at, row.error = StepStatus.queued, now + timedelta(seconds=wait), reason
+                row.beat_at, row.latency_s = None, latency_s
+                row.reserved_usd = ZERO  # a queued step holds nothing: it reserves again when taken up
+                repo.log_event(session, post_id=claimed.post.id, actor="publisher", action="publish_retry_later",
+                               note=f"{channel}: retrying at {row.retry_at:%Y-%m-%d %H:%M} UTC: {reason}")  # fmt: skip
+            return self._hand_on(session, claimed.post, through=through)
+
+        return self._in_transaction(record)
+
+    def _publish_ended(
+        self, claimed: _Claimed, status: StepStatus, reason: str, *, latency_s: float, through: bool
+    ) -> _Claimed | Next:
+        def record(session: Session) -> _Claimed | Next:
+            row = step_rows.step(session, claimed.step_id, lock=True)
+            self._end_publish(session, claimed.post, row, status, reason, latency_s=latency_s)
+            return self._hand_on(session, claimed.post, through=through)
+
+        return self._in_transaction(record)
+
+    def _end_publish(
+        self,
+        session: Session,
+        post: Post,
+        row: StepRow,
+        status: StepStatus,
+        reason: str,
+        *,
+        latency_s: float | None = None,
+    ) -> None:
+        """A publish step ends blocked (credentials refused or not set) or failed (refused, or given up): the one
+        place where a publication stops for a person, e.g. to be announced."""
+        step_rows.end(session, row, status=status, cost_usd=row.cost_usd, latency_s=latency_s, error=reason)
+        row.retry_at = None
+        repo.log_event(session, post_id=post.id, actor="publisher", action=f"publish_{status}",
+                       note=f"{channel_of(row.name)}: {reason}")  # fmt: skip
+        refused = status is StepStatus.blocked and not reason.startswith("not connected")
+        notify.publication_problem_on_commit(
+            session, post_id=post.id, persona=post.persona, channel=channel_of(row.name), reason=reason,
+            given_up=status is StepStatus.failed and reason.startswith("given up"), credentials=refused,
+            store=self.store,
+        )  # fmt: skip
+
+    def _settle_publishing(self, session: Session, post_id: int) -> None:
+        """No channel left to try now: published once every channel is out (or skipped); back to approved
+        while one is blocked, failed or not yet due; still the runner's while one waits to be tried again."""
+        self._touch(session, post_id)
+        if step_rows.waiting_steps(session, post_id=post_id):
+            return
+        post = repo.get_post(session, post_id)
+        try:
+            states = channel_states(post, load_persona(self.home, post.persona), now=utcnow())
+        except BeatdeskError as err:
+            repo.transition(session, post_id=post_id, to=PostStatus.approved, actor="publisher",
+                            action="publish_partly", note=one_line(err))  # fmt: skip
+            return
+        if all_out(states):
+            repo.transition(session, post_id=post_id, to=PostStatus.published, actor="publisher", action="publish")
+        elif post.status is PUBLISHING:
+            where = ", ".join(f"{s.channel.name}: {s.status}" for s in states)
+            repo.transition(session, post_id=post_id, to=PostStatus.approved, actor="publisher",
+                            action="publish_partly", note=where)  # fmt: skip
+
+    @staticmethod
+    def _channel_due(post: Post, persona: Persona, channel: str, now: datetime) -> datetime:
+        """When the post was due on `channel`: its slot, or the channel's own posting time after it."""
+        found = next((c for c in persona.channels if c.name == channel), None)
+        if post.slot_at is None or found is None:
+            return post.slot_at or now
+        try:
+            return channel_time(persona, found, post.slot_at)
+        except BeatdeskError:
+            return post.slot_at
 
     def _hand_on(self, session: Session, post: Post, *, through: bool = False) -> _Claimed | Next:
         """After a step: another to do (moving drafting -> rendering), or the post goes to review. `through`:
@@ -427,9 +646,13 @@ class Runner:
     def _end_post(self, session: Session, post: Post, *, failed: str | None = None) -> None:
         if failed is not None:
             repo.fail_post(session, post_id=post.id, actor="runner", reason=failed)
+        elif post.status is PUBLISHING:
+            self._settle_publishing(session, post.id)
+            return
         else:
             repo.transition(session, post_id=post.id, to=PostStatus.in_review, actor="runner", action="rendered")
-        repo.finish_batch_if_done(session, batch_id=post.batch_id)
+        if repo.finish_batch_if_done(session, batch_id=post.batch_id):
+            notify.batch_ready_on_commit(session, batch_id=post.batch_id, persona=post.persona, store=self.store)
 
     def _alive(self, row: StepRow) -> bool:
         """Whether a worker is on the running step: this process (a sibling thread), or one whose beat is fresh."""
@@ -497,7 +720,8 @@ class Runner:
             started = time.perf_counter()
             call = Call(self.store, row_id, None)
             try:
-                planned = planning.plan(batch, persona, call)
+                with logs.step_context(batch_id=batch_id, step_id=row_id, step=PLAN):
+                    planned = planning.plan(batch, persona, call)
                 if len(planned.plans) != batch.spec.total:
                     raise BeatdeskError(
                         f"planned {len(planned.plans)} of {batch.spec.total} items"
@@ -649,6 +873,11 @@ def _joined(*parts: str | None) -> str | None:
     return text or None
 
 
+def publish_backoff(attempts: int) -> float:
+    """How long a publish step waits after its `attempts`-th transient failure: 1, 2, 4 ... 60 minutes."""
+    return min(3600.0, 60.0 * 2 ** max(attempts - 1, 0))
+
+
 def backoff(tries: int) -> float:
     """Exponential backoff with full jitter, capped at a minute."""
     return random.uniform(0, min(60.0, 0.5 * 2**tries))
@@ -671,45 +900,3 @@ def _retry_store(action: Callable[[], T]) -> T:
         wait=wait_exponential_jitter(multiplier=0.2, max=5),
         reraise=True,
     )(action)()
-
-
-@contextmanager
-def record_step(
-    store: Store, *, post_id: int, name: str, provider: str, model: str, transient: tuple[type[BaseException], ...] = ()
-) -> Iterator[StepRecord]:
-    """A step done inside the block, for work the publisher drives itself (one per channel): started
-    before, ended done or failed after, with what it cost. A `transient` error leaves it open for the
-    next attempt, which takes the same row up again."""
-    with store.session() as session:
-        post = session.get(PostRow, post_id)
-        if post is None:
-            raise repo.NotFoundError(f"no post with id {post_id}")
-        row = step_rows.open_step_named(session, post_id=post_id, name=name) or step_rows.new_step(
-            session, batch_id=post.batch_id, persona=post.persona, post_id=post_id, name=name
-        )
-        step_rows.claim(row, worker=heartbeat.worker_name(), provider=provider, model=model, now=utcnow())
-        record = StepRecord(step_id=row.id)
-    started = time.perf_counter()
-    try:
-        yield record
-    except transient as err:
-        with store.session() as session:
-            step_rows.set_columns(session, step_id=record.step_id, error=f"will retry: {one_line(err)}")
-        raise
-    except Exception as err:
-        with store.session() as session:
-            row = step_rows.step(session, record.step_id, lock=True)
-            step_rows.end(session, row, status=StepStatus.failed, cost_usd=record.cost_usd,
-                          latency_s=time.perf_counter() - started, error=one_line(err))  # fmt: skip
-        raise
-    with store.session() as session:
-        row = step_rows.step(session, record.step_id, lock=True)
-        step_rows.end(session, row, status=StepStatus.done, cost_usd=record.cost_usd,
-                      latency_s=time.perf_counter() - started, detail=record.detail)  # fmt: skip
-
-
-@dataclass
-class StepRecord:
-    step_id: int
-    cost_usd: Decimal = ZERO
-    detail: str | None = None

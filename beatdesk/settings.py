@@ -6,7 +6,7 @@ import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -15,9 +15,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from beatdesk.errors import ConfigError, describe_validation_error
+from beatdesk.notify.urls import shape_problem, split_urls
+from beatdesk.notify.urls import shown as shown_url
 from beatdesk.strength import MAKE_SECRET, secret_problem
 
 DEFAULT_SOURCE_MAX_BYTES = 1_000_000
+DEFAULT_DESK_PORT = 8000
 
 
 class Settings(BaseSettings):
@@ -44,7 +47,8 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=3, ge=0, le=10)
     """Retries with backoff on 429, 5xx and timeouts, done by the provider's client."""
     llm_requests_per_second: float | None = Field(default=None, gt=0)
-    """Client-side rate limit for model calls, per process; unset means none."""
+    """Client-side rate limit for model calls; counted in the broker's Redis when there is one (shared by every
+    worker on it), else per process; unset means none."""
     llm_cache: bool = False
     """Keep model replies in the store, so an identical re-draft costs nothing."""
     fal_url: str = "https://queue.fal.run/"
@@ -64,6 +68,12 @@ class Settings(BaseSettings):
     """How long `batch run` waits for workers before it returns."""
     scheduler_tick_s: float = Field(default=60, ge=1, le=3600)
     """How often `beatdesk scheduler` makes due batches and publishes due posts."""
+    restart_backoff_s: float = Field(default=1, gt=0, le=600)
+    """`beatdesk up` starts a child that exited again after this; doubled on each exit in a row."""
+    restart_backoff_max_s: float = Field(default=30, gt=0, le=3600)
+    """The longest `beatdesk up` waits before starting a child again."""
+    restart_reset_after_s: float = Field(default=60, gt=0, le=86400)
+    """A child that ran this long before it exited is started again after the first wait."""
     worker_stale_after_s: float = Field(default=30, ge=1, le=3600)
     """A worker that has not said it is alive for this long is taken for dead: its steps are taken over."""
     reconcile_every_s: float = Field(default=10, ge=0.2, le=3600)
@@ -78,8 +88,33 @@ class Settings(BaseSettings):
     """How long fetching one source URL may take in all (redirects included), however the server trickles."""
     publish_timeout_s: float = Field(default=60, gt=0, le=3600)
     """How long one call to a channel's or a metrics API may take in all (an upload included)."""
+    publish_give_up_after_s: float = Field(default=6 * 3600, ge=60, le=30 * 86400)
+    """A channel still failing transiently (refused connection, 5xx, timeout) this long after its slot is given up."""
+    fal_download_max_bytes: int = Field(default=500_000_000, ge=1)
+    """The largest media file a fal render may download (an image, a video), in bytes."""
+    fal_download_timeout_s: float = Field(default=300, gt=0, le=7200)
+    """How long downloading one fal result file may take in all, however the server trickles."""
+    log_format: Literal["text", "json"] = "text"
+    """Log lines of the worker, scheduler and desk: plain text, or one JSON object a line."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     allow_private_urls: bool = False
     """Let source URLs and channels reach loopback, private and link-local addresses (an intranet, tests)."""
+    notify_urls: str | None = None
+    """Apprise URLs (space or comma separated) told what needs a person: a batch ready, a publication blocked,
+    credentials refused, a budget near its end, no live worker. A persona's `notify` list adds its own."""
+    public_url: str | None = None
+    """The desk's address as people reach it (https://desk.example.com), for links in notifications; unset:
+    the address `beatdesk up` or `serve` listens on."""
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("home", mode="before")
     @classmethod
@@ -115,7 +150,15 @@ class Settings(BaseSettings):
             )
         return url or None
 
-    @field_validator("llm_base_url", "fal_url")
+    @field_validator("notify_urls")
+    @classmethod
+    def _notify_urls(cls, text: str | None) -> str | None:
+        problem = shape_problem(split_urls(text))
+        if problem:
+            raise ValueError(problem)
+        return text or None
+
+    @field_validator("llm_base_url", "fal_url", "public_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
         if url is None:
@@ -132,6 +175,15 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'beatdesk.db'}"
+
+    @property
+    def notify_url_list(self) -> tuple[str, ...]:
+        return split_urls(self.notify_urls)
+
+    @property
+    def desk_url(self) -> str:
+        """Where links in notifications point: BEATDESK_PUBLIC_URL, else the desk's default address."""
+        return (self.public_url or f"http://127.0.0.1:{DEFAULT_DESK_PORT}").rstrip("/")
 
     @property
     def in_process(self) -> bool:
@@ -187,6 +239,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 value = "********"
+            elif name == "notify_urls" and value:  # Apprise URLs carry their tokens in hosts and paths
+                value = " ".join(shown_url(url) for url in split_urls(value))
             elif name.endswith("_url") and value:
                 value = _without_password(value)
             shown[name] = str(value) if isinstance(value, Path) else value
@@ -195,7 +249,7 @@ class Settings(BaseSettings):
         return shown
 
 
-_SECRETS = ("fal_key", "llm_api_key", "secret_key")
+_SECRETS = ("fal_key", "llm_api_key", "secret_key", "notify_urls")
 
 
 def _without_password(url: str) -> str:

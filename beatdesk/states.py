@@ -13,8 +13,8 @@ ALLOWED: dict[S, frozenset[S]] = {
     S.approved: frozenset({S.scheduled, S.in_review, S.published, S.failed}),
     S.scheduled: frozenset({S.published, S.approved, S.failed}),
     S.published: frozenset(),
-    # A reviewer can send an ended post back: redraft or rerender.
-    S.rejected: frozenset({S.drafting, S.rendering}),
+    # A reviewer can send an ended post back: redraft or rerender; a rejection can be reopened (or undone).
+    S.rejected: frozenset({S.drafting, S.rendering, S.in_review}),
     S.failed: frozenset({S.drafting, S.rendering}),
 }
 

@@ -6,10 +6,12 @@ import functools
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -21,10 +23,10 @@ from beatdesk_cli.terminal import TerminalConsole
 
 if TYPE_CHECKING:  # the commands import what they use, so `--help` and `queue list` start in a blink
     from beatdesk.models import Post
+    from beatdesk.publishing import ChannelState
     from beatdesk.rescheduling import Placement
     from beatdesk.settings import Settings
     from beatdesk.store import Store
-    from publishers.stage import ChannelState
 
 app = typer.Typer(help="beatdesk: an editorial pipeline for explainer posts.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
@@ -37,12 +39,16 @@ tokens_app = typer.Typer(help="API tokens: list and revoke (`users token NAME` m
 publish_app = typer.Typer(help="Publishing approved posts.", no_args_is_help=True)
 schedule_app = typer.Typer(help="What goes out when.", no_args_is_help=True)
 sources_app = typer.Typer(help="A persona's sources: notes, digests and feeds.", no_args_is_help=True)
+notify_app = typer.Typer(help="Notifications through Apprise URLs (BEATDESK_NOTIFY_URLS, a persona's notify).",
+                         no_args_is_help=True)  # fmt: skip
+db_app = typer.Typer(help="The store: migrate, copy to another database, dump and restore.", no_args_is_help=True)
 metrics_app = typer.Typer(
     help="Engagement: what the audience did with what went out. Alone: the rankings (`metrics report`).",
     invoke_without_command=True,
 )
 for sub, name in (
     (metrics_app, "metrics"),
+    (notify_app, "notify"),
     (users_app, "users"),
     (tokens_app, "tokens"),
     (publish_app, "publish"),
@@ -53,9 +59,13 @@ for sub, name in (
     (queue_app, "queue"),
     (post_app, "post"),
     (review_app, "review"),
+    (db_app, "db"),
 ):
     app.add_typer(sub, name=name)
 
+SupervisedFlag = Annotated[
+    bool, typer.Option("--supervised", hidden=True, help="Started by `beatdesk up`, which says what is not connected.")
+]
 console = TerminalConsole()
 errors = TerminalConsole(stderr=True)
 """Everything the commands print goes through these two: no markup is read, control sequences never pass."""
@@ -127,9 +137,17 @@ def _store(settings: Settings) -> Store:
     from sqlalchemy.exc import DatabaseError
 
     from beatdesk.errors import ConfigError
+    from beatdesk.logs import configure_logging
     from beatdesk.store import open_store
 
+    configure_logging(settings, explicit_only=True)  # a one-shot command logs only when asked to
     if settings.database_url is None:
+        if "home" not in settings.model_fields_set and not settings.home.exists():
+            # Run in the wrong folder, a command would otherwise make an empty home there and report it empty.
+            raise ConfigError(
+                f"no beatdesk home here ({settings.home}): run this where you ran `beatdesk init`, "
+                "set BEATDESK_HOME to your home, or run `beatdesk init` to start one here"
+            )
         settings.check_home()
     try:
         return open_store(settings.effective_database_url)
@@ -537,6 +555,64 @@ def post_rerender(
     _print_decision(_store(settings), post_id, as_json)
 
 
+@post_app.command("edit")
+@edge
+def post_edit(
+    post_id: StoredPostId,
+    title: Annotated[str | None, typer.Option(help="The draft's title.", show_default=False)] = None,
+    body: Annotated[str | None, typer.Option(help="The draft's body (hero_text).", show_default=False)] = None,
+    caption: Annotated[
+        str | None, typer.Option(help="The caption, without its hashtag line.", show_default=False)
+    ] = None,
+    hashtags: Annotated[
+        str | None, typer.Option(help="The hashtags, space-separated; the caption ends on them.", show_default=False)
+    ] = None,
+    alt_text: Annotated[
+        str | None, typer.Option(help="What the media shows, for people who cannot see it.", show_default=False)
+    ] = None,
+    channel: Annotated[
+        str | None, typer.Option(help="The channel --text, --first-comment and --reset apply to.", show_default=False)
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option(help="This channel's own text, in place of the generated one.", show_default=False)
+    ] = None,
+    first_comment: Annotated[
+        str | None, typer.Option(help='Posted once after the post on this channel ("" removes it).', show_default=False)
+    ] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="This channel's text back to the generated one.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Edit a post in review: its draft, or one channel's own text and first comment; the checks run again."""
+    from beatdesk.settings import get_settings
+    from publishers.versions import ChannelEdit
+    from workers.editing import edit_post
+
+    if channel is None and (text is not None or first_comment is not None or reset):
+        raise BeatdeskError("--text, --first-comment and --reset need --channel NAME: the channel they are for")
+    if reset and text is not None:
+        raise BeatdeskError("give --text or --reset, not both")
+    fields = {"title": title, "body": body, "caption": caption, "hashtags": hashtags, "alt_text": alt_text}
+    edits = {channel: ChannelEdit(text="" if reset else text, first_comment=first_comment)} if channel else {}
+    if not edits and all(value is None for value in fields.values()):
+        raise BeatdeskError("nothing to change: give --title, --body, --caption, --hashtags, --alt-text, "
+                            "or --channel NAME with --text, --first-comment or --reset")  # fmt: skip
+    settings = get_settings()
+    store = _store(settings)
+    with store.session() as session:
+        done = edit_post(session, post_id=post_id, home=settings.home, actor=_actor(), fields=fields, channels=edits)
+    failing = [f"{c.name}: {c.detail}" for c in done.checks if c.level == "fail"]
+    if as_json:
+        from beatdesk_cli.show import print_json
+
+        print_json({"id": post_id, "changed": done.fields, "channels": done.channels,
+                    "checks": [c.model_dump() for c in done.checks]})  # fmt: skip
+        return
+    said = ([f"changed {', '.join(done.fields)}"] if done.fields else []) + done.channels
+    console.print(f"post {post_id}: {'; '.join(said) or 'nothing changed'}", highlight=False)
+    for line in failing:
+        console.print(f"  check fails: {line}", highlight=False)
+
+
 @post_app.command("move")
 @edge
 def post_move(
@@ -639,6 +715,19 @@ def review_reject(
     _print_decision(store, post_id, as_json)
 
 
+@review_app.command("reopen")
+@edge
+def review_reopen(post_id: StoredPostId, as_json: JsonFlag = False) -> None:
+    """Put a rejected post back in review (kept in its audit log)."""
+    from beatdesk.review import reopen
+    from beatdesk.settings import get_settings
+
+    store = _store(get_settings())
+    with store.session() as session:
+        reopen(session, post_id=post_id, actor=_actor())
+    _print_decision(store, post_id, as_json)
+
+
 def _since_utc(since: str | None) -> datetime | None:
     """`--since` as an aware UTC time (UTC when it names no zone), or a one-line error."""
     from beatdesk.review import parse_time
@@ -663,7 +752,7 @@ def evals_command(
     from beatdesk.evals import evals
     from beatdesk.personas import load_persona
     from beatdesk.settings import get_settings
-    from beatdesk_cli.show import evals_table, print_json
+    from beatdesk_cli.show import print_evals, print_json
 
     settings = get_settings()
     key = load_persona(settings.home, persona).key if persona else None
@@ -673,7 +762,7 @@ def evals_command(
     if as_json:
         print_json([s.as_json() for s in standings])
     else:
-        console.print(evals_table(standings))
+        print_evals(console, standings)
 
 
 MetricsPersona = Annotated[str | None, typer.Option(help="Only this persona's posts.")]
@@ -757,10 +846,11 @@ def _print_decision(store: Store, post_id: int, as_json: bool) -> None:
 @edge
 def worker(
     concurrency: Annotated[int | None, typer.Option(help="Processes (default BEATDESK_WORKER_CONCURRENCY).")] = None,
-    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    loglevel: Annotated[str | None, typer.Option(help="Log level (default BEATDESK_LOG_LEVEL).")] = None,
     pool: Annotated[
         WorkerPool, typer.Option(help="prefork (processes) or threads: renders wait on the network, threads hold many.")
     ] = WorkerPool.prefork,
+    supervised: SupervisedFlag = False,
 ) -> None:
     """Run a Celery worker on BEATDESK_BROKER_URL."""
     from beatdesk.settings import get_settings
@@ -771,16 +861,18 @@ def worker(
         raise BeatdeskError("BEATDESK_BROKER_URL is not set; a worker needs a broker such as redis://127.0.0.1:6379/0")
     celery_app = configure(settings)
     check_broker(settings)
-    _check_channels(settings)
+    if not supervised:
+        _say_not_connected(settings)
     _store(settings)  # migrated and reachable before any task arrives
     celery_app.worker_main(
         [
             "worker",
             f"--concurrency={concurrency or settings.worker_concurrency}",
-            f"--loglevel={loglevel}",
+            f"--loglevel={loglevel or settings.log_level}",
             f"--pool={pool.value}",
             f"--hostname=beatdesk-{os.getpid()}@%h",
             "--without-mingle",  # mingling syncs revoked task ids, which beatdesk never uses: 1 s less per start
+            "--without-gossip",  # nothing here listens to it, and Celery's gossip fails loudly on a broker restart
         ]
     )
 
@@ -790,34 +882,60 @@ def worker(
 def scheduler(
     once: Annotated[bool, typer.Option("--once", help="One pass (due batches, due posts), then exit.")] = False,
     now: Annotated[str | None, typer.Option(help="With --once: act as if it were this ISO time.")] = None,
-    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    loglevel: Annotated[str | None, typer.Option(help="Log level (default BEATDESK_LOG_LEVEL).")] = None,
+    supervised: SupervisedFlag = False,
 ) -> None:
     """Make scheduled batches and publish due posts every minute: Celery beat on BEATDESK_BROKER_URL
     (one active however many run), or a loop in this process on the embedded default."""
+    from sqlalchemy.exc import DBAPIError
+
+    from beatdesk.outage import Outage
     from beatdesk.personas import known_personas, load_persona
     from beatdesk.settings import get_settings
-    from publishers.metrics.collect import BesidePublishing, collect_due
-    from publishers.stage import publish_due
+    from publishers.due import publish_due
+    from publishers.metrics.collect import BesidePublishing, Collected, collect_due
     from workers.app import check_broker, configure
     from workers.graph import start_scheduled_batches, wait_for_batch
     from workers.tasks import METRICS_EVERY_S
 
     settings = get_settings()
+    from beatdesk.logs import configure_logging
+
+    configure_logging(settings, level=loglevel)
     personas = [load_persona(settings.home, key) for key in known_personas(settings.home)]
-    _check_channels(settings)
+    if not supervised:
+        _say_not_connected(settings)
     store = _store(settings)
+    schedules = sum(len(p.schedule) for p in personas)
     if once or settings.in_process:
-        metrics = BesidePublishing(settings, every_s=METRICS_EVERY_S, report=lambda done: console.print(
-            f"metrics: {_collected_line(done)}", highlight=False))  # fmt: skip
+
+        def report(done: Collected) -> None:  # quiet when nothing was read
+            if done.readings or done.gone or done.failed:
+                console.print(f"metrics: {_collected_line(done)}", highlight=False)
+
+        metrics = BesidePublishing(settings, every_s=METRICS_EVERY_S, report=report)
+        store_away = Outage("store", lambda line: console.print(line, highlight=False, soft_wrap=True))
+        if not once:  # then quiet until something happens
+            console.print(f"every {settings.scheduler_tick_s:g}s: due batches and due posts; {schedules} schedule(s)")
         while True:
             when = _clock(now)
-            started = start_scheduled_batches(settings, now=when)
-            if settings.in_process:
-                for batch_id in started:
-                    wait_for_batch(settings, batch_id, timeout_s=settings.batch_timeout_s)
-            published = publish_due(store, home=settings.home, now=when)
-            console.print(f"{when:%Y-%m-%d %H:%M} UTC: {len(started)} batch(es) started, {len(published)} post(s) "
-                          f"published; {sum(len(p.schedule) for p in personas)} schedule(s)")  # fmt: skip
+            try:
+                started = start_scheduled_batches(settings, now=when)
+                if settings.in_process:
+                    for batch_id in started:
+                        wait_for_batch(settings, batch_id, timeout_s=settings.batch_timeout_s)
+                sweep = publish_due(store, home=settings.home, now=when)
+            except DBAPIError as err:  # the store is away: said once, tried again next tick
+                if once:
+                    raise
+                store_away.failed(err)
+                time.sleep(settings.scheduler_tick_s)
+                continue
+            store_away.worked()
+            if once or started or sweep.published:
+                console.print(f"{when:%Y-%m-%d %H:%M} UTC: {len(started)} batch(es) started, {len(sweep.published)} "
+                              f"post(s) published; {schedules} schedule(s)")  # fmt: skip
+            _print_troubles(sweep)
             if once:  # after publishing, never before it
                 console.print(f"metrics: {_collected_line(collect_due(settings, when))}", highlight=False)
                 return
@@ -827,8 +945,12 @@ def scheduler(
     check_broker(settings)
     for entry in ("publish-due", "run-schedules"):  # collect-metrics keeps its own pace
         celery_app.conf.beat_schedule[entry]["schedule"] = settings.scheduler_tick_s
-    celery_app.start(["beat", "--scheduler=workers.leader:LeaderScheduler", f"--loglevel={loglevel}",
-                      f"--schedule={settings.home / 'beat-schedule'}"])  # fmt: skip
+    # Beat's state file is per machine: homes shared over NFS would otherwise have two schedulers write one shelve.
+    import socket
+
+    schedule = settings.home / f"beat-schedule-{socket.gethostname()}"
+    celery_app.start(["beat", "--scheduler=workers.leader:LeaderScheduler",
+                      f"--loglevel={loglevel or settings.log_level}", f"--schedule={schedule}"])  # fmt: skip
 
 
 @app.command()
@@ -854,8 +976,12 @@ def serve(
     settings = get_settings()
     public = not is_loopback(host)
     desk = create_app(settings, public=public)  # which refuses a weak key, or none beyond loopback
-    uvicorn.run(desk, host=host, port=port, log_level="warning", proxy_headers=forwarded_allow_ips is not None,
-                forwarded_allow_ips=forwarded_allow_ips)  # fmt: skip
+    from beatdesk.logs import configure_logging
+
+    configure_logging(settings)
+    # log_config=None: uvicorn's lines go through the root handler (BEATDESK_LOG_FORMAT); requests are not logged.
+    uvicorn.run(desk, host=host, port=port, log_config=None, log_level="warning",
+                proxy_headers=forwarded_allow_ips is not None, forwarded_allow_ips=forwarded_allow_ips)  # fmt: skip
 
 
 @app.command()
@@ -868,12 +994,13 @@ def up(
 ) -> None:
     """Run the desk for a team: serve, the scheduler and (with BEATDESK_BROKER_URL) a worker; Ctrl-C stops all."""
     from beatdesk.settings import get_settings
-    from beatdesk_cli.up import Supervisor, desk_children
+    from beatdesk_cli.up import Backoff, Supervisor, check_port_free, desk_children
 
     settings = get_settings()
     _check_host(host, settings)
+    check_port_free(host, port)
     _store(settings)  # migrated once here, before three processes open it
-    _check_channels(settings)
+    _say_not_connected(settings)
     if not settings.in_process:
         from workers.app import check_broker, configure
 
@@ -885,7 +1012,9 @@ def up(
     mode = "in-process tasks" if settings.in_process else "Celery workers"
     banner = f"beatdesk up: review desk on http://{host}:{port}, {mode}; Ctrl-C stops everything"
     errors.print(banner, highlight=False, soft_wrap=True)
-    raise typer.Exit(Supervisor(children).run())
+    backoff = Backoff(first_s=settings.restart_backoff_s, max_s=settings.restart_backoff_max_s,
+                      reset_after_s=settings.restart_reset_after_s)  # fmt: skip
+    raise typer.Exit(Supervisor(children, backoff=backoff).run())
 
 
 @users_app.command("add")
@@ -919,22 +1048,35 @@ def publish_due_now(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Publish every approved post whose slot has come, to each of its persona's channels, once."""
+    """Publish every approved post whose slot has come, to each of its persona's channels, once; exit 1 when a
+    due channel failed or is blocked (each printed with its reason and next try)."""
     from beatdesk.settings import get_settings
     from beatdesk_cli.show import print_json
-    from publishers.stage import publish_due
+    from publishers.due import publish_due
 
     settings = get_settings()
     when = _clock(now)
-    _check_channels(settings)
+    _check_personas(settings)  # a broken persona file is said here; a channel without credentials is not
     # By hand, channels blocked by an earlier refusal are tried again (someone fixed the credentials).
-    published = publish_due(_store(settings), home=settings.home, now=when, retry_blocked=True)
+    sweep = publish_due(_store(settings), home=settings.home, now=when, retry_blocked=True)
     if as_json:
-        print_json({"published": published})
+        print_json(sweep.as_json())
     else:
+        published = sweep.published
         console.print(
             f"{len(published)} post(s) published" + (f": {', '.join(map(str, published))}" if published else "")
         )
+        _print_troubles(sweep)
+    if not sweep.ok:
+        raise typer.Exit(1)
+
+
+def _print_troubles(sweep: Any) -> None:
+    """One line per due channel that did not go out: post, channel, status, reason, next try."""
+    for trouble in sweep.troubles():
+        colour = "yellow" if trouble.state.status == "retrying" else "red"
+        errors.print(Text.assemble((f"post {trouble.post_id} {trouble.state.channel.name}:", colour), " ",
+                                   trouble.state.line()), highlight=False, soft_wrap=True)  # fmt: skip
 
 
 @metrics_app.command("collect")
@@ -989,12 +1131,21 @@ def _clock(now: str | None) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _check_channels(settings: Settings) -> None:
-    """Every persona's channels have their credentials: said at start-up, not at post time."""
+def _check_personas(settings: Settings) -> None:
     from beatdesk.personas import known_personas, load_persona
-    from publishers.credentials import check_channels
 
-    check_channels([load_persona(settings.home, key) for key in known_personas(settings.home)], settings.home)
+    for key in known_personas(settings.home):
+        load_persona(settings.home, key)
+
+
+def _say_not_connected(settings: Settings) -> None:
+    """A channel without its credentials is said once, on stderr, and skipped: the desk and the rest go on."""
+    from beatdesk.personas import known_personas, load_persona
+    from publishers.credentials import not_connected
+
+    personas = [load_persona(settings.home, key) for key in known_personas(settings.home)]
+    for line in not_connected(personas, settings.home):
+        errors.print(line, highlight=False, soft_wrap=True)
 
 
 @schedule_app.command("show")
@@ -1006,10 +1157,10 @@ def schedule_show(
     from rich.table import Table
 
     from beatdesk.personas import load_persona
+    from beatdesk.publishing import channel_states
     from beatdesk.settings import get_settings
     from beatdesk.store import repo
     from beatdesk_cli.show import post_summary, print_json
-    from publishers.stage import channel_states
 
     settings = get_settings()
     key = load_persona(settings.home, persona).key if persona else None
@@ -1020,8 +1171,7 @@ def schedule_show(
     if as_json:
         print_json([post_summary(p) | {
             "slot_at": p.slot_at.isoformat() if p.slot_at else None,
-            "channels": [{"channel": s.channel.name, "at": s.due_at.isoformat(), "status": s.status,
-                          "reason": s.reason} for s in states],
+            "channels": [s.as_json() for s in states],
         } for p, states in rows])  # fmt: skip
         return
     table = Table("slot (UTC)", "id", "persona", "format", "title", "channels", title=f"{len(posts)} scheduled",
@@ -1035,7 +1185,7 @@ def schedule_show(
 
 def _channel_cell(state: ChannelState, slot_at: datetime | None) -> str:
     at = f" {state.due_at:%H:%M}" if state.due_at != slot_at else ""  # a channel with its own posting times
-    return state.channel.name + at + (f" ({state.status})" if state.status not in ("due", "waiting") else "")
+    return state.channel.name + at + (f" ({state.line()})" if state.status not in ("due", "waiting") else "")
 
 
 class TokenScope(StrEnum):
@@ -1244,6 +1394,121 @@ def audit(as_json: JsonFlag = False) -> None:
         raise typer.Exit(1)
 
 
+@db_app.command("migrate")
+@edge
+def db_migrate() -> None:
+    """Bring the store (BEATDESK_DATABASE_URL or the home's SQLite file) to the newest schema."""
+    from beatdesk.settings import get_settings
+    from beatdesk.transfer import shown_url
+
+    settings = get_settings()
+    _store(settings)
+    console.print(f"{shown_url(settings.effective_database_url)} is at the newest schema", highlight=False)
+
+
+@db_app.command("copy")
+@edge
+def db_copy(
+    to: Annotated[str, typer.Option("--to", help="An empty database: postgresql://… or sqlite:///path.db.")],
+) -> None:
+    """Copy every table of the store into an empty database, ids kept, checked by counts and audit."""
+    from beatdesk.settings import get_settings
+    from beatdesk.transfer import copy_store
+
+    source = get_settings().effective_database_url
+    with _transfer_progress("copying") as on_rows:
+        filled = copy_store(source, to, on_rows=on_rows)
+    _print_filled(filled, to)
+
+
+@db_app.command("dump")
+@edge
+def db_dump(
+    file: Annotated[Path, typer.Argument(help="The archive to write (a zip of JSON lines per table).")],
+) -> None:
+    """Write the whole store to one portable file, with its schema revision and row counts."""
+    from beatdesk.archive import dump
+    from beatdesk.settings import get_settings
+
+    with _transfer_progress("dumping") as on_rows:
+        counts = dump(get_settings().effective_database_url, file, on_rows=on_rows)
+    console.print(f"{sum(counts.values())} rows in {len(counts)} tables written to {file}", highlight=False)
+
+
+@db_app.command("restore")
+@edge
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="An archive written by `beatdesk db dump`.")],
+    to: Annotated[str | None, typer.Option("--to", help="The empty database to fill (default: the store).")] = None,
+) -> None:
+    """Fill an empty store from a dump of the same schema revision, checked by counts and audit."""
+    from beatdesk.archive import restore
+    from beatdesk.settings import get_settings
+
+    settings = get_settings()
+    target = to or settings.effective_database_url
+    if to is None and settings.database_url is None:
+        settings.check_home()
+    with _transfer_progress("restoring") as on_rows:
+        filled = restore(file, target, on_rows=on_rows)
+    _print_filled(filled, target)
+
+
+@contextmanager
+def _transfer_progress(verb: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar of rows on stderr, gone when the work ends."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn(verb), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("rows"), TimeElapsedColumn())  # fmt: skip
+    # Only on a terminal: elsewhere the finished bar would leave a blank line before a refusal's one line.
+    with Progress(*columns, console=errors, transient=True, disable=not errors.is_terminal) as progress:
+        task = progress.add_task("", total=None)
+        yield lambda table, done, total: progress.update(task, description=table, completed=done, total=total)
+
+
+def _print_filled(filled: Any, url: str) -> None:
+    from beatdesk.transfer import shown_url
+
+    rows = sum(filled.counts.values())
+    console.print(f"{rows} rows in {len(filled.counts)} tables, counts equal; "
+                  f"audit: {filled.audit.steps} steps, {filled.audit.posts} posts, {filled.audit.batches} batches",
+                  highlight=False)  # fmt: skip
+    for finding in filled.inherited:
+        console.print(Text.assemble(("!", "yellow"), " already in the source: ", finding), highlight=False)
+    console.print(f"to use it: BEATDESK_DATABASE_URL={shown_url(url)}", highlight=False)
+
+
+@notify_app.command("test")
+@edge
+def notify_test(as_json: JsonFlag = False) -> None:
+    """Send a test message to every configured URL and say, per URL, whether it went; exit 1 if any failed."""
+    from beatdesk.errors import ConfigError
+    from beatdesk.notify.probe import configured_urls, send_test
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json
+
+    settings = get_settings()
+    targets, problems = configured_urls(urls=settings.notify_url_list, home=settings.home)
+    if not targets and not problems:
+        raise ConfigError("no notification URLs configured: set BEATDESK_NOTIFY_URLS (Apprise URLs, such as "
+                          "ntfy://TOPIC) or `notify = [...]` in a persona file")  # fmt: skip
+    results = send_test(targets)
+    if as_json:
+        print_json({"results": [{"url": d.url, "source": t.source, "ok": d.error is None, "error": d.error}
+                                for t, d in results], "problems": problems})  # fmt: skip
+    else:
+        for problem in problems:
+            console.print(Text.assemble(("failed", "red"), f"  {problem}"), highlight=False, soft_wrap=True)
+        for target, delivery in results:
+            state = ("ok", "green") if delivery.error is None else ("failed", "red")
+            why = f": {delivery.error}" if delivery.error else ""
+            console.print(Text.assemble(state, f"  {delivery.url} ({target.source}){why}"), highlight=False,
+                          soft_wrap=True)  # fmt: skip
+    if problems or any(d.error for _, d in results):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """The console script: usage errors too become one line (`error: …`) with exit code 2."""
     try:
@@ -1255,7 +1520,17 @@ def main() -> None:
         shown = err.format_message() if hasattr(err, "format_message") else str(err)
         say_error(shown)
         sys.exit(getattr(err, "exit_code", 2))
+    finally:
+        _send_queued_notices()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _send_queued_notices() -> None:
+    """What the command announced goes out before it exits: here, while threads may still be started (Apprise
+    sends through a thread pool, which takes no work once the interpreter is shutting down)."""
+    sender = sys.modules.get("beatdesk.notify.sender")  # nothing announced: nothing to load
+    if sender is not None:
+        sender.flush()
 
 
 if __name__ == "__main__":

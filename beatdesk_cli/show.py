@@ -191,6 +191,31 @@ def sources_table(sources: list[Source]) -> Table:
     return table
 
 
+STACKED_BELOW = 120
+"""Columns under which the evals print one block per drafter instead of a nine-column table."""
+
+
+def print_evals(console: Console, standings: list[Standing]) -> None:
+    """The evals as a table on a wide terminal, one block per drafter on a narrow one, a sentence when empty."""
+    if not standings:
+        console.print("No review decisions yet in this range: approve or reject posts and their drafting models "
+                      "and prompt versions are ranked here.", highlight=False)  # fmt: skip
+        return
+    if console.width >= STACKED_BELOW:
+        console.print(evals_table(standings))
+        return
+    console.print("Review decisions by drafting model and prompt version, best first", style="bold")
+    for i, s in enumerate(standings, start=1):
+        row = s.as_json()
+        low, high = row["acceptance_95"]
+        why = ", ".join(f"{code} {n}" for code, n in row["reasons"].items())
+        console.print(f"\n{i}. {s.drafter} · prompts {s.prompt_version} · {s.decisions} posts", highlight=False)
+        console.print(f"   accepted {s.accepted} ({s.rate:.0%}), 95% interval {low:.0%}-{high:.0%}", highlight=False)
+        console.print(f"   edited {s.edited} ({row['mean_words_edited']:g} words on average)", highlight=False)
+        console.print(f"   rejected {s.rejected}{': ' + why if why else ''}", highlight=False)
+        console.print(f"   USD per accepted post: {row['cost_per_accepted_usd'] or '-'}", highlight=False)
+
+
 def evals_table(standings: list[Standing]) -> Table:
     """The evals' ranking: one row per drafting model and prompt version, best first."""
     table = Table(title="review decisions by drafting model and prompt version, best first", header_style="bold")

@@ -17,6 +17,13 @@ this bench's own redis-server and a fresh PostgreSQL database (`--pg-admin-url`,
 suite's). Prints the wall against the parallel ideal (ceil(items / threads in all) x latency; target
 within 1.25x), a measured serial run of `--serial` renders, the workers' CPU per render, and the
 producer's resident memory at the first and the last progress tick (it must not grow with the batch).
+
+Scale mode (`--batch 200 --scale 1,2,4`): the same batch at 1, 2 and 4 workers (processes, `--threads` each,
+on this bench's own redis-server and a fresh PostgreSQL database), each count after a warm-up batch of its
+own; prints items/s per count and its ratio to linear (items/s at N over N x items/s at 1). With `--latency 0`
+the workers are CPU-bound, so the ratio shows what the cores, PostgreSQL and Redis allow; with a provider
+latency it shows the slots. Runnable as is on a larger machine; on a machine with fewer cores than workers
+the ratio falls by design, and the cores are printed beside it.
 """
 
 from __future__ import annotations
@@ -60,11 +67,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=20)
     parser.add_argument("--serial", type=int, default=5, help="batch mode: renders timed one after another")
+    parser.add_argument("--scale", default="", help="batch mode: worker counts to compare, e.g. 1,2,4")
     parser.add_argument("--pg-admin-url", default=os.environ.get("BEATDESK_TEST_PG_URL", PG_ADMIN))
     args = parser.parse_args()
     if args.batch:
         if args.batch < 1 or args.workers < 1 or args.threads < 1 or args.serial < 1:
             parser.error("--batch, --workers, --threads and --serial must be positive")
+        if args.scale and not re.fullmatch(r"[1-9]\d*(,[1-9]\d*)*", args.scale):
+            parser.error(f"--scale {args.scale!r}: give worker counts such as 1,2,4")
         batch_mode(args)
         return
 
@@ -273,7 +283,9 @@ def batch_mode(args: argparse.Namespace) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
     database_url = admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
     home = Path(tempfile.mkdtemp(prefix="beatdesk-bench-"))
-    make_home(home, beats=args.batch // 9 + 2, angles_per_beat=10)
+    counts = [int(n) for n in args.scale.split(",")] if args.scale else []
+    items = args.batch + sum(count * args.threads + args.batch for count in counts)  # enough fresh angles for all
+    make_home(home, beats=items // 9 + 2, angles_per_beat=10)
     persona = home / "personas" / "ash.toml"
     text = re.sub(r'per_batch_usd = "[^"]*"', 'per_batch_usd = "100000"', persona.read_text())
     persona.write_text(re.sub(r'per_day_usd = "[^"]*"', 'per_day_usd = "1000000"', text))
@@ -286,7 +298,10 @@ def batch_mode(args: argparse.Namespace) -> None:
                 "BEATDESK_DATABASE_URL": database_url,
             }  # fmt: skip
             os.environ.update(env)
-            run_batch(args, env, fal)
+            if args.scale:
+                scale_out(args, env, counts)
+            else:
+                run_batch(args, env, fal)
     finally:
         from beatdesk.store import forget_stores
 
@@ -364,6 +379,46 @@ def run_batch(args: argparse.Namespace, env: dict[str, str], fal) -> None:
         first, most = ticks[0] / 1e6, max(ticks) / 1e6
         print(f"producer resident memory: {first:.1f} MB at the first progress tick, {most:.1f} MB "
               f"at most over {len(ticks)} ticks (then the batch is loaded whole to print)")  # fmt: skip
+
+
+def scale_out(args: argparse.Namespace, env: dict[str, str], counts: list[int]) -> None:
+    """The batch at each worker count: items/s and the ratio to linear from the first count."""
+    from beatdesk.models import BatchStatus
+    from beatdesk.personas import load_persona
+    from beatdesk.settings import get_settings
+    from planner.spec import build_spec
+    from workers.app import app, configure
+    from workers.graph import start_batch, wait_for_batch
+
+    settings = get_settings()
+    configure(settings)
+    app.control.purge()
+    persona = load_persona(settings.home, "ash")
+    print(f"{time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
+          f"PostgreSQL and Redis; batches of {args.batch} hero_text items, {args.threads} threads a worker, "
+          f"{args.latency:g} s provider latency")  # fmt: skip
+    rates: dict[int, float] = {}
+    for count in counts:
+        workers = [start_worker(env, "threads", args.threads) for _ in range(count)]
+        try:
+            warm = wait_for_batch(settings, start_batch(settings, build_spec(persona, items=count * args.threads,
+                                  video=0, message=None)), timeout_s=600)  # fmt: skip
+            started = time.perf_counter()
+            batch_id = start_batch(settings, build_spec(persona, items=args.batch, video=0, message=None))
+            batch = wait_for_batch(settings, batch_id, timeout_s=3600)
+            wall = time.perf_counter() - started
+        finally:
+            for worker in workers:
+                os.killpg(worker.pid, signal.SIGTERM)
+            for worker in workers:
+                worker.wait(timeout=60)
+        if warm.status is not BatchStatus.done or batch.status is not BatchStatus.done:
+            sys.exit(f"{count} workers: a batch ended {batch.status} ({batch.error}): figures not valid")
+        rates[count] = args.batch / wall
+        base_count, base = counts[0], rates[counts[0]]
+        linear = base * count / base_count
+        print(f"{count} worker(s): {args.batch} items in {wall:.1f} s, {rates[count]:.2f} items/s, "
+              f"{rates[count] / linear:.2f} of linear ({linear:.2f} items/s)", flush=True)  # fmt: skip
 
 
 def resident_bytes() -> int:

@@ -8,10 +8,10 @@ for the reviewer.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from beatdesk.channels import CHANNELS, length_on
-from beatdesk.models import Check, Draft, HeroTextDraft, Persona, Source, VideoDraft
+from beatdesk.models import ChannelVersion, Check, Draft, HeroTextDraft, Persona, Source, VideoDraft
 from drafter.instructions import echoes, instructions_in
 from drafter.links import Allowed, disallowed
 from drafter.provenance import trace
@@ -23,7 +23,13 @@ VERBATIM_WORDS = 10
 """A run of this many words copied from a source, outside quotation marks, is flagged."""
 
 
-def run_checks(draft: Draft, persona: Persona, sources: list[Source]) -> list[Check]:
+def run_checks(
+    draft: Draft, persona: Persona, sources: list[Source], *, versions: Mapping[str, ChannelVersion] | None = None
+) -> list[Check]:
+    """The draft's checks; with `versions` (reviewers' texts and first comments per channel), those texts are
+    read too, as readers get them."""
+    versions = versions or {}
+    written = [t for v in versions.values() for t in (v.text, v.first_comment) if t]
     checks: list[Check] = []
     rules = persona.drafting
     if isinstance(draft, HeroTextDraft):
@@ -41,14 +47,25 @@ def run_checks(draft: Draft, persona: Persona, sources: list[Source]) -> list[Ch
         )
     checks += _caption_checks(draft, persona)
     checks += _hashtag_checks(draft.hashtags, draft.caption, persona)
-    text = _text_of(draft)
+    text = "\n".join((_text_of(draft), *written))
     checks.append(_banned(text, persona.banned_phrases))
     checks += _sourcing(draft, sources)
     checks.append(_verbatim(text, sources))
-    reached = _reached(draft)
+    reached = "\n".join((_reached(draft), *written))
     checks.append(_links(reached, persona, sources))
     checks.append(_injection(reached, sources))
+    if versions:
+        checks.append(_own_versions(versions))
     return checks
+
+
+def _own_versions(versions: Mapping[str, ChannelVersion]) -> Check:
+    """Which channels carry a reviewer's own text (it no longer follows edits of the draft) or a first comment."""
+    said = []
+    for name, version in sorted(versions.items()):
+        kinds = (("own text", version.text), ("first comment", version.first_comment))
+        said.append(f"{name}: " + " and ".join(kind for kind, there in kinds if there))
+    return Check(name="channel_versions", level="ok", detail="; ".join(said))
 
 
 def structural_failures(checks: Iterable[Check]) -> list[str]:
@@ -132,13 +149,23 @@ def _unquoted(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
+    """Words as a reader counts them: "6,000" and "3.5" are one word each."""
+    return re.findall(r"[a-z0-9']+(?:[.,][0-9]+)*", text.lower())
+
+
+def copies_a_run(phrase: str) -> bool:
+    """Whether a phrase of a source's words, used unquoted, is long enough for the verbatim check to flag
+    ("6,000-token" counts as two words there)."""
+    return len(_words(phrase)) >= VERBATIM_WORDS
 
 
 def _verbatim(text: str, sources: list[Source]) -> Check:
-    """A run of VERBATIM_WORDS words that stands in a source, outside quotation marks."""
-    mine = _words(_unquoted(text))
-    runs = {tuple(mine[i : i + VERBATIM_WORDS]) for i in range(len(mine) - VERBATIM_WORDS + 1)}
+    """A run of VERBATIM_WORDS words that stands in a source, outside quotation marks, inside one line
+    (a title followed by a line that happens to go on as the source does copies nothing)."""
+    runs = set()
+    for paragraph in _unquoted(text).splitlines():
+        mine = _words(paragraph)
+        runs |= {tuple(mine[i : i + VERBATIM_WORDS]) for i in range(len(mine) - VERBATIM_WORDS + 1)}
     for source in sources:
         theirs = _words(source.text)
         for i in range(len(theirs) - VERBATIM_WORDS + 1):

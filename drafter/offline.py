@@ -16,7 +16,17 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from beatdesk.models import Beat, ContentFormat, HeroTextDraft, Persona, Plan, Scene, VideoDraft
 from beatdesk.phrasing import as_statement, bare, capitalised, is_sentence, sentences, shorter
 from drafter.base import DraftingContext, DraftResult
-from drafter.material import Passage, content_words, key, opener_of, passages, quoted_in_angle, rank_on_beat, share
+from drafter.checks import copies_a_run
+from drafter.material import (
+    Passage,
+    content_words,
+    key,
+    opener_of,
+    passages,
+    quoted_in_angle,
+    rank_on_beat,
+    share,
+)
 from drafter.prompt_version import with_version
 
 WORDS_PER_SECOND = 2.5
@@ -28,6 +38,11 @@ ON_SCREEN_CHARS = 64
 SOURCE_PHRASE_WORDS = 9
 """A phrase of a source's words used unquoted (a title, an on-screen line) stays under the verbatim check's run."""
 
+_DANGLING = re.compile(
+    r"^(?:in|on|at|for|with|by|from|after|before|when|while|it|they|this|these|that|those|he|she|[\w-]+ing)\b",
+    re.IGNORECASE,
+)
+"""A head phrase that leans on what it was cut from ("In a review of…", "It did worse…", "Re-running…")."""
 _LEANS = re.compile(r"^(?:It|They|This|These|That|Those|So|But|And)\b")
 _env = Environment(
     loader=PackageLoader("drafter", "templates"),
@@ -55,6 +70,9 @@ class Material:
     """The passage this post quotes besides its case (see drafter.material.share)."""
     spare: tuple[Passage, ...]
     """Fresh passages no post of the batch was given: one may lengthen a short body."""
+    worn: tuple[Passage, ...]
+    """Passages no recent post quoted and no mate's angle claims, but given to one mate: a second use, taken only
+    when nothing fresh is left."""
     openers: frozenset[str]
     """First sentences of the persona's recent posts."""
     rank: int
@@ -71,9 +89,14 @@ class Material:
         notes = _units(n for n in sentences(beat.notes) if key(n) != key(button))
         take = sorted(notes, key=lambda n: -len(content_words(n) & angle))  # stable: ties keep the persona's order
         mine, spare = share(found, plan, context.batch)
+        claimed = {key(c.text) for mate in context.batch if (c := quoted_in_angle(mate, found))}
         return cls(
             persona=persona, plan=plan, beat=beat, title=_title(plan, case), take=tuple(take), button=button,
             case=case, mine=None if case else mine, spare=tuple(p for p in spare if p is not case),
+            worn=tuple(
+                p for p in found
+                if p.uses == 0 and key(p.text) not in claimed and p not in (case, mine) and p not in spare
+            ),
             openers=frozenset(opener_of(d) for d in context.recent), rank=rank_on_beat(plan, context.batch),
         )  # fmt: skip
 
@@ -141,6 +164,8 @@ def _hero_text(m: Material) -> HeroTextDraft:
     while _words(body) < least:  # short on material: a related case of the beat, or one more passage
         # A second passage only a spare one: a reused one would leave a later post on the beat without one.
         more = [p for p in m.spare if p not in quoted][:1] if len(quoted) < 2 else []
+        if not more and not related:  # the beat has nothing fresh left: a passage quoted before, fewest uses first
+            more = [p for p in m.worn if p not in quoted][:1]
         if related and (len(argument) <= len(evidence) or not more):
             argument.append(related.pop(0))
         elif more:
@@ -211,7 +236,7 @@ def _video(m: Material) -> VideoDraft:
         scenes = [_scene(_sentence(m.plan.angle), headline)]
     else:  # a headline angle ("Why…") stays in the title; the persona's sentence opens
         scenes = [_scene(take.pop(0))] if take else []
-    scenes += [_scene(f"“{p.text}”", shorter(p.text, chars=ON_SCREEN_CHARS, words=SOURCE_PHRASE_WORDS)) for p in quoted]
+    scenes += [_scene(f"“{p.text}”", _source_phrase(p.text, chars=ON_SCREEN_CHARS)) for p in quoted]
     scenes += [_scene(t) for t in take]
     scenes.append(_scene(m.button))
     limit = m.persona.drafting.video_max_seconds
@@ -252,11 +277,20 @@ def _title(plan: Plan, case: Passage | None) -> str:
     """The angle phrased to fit a title; for a source's claim, a phrase short enough to be the persona's own
     (else the source's title)."""
     if case is not None:
-        phrase = shorter(case.text, chars=TITLE_CHARS, words=SOURCE_PHRASE_WORDS)
-        if len(phrase.split()) >= 5:
+        phrase = _source_phrase(case.text, chars=TITLE_CHARS)
+        if len(phrase.split()) >= 5 and not _DANGLING.match(phrase):
             return capitalised(phrase)
         return capitalised(shorter(case.source.title, chars=TITLE_CHARS))
     return capitalised(shorter(plan.angle, chars=TITLE_CHARS))
+
+
+def _source_phrase(text: str, *, chars: int) -> str:
+    """A source's sentence phrased to fit, short enough to use unquoted without copying a run of its words."""
+    for most in range(SOURCE_PHRASE_WORDS, 0, -1):
+        phrase = shorter(text, chars=chars, words=most)
+        if not copies_a_run(phrase):
+            return phrase
+    return ""
 
 
 def _units(notes: Iterable[str]) -> list[str]:

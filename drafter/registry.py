@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from beatdesk.llm import PROVIDER_PACKAGES, chat_model, llm_options
-from beatdesk.registry import Registry
-from beatdesk.settings import get_settings
+from typing import TYPE_CHECKING
+
+from beatdesk.llm import chat_registry
 from drafter.base import Drafter
 from drafter.offline import OfflineDrafter
 
-DRAFTERS: Registry[Drafter] = Registry("drafter", "BEATDESK_LLM")
-DRAFTERS.register("offline", lambda _model: OfflineDrafter())
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 
-def _llm_drafter(provider: str) -> None:
-    def build(model: str) -> Drafter:
-        from drafter.llm import LLMDrafter  # LangChain, loaded only for a chat model
+def _with_chat(chat: BaseChatModel, provider: str, model: str) -> Drafter:
+    from drafter.llm import LLMDrafter  # LangChain, loaded only for a chat model
 
-        chat = chat_model(provider, model, **llm_options(get_settings()))
-        return LLMDrafter(chat, provider=provider, model=model)
-
-    DRAFTERS.register(provider, build)
+    return LLMDrafter(chat, provider=provider, model=model)
 
 
-for _provider in PROVIDER_PACKAGES:
-    _llm_drafter(_provider)
+DRAFTERS = chat_registry("drafter", OfflineDrafter, _with_chat)
 
 
 def drafter_for(name: str) -> Drafter:

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from beatdesk.llm import PROVIDER_PACKAGES, chat_model, llm_options
-from beatdesk.registry import Registry
-from beatdesk.settings import get_settings
+from typing import TYPE_CHECKING
+
+from beatdesk.llm import chat_registry
 from planner.base import Planner
 from planner.offline import OfflinePlanner
 
-PLANNERS: Registry[Planner] = Registry("planner", "BEATDESK_LLM")
-PLANNERS.register("offline", lambda _model: OfflinePlanner())
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 
-def _llm_planner(provider: str) -> None:
-    def build(model: str) -> Planner:
-        from planner.llm import LLMPlanner  # LangChain, loaded only for a chat model
+def _with_chat(chat: BaseChatModel, provider: str, model: str) -> Planner:
+    from planner.llm import LLMPlanner  # LangChain, loaded only for a chat model
 
-        chat = chat_model(provider, model, **llm_options(get_settings()))
-        return LLMPlanner(chat, provider=provider, model=model)
-
-    PLANNERS.register(provider, build)
+    return LLMPlanner(chat, provider=provider, model=model)
 
 
-for _provider in PROVIDER_PACKAGES:
-    _llm_planner(_provider)
+PLANNERS = chat_registry("planner", OfflinePlanner, _with_chat)
 
 
 def planner_for(name: str) -> Planner:

@@ -25,7 +25,12 @@ class Outgoing:
     def text(self) -> str:
         return "\n\n".join(self.parts)
 
-    def key(self, part: int = 0) -> str:
+    def first_comment(self, channel: str) -> str | None:
+        """The comment a reviewer set to go out after the post on `channel`, if any."""
+        version = self.post.channel_versions.get(channel)
+        return version.first_comment if version is not None else None
+
+    def key(self, part: int | str = 0) -> str:
         """Stable per installation, post and part: the same on every retry, so a channel that takes a key posts
         once; never an earlier database's or another installation's key, whose answer would be that post's."""
         installation = self.installation or StoreLedger().installation()

@@ -12,6 +12,8 @@ from the PDS (`com.atproto.server.getServiceAuth`, audience the PDS's did:web, m
 `app.bsky.embed.video` (with the WebVTT captions beside the MP4 as a caption track). The job id is
 stored as soon as the upload answers and the blob once the job completes, so a retry never uploads
 the video again.
+
+A first comment is a reply to the thread's last part, at a record key of its own; its uri is kept in the ledger.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import re
 import time
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,7 @@ from beatdesk.models import Channel, Post
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
 from publishers.http import ChannelApi, PublishRefused
-from publishers.ledger import MediaLedger, StoreLedger
+from publishers.ledger import MediaLedger, StoreLedger, commented_once
 from publishers.media import MediaLimits, content_type, is_video, media_for
 from publishers.polling import PROCESSING_TIMEOUT_S, poll
 
@@ -52,10 +55,12 @@ def tid(micros: int, clock: int) -> str:
     return "".join(_TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
 
 
-def record_key(post: Post, part: int, installation: str = "") -> str:
+def record_key(post: Post, part: int, installation: str = "", *, comment: bool = False) -> str:
+    """A part's record key; the first comment's differs from every part's in the clock id's top bit."""
     at = post.slot_at or post.status_changed_at
     micros = int(at.timestamp()) * 1_000_000 + (post.id % 100_000) * 10 + part
-    return tid(micros, post.id // 100_000 + zlib.crc32(installation.encode()))
+    clock = (post.id // 100_000 + zlib.crc32(installation.encode())) & 0x3FF
+    return tid(micros, clock ^ 0x200 if comment else clock)
 
 
 def facets(text: str) -> list[dict[str, Any]]:
@@ -105,39 +110,60 @@ class BlueskyPublisher:
         session = self.api("POST", self.base + "com.atproto.server.createSession",
                        json={"identifier": self.handle, "password": self.password}).json()  # fmt: skip
         did, auth = session["did"], {"Authorization": f"Bearer {session['accessJwt']}"}
-        root = parent = None
-        embed = None
+        root: dict[str, str] | None = None
+        parent: dict[str, str] | None = None
         first: Published | None = None
         installation = outgoing.installation or self.ledger.installation()
         for index, text in enumerate(outgoing.parts):
             rkey = record_key(outgoing.post, index, installation)
-            ref = self._existing(did, rkey, auth, text)
-            if ref is None:
-                if index == 0:
-                    embed = self._embed(outgoing, did, auth)
-                created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-                record: dict[str, Any] = {
-                    "$type": COLLECTION,
-                    "text": text,
-                    "createdAt": created,
-                    "facets": facets(text),
-                }
-                if embed and index == 0:
-                    record["embed"] = embed
-                if root and parent:
-                    record["reply"] = {"root": root, "parent": parent}
-                ref = self.api(
-                    "POST",
-                    self.base + "com.atproto.repo.createRecord",
-                    headers=auth,
-                    json={"repo": did, "collection": COLLECTION, "rkey": rkey, "record": record},
-                ).json()
-                ref = {"uri": ref["uri"], "cid": ref["cid"]}
-            root = root or ref
-            parent = ref
-            first = first or Published(remote_id=ref["uri"], url=f"https://bsky.app/profile/{self.handle}/post/{rkey}")
-        assert first is not None
+            embed = (lambda: self._embed(outgoing, did, auth)) if index == 0 else None
+            parent = self._post_once(did, auth, rkey, text, reply=(root, parent) if root and parent else None,
+                                     embed=embed)  # fmt: skip
+            root = root or parent
+            first = first or Published(
+                remote_id=parent["uri"], url=f"https://bsky.app/profile/{self.handle}/post/{rkey}"
+            )
+        assert first is not None and root is not None and parent is not None
+        comment = outgoing.first_comment(self.channel)
+        if comment:  # a reply to the last part, at its own record key: a retry finds it there
+            rkey = record_key(outgoing.post, 0, installation, comment=True)
+            replied = (root, parent)
+            commented_once(self.ledger, post_id=outgoing.post.id, channel=self.channel,
+                           comment=lambda: self._post_once(did, auth, rkey, comment, reply=replied)["uri"])  # fmt: skip
         return first
+
+    def _post_once(
+        self,
+        did: str,
+        auth: dict[str, str],
+        rkey: str,
+        text: str,
+        *,
+        reply: tuple[dict[str, str], dict[str, str]] | None,
+        embed: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> dict[str, str]:
+        """The record at `rkey`: an earlier attempt's, else a new post (a reply to `reply`'s root and parent)."""
+        ref = self._existing(did, rkey, auth, text)
+        if ref is not None:
+            return ref
+        record: dict[str, Any] = {
+            "$type": COLLECTION,
+            "text": text,
+            "createdAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "facets": facets(text),
+        }
+        media = embed() if embed else None
+        if media:
+            record["embed"] = media
+        if reply:
+            record["reply"] = {"root": reply[0], "parent": reply[1]}
+        made = self.api(
+            "POST",
+            self.base + "com.atproto.repo.createRecord",
+            headers=auth,
+            json={"repo": did, "collection": COLLECTION, "rkey": rkey, "record": record},
+        ).json()
+        return {"uri": made["uri"], "cid": made["cid"]}
 
     def _existing(self, did: str, rkey: str, auth: dict[str, str], text: str) -> dict[str, str] | None:
         response = self.api("GET", self.base + "com.atproto.repo.getRecord", headers=auth,

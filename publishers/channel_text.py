@@ -1,7 +1,8 @@
 """A post's text for each channel: written from a Jinja2 template by the channel's policy, then fitted
 to the channel's rules as one post, or a thread whose parts each fit (publishers/fitting.py).
 
-A thread says its title once (not when the body opens with it), keeps the body's paragraphs, and ends
+A reviewer's own text for a channel (`Post.channel_versions`) replaces the text made from the draft, as
+written. A thread says its title once (not when the body opens with it), keeps the body's paragraphs, and ends
 with the hashtags the body does not already carry, each once. With the persona's `utm`, its own links
 carry UTM tags for the channel; with `thread_numbering`, each part of a thread ends with "i/n".
 """
@@ -54,7 +55,16 @@ def channel_parts(post: Post, channel: Channel, *, persona: Persona | None = Non
 
 
 def channel_text(post: Post, channel: Channel, *, persona: Persona | None = None) -> str:
-    """The whole text `channel` carries, before it is fitted into parts."""
+    """The whole text `channel` carries, before it is fitted into parts: a reviewer's own text for the
+    channel as it was written, else the text made from the draft."""
+    version = post.channel_versions.get(channel.name)
+    if version is not None and version.text is not None:
+        return version.text
+    return generated_text(post, channel, persona=persona)
+
+
+def generated_text(post: Post, channel: Channel, *, persona: Persona | None = None) -> str:
+    """The text made from the draft for `channel` (what a reset goes back to)."""
     draft = post.draft
     if draft is None:
         raise BeatdeskError(f"post {post.id} has no draft to publish")
@@ -69,6 +79,11 @@ def channel_text(post: Post, channel: Channel, *, persona: Persona | None = None
     if persona is not None and persona.utm:
         text = tagged(text, own=persona.links, source=channel.name, campaign=post.plan.beat_key, content=str(post.id))
     return text
+
+
+def alt_text(post: Post) -> str:
+    """What the post's media shows, for people who cannot see it: the draft's alt text, else its title."""
+    return getattr(post.draft, "alt_text", None) or post.title
 
 
 class ThreadPieces(TypedDict):

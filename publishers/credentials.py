@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from beatdesk.bounds import SECRETS_MAX_BYTES, TooLargeError, loads_toml, read_capped
-from beatdesk.errors import ConfigError
+from beatdesk.errors import ChannelBlocked, ConfigError
 from beatdesk.models import Channel, Persona
 
 NEEDED: dict[str, tuple[str, ...]] = {
@@ -59,7 +59,8 @@ def _file_values(home: Path) -> dict[str, object]:
         raise ConfigError(str(err)) from None
 
 
-def credentials_for(persona: Persona, channel: Channel, home: Path) -> Credentials:
+def _found(persona: Persona, channel: Channel, home: Path) -> tuple[dict[str, str], list[str]]:
+    """The channel's credentials that are set, and the names of those that are not."""
     if channel.name not in NEEDED:
         raise ConfigError(
             f"persona {persona.key}: channel {channel.name!r} has no publisher; known: {', '.join(NEEDED)}"
@@ -73,6 +74,11 @@ def credentials_for(persona: Persona, channel: Channel, home: Path) -> Credentia
             values[name] = value.strip()
         else:
             missing.append(name)
+    return values, missing
+
+
+def credentials_for(persona: Persona, channel: Channel, home: Path) -> Credentials:
+    values, missing = _found(persona, channel, home)
     if missing:
         hints = " and ".join(f"{env_name(persona, channel, n)} (or {n} under [{persona.key}.{channel.name}] "
                              f"in {secrets_file(home)})" for n in missing)  # fmt: skip
@@ -80,14 +86,19 @@ def credentials_for(persona: Persona, channel: Channel, home: Path) -> Credentia
     return Credentials(values)
 
 
-def check_channels(personas: list[Persona], home: Path) -> None:
-    """Said at start-up, not at post time: every channel of every persona has what it needs."""
-    problems = []
+class NotConnected(ChannelBlocked):
+    """A channel without its credentials: skipped, with the variable to set, while the others publish."""
+
+
+def not_connected(personas: list[Persona], home: Path) -> list[str]:
+    """Channels without their credentials, one line each ("not connected: ash/mastodon (set …)", the secrets
+    file being the other place): said once when a long-running process starts, then skipped, while the other
+    channels and the desk go on."""
+    lines = []
     for persona in personas:
         for channel in persona.channels:
-            try:
-                credentials_for(persona, channel, home)
-            except ConfigError as err:
-                problems.append(str(err))
-    if problems:
-        raise ConfigError("; ".join(problems))
+            _values, missing = _found(persona, channel, home)
+            if missing:
+                names = " and ".join(env_name(persona, channel, n) for n in missing)
+                lines.append(f"not connected: {persona.key}/{channel.name} (set {names})")
+    return lines

@@ -7,8 +7,13 @@ beside it) and a video as a Reel.
 
 Neither takes an idempotency key. A container's id is stored as soon as it is created, per post,
 channel and part, so a retry polls and publishes that container instead of creating another; and
-before each part a retry reads the account's latest posts and takes the one with the same text
-(a lost answer after publishing).
+before each part a retry reads the account's latest posts (and, on Threads, its replies) and takes the
+one with the same text (a lost answer after publishing).
+
+A first comment goes out once after the post: on Threads a reply to the thread's last part (a container
+of its own, stored like a part's, polled, then published); on Instagram a comment on the published media
+(`POST /{ig-media-id}/comments`). Its id is kept in the ledger; a retry first looks for one with the same
+text among the account's replies (Threads) or the media's comments (Instagram).
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from PIL import Image
 from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
-from publishers.http import ChannelApi, PublishRefused
-from publishers.ledger import MediaLedger, StoreLedger
+from publishers.http import ChannelApi, PublishRefused, TransientPublishError
+from publishers.ledger import MediaLedger, StoreLedger, commented_once
 from publishers.media import MediaLimits, is_video, media_for
 from publishers.polling import PROCESSING_TIMEOUT_S, poll
 
@@ -45,6 +50,8 @@ class GraphDialect:
     recent_fields: str
     limits: MediaLimits
     jpeg_only: bool = False
+    replies: str | None = None
+    """The edge listing the account's replies (a thread's later parts, a first comment), where it has one."""
 
 
 THREADS = GraphDialect(
@@ -52,6 +59,7 @@ THREADS = GraphDialect(
     text_field="text", status_field="status", image_type="IMAGE", video_type="VIDEO", text_type="TEXT",
     recent_fields="id,text,permalink", limits=MediaLimits(image_bytes=8 * 1024 * 1024,
                                                            video_bytes=1024 * 1024 * 1024, images=1),
+    replies="replies",
 )  # fmt: skip
 INSTAGRAM = GraphDialect(
     channel="instagram", base="https://graph.instagram.com/v21.0", create="media", publish="media_publish",
@@ -60,6 +68,10 @@ INSTAGRAM = GraphDialect(
                                                              video_bytes=300 * 1024 * 1024, images=1),
     jpeg_only=True,
 )  # fmt: skip
+
+
+COMMENT_CONTAINER = Path("first-comment-container")
+"""The ledger's entry for the container of a Threads first comment (a reply), kept until it is published."""
 
 
 class GraphPublisher:
@@ -98,16 +110,32 @@ class GraphPublisher:
             if first is None:
                 link = found.get("permalink") if found else self._permalink(media_id)
                 first = Published(remote_id=media_id, url=link)
-        assert first is not None  # a post has at least one part
+        assert first is not None and reply_to is not None  # a post has at least one part
+        comment = outgoing.first_comment(self.channel)
+        if comment:
+            last = reply_to
+            commented_once(self.ledger, post_id=outgoing.post.id, channel=self.channel,
+                           comment=lambda: self._comment_once(outgoing, comment, last))  # fmt: skip
         return first
+
+    def _comment_once(self, outgoing: Outgoing, text: str, last: str) -> str:
+        """The first comment's id on the post whose last part is `last`: the one a lost answer made, or a new one."""
+        raise NotImplementedError
 
     def _post(self, outgoing: Outgoing, index: int, text: str, files: tuple[Path, ...], reply_to: str | None) -> str:
         """Create (or resume) this part's container, wait for FINISHED, publish it; the published media's id."""
         media = files[0] if index == 0 and files else None
         slot = media or Path(f"part-{index}")  # the ledger's key: the file, or the part of a text thread
+        return self._published(outgoing, slot, text, media, reply_to)
+
+    def _published(self, outgoing: Outgoing, slot: Path, text: str, media: Path | None, reply_to: str | None) -> str:
+        """Publish the container stored under `slot` (made first, and stored at once, if there is none)."""
         post_id, channel = outgoing.post.id, self.channel
         container = self.ledger.recall(post_id=post_id, channel=channel, artifact=slot)
-        if container is not None and self._status(container)[0] in ("EXPIRED", "ERROR"):
+        status = self._status(container)[0] if container is not None else None
+        if status == "PUBLISHED":  # an earlier attempt published it and lost the answer; the account lists it soon
+            raise TransientPublishError(f"{channel}: container {container} is published but not yet listed")
+        if status in ("EXPIRED", "ERROR"):
             self.ledger.forget(post_id=post_id, channel=channel, artifact=slot)  # containers live 24 hours
             container = None
         if container is None:
@@ -150,8 +178,12 @@ class GraphPublisher:
         poll(finished, what=f"{self.channel}: container {container}", timeout_s=self.processing_timeout_s)
 
     def _recent(self) -> list[dict[str, Any]]:
-        answer = self.api("GET", f"{self.base}/{self.user}/{self.dialect.create}",
-                          params={"fields": self.dialect.recent_fields, "limit": 25}).json()  # fmt: skip
+        """The account's latest posts, and its latest replies where they are listed apart (a thread's later parts)."""
+        edges = [self.dialect.create] + ([self.dialect.replies] if self.dialect.replies else [])
+        return [item for edge in edges for item in self._listed(f"{self.user}/{edge}", self.dialect.recent_fields)]
+
+    def _listed(self, edge: str, fields: str) -> list[dict[str, Any]]:
+        answer = self.api("GET", f"{self.base}/{edge}", params={"fields": fields, "limit": 25}).json()
         return list(answer.get("data") or [])
 
     def _permalink(self, media_id: str) -> str | None:
@@ -184,6 +216,23 @@ class GraphPublisher:
 class ThreadsPublisher(GraphPublisher):
     dialect = THREADS
 
+    def _comment_once(self, outgoing: Outgoing, text: str, last: str) -> str:
+        """A reply to the last part: found among the account's replies by its text, else published from its own
+        container (stored like a part's, so a retry resumes it)."""
+        for reply in self._listed(f"{self.user}/replies", "id,text,replied_to"):
+            replied_to = (reply.get("replied_to") or {}).get("id")
+            if reply.get("text") == text and replied_to in (None, last):
+                return str(reply["id"])
+        return self._published(outgoing, COMMENT_CONTAINER, text, None, last)
+
 
 class InstagramPublisher(GraphPublisher):
     dialect = INSTAGRAM
+
+    def _comment_once(self, outgoing: Outgoing, text: str, last: str) -> str:
+        """A comment on the published media: found among its comments by its text, else made."""
+        where = f"{self.base}/{last}/comments"
+        for comment in self._listed(f"{last}/comments", "id,text,timestamp"):
+            if comment.get("text") == text:
+                return str(comment["id"])
+        return str(self.api("POST", where, params={"message": text}).json()["id"])

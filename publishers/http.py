@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 
 from beatdesk import net
-from beatdesk.errors import BeatdeskError
+from beatdesk.errors import BeatdeskError, ChannelBlocked, TransientError
 
 
-class TransientPublishError(BeatdeskError):
+class TransientPublishError(TransientError):
     """429, 5xx, a timeout, a dropped connection, or a refusal the API itself calls temporary ("try again"):
     retried with backoff (after a look for the earlier post), never a block."""
 
@@ -34,7 +34,7 @@ GRAPH_TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 341, 613})
 """Graph API codes its documentation calls temporary: unknown or service errors, and rate limits."""
 
 
-class PublishAuthError(BeatdeskError):
+class PublishAuthError(ChannelBlocked):
     """The channel refused the credentials: retrying will not help until someone sets new ones."""
 
 

@@ -1,6 +1,7 @@
 """What a channel already holds for a post: uploaded media ids, kept in the store per post, channel and
-file, so a retry after a lost answer attaches them instead of uploading again; and the installation
-id that makes every idempotency key this installation's own.
+file, so a retry after a lost answer attaches them instead of uploading again; the post's first comment
+there (under FIRST_COMMENT), so a retry never comments twice; and the installation id that makes every
+idempotency key this installation's own.
 
 Publishers are built without a store (see publishers/stage.py), so the ledger opens the configured
 one; a test or another runner may hand a publisher its own ledger instead.
@@ -14,6 +15,9 @@ from typing import Protocol
 
 from beatdesk.settings import get_settings
 from beatdesk.store import Store, open_store, repo
+
+FIRST_COMMENT = Path("first-comment")
+"""The ledger's entry for a post's first comment on a channel: its remote id, beside the post's media."""
 
 
 class MediaLedger(Protocol):
@@ -66,3 +70,15 @@ def uploaded_once(
     media_id = upload()
     ledger.remember(post_id=post_id, channel=channel, artifact=artifact, media_id=media_id)
     return media_id, False
+
+
+def commented_once(ledger: MediaLedger, *, post_id: int, channel: str, comment: Callable[[], str]) -> str:
+    """The remote id of the post's first comment on `channel`: the stored one, or `comment()`'s, stored at once.
+
+    `comment` itself looks for what a lost answer made (or sends a key the channel deduplicates by)."""
+    known = ledger.recall(post_id=post_id, channel=channel, artifact=FIRST_COMMENT)
+    if known is not None:
+        return known
+    remote_id = comment()
+    ledger.remember(post_id=post_id, channel=channel, artifact=FIRST_COMMENT, media_id=remote_id)
+    return remote_id

@@ -5,6 +5,9 @@ LinkedIn takes no idempotency key, so a retry reads the author's latest posts fi
 one with the same commentary. An uploaded image or video is stored by its URN as soon as LinkedIn
 holds it whole, so a retry attaches it instead of uploading again.
 
+A first comment goes through the Comments API (`socialActions/{post}/comments`, at most 1,250 characters);
+a retry reads the post's comments for the author's with the same text, and its URN is kept in the ledger.
+
 A video, as the Videos API documents it: `initializeUpload` (owner and size) answers with the video's
 URN and upload instructions (one URL per byte range); each part is PUT and its ETag kept;
 `finalizeUpload` with the ETags in order; then the video is polled until its status is AVAILABLE.
@@ -20,7 +23,7 @@ from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
 from publishers.http import ChannelApi, PublishRefused
-from publishers.ledger import MediaLedger, StoreLedger, uploaded_once
+from publishers.ledger import MediaLedger, StoreLedger, commented_once, uploaded_once
 from publishers.media import MediaLimits, is_video, media_for
 from publishers.polling import PROCESSING_TIMEOUT_S, poll
 
@@ -53,6 +56,27 @@ class LinkedInPublisher:
         self.api = ChannelApi(self.channel, headers)
 
     def publish(self, outgoing: Outgoing) -> Published:
+        published = self._post_once(outgoing)
+        comment = outgoing.first_comment(self.channel)
+        if comment:
+            commented_once(self.ledger, post_id=outgoing.post.id, channel=self.channel,
+                           comment=lambda: self._comment_once(published.remote_id, comment))  # fmt: skip
+        return published
+
+    def _comment_once(self, urn: str, text: str) -> str:
+        """The author's comment on the post: the one a lost answer made, found by its text, else a new one."""
+        where = f"{self.base}/rest/socialActions/{quote(urn, safe='')}/comments"
+        for element in self.api("GET", where).json().get("elements") or []:
+            if element.get("actor") == self.author and (element.get("message") or {}).get("text") == text:
+                return str(element.get("$URN") or element["id"])
+        body = {"actor": self.author, "object": urn, "message": {"text": text}}
+        made = self.api("POST", where, json=body)
+        found = made.headers.get("x-restli-id") or (made.json() if made.content else {}).get("$URN")
+        if not found:
+            raise PublishRefused("linkedin accepted the comment but named no id")
+        return str(found)
+
+    def _post_once(self, outgoing: Outgoing) -> Published:
         text = outgoing.text
         latest = self.api("GET", f"{self.base}/rest/posts",
                       params={"q": "author", "author": self.author, "count": 10}).json()  # fmt: skip

@@ -7,17 +7,20 @@ Since Mastodon 4, `POST /api/v2/media` answers 202 while a video (or a large ima
 before then is refused with 422 ("…not finished processing. Try again in a moment!"). So each upload
 is polled, with a deadline, before the status goes out. The media id is stored as soon as the upload
 answers, and a retry attaches it instead of uploading the file again.
+
+A first comment is a reply to the thread's last part, with its own key; its id is kept in the ledger.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
 from publishers.http import ChannelApi
-from publishers.ledger import MediaLedger, StoreLedger, uploaded_once
+from publishers.ledger import MediaLedger, StoreLedger, commented_once, uploaded_once
 from publishers.media import MediaLimits, content_type, media_for
 from publishers.polling import PROCESSING_TIMEOUT_S, poll
 
@@ -49,17 +52,27 @@ class MastodonPublisher:
         first: Published | None = None
         reply_to = None
         for index, text in enumerate(outgoing.parts):
-            body: dict[str, object] = {"status": text, "visibility": "public"}
-            if index == 0 and media_ids:
-                body["media_ids"] = media_ids
-            if reply_to:
-                body["in_reply_to_id"] = reply_to
-            status = self.api("POST", f"{self.base}/api/v1/statuses", json=body,
-                              headers={"Idempotency-Key": outgoing.key(index)}).json()  # fmt: skip
+            media = media_ids if index == 0 else []
+            status = self._status(text, outgoing.key(index), reply_to=reply_to, media_ids=media)
             reply_to = str(status["id"])
             first = first or Published(remote_id=reply_to, url=status.get("url"))
-        assert first is not None  # a post has at least one part
+        assert first is not None and reply_to is not None  # a post has at least one part
+        comment = outgoing.first_comment(self.channel)
+        if comment:  # a reply to the thread's last part; its key makes a retry get the same status back
+            last, key = reply_to, outgoing.key("comment")
+            commented_once(self.ledger, post_id=outgoing.post.id, channel=self.channel,
+                           comment=lambda: str(self._status(comment, key, reply_to=last)["id"]))  # fmt: skip
         return first
+
+    def _status(self, text: str, key: str, *, reply_to: str | None, media_ids: list[str] | None = None
+                ) -> dict[str, Any]:  # fmt: skip
+        body: dict[str, object] = {"status": text, "visibility": "public"}
+        if media_ids:
+            body["media_ids"] = media_ids
+        if reply_to:
+            body["in_reply_to_id"] = reply_to
+        answer = self.api("POST", f"{self.base}/api/v1/statuses", json=body, headers={"Idempotency-Key": key})
+        return dict(answer.json())
 
     def max_characters(self) -> int | None:
         """The instance's own limit (`configuration.statuses.max_characters` of /api/v2/instance; Mastodon 4+),

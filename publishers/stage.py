@@ -1,57 +1,47 @@
-"""The publish stage: approved posts whose slot has come go out to every channel, exactly once each.
+"""The publish stage: one `publish_<channel>` step's work, run by the runner like any other step.
 
-A publisher takes a post first (approved -> scheduled, one publisher at a time). A publication row
-(post, channel) is stored as soon as the channel answers; a retry skips channels with a row, and
-each publisher looks for what a lost answer already made before posting (or sends a key the
-channel deduplicates by). Transient errors are retried with backoff, then left for the next sweep;
-a refusal (revoked token, a post the channel will not take) blocks that channel, with the reason on
-the post, until someone publishes it by hand. The post is `published` when every channel is done.
+The runner claims the step, beats while it runs, takes it over from a worker that died, and moves the
+post through the state table; this work only posts. The remote id is stored on the step as soon as
+the channel answers (a step taken over after that returns it without asking again), and each publisher
+looks for what a lost answer already made before posting, or sends a key the channel deduplicates by.
+Transient errors are retried here a few times with backoff, then handed back to the runner, which has
+the step wait for its next try; refused credentials, or none set, block the channel (ChannelBlocked).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from beatdesk.errors import BeatdeskError
-from beatdesk.models import Channel, Check, HeroTextDraft, Persona, Post, PostStatus, StepStatus
+from beatdesk.errors import BeatdeskError, ConfigError, RefusedError
+from beatdesk.models import Channel, Persona, Post, StepStatus
 from beatdesk.personas import load_persona
-from beatdesk.runner import one_line, record_step
-from beatdesk.slots import channel_time
-from beatdesk.store import Store, repo
+from beatdesk.publishing import ChannelState, channel_of, channel_states, on_calendar
+from beatdesk.runner import Call, Outcome, Posted, Runner, StepWork
+from beatdesk.settings import Settings
+from beatdesk.store import Store
 from publishers.base import Outgoing, Published, Publisher, instance_limit
 from publishers.bluesky import BlueskyPublisher
-from publishers.channel_text import channel_parts
-from publishers.credentials import credentials_for
+from publishers.channel_text import alt_text, channel_parts
+from publishers.credentials import NotConnected, credentials_for
 from publishers.graph import InstagramPublisher, ThreadsPublisher
-from publishers.http import PublishAuthError, TransientPublishError
+from publishers.http import TransientPublishError
 from publishers.linkedin import LinkedInPublisher
 from publishers.mastodon import MastodonPublisher
 from publishers.outbox import OutboxPublisher
 from publishers.webhook import WebhookPublisher
 from publishers.x import XPublisher
 
-log = logging.getLogger(__name__)
 PUBLISHERS: dict[str, Callable[..., Publisher]] = {
     "mastodon": MastodonPublisher, "bluesky": BlueskyPublisher, "x": XPublisher, "linkedin": LinkedInPublisher,
     "webhook": WebhookPublisher, "threads": ThreadsPublisher, "instagram": InstagramPublisher,
 }  # fmt: skip
 RETRY_WAIT = wait_exponential_jitter(multiplier=0.5, max=10)
-
-
-@dataclass(frozen=True)
-class ChannelState:
-    channel: Channel
-    due_at: datetime
-    status: str
-    """published, due, waiting (its time has not come), or blocked (with `reason`)."""
-    reason: str | None = None
 
 
 _THREAD = re.compile(r" \(a thread of (\d+)\)$")
@@ -76,107 +66,69 @@ def publisher_for(persona: Persona, channel: Channel, home: Path) -> Publisher:
     return PUBLISHERS[channel.name](channel, credentials_for(persona, channel, home), home / "outbox" / ".media")
 
 
-def channel_states(post: Post, persona: Persona, *, now: datetime) -> list[ChannelState]:
-    """Where the post stands on each of its persona's channels."""
-    done = {p.channel for p in post.publications}
-    states = []
-    for channel in persona.channels:
-        due_at = channel_time(persona, channel, post.slot_at) if post.slot_at else now
-        last = [s for s in post.steps if s.name == f"publish_{channel.name}"]
-        if channel.name in done:
-            states.append(ChannelState(channel, due_at, "published"))
-        elif last and last[-1].status is StepStatus.failed:
-            states.append(ChannelState(channel, due_at, "blocked", last[-1].error))
-        else:
-            states.append(ChannelState(channel, due_at, "due" if due_at <= now else "waiting"))
-    return states
+def not_connected(persona: Persona, channel: Channel, home: Path) -> str | None:
+    """Why the channel cannot be published to until someone sets its credentials; None when it can."""
+    if channel.name == "outbox":
+        return None
+    try:
+        credentials_for(persona, channel, home)
+    except ConfigError as err:
+        return f"not connected: {err}"
+    return None
+
+
+class PublishWork:
+    """A `publish_<channel>` step: the post to one channel, once."""
+
+    def __init__(self, channel: str, home: Path) -> None:
+        self.channel, self.home = channel, home
+        self.provider, self.model = channel, channel
+
+    def estimate(self, post: Post, persona: Persona) -> Decimal:
+        return Decimal(0)  # posting costs nothing on any channel beatdesk knows
+
+    def run(self, post: Post, persona: Persona, call: Call) -> Outcome:
+        if call.request_id is not None:  # an earlier attempt got the channel's answer, then stopped: it is out
+            return Outcome(detail=call.request_id, posted=Posted(remote_id=call.request_id))
+        channel = next((c for c in persona.channels if c.name == self.channel), None)
+        if channel is None:
+            raise RefusedError(f"persona {persona.key} no longer has channel {self.channel}")
+        try:
+            publisher = publisher_for(persona, channel, self.home)
+        except ConfigError as err:
+            raise NotConnected(f"not connected: {err}") from None
+        parts = channel_parts(post, channel, persona=persona, instance_limit=instance_limit(publisher))
+        outgoing = Outgoing(post=post, parts=tuple(parts), media=_media(post), alt=alt_text(post))
+        with call.submitting():  # a worker that dies inside leaves the mark: its taker asks again, with the same key
+            answer = _publish_with_retries(publisher, outgoing)
+        call.remember_request(answer.remote_id)  # before the ending transaction: a taker finds it there
+        return Outcome(detail=answer.remote_id + thread_note(len(parts)),
+                       posted=Posted(remote_id=answer.remote_id, url=answer.url))  # fmt: skip
+
+
+def publish_works(home: Path) -> Callable[[str, Persona, str | None, int], StepWork]:
+    """The runner's works for publish steps (a runner that only publishes: `publish due`, the sweep)."""
+
+    def works(step: str, persona: Persona, chosen: str | None, post_id: int) -> StepWork:
+        return PublishWork(channel_of(step), home)
+
+    return works
+
+
+def publishing_runner(store: Store, settings: Settings) -> Runner:
+    return Runner(store, home=settings.home, works=publish_works(settings.home),
+                  stale_after_s=settings.worker_stale_after_s,
+                  publish_give_up_after_s=settings.publish_give_up_after_s)  # fmt: skip
 
 
 def publishing(post: Post, home: Path) -> list[ChannelState]:
     """Where an approved post stands on each channel now (none before approval, or for a broken persona file)."""
-    if post.slot_at is None or post.status not in (PostStatus.approved, PostStatus.scheduled, PostStatus.published):
+    if not on_calendar(post):
         return []
     try:
         return channel_states(post, load_persona(home, post.persona), now=datetime.now(UTC))
     except BeatdeskError:
         return []
-
-
-def publish_due(store: Store, *, home: Path, now: datetime, retry_blocked: bool = False) -> list[int]:
-    """Publish what is due on every channel; return the ids of posts now fully published.
-
-    The sweep leaves blocked channels alone; by hand (`retry_blocked`), they are tried again."""
-    with store.session() as session:
-        due = repo.due_posts(session, now=now)
-    published = []
-    for post in due:
-        try:
-            persona = load_persona(home, post.persona)
-        except BeatdeskError as err:  # one broken persona file must not hold up every other persona's posts
-            log.warning("post %s not published: %s", post.id, err)
-            continue
-        wanted = {"due", "blocked"} if retry_blocked else {"due"}
-        if not any(s.status in wanted for s in channel_states(post, persona, now=now)):
-            continue
-        with store.session() as session:
-            if not repo.claim_for_publishing(session, post_id=post.id, now=now):
-                continue  # another publisher has it
-        if publish_post(store, post=post, persona=persona, home=home, now=now, wanted=wanted):
-            published.append(post.id)
-    return published
-
-
-def publish_post(store: Store, *, post: Post, persona: Persona, home: Path, now: datetime, wanted: set[str]) -> bool:
-    """Publish the claimed post to its channels in `wanted` states; True when every channel is done."""
-    media = _media(post)
-    alt = post.draft.alt_text if isinstance(post.draft, HeroTextDraft) else post.title
-    flags: list[Check] = []
-    tried: set[str] = set()
-    for state in channel_states(post, persona, now=now):
-        if state.status not in wanted:
-            continue
-        channel = state.channel
-        tried.add(f"publish_{channel.name}")
-        try:
-            with record_step(
-                store,
-                post_id=post.id,
-                name=f"publish_{channel.name}",
-                provider=channel.name,
-                model=channel.account or channel.name,
-                transient=(TransientPublishError,),
-            ) as step:
-                publisher = publisher_for(persona, channel, home)
-                parts = channel_parts(post, channel, persona=persona, instance_limit=instance_limit(publisher))
-                outgoing = Outgoing(post=post, parts=tuple(parts), media=media, alt=alt)
-                answer = _publish_with_retries(publisher, outgoing)
-                with store.session() as session:
-                    repo.add_publication(session, post_id=post.id, channel=channel.name,
-                                         remote_id=answer.remote_id, url=answer.url)  # fmt: skip
-                step.detail = answer.remote_id + thread_note(len(outgoing.parts))
-        except TransientPublishError as err:
-            with store.session() as session:
-                repo.log_event(session, post_id=post.id, actor="publisher", action="publish_retry_later",
-                               note=f"{channel.name}: {one_line(err)}")  # fmt: skip
-        except Exception as err:
-            what = "needs new credentials" if isinstance(err, PublishAuthError) else "refused"
-            flags.append(Check(name=f"publish_{channel.name}", level="fail", detail=f"{what}: {one_line(err)}"))
-    with store.session() as session:
-        fresh = repo.get_post(session, post.id)
-        if flags or any(c.name in tried for c in fresh.checks):
-            # This attempt's outcome replaces the flags of the channels it tried: a channel that went out is unflagged.
-            kept = [c for c in fresh.checks if c.name not in tried]
-            repo.save_checks(session, post_id=post.id, checks=[*kept, *flags])
-            for flag in flags:
-                repo.log_event(session, post_id=post.id, actor="publisher", action="publish_blocked",
-                               note=f"{flag.name.removeprefix('publish_')}: {flag.detail}")  # fmt: skip
-        states = channel_states(fresh, persona, now=now)
-        if all(s.status == "published" for s in states):
-            repo.transition(session, post_id=post.id, to=PostStatus.published, actor="publisher", action="publish")
-            return True
-        repo.transition(session, post_id=post.id, to=PostStatus.approved, actor="publisher", action="publish_partly",
-                        note=", ".join(f"{s.channel.name}: {s.status}" for s in states))  # fmt: skip
-        return False
 
 
 @retry(retry=retry_if_exception_type(TransientPublishError), stop=stop_after_attempt(4), wait=RETRY_WAIT, reraise=True)

@@ -2,7 +2,8 @@
 a thread as replies.
 
 X takes no idempotency key, so before each part a retry reads the account's recent posts and
-takes the one with the same text (links compared loosely: X rewrites them to t.co).
+takes the one with the same text (links compared loosely: X rewrites them to t.co). A first comment is a
+reply to the last part, found the same way on a retry; its id is kept in the ledger.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from beatdesk.models import Channel
 from publishers.base import Outgoing, Published
 from publishers.credentials import Credentials
 from publishers.http import ChannelApi, PublishRefused, TransientPublishError
+from publishers.ledger import MediaLedger, StoreLedger, commented_once
 from publishers.media import MediaLimits, content_type, is_video, media_for
 
 LIMITS = MediaLimits(image_bytes=5 * 1024 * 1024, video_bytes=512 * 1024 * 1024)
@@ -30,9 +32,12 @@ def _same_text(a: str, b: str) -> bool:
 class XPublisher:
     channel = "x"
 
-    def __init__(self, channel: Channel, credentials: Credentials, work_dir: Path) -> None:
+    def __init__(
+        self, channel: Channel, credentials: Credentials, work_dir: Path, *, ledger: MediaLedger | None = None
+    ) -> None:
         self.base = (channel.url or "https://api.x.com").rstrip("/")
         self.work_dir = work_dir
+        self.ledger = ledger or StoreLedger()
         self.api = ChannelApi(self.channel, {"Authorization": f"Bearer {credentials['token']}"})
 
     def publish(self, outgoing: Outgoing) -> Published:
@@ -54,8 +59,19 @@ class XPublisher:
                 found = self.api("POST", f"{self.base}/2/tweets", json=body).json()["data"]
             reply_to = str(found["id"])
             first = first or Published(remote_id=reply_to, url=f"https://x.com/{me['username']}/status/{reply_to}")
-        assert first is not None
+        assert first is not None and reply_to is not None
+        comment = outgoing.first_comment(self.channel)
+        if comment:  # a reply to the last part; a lost answer is found among the recent posts by its text
+            commented_once(self.ledger, post_id=outgoing.post.id, channel=self.channel,
+                           comment=lambda: self._reply_once(comment, reply_to, recent))  # fmt: skip
         return first
+
+    def _reply_once(self, text: str, reply_to: str, recent: list[dict[str, Any]]) -> str:
+        found = next((t for t in recent if _same_text(t["text"], text)), None)
+        if found is None:
+            body = {"text": text, "reply": {"in_reply_to_tweet_id": reply_to}}
+            found = self.api("POST", f"{self.base}/2/tweets", json=body).json()["data"]
+        return str(found["id"])
 
     def _recent(self, user_id: str) -> list[dict[str, Any]]:
         answer = self.api("GET", f"{self.base}/2/users/{user_id}/tweets",

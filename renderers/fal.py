@@ -7,8 +7,9 @@ sent again, and the step ends "outcome unknown" with the estimate on the books. 
 request id, whatever goes wrong after (a failed download, an NSFW flag, a timeout) keeps the price
 on the step. Status and cancel go through fal-client's request handles, at `BEATDESK_FAL_URL`.
 
-The exchanges go through one urllib3 pool (submit, status stream, result, files): per request it
-costs half the CPU of httpx, which a render pays four times on every worker thread.
+The exchanges with the queue go through one urllib3 pool (submit, status stream, result): per request it
+costs half the CPU of httpx, which a render pays three times on every worker thread. Result files, at
+URLs fal names, go through the shared bounded fetch (beatdesk.net): capped bytes, one total deadline.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import urllib3
 from sseclient import SSEClient
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from beatdesk import net
 from beatdesk.errors import OutcomeUnknownError, RefusedError, TransientError
 from beatdesk.models import Artifact
 from beatdesk.prices import image_cost, price_for, video_cost
@@ -38,8 +40,6 @@ from renderers.base import ImageRequest, RenderResult, RequestMemory, VideoReque
 FAL_QUEUE_URL = "https://queue.fal.run/"
 _POOL_SIZE = 64
 """Connections kept alive per host: at least the threads of a worker, so none is opened per render."""
-_FOLLOW_REDIRECTS = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5)
-"""Downloads follow a CDN's redirects; failures are retried by `download`, which knows when to stop."""
 
 
 class RenderRefused(RefusedError):
@@ -61,7 +61,16 @@ def _transient_status(code: int) -> bool:
 class FalQueue:
     """The queue protocol: submit by hand (to control retries), status and result through fal-client."""
 
-    def __init__(self, *, key: str, base_url: str, poll_interval_s: float = 0.1, timeout_s: float = 600) -> None:
+    def __init__(
+        self,
+        *,
+        key: str,
+        base_url: str,
+        poll_interval_s: float = 0.1,
+        timeout_s: float = 600,
+        download_max_bytes: int = 500_000_000,
+        download_timeout_s: float = 300,
+    ) -> None:
         self.key, self.base_url = key, base_url.rstrip("/") + "/"
         self.poll_interval_s, self.timeout_s = poll_interval_s, timeout_s
         self.stream_read_timeout_s = 60.0  # fal sends a comment every 15 s while a request runs
@@ -73,6 +82,9 @@ class FalQueue:
         # Nothing is retried by urllib3: whether a request may be sent again is decided here.
         self.http = urllib3.PoolManager(maxsize=_POOL_SIZE, retries=False, timeout=urllib3.Timeout(connect=10, read=60))
         self._auth = {"Authorization": f"Key {key}", "User-Agent": "beatdesk"}
+        # Result files come from URLs fal names (a CDN): fetched like any URL from outside, bounded.
+        self.files = net.client(timeout=httpx.Timeout(60, connect=10), headers={"User-Agent": "beatdesk"})
+        self.download_max_bytes, self.download_timeout_s = download_max_bytes, download_timeout_s
 
     @retry(
         retry=retry_if_exception_type(SubmitNotSent),
@@ -203,33 +215,48 @@ class FalQueue:
         reraise=True,
     )
     def download(self, url: str, out_path: Path) -> tuple[Path, str, int]:
-        """Fetch a result file next to `out_path` (its extension from the content type); atomic, never half-written."""
+        """Fetch a result file next to `out_path` (its extension from the content type); atomic, never half-written.
+
+        Through the bounded fetch every URL from outside takes: at most `download_max_bytes`, all of it within
+        `download_timeout_s` however the server trickles, never to an internal address unless allowed."""
         try:
-            response = self.http.request("GET", url, retries=_FOLLOW_REDIRECTS, preload_content=False)
-        except urllib3.exceptions.HTTPError as err:
-            reason = getattr(err, "reason", None) or err  # MaxRetryError wraps what went wrong
-            raise TransientRenderError(f"downloading {url} failed: {type(reason).__name__}") from err
-        with response:
-            if response.status >= 400:
-                error = TransientRenderError if _transient_status(response.status) else RenderRefused
-                raise error(f"downloading {url} failed: {response.status}")
-            content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
-            path = out_path.with_suffix(mimetypes.guess_extension(content_type) or out_path.suffix)
-            partial = path.with_suffix(path.suffix + ".part")
-            size = 0
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with partial.open("wb") as file:  # streamed: a long video never sits whole in memory
-                    for chunk in response.stream(1 << 20):
-                        size += file.write(chunk)
-                os.replace(partial, path)
-            except OSError as err:  # a full disk, a read-only folder: say which file
-                partial.unlink(missing_ok=True)
-                raise RenderRefused(f"cannot write {path}: {err.strerror or err}") from err
-            except urllib3.exceptions.HTTPError as err:  # the connection dropped mid-file
-                partial.unlink(missing_ok=True)
-                raise TransientRenderError(f"downloading {url} failed: {type(err).__name__}") from err
-        return path, content_type, size
+            with net.streamed(self.files, "GET", url, max_bytes=self.download_max_bytes,
+                              deadline_s=self.download_timeout_s, redirects=5) as (response, body):  # fmt: skip
+                if response.status_code >= 400:
+                    error = TransientRenderError if _transient_status(response.status_code) else RenderRefused
+                    raise error(f"downloading {url} failed: {response.status_code}")
+                content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
+                path = out_path.with_suffix(mimetypes.guess_extension(content_type) or out_path.suffix)
+                return path, content_type, _write_atomically(path, body)
+        except net.PastDeadline as err:  # a trickle: tried again by the step's retry, not at once here
+            raise DownloadTooSlow(f"downloading {err}") from err
+        except net.FetchError as err:  # too large, an internal address, endless redirects: no retry helps
+            raise RenderRefused(f"downloading {url} refused: {err}") from err
+        except httpx.HTTPError as err:  # no connection, or it dropped mid-file
+            raise TransientRenderError(f"downloading {url} failed: {type(err).__name__}") from err
+
+
+class DownloadTooSlow(TransientError):
+    """A result file did not arrive within its deadline: worth a later try, not an immediate one."""
+
+
+def _write_atomically(path: Path, chunks: Iterator[bytes]) -> int:
+    """The chunks into `path` through a `.part` file (a long video never sits whole in memory); its size."""
+    partial = path.with_suffix(path.suffix + ".part")
+    size = 0
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("wb") as file:
+            for chunk in chunks:
+                size += file.write(chunk)
+        os.replace(partial, path)
+    except OSError as err:  # a full disk, a read-only folder: say which file
+        partial.unlink(missing_ok=True)
+        raise RenderRefused(f"cannot write {path}: {err.strerror or err}") from err
+    except BaseException:  # a bound hit or a dropped connection mid-file: nothing half-written stays
+        partial.unlink(missing_ok=True)
+        raise
+    return size
 
 
 class _PastDeadline(Exception):

@@ -32,7 +32,9 @@ def _fal_queue(model: str, unit: str) -> FalQueue:
 @lru_cache(maxsize=8)
 def _shared_queue(key: str, base_url: str, timeout_s: float) -> FalQueue:
     """One queue client per key and endpoint in a process: its HTTP connections are reused across renders."""
-    return FalQueue(key=key, base_url=base_url, timeout_s=timeout_s)
+    settings = get_settings()
+    return FalQueue(key=key, base_url=base_url, timeout_s=timeout_s, download_max_bytes=settings.fal_download_max_bytes,
+                    download_timeout_s=settings.fal_download_timeout_s)  # fmt: skip
 
 
 IMAGE_RENDERERS.register("fal", lambda model: FalImageRenderer(model, _fal_queue(model, "per_image")))

@@ -1,4 +1,5 @@
-"""The JSON API under /api: posts, review decisions, search and chat references, for scoped tokens.
+"""The JSON API under /api: posts (and their edits), review decisions, search and chat references, for scoped
+tokens.
 
 `Authorization: Bearer TOKEN` (from `beatdesk users token NAME --scope read|review|admin`); no token, or
 an unknown, expired or revoked one, is 401; a token whose scope is short of the route's is 403. The
@@ -16,14 +17,16 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from sqlalchemy.orm import Session
 
-from beatdesk.errors import BeatdeskError, NotFoundError
-from beatdesk.models import ContentFormat, Post, PostListing, PostStatus
-from beatdesk.review import approve, reject
+from beatdesk.errors import BeatdeskError, InvalidEditError, NotFoundError
+from beatdesk.models import Check, ContentFormat, Post, PostListing, PostStatus
+from beatdesk.review import approve, reject, reopen
 from beatdesk.store import Store, repo
 from beatdesk.users import list_users
 from publishers.stage import publishing
+from publishers.versions import ChannelEdit
 from review_web.deps import MAX_ID, ApiAdmin, ApiReader, ApiReviewer, PostId, SettingsDep, StoreDep, schema_reader
 from review_web.security import FORM_BODY
+from workers.editing import edit_post
 
 T = TypeVar("T")
 
@@ -65,6 +68,37 @@ class ReferenceBody(BaseModel):
     excerpt: Text = Field(min_length=1, max_length=2000)
     at: AwareDatetime | None = None
     """When the bot's turn happened, with its zone (e.g. 2026-12-01T09:30:00Z); without it, now."""
+
+
+class ChannelPatch(BaseModel):
+    """One channel's version; a field left out stays as it is, null or "" resets it."""
+
+    text: Text | None = Field(default=None, max_length=20_000)
+    """The channel's own text, in place of the one made from the draft; null or "": the generated text again."""
+    first_comment: Text | None = Field(default=None, max_length=5_000)
+    """Posted once after the post (a reply to its last part; a comment on LinkedIn); null or "": none."""
+
+
+class PostPatch(BaseModel):
+    """Any of the draft's fields, and channels' versions by channel name; what is left out stays as it is."""
+
+    title: Text | None = Field(default=None, max_length=160)
+    body: Text | None = Field(default=None, max_length=20_000)
+    caption: Text | None = Field(default=None, max_length=5_000)
+    """Without its hashtag line: the caption is saved ending on the hashtags."""
+    hashtags: list[Annotated[Text, Field(max_length=64)]] | None = Field(default=None, max_length=60)
+    alt_text: Text | None = Field(default=None, max_length=1000)
+    channels: dict[Annotated[str, Field(max_length=32)], ChannelPatch] = Field(default_factory=dict, max_length=16)
+
+
+class EditOut(BaseModel):
+    id: int
+    changed: list[str]
+    """The draft's fields that changed."""
+    channels: list[str]
+    """Each channel's change, as the audit log says it."""
+    checks: list[Check]
+    """The checks, run again."""
 
 
 class UserOut(BaseModel):
@@ -110,8 +144,7 @@ def posts(
 @router.get("/posts/{post_id}")
 def post(post_id: PostId, _: ApiReader, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     found: Post = run(store, lambda s: repo.get_post(s, post_id))
-    channels = [{"channel": c.channel.name, "status": c.status, "at": c.due_at.isoformat(), "reason": c.reason}
-                for c in publishing(found, settings.home)]  # fmt: skip
+    channels = [c.as_json() for c in publishing(found, settings.home)]
     references = run(store, lambda s: repo.references(s, post_id=post_id))
     return found.model_dump(mode="json") | {"references": references, "channels": channels}
 
@@ -128,6 +161,38 @@ def approve_post(
 @router.post("/posts/{post_id}/reject", response_model=PostSummary)
 def reject_post(post_id: PostId, body: RejectBody, user: ApiReviewer, store: StoreDep) -> PostSummary:
     run(store, lambda s: reject(s, post_id=post_id, actor=user.name, reason=body.reason))
+    return _summary_of(store, post_id)
+
+
+@router.patch("/posts/{post_id}", response_model=EditOut)
+def patch_post(post_id: PostId, body: PostPatch, user: ApiReviewer, store: StoreDep, settings: SettingsDep) -> EditOut:
+    """Edit a post in review: 409 when its status allows no edit, 422 when the edit cannot be made; nothing is
+    written unless all of it can be."""
+    fields = body.model_dump(include={"title", "body", "caption", "alt_text"}, exclude_unset=True)
+    fields = {name: value or "" for name, value in fields.items()} | (
+        {"hashtags": " ".join(body.hashtags)} if body.hashtags is not None else {}
+    )
+    channels = {
+        name: ChannelEdit(**{key: value or "" for key, value in patch.model_dump(exclude_unset=True).items()})
+        for name, patch in body.channels.items()
+    }
+    try:
+        with store.session() as session:
+            done = edit_post(session, post_id=post_id, home=settings.home, actor=user.name, fields=fields,
+                             channels=channels)  # fmt: skip
+    except NotFoundError as err:
+        raise HTTPException(404, str(err)) from None
+    except InvalidEditError as err:
+        raise HTTPException(422, str(err)) from None
+    except BeatdeskError as err:  # the post's status allows no edit now
+        raise HTTPException(409, str(err)) from None
+    return EditOut(id=post_id, changed=done.fields, channels=done.channels, checks=done.checks)
+
+
+@router.post("/posts/{post_id}/reopen", response_model=PostSummary)
+def reopen_post(post_id: PostId, user: ApiReviewer, store: StoreDep) -> PostSummary:
+    """A rejected post back in review (409 when it is not rejected)."""
+    run(store, lambda s: reopen(s, post_id=post_id, actor=user.name))
     return _summary_of(store, post_id)
 
 

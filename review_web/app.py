@@ -19,9 +19,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
+from beatdesk.rate_limits import limits_storage
 from beatdesk.settings import Settings
 from beatdesk.store import open_store
-from review_web import admin, api, calendar, decisions, evals_page, login, pages
+from review_web import admin, api, attention, calendar, decisions, evals_page, health, login, pages
 from review_web.auth import Csrf, LoginLimiter, secret_key
 from review_web.deps import LoginRequired
 from review_web.security import FORM_BODY, guarded
@@ -47,7 +48,7 @@ def create_app(settings: Settings, *, public: bool = False) -> ASGIApp:
     for each in (desk, json_api):
         each.state.store, each.state.settings, each.state.csrf, each.state.public = store, settings, csrf, public
     desk.state.templates = make_templates()
-    desk.state.login_limiter = LoginLimiter()
+    desk.state.login_limiter = LoginLimiter(limits_storage(settings))
 
     json_api.include_router(api.router)
     json_api.include_router(calendar.api_router)
@@ -56,7 +57,7 @@ def create_app(settings: Settings, *, public: bool = False) -> ASGIApp:
 
     desk.mount("/api", json_api)
     desk.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (login, pages, decisions, admin, evals_page, calendar):
+    for module in (health, login, pages, decisions, admin, evals_page, calendar, attention):
         desk.include_router(module.router)
     desk.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
     desk.add_exception_handler(StarletteHTTPException, _error_page)  # type: ignore[arg-type]
@@ -81,6 +82,8 @@ async def _to_login(request: Request, _: LoginRequired) -> RedirectResponse:
 
 
 async def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
+    if request.url.path in health.MACHINE_PATHS:  # a scraper or a probe reads JSON
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
     heading = HEADINGS.get(exc.status_code, "Not possible")
     post = re.match(r"/posts/(\d+)/", request.url.path)  # a refused decision links back to its post
     response = page(request, "404.html", status_code=exc.status_code, detail=exc.detail, heading=heading,

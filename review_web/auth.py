@@ -11,7 +11,7 @@ from typing import Literal
 
 from fastapi import Request, Response
 from limits import parse
-from limits.storage import MemoryStorage
+from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from beatdesk.settings import Settings
@@ -103,10 +103,11 @@ def give_anon_cookie(request: Request, response: Response) -> None:
 
 
 class LoginLimiter:
-    """Login attempts per peer (the address uvicorn reports: the real one unless a trusted proxy says otherwise)."""
+    """Login attempts per peer (the address uvicorn reports: the real one unless a trusted proxy says otherwise),
+    counted in `storage`: the broker's Redis when there is one, so every desk on it counts the same attempts."""
 
-    def __init__(self) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, storage: Storage) -> None:
+        self._limiter = MovingWindowRateLimiter(storage)
 
     def allow(self, peer: str, name: str) -> bool:
         per_name, per_peer = LOGIN_LIMITS

@@ -5,7 +5,7 @@ The forms work without JavaScript (a select of the view's free slots); /static/c
 post onto a free slot, which fills in and sends the same form."""
 
 # No `from __future__ import annotations` here: FastAPI must see the dependency objects, not strings.
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
@@ -31,6 +31,7 @@ from beatdesk.review import parse_time
 from beatdesk.settings import Settings
 from beatdesk.slots import zone_of
 from beatdesk.store import Store, calendar, repo
+from beatdesk.undo import undo_token
 from review_web.api import run
 from review_web.calendar_grid import Day, Span, View, days_of, span
 from review_web.decisions import safe_next
@@ -80,6 +81,7 @@ def calendar_page(
     return page(
         request, "calendar.html", user=user, persona=chosen, keys=keys, shown=shown, view=view, error=error,
         done=done, sheet=sheet, zone=zone.key, abbrev=abbrev, picked=move, here=_url(chosen.key, view, shown.anchor),
+        now=now,
         link=link, label=lambda at: local_label(at, zone),
         pick=lambda post_id: _url(chosen.key, view, shown.anchor, move=post_id) + "#move",
         nav=lambda **kw: _nav(chosen.key, view, shown, move, **kw),
@@ -118,15 +120,18 @@ def move_form(
 ) -> RedirectResponse:  # fmt: skip
     """Move the post to the picked slot; a refusal comes back on the calendar as one line."""
 
+    offered: list[int | None] = []
+
     def act(store: Store) -> str:
         if not slot.strip():
             raise BeatdeskError("pick a free slot to move the post to")
         with store.session() as session:
             placed = move_post(session, post_id=post_id, home=settings.home, actor=user.name,
                                to=parse_time(slot, label="the slot"))  # fmt: skip
+            offered.append(undo_token(session, post_id=post_id, actor=user.name))
         return f"Moved #{post_id} “{_title(store, post_id)}” to {_where(placed)}"
 
-    return _decided(store, back, act)
+    return _decided(store, back, act, undo=offered)
 
 
 @router.post("/calendar/unschedule")
@@ -224,11 +229,15 @@ def _out(placed: Placement) -> PlacementOut:
                         previous_slot_at=placed.previous, timezone=placed.zone.key)  # fmt: skip
 
 
-def _decided(store: Store, back: str, act: Callable[[Store], str]) -> RedirectResponse:
-    """Run a calendar decision and go back to the calendar, told what was done or why not, in one line."""
+def _decided(
+    store: Store, back: str, act: Callable[[Store], str], *, undo: Sequence[int | None] = ()
+) -> RedirectResponse:
+    """Run a calendar decision and go back to the calendar, told what was done or why not, in one line (with
+    the Undo of what `act` put in `undo`)."""
     target = safe_next(back)
     try:
         said = {"done": act(store)}
+        said |= {"undo": str(undo[0])} if undo and undo[0] else {}
     except NotFoundError as err:
         raise HTTPException(404, str(err)) from None
     except BeatdeskError as err:

@@ -2,35 +2,47 @@
 
 Every handler takes `Reviewer`: logged in, the form's CSRF token checked, the review scope held."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
 
+from beatdesk.enums import REJECT_REASONS
 from beatdesk.errors import BeatdeskError, InvalidTransitionError, NotFoundError
 from beatdesk.personas import load_persona
-from beatdesk.review import approve, parse_time, reject
+from beatdesk.review import approve, parse_time, reject, reopen
 from beatdesk.store import Store, repo
+from beatdesk.undo import undo_decision, undo_token
 from drafter.edit import edit_draft
+from publishers.versions import ChannelEdit
 from review_web.deps import MAX_ID, PostId, Reviewer, SettingsDep, StoreDep
-from review_web.editing import cards_json, form_changes, previewed
+from review_web.editing import cards_json, channel_previewed, form_changes, previewed
 from review_web.previews import in_zone
 from review_web.security import FORM_BODY
+from workers import editing as post_editing
 
 router = APIRouter(max_body_size=FORM_BODY)
 FormText = Annotated[str, Form(max_length=20_000)]
 """A field of a desk form: a post's body at most."""
+ChannelKey = Annotated[str, PathParam(max_length=32, pattern=r"^[a-z]+$")]
+"""A channel's name in a path."""
 
 
 def decide(
-    store: Store, post_id: int, action: Callable[[Session], Any], *, said: Callable[[Session], str] | None = None
+    store: Store,
+    post_id: int,
+    action: Callable[[Session], Any],
+    *,
+    said: Callable[[Session], str] | None = None,
+    actor: str | None = None,
 ) -> RedirectResponse:
     """Run a decision; a refusal comes back on the post's page as one line. With `said`, the reviewer goes
-    straight on to the next post in review, told what was done."""
+    straight on to the next post in review, told what was done (and offered its Undo when `actor` is given)."""
     try:
         with store.session() as session:
             repo.batch_id_of(session, post_id)  # a missing post is said as such, before anything is tried
@@ -40,15 +52,18 @@ def decide(
         with store.session() as session:
             message = said(session)
             following = repo.next_in_review(session, post_id=post_id)
+            token = undo_token(session, post_id=post_id, actor=actor) if actor else None
     except NotFoundError as err:
         raise HTTPException(404, str(err)) from None
     except InvalidTransitionError as err:  # decided by someone else first (or a stale page): nothing was changed
         raise HTTPException(409, str(err)) from None
     except BeatdeskError as err:
         return RedirectResponse(f"/posts/{post_id}?{urlencode({'error': str(err)})}", status_code=303)
+    undo = {"undo": str(token)} if token else {}
     if following is None:
-        return RedirectResponse("/?" + urlencode({"done": message + " · nothing else is waiting for review"}), 303)
-    return RedirectResponse(f"/posts/{following}?{urlencode({'done': message})}", status_code=303)
+        return RedirectResponse("/?" + urlencode({"done": message + " · nothing else is waiting for review"} | undo),
+                                303)  # fmt: skip
+    return RedirectResponse(f"/posts/{following}?{urlencode({'done': message} | undo)}", status_code=303)
 
 
 @router.post("/posts/{post_id}/approve")
@@ -74,7 +89,7 @@ def approve_post(
         zone = load_persona(settings.home, post.persona).timezone
         return f"Approved #{post_id} “{post.title}” for {in_zone(post.slot_at, zone)}"
 
-    return decide(store, post_id, act, said=said)
+    return decide(store, post_id, act, said=said, actor=user.name)
 
 
 @router.post("/posts/{post_id}/reject")
@@ -85,8 +100,15 @@ def reject_post(
         store,
         post_id,
         lambda session: reject(session, post_id=post_id, actor=user.name, reason=reason, code=code or None),
-        said=lambda _s: f"Rejected #{post_id}: {reason.strip() or code}",
+        said=lambda _s: f"Rejected #{post_id}: {reason.strip() or REJECT_REASONS.get(code, code)}",
+        actor=user.name,
     )
+
+
+@router.post("/posts/{post_id}/reopen")
+def reopen_post(post_id: PostId, user: Reviewer, store: StoreDep) -> RedirectResponse:
+    """A rejected post back in review, on its page."""
+    return decide(store, post_id, lambda session: reopen(session, post_id=post_id, actor=user.name))
 
 
 @router.post("/posts/{post_id}/edit")
@@ -99,14 +121,59 @@ def edit_post(
     caption: FormText,
     hashtags: FormText,
     body: FormText = "",
+    alt_text: FormText = "",
 ) -> RedirectResponse:
     """The caption is saved ending on the hashtags field's tags: they are edited in one place."""
-    changes = form_changes(title=title, caption=caption, hashtags=hashtags, body=body)
+    changes = form_changes(title=title, caption=caption, hashtags=hashtags, body=body, alt_text=alt_text)
     return decide(
         store,
         post_id,
         lambda session: edit_draft(session, post_id=post_id, home=settings.home, actor=user.name, changes=changes),
     )
+
+
+@router.post("/posts/{post_id}/channels/{channel}")
+def edit_channel(
+    post_id: PostId,
+    channel: ChannelKey,
+    user: Reviewer,
+    store: StoreDep,
+    settings: SettingsDep,
+    text: FormText = "",
+    first_comment: FormText = "",
+    reset: Annotated[str, Form(max_length=8)] = "",
+) -> RedirectResponse:
+    """One channel's own text (the generated one again with `reset`, or when it is the same) and first comment."""
+    edits = {channel: ChannelEdit(text="" if reset else text, first_comment=first_comment)}
+
+    def act(session: Session) -> None:
+        post_editing.edit_post(session, post_id=post_id, home=settings.home, actor=user.name, fields={},
+                               channels=edits)  # fmt: skip
+
+    return decide(store, post_id, act)
+
+
+@router.post("/posts/{post_id}/channels/{channel}/preview")
+def preview_channel(
+    post_id: PostId,
+    channel: ChannelKey,
+    _: Reviewer,
+    store: StoreDep,
+    settings: SettingsDep,
+    text: FormText = "",
+    first_comment: FormText = "",
+) -> JSONResponse:
+    """The channel's card with this text and first comment, nothing saved: the channel editor's live counter."""
+    try:
+        with store.session() as session:
+            post = repo.get_post(session, post_id, with_history=False)
+        persona = load_persona(settings.home, post.persona)
+        card = channel_previewed(persona, post, channel, text=text, first_comment=first_comment)
+    except NotFoundError as err:
+        raise HTTPException(404, str(err)) from None
+    except BeatdeskError as err:
+        return JSONResponse({"detail": str(err)}, status_code=422)
+    return JSONResponse({"cards": cards_json([card])})
 
 
 @router.post("/posts/{post_id}/preview")
@@ -169,16 +236,18 @@ def bulk_approve(
 ) -> RedirectResponse:
     """Approve the ticked posts, each into its persona's next free slot; a post whose checks fail needs
     `reason` (kept in its audit log). Refusals are listed by post id, not fatal."""
-    refused, approved = [], 0
+    refused, tokens = [], []
     for post_id in post_ids:
         try:
             with store.session() as session:
                 approve(session, post_id=post_id, home=settings.home, actor=user.name, override=reason,
                         require_override=True)  # fmt: skip
-            approved += 1
+                tokens.append(undo_token(session, post_id=post_id, actor=user.name))
         except BeatdeskError as err:
             refused.append(str(err))
-    return _back(back, refused, done=f"Approved {approved} post{'s' if approved != 1 else ''}" if approved else None)
+    approved = len(tokens)
+    done = f"Approved {approved} post{'s' if approved != 1 else ''}" if approved else None
+    return _back(back, refused, done=done, undo=tokens)
 
 
 @router.post("/bulk/reject")
@@ -190,21 +259,52 @@ def bulk_reject(
     back: Annotated[str, Form(max_length=2000)] = "/",
 ) -> RedirectResponse:
     """Reject the ticked posts with one reason; refusals are listed, not fatal."""
-    refused = []
+    refused, tokens = [], []
     for post_id in post_ids:
         try:
             with store.session() as session:
                 reject(session, post_id=post_id, actor=user.name, reason=reason)
+                tokens.append(undo_token(session, post_id=post_id, actor=user.name))
         except BeatdeskError as err:
             refused.append(str(err))
             if not reason.strip():
                 break  # the same refusal for every post: say it once
-    return _back(back, refused)
+    rejected = len(tokens)
+    done = f"Rejected {rejected} post{'s' if rejected != 1 else ''}" if rejected else None
+    return _back(back, refused, done=done, undo=tokens)
 
 
-def _back(back: str, refused: list[str], *, done: str | None = None) -> RedirectResponse:
+@router.post("/undo")
+def undo(
+    user: Reviewer,
+    store: StoreDep,
+    events: Annotated[str, Form(max_length=6000, pattern=r"^\d{1,10}(,\d{1,10})*$")],
+    back: Annotated[str, Form(max_length=2000)] = "/",
+) -> RedirectResponse:
+    """Undo the decisions the notice offered (each its own transaction); a refusal is said in one line."""
+    undone, refused, posts = [], [], set()
+    for event_id in dict.fromkeys(int(each) for each in events.split(",")):
+        try:
+            with store.session() as session:
+                undone.append(undo_decision(session, event_id=event_id, actor=user.name))
+                found = repo.get_event(session, event_id)
+                posts.add(found[0] if found else 0)
+        except BeatdeskError as err:
+            refused.append(str(err))
+    if len(undone) > 1:
+        undone = [f"Undid {len(undone)} decisions"]
+    if len(posts) == 1 and not refused:  # one post: to its page, where its status shows what the undo did
+        back = f"/posts/{posts.pop()}"
+    return _back(back, refused, done="; ".join(undone) or None)
+
+
+def _back(
+    back: str, refused: list[str], *, done: str | None = None, undo: Sequence[int | None] = ()
+) -> RedirectResponse:
     target = safe_next(back)
+    offered = ",".join(str(token) for token in undo if token)
     said = ({"error": "; ".join(refused)} if refused else {}) | ({"done": done} if done else {})
+    said |= {"undo": offered} if offered else {}
     if said:
         target += ("&" if "?" in target else "?") + urlencode(said)
     return RedirectResponse(target, status_code=303)

@@ -152,9 +152,18 @@ def _scoped(scope: Scope) -> object:
     return Depends(dependency)
 
 
+def _metrics_reader(found: Annotated[Identity, Depends(_token_identity)]) -> User:
+    """/metrics: a token of the read scope and no more, since a scraper's configuration holds it in the clear."""
+    if found.scope != "read":
+        raise HTTPException(403, f"metrics take a token of the read scope only, and this one has {found.scope}: "
+                                 "make one with `beatdesk users token NAME --scope read`")  # fmt: skip
+    return found.user
+
+
 ApiReader = Annotated[User, _scoped("read")]
 ApiReviewer = Annotated[User, _scoped("review")]
 ApiAdmin = Annotated[User, _scoped("admin")]
+MetricsReader = Annotated[User, Depends(_metrics_reader)]
 
 
 def schema_reader(request: Request) -> User:

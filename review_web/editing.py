@@ -12,8 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from beatdesk.errors import BeatdeskError, describe_validation_error
-from beatdesk.models import Persona, Post
-from review_web.previews import ChannelCard, channel_cards
+from beatdesk.models import ChannelVersion, Persona, Post
+from drafter.edit import caption_text, with_hashtags
+from review_web.previews import ChannelCard, Part, channel_cards
 
 
 @dataclass(frozen=True)
@@ -24,27 +25,15 @@ class EditFields:
     body: str | None
     caption: str
     hashtags: str
+    alt_text: str
 
 
 def edit_fields(draft: Any) -> EditFields:
-    tags = list(draft.hashtags)
-    lines = draft.caption.rstrip().split("\n")
-    caption = draft.caption.rstrip()
-    if tags and lines[-1].split() == tags:
-        caption = "\n".join(lines[:-1]).rstrip()
-    return EditFields(title=draft.title, body=getattr(draft, "body", None), caption=caption, hashtags=" ".join(tags))
+    return EditFields(title=draft.title, body=getattr(draft, "body", None), caption=caption_text(draft),
+                      hashtags=" ".join(draft.hashtags), alt_text=getattr(draft, "alt_text", None) or "")  # fmt: skip
 
 
-def with_hashtags(caption: str, hashtags: str) -> str:
-    """The caption as stored: its text, a blank line, the tags. A caption already ending on them is kept."""
-    text = caption.replace("\r\n", "\n").rstrip()
-    tags = hashtags.split()
-    if not tags or (text and text.split("\n")[-1].split() == tags):
-        return text
-    return f"{text}\n\n{' '.join(tags)}" if text else " ".join(tags)
-
-
-def form_changes(*, title: str, caption: str, hashtags: str, body: str) -> dict[str, Any]:
+def form_changes(*, title: str, caption: str, hashtags: str, body: str, alt_text: str = "") -> dict[str, Any]:
     """The edit form's fields as changes to a draft (see `drafter.edit.edit_draft`)."""
     changes: dict[str, Any] = {
         "title": title,
@@ -53,6 +42,8 @@ def form_changes(*, title: str, caption: str, hashtags: str, body: str) -> dict[
     }
     if body:
         changes["body"] = body
+    if alt_text:
+        changes["alt_text"] = alt_text
     return changes
 
 
@@ -74,10 +65,26 @@ def previewed(persona: Persona, post: Post, changes: dict[str, Any]) -> list[Cha
     return channel_cards(persona, post.model_copy(update={"draft": draft}))
 
 
+def channel_previewed(persona: Persona, post: Post, channel: str, *, text: str, first_comment: str) -> ChannelCard:
+    """The card `channel` would have with this text and first comment, nothing saved (over the limit: shown so)."""
+    version = ChannelVersion(text=text.replace("\r\n", "\n").strip() or None,
+                             first_comment=first_comment.replace("\r\n", "\n").strip() or None)  # fmt: skip
+    changed = post.model_copy(update={"channel_versions": {**post.channel_versions, channel: version}})
+    for card in channel_cards(persona, changed):
+        if card.channel == channel:
+            return card
+    raise BeatdeskError(f"{channel!r} is not one of {persona.handle}'s channels")
+
+
 def cards_json(cards: list[ChannelCard]) -> list[dict[str, Any]]:
     """The cards as the editor's script redraws them: each part's text, length, and whether it is over."""
     return [
-        {"channel": card.channel, "limit": card.limit, "error": card.error,
-         "parts": [{"text": part.text, "length": part.length, "over": part.over} for part in card.parts]}
+        {"channel": card.channel, "limit": card.limit, "error": card.error, "length": card.length,
+         "parts": [_part_json(part) for part in card.parts],
+         "comment": _part_json(card.comment) if card.comment else None}
         for card in cards
     ]  # fmt: skip
+
+
+def _part_json(part: Part) -> dict[str, Any]:
+    return {"text": part.text, "length": part.length, "over": part.over}

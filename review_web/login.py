@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from limits.errors import StorageError
 
 from beatdesk.users import authenticate, end_session, start_session
 from review_web.auth import ANON_COOKIE, SESSION_COOKIE, SESSION_LIFETIME, LoginLimiter, set_cookie
@@ -35,7 +36,12 @@ async def login(
     check_csrf(request, csrftoken)
     limiter: LoginLimiter = request.app.state.login_limiter
     peer = request.client.host if request.client else "?"
-    if not limiter.allow(peer, name):
+    try:
+        allowed = limiter.allow(peer, name)
+    except StorageError:  # the broker's Redis, where the desks count attempts, is away: no count, no login
+        problem = "Logins paused: the desk cannot reach Redis (BEATDESK_BROKER_URL); try again shortly."
+        return page(request, "login.html", status_code=503, next=safe_next(next), error=problem)
+    if not allowed:
         return page(request, "login.html", status_code=429, next=safe_next(next),
                     error="Too many attempts; wait a minute and try again.")  # fmt: skip
     with store.session() as session:

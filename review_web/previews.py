@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from beatdesk.channels import CHANNELS, length_on
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import Persona, Post
-from publishers.channel_text import channel_parts, channel_text, limit_of
+from publishers.channel_text import alt_text, channel_parts, channel_text, limit_of
+from publishers.versions import COMMENT_LIMITS, COMMENTED
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,19 @@ class ChannelCard:
     counting: str
     parts: list[Part] = field(default_factory=list)
     error: str | None = None
+    text: str = ""
+    """The whole text before fitting: what the channel's editor starts from."""
+    own: bool = False
+    """The text is a reviewer's own for this channel, not the one made from the draft."""
+    comment: Part | None = None
+    """The first comment, posted once after the post."""
+    takes_comment: bool = False
+    """The channel's publisher posts a first comment."""
+
+    @property
+    def length(self) -> int:
+        """The whole text's length as the channel counts it."""
+        return length_on(self.channel, self.text)
 
     @property
     def over(self) -> bool:
@@ -62,8 +76,7 @@ def media_of(post: Post) -> Media:
             image = href
         elif href and step.artifact.content_type.startswith("video/"):
             video = href
-    alt = getattr(post.draft, "alt_text", None) or (post.draft.title if post.draft else "")
-    return Media(image=image, video=video, alt=alt)
+    return Media(image=image, video=video, alt=alt_text(post))
 
 
 def channel_cards(persona: Persona, post: Post) -> list[ChannelCard]:
@@ -83,12 +96,23 @@ def channel_cards(persona: Persona, post: Post) -> list[ChannelCard]:
                 parts = [channel_text(post, channel, persona=persona)]
             except BeatdeskError:
                 parts = []
-        lengths = [length_on(channel.name, text) for text in parts]
-        card.parts = [
-            Part(text, n, card.limit is not None and n > card.limit) for text, n in zip(parts, lengths, strict=True)
-        ]
+        card.parts = [_part(channel.name, text, card.limit) for text in parts]
+        version = post.channel_versions.get(channel.name)
+        card.own = version is not None and version.text is not None
+        try:
+            card.text = channel_text(post, channel, persona=persona)
+        except BeatdeskError:
+            card.text = ""
+        card.takes_comment = channel.name in COMMENTED
+        if version is not None and version.first_comment:
+            card.comment = _part(channel.name, version.first_comment, COMMENT_LIMITS.get(channel.name) or card.limit)
         cards.append(card)
     return cards
+
+
+def _part(channel: str, text: str, limit: int | None) -> Part:
+    length = length_on(channel, text)
+    return Part(text, length, limit is not None and length > limit)
 
 
 def in_zone(at: datetime | None, zone: str) -> str:

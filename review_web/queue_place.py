@@ -17,8 +17,8 @@ from review_web.auth import SESSION_LIFETIME, set_cookie
 PLACE_COOKIE = "beatdesk_queue"
 PLACE_KEYS = {"q": 200, "persona": 64, "status": 32, "format": 32, "batch": 32, "sort": 16, "p": 7}
 """The queue's parameters and their longest values (the route's own limits; a page number in digits)."""
-MESSAGES = ("done", "error")
-"""What a decision's redirect carries to the queue: a message, not a place."""
+MESSAGES = ("done", "error", "undo")
+"""What a decision's redirect carries to the queue: a message (and its Undo), not a place."""
 
 
 def back_to_place(request: Request) -> RedirectResponse | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from markupsafe import Markup
 
 from beatdesk.models import REJECT_REASONS
 from beatdesk.prices import format_usd
+from beatdesk.store import Store
+from beatdesk.store.attention import attention_count
 from review_web.auth import form_token, give_anon_cookie
 from review_web.previews import in_zone
 
@@ -62,10 +65,31 @@ def make_templates() -> Jinja2Templates:
     return templates
 
 
+UNDO_IDS = re.compile(r"^\d{1,10}(,\d{1,10})*$")
+
+
+def undo_ids(request: Request) -> str | None:
+    """The decisions a redirect offers to undo (`?undo=12,13`): the ids of their audit entries, checked again
+    when the Undo form comes back."""
+    found = request.query_params.get("undo", "")
+    return found if UNDO_IDS.match(found) else None
+
+
+def _attention(request: Request) -> int:
+    """The header's count of what needs attention: one COUNT, on every page a person is logged in for."""
+    store: Store = request.app.state.store
+    with store.session() as session:
+        return attention_count(session)
+
+
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """A page, with the CSRF token its forms carry (bound to this session or visitor)."""
+    """A page, with the CSRF token its forms carry (bound to this session or visitor), the Undo notice of a
+    decision just made, and the header's count of what needs attention."""
     templates: Jinja2Templates = request.app.state.templates
     context.setdefault("user", None)
+    context.setdefault("undo", undo_ids(request))
+    if context["user"] is not None:
+        context.setdefault("attention", _attention(request))
     response = templates.TemplateResponse(request, name, {"csrftoken": form_token(request), **context},
                                           status_code=status_code)  # fmt: skip
     give_anon_cookie(request, response)

@@ -8,6 +8,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +91,8 @@ def run_cli(runner: CliRunner, *args: str, code: int = 0) -> Any:
     return json.loads(result.stdout) if "--json" in args and code == 0 else result
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A new, empty PostgreSQL database on the local server, dropped afterwards."""
+@contextmanager
+def _new_pg_database() -> Iterator[str]:
     name = f"beatdesk_test_{uuid.uuid4().hex[:10]}"
     admin = make_url(PG_ADMIN_URL)
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
@@ -102,6 +102,20 @@ def pg_url() -> Iterator[str]:
     forget_stores()
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database on the local server, dropped afterwards."""
+    with _new_pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+def another_pg_url() -> Iterator[str]:
+    """A second one, for what goes from one database to another."""
+    with _new_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

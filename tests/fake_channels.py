@@ -63,6 +63,17 @@ class ChannelServer:
     revoked: set[str] = field(default_factory=set)
     create_errors: dict[str, list[int]] = field(default_factory=dict)
     lose_answers: dict[str, int] = field(default_factory=dict)
+    lose_texts: dict[str, str] = field(default_factory=dict)
+    """By kind of create (a CREATES value, linkedin_comment or instagram_comment): take the next one that carries
+    the text (in its body or query, or a Graph publish in its container's), and drop the connection before
+    answering (once)."""
+    comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Comments by what they are on: a LinkedIn post's URN, an Instagram media's id."""
+    stall_answers: dict[str, int] = field(default_factory=dict)
+    """Creates to take and then hold without an answer (a stalled server) until `release` is set, then drop."""
+    stalled: threading.Event = field(default_factory=threading.Event)
+    """Set once a create has been taken and its answer is being held."""
+    release: threading.Event = field(default_factory=threading.Event)
     retry_after: str | None = None
     """The Retry-After header sent with scripted 429/503 answers."""
     mastodon_media: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -75,6 +86,8 @@ class ChannelServer:
     """LinkedIn's upload instructions cut a video into parts of this size."""
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Graph API (Threads, Instagram) media containers by id: channel, parameters, polls left, status."""
+    replies_lag: int = 0
+    """How many of the next Threads reply listings leave out the newest reply (listed a moment late)."""
     bluesky_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Bluesky video-service jobs by id: polls left, the blob it gives when completed."""
     videos: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -122,6 +135,10 @@ def channel_server() -> Iterator[ChannelServer]:
                     self._send(401, {"error": "invalid_token", "error_description": "The access token is invalid"})
                 return
             create = CREATES.get((method, parts.path))
+            if method == "POST" and _LINKEDIN_COMMENTS.match(parts.path):
+                create = "linkedin_comment"
+            if method == "POST" and _INSTAGRAM_COMMENTS.match(parts.path):
+                create = "instagram_comment"
             if create:
                 with state.lock:
                     errors = state.create_errors.get(create) or []
@@ -135,9 +152,20 @@ def channel_server() -> Iterator[ChannelServer]:
                     return
             status, answer, headers = self._answer(channel, method, parts.path, request)
             with state.lock:
-                lose = bool(create) and state.lose_answers.get(create, 0) > 0
+                lose = bool(create) and state.lose_answers.get(create or "", 0) > 0
                 if lose:
                     state.lose_answers[create] -= 1  # type: ignore[index]
+                held = state.lose_texts.get(create or "")
+                if held is not None and held in _carried(state, request):
+                    del state.lose_texts[create]  # type: ignore[arg-type]
+                    lose = True
+                stall = bool(create) and state.stall_answers.get(create, 0) > 0
+                if stall:
+                    state.stall_answers[create] -= 1  # type: ignore[index]
+            if stall:  # taken, then the server stalls: the client waits for an answer that never comes
+                state.stalled.set()
+                state.release.wait(timeout=120)
+                lose = True
             if lose:  # taken, but the answer never arrives
                 self.close_connection = True
                 self.connection.shutdown(2)
@@ -317,6 +345,18 @@ def channel_server() -> Iterator[ChannelServer]:
                     return 200, {"status": "AVAILABLE"}, {}
                 if path.startswith("/upload/"):
                     return 201, None, {}
+                if _LINKEDIN_COMMENTS.match(path):  # the Comments API: on a post, as its author
+                    target = unquote(path.split("/")[3])
+                    comments = state.comments.setdefault(target, [])
+                    if method == "GET":
+                        return 200, {"elements": comments, "paging": {"count": len(comments)}}, {}
+                    ask = r.json()
+                    if ask.get("object") != target or not (ask.get("message") or {}).get("text"):
+                        return 400, {"message": "object must be the post commented on, and message.text given"}, {}
+                    number = 900 + sum(len(c) for c in state.comments.values())
+                    comment = {"id": str(number), "$URN": f"urn:li:comment:({target},{number})"} | ask
+                    comments.append(comment)
+                    return 201, comment, {"x-restli-id": comment["$URN"]}
                 if path == "/rest/posts" and method == "GET":
                     return 200, {"elements": [{"id": p["id"], "commentary": p["commentary"]} for p in shown]}, {}
                 if path == "/rest/posts":
@@ -338,10 +378,23 @@ def channel_server() -> Iterator[ChannelServer]:
             shown = state.posts.setdefault(channel, [])
             rest = path.split("/", 2)[2]
             query = {k: v[0] for k, v in r.query.items()}
-            if method == "GET" and rest == f"me/{create}":
+            if method == "GET" and rest == f"me/{create}":  # Threads lists replies apart, at me/replies
                 return 200, {"data": [{"id": m["id"], text_field: m[text_field], "permalink": m["permalink"]}
-                                      for m in reversed(shown)]}, {}  # fmt: skip
+                                      for m in reversed(shown) if not m["reply_to_id"]]}, {}  # fmt: skip
+            if method == "GET" and threads and rest == "me/replies":
+                replies = [{"id": m["id"], "text": m["text"], "permalink": m["permalink"],
+                            "replied_to": {"id": m["reply_to_id"]}} for m in reversed(shown) if m["reply_to_id"]]  # fmt: skip
+                if state.replies_lag > 0:
+                    state.replies_lag -= 1
+                    replies = replies[1:]
+                return 200, {"data": replies}, {}
+            if not threads and rest.endswith("/comments"):  # comments on a published media: made at once
+                return self._instagram_comment(method, rest.split("/")[0], query)
             if method == "POST" and rest == f"me/{create}":
+                replied = query.get("reply_to_id")
+                if threads and replied and not any(m["id"] == replied for m in shown):
+                    return 400, {"error": {"message": f"The reply_to_id {replied} is not a published thread",
+                                           "type": "OAuthException", "code": 100}}, {}  # fmt: skip
                 problem = _graph_container_problem(channel, query, state.url + "media/")
                 if problem:
                     return 400, {"error": {"message": problem, "type": "OAuthException", "code": 100,
@@ -376,6 +429,22 @@ def channel_server() -> Iterator[ChannelServer]:
                 return 200, {"id": rest, "permalink": found["permalink"]}, {}
             return 400, {"error": {"message": f"Unsupported request: {method} {path}", "code": 100}}, {}
 
+        def _instagram_comment(
+            self, method: str, media_id: str, query: dict[str, str]
+        ) -> tuple[int, Any, dict[str, str]]:
+            """`/{ig-media-id}/comments`: GET lists them (id, text, timestamp), POST makes one from `message`."""
+            if not any(m["id"] == media_id for m in state.posts.get("instagram", [])):
+                return 400, {"error": {"message": f"Unsupported request: object {media_id} does not exist",
+                                       "type": "GraphMethodException", "code": 100}}, {}  # fmt: skip
+            comments = state.comments.setdefault(media_id, [])
+            if method == "GET":
+                return 200, {"data": list(reversed(comments))}, {}
+            if not query.get("message"):
+                return 400, {"error": {"message": "(#100) The parameter message is required", "code": 100}}, {}
+            number = 1790 + sum(len(c) for c in state.comments.values())
+            comments.append({"id": str(number), "text": query["message"], "timestamp": "2099-01-05T08:31:00+0000"})
+            return 200, {"id": str(number)}, {}
+
         def _mastodon_upload(self, r: Request) -> tuple[int, Any, dict[str, str]]:
             """/api/v2/media: images are ready at once (200); videos are processed first (202, url null)."""
             kind = "video" if b"Content-Type: video/" in r.body else "image"
@@ -399,7 +468,10 @@ def channel_server() -> Iterator[ChannelServer]:
 
     with serving(Handler) as url:
         state.url = url
-        yield state
+        try:
+            yield state
+        finally:
+            state.release.set()
 
 
 def _graph_container_problem(channel: str, query: dict[str, str], media_base: str) -> str | None:
@@ -420,6 +492,19 @@ def _graph_container_problem(channel: str, query: dict[str, str], media_base: st
     if not urls:
         return "Media is required"
     return None
+
+
+_LINKEDIN_COMMENTS = re.compile(r"^/rest/socialActions/[^/]+/comments$")
+_INSTAGRAM_COMMENTS = re.compile(r"^/ig-api/[^/]+/comments$")
+
+
+def _carried(state: ChannelServer, request: Request) -> str:
+    """The text a request carries: its body, its query's values, and for a Graph publish its container's."""
+    values = [v for vs in request.query.values() for v in vs]
+    container = state.containers.get(request.query.get("creation_id", [""])[0])
+    if container is not None:
+        values += container["params"].values()
+    return request.body.decode(errors="replace") + "\n" + "\n".join(values)
 
 
 def _mastodon_length(text: str) -> int:

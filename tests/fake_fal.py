@@ -47,6 +47,8 @@ class FalState:
     """Submits whose prompt contains this are refused with 422."""
     file_errors: list[int] = field(default_factory=list)
     """Answers given to the next file downloads instead of the file (e.g. [500, 500, 500])."""
+    trickle_files: bool = False
+    """Files are sent a byte a second (a stuck CDN edge): only a total deadline ends the download."""
     moved_files: bool = False
     """Results point at URLs that redirect to the files, as a CDN may."""
     linger_s: float = 0.0
@@ -86,6 +88,20 @@ def fal_server() -> Iterator[FalState]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def _trickle(self, data: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.flush()
+            try:
+                for byte in data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(1)
+            except ConnectionError:  # the client stopped reading: its deadline did its job
+                self.close_connection = True
 
         def do_POST(self) -> None:
             app = self.path.strip("/")
@@ -130,6 +146,9 @@ def fal_server() -> Iterator[FalState]:
                     error = state.file_errors.pop(0) if state.file_errors else None
                 if error:
                     self._send(error, {"detail": "scripted"})
+                    return
+                if state.trickle_files:
+                    self._trickle(image)
                     return
                 if path.endswith(".mp4"):
                     self._send(200, b"\x00\x00\x00\x18ftypmp42fake-video", "video/mp4")

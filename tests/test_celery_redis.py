@@ -90,7 +90,7 @@ def test_two_schedulers_one_sends_and_the_scheduled_batch_is_made_once(
     logs = [tmp_path / "scheduler-1.log", tmp_path / "scheduler-2.log"]
     schedulers = [
         subprocess.Popen(
-            [sys.executable, "-m", "beatdesk_cli.main", "scheduler", "--loglevel", "INFO"],
+            [sys.executable, "-m", "beatdesk_cli.main", "scheduler", "--loglevel", "DEBUG"],
             env=fast,
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
@@ -110,7 +110,7 @@ def test_two_schedulers_one_sends_and_the_scheduled_batch_is_made_once(
             time.sleep(0.5)
         time.sleep(3)  # a few more ticks from both
         # Counted while both run: once the leader stops, the other rightly takes over.
-        sending = [log.read_text().count("Sending due task") for log in logs]
+        sending = [log.read_text().count("Sending due task") for log in logs]  # said at DEBUG
     finally:
         for process in schedulers:
             os.killpg(process.pid, signal.SIGTERM)

@@ -139,3 +139,20 @@ def test_config_show_masks_secrets(cli: CliRunner, ready: Path, monkeypatch: pyt
     assert shown["fal_key"] == "********" and shown["broker_url"] == "redis://:***@127.0.0.1:6379/0"
     assert shown["home"] == str(ready) and shown["mode"] == "celery workers"
     assert shown["effective_database_url"] == f"sqlite:///{ready / 'beatdesk.db'}"
+
+
+def test_a_read_command_outside_the_home_names_the_home_and_makes_nothing(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.delenv("BEATDESK_HOME")
+    monkeypatch.chdir(elsewhere)
+    result = run_cli(cli, "queue", "list", code=1)
+    assert result.stderr.strip() == (
+        f"error: no beatdesk home here ({elsewhere / '.beatdesk'}): run this where you ran `beatdesk init`, "
+        "set BEATDESK_HOME to your home, or run `beatdesk init` to start one here"
+    )
+    assert list(elsewhere.iterdir()) == []  # no empty store left behind
+    run_cli(cli, "init")  # init starts one here, and then the queue reads it
+    assert "0 posts" in run_cli(cli, "queue", "list").stdout

@@ -241,7 +241,7 @@ def plan_week(desk: Desk) -> date:
                             (3, berlin(monday + timedelta(days=2), 8))):  # fmt: skip
             approve(session, post_id=post_id, home=desk.home, actor="rita", at=at)
     with desk.store.session() as session:
-        assert repo.claim_for_publishing(session, post_id=3, now=datetime.now(UTC))
+        repo.transition(session, post_id=3, to=PostStatus.scheduled, actor="publisher", action="publishing")
         repo.add_publication(session, post_id=3, channel="mastodon", remote_id="1", url="https://masto.example/@ash/1")
         repo.add_publication(session, post_id=3, channel="webhook", remote_id="2", url="javascript:alert(2)")
         repo.transition(session, post_id=3, to=PostStatus.published, actor="publisher", action="publish")

@@ -172,3 +172,16 @@ def test_the_desk_shows_the_ranking(home: Path) -> None:
         assert "openai:gpt-4.1-mini" in row and "8 (80%)" in row and "49%–94%" in row and "tone 2" in row
         assert "0.0025" in row
         assert "No review decisions yet for bob" in client.get("/evals?persona=bob").text
+
+
+def test_evals_at_eighty_columns_stack_and_say_when_there_is_nothing(cli: CliRunner, home: Path) -> None:
+    run_cli(cli, "init")
+    empty = run_cli(CliRunner(env={"COLUMNS": "80"}), "evals").stdout
+    assert empty.startswith("No review decisions yet") and "┃" not in empty
+    batch = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "2", "--video", "0", "--json")
+    first, second = (p["id"] for p in batch["posts"])
+    run_cli(cli, "review", "reject", str(first), "--reason-code", "off_beat")
+    run_cli(cli, "review", "approve", str(second))
+    text = run_cli(CliRunner(env={"COLUMNS": "80"}), "evals").stdout
+    assert "┃" not in text and max(len(line) for line in text.splitlines()) <= 80
+    assert "1. offline:offline" in text and "accepted 1 (50%)" in text and "rejected 1: off_beat 1" in text

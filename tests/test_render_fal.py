@@ -87,7 +87,8 @@ def test_the_status_stream_is_read_to_its_end_so_its_connection_is_reused(
     get_settings.cache_clear()
     out = run(cli, "--items", "3", "--video", "0")
     assert {p["status"] for p in out["posts"]} == {"in_review"}
-    assert fal.connections == 1  # submits, streams, results and downloads of three renders on one connection
+    # Submits, streams and results of three renders on one connection; their files on one more (the bounded fetch).
+    assert fal.connections == 2
 
 
 def test_a_stream_left_open_after_completed_costs_a_read_timeout_not_the_render(cli: CliRunner, fal: FalState) -> None:
@@ -312,6 +313,31 @@ def test_a_download_that_keeps_failing_fails_the_step_with_its_url(
     step = image_step(cli, post["id"])
     assert step["status"] == "failed" and url in step["error"] and step["cost_usd"] == "0.06"
     assert fal.charges == 1 and len(fal.file_errors) == 100 - 5 * 3  # five tries of three downloads each
+
+
+def test_a_trickled_file_ends_at_its_deadline_and_keeps_the_price(
+    cli: CliRunner, fal: FalState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("beatdesk.runner.backoff", lambda _retries: 0.0)
+    monkeypatch.setenv("BEATDESK_FAL_DOWNLOAD_TIMEOUT_S", "1")
+    get_settings.cache_clear()
+    fal.trickle_files = True
+    out = run(cli, "--items", "1", "--video", "0", code=1)
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    assert post["status"] == "failed" and "no complete answer within 1 s" in post["reason"]
+    assert fal.charges == 1 and image_step(cli, post["id"])["cost_usd"] == "0.06"  # paid once, kept
+    assert not list((Path(get_settings().home) / "artifacts").rglob("*.part"))  # nothing half-written stays
+
+
+def test_a_file_over_the_byte_cap_is_refused_at_once(
+    cli: CliRunner, fal: FalState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BEATDESK_FAL_DOWNLOAD_MAX_BYTES", "100")
+    get_settings.cache_clear()
+    out = run(cli, "--items", "1", "--video", "0", code=1)
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    assert post["status"] == "failed" and "over the 100-byte limit" in post["reason"]
+    assert fal.charges == 1 and charged(cli, post) == "0.06"
 
 
 def test_a_missing_file_fails_at_once_with_its_url(cli: CliRunner, fal: FalState) -> None:

@@ -47,6 +47,7 @@ def on_post(page: Page, url: str, path: str) -> None:
 def edit_caption(page: Page, text: str) -> None:
     """A new caption ending on the post's own hashtags, as the checks want."""
     page.keyboard.press("e")
+    expect(page.locator("textarea[name=caption]")).to_be_focused()
     tags = page.locator("input[name=hashtags]").input_value()
     page.fill("textarea[name=caption]", f"{text}\n\n{tags}")
     page.click("text=Save (checks run again)")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 
 from beatdesk.errors import UnreachableServiceError
-from beatdesk.settings import Settings
+from beatdesk.logs import configure_logging
+from beatdesk.settings import Settings, get_settings
 from beatdesk.store import forget_stores
 
 app = Celery("beatdesk", include=["workers.tasks"])
@@ -27,6 +28,13 @@ def configure(settings: Settings) -> Celery:
         "task_soft_time_limit": LONGEST_TASK_S,
         "task_time_limit": LONGEST_TASK_S + 60,
         "broker_connection_retry_on_startup": True,
+        # A broker that goes away is waited out however long it takes (Celery's default gives up after 100
+        # tries, ending the worker); `beatdesk up` restarts a child that ends anyway.
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,
+        # A step running when the broker goes keeps its heartbeat in the store and ends its work; what the
+        # broker lost with it (a queue restarted empty) is handed on again by the reconciler.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_hijack_root_logger": False,
         # Task events are off until a monitor asks: each is a publish on a fanout exchange, and at 1,000 posts
         # they were 13% of a worker's CPU. Flower turns them on when it starts (its `enable_events`, on by
@@ -72,3 +80,9 @@ def workers_answering(timeout: float = 1.5) -> int:
 def _fresh_connections(**_: object) -> None:
     # Database connections must not cross a fork.
     forget_stores()
+
+
+@setup_logging.connect
+def _beatdesk_logging(loglevel: int | str | None = None, **_: object) -> None:
+    # Connected, this replaces Celery's own set-up: the worker's and beat's lines come in BEATDESK_LOG_FORMAT.
+    configure_logging(get_settings(), level=loglevel or None)

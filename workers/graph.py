@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy.exc import DBAPIError
 
 from beatdesk.disk import DiskFullError, disk_full, store_place
-from beatdesk.models import Batch, BatchSpec, BatchStatus
+from beatdesk.errors import BeatdeskError
+from beatdesk.models import Batch, BatchSpec, BatchStatus, PostStatus
 from beatdesk.recovery import Recovered, reconcile
 from beatdesk.review import send_back_for_redraft, send_back_for_rerender
 from beatdesk.runner import one_line
@@ -154,6 +155,20 @@ def rerender(settings: Settings, *, post_id: int, note: str | None, actor: str, 
     with store_of(settings).session() as session:
         send_back_for_rerender(session, post_id=post_id, actor=actor, note=note, image_model=image_model)
     advance_task.delay(post_id)
+
+
+def retry_failed(settings: Settings, *, post_id: int, actor: str) -> str:
+    """A failed post tried again: new media when it has a draft, else a new draft; what was done, in words."""
+    with store_of(settings).session() as session:
+        post = repo.get_post(session, post_id, with_history=False)
+    if post.status is not PostStatus.failed:
+        raise BeatdeskError(f"post {post_id} is {post.status}, not failed; nothing to retry")
+    note = "retried from Needs attention"
+    if post.draft is not None:
+        rerender(settings, post_id=post_id, note=note, actor=actor, image_model=None)
+        return f"#{post_id}: rendering its media again"
+    redraft(settings, post_id=post_id, note=note, actor=actor)
+    return f"#{post_id}: drafting it again"
 
 
 def sweep(settings: Settings) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from beatdesk.errors import BeatdeskError
 from beatdesk.models import Persona
 from beatdesk.pipeline import DRAFT, VIDEO
+from beatdesk.publishing import channel_of, is_publish
 from beatdesk.recovery import Limits
 from beatdesk.runner import Runner, StepWork
 from beatdesk.settings import Settings, get_settings
@@ -15,6 +16,7 @@ from drafter.split import model_for_post
 from drafter.stage import DraftWork
 from planner.registry import planner_for
 from planner.stage import BatchPlanning
+from publishers.stage import PublishWork
 from renderers.local_image import LocalImageRenderer, card_pool
 from renderers.registry import image_renderer, video_renderer
 from renderers.stage import MediaWork
@@ -53,6 +55,8 @@ def _runner(settings: Settings) -> Runner:
         return drafting[name]
 
     def works(step: str, persona: Persona, chosen: str | None, post_id: int) -> StepWork:
+        if is_publish(step):
+            return PublishWork(channel_of(step), settings.home)
         if step == DRAFT:  # a draft taken over keeps its model; a new one gets the persona's split, if any
             return draft_work(chosen or model_for_post(persona, post_id=post_id, default=settings.llm))
         if step == VIDEO:
@@ -72,9 +76,9 @@ def _runner(settings: Settings) -> Runner:
         max_output_tokens=settings.llm_max_tokens,
         source_max_bytes=settings.source_max_bytes,
     )
-    return Runner(
-        store, home=settings.home, works=works, planning=planning, stale_after_s=settings.worker_stale_after_s
-    )
+    return Runner(store, home=settings.home, works=works, planning=planning,
+                  stale_after_s=settings.worker_stale_after_s,
+                  publish_give_up_after_s=settings.publish_give_up_after_s)  # fmt: skip
 
 
 def limits(settings: Settings) -> Limits:

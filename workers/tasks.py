@@ -23,17 +23,19 @@ from sqlalchemy.exc import DBAPIError
 
 from beatdesk.disk import DiskFullError
 from beatdesk.errors import TransientError
+from beatdesk.outage import Outage
 from beatdesk.recovery import reconcile
-from beatdesk.runner import Next
+from beatdesk.runner import Next, one_line
 from beatdesk.schedules import start_due_batches
 from beatdesk.settings import get_settings
+from publishers.due import publish_due
 from publishers.metrics.collect import collect_due
-from publishers.stage import publish_due
 from workers.app import LONGEST_TASK_S, app
 from workers.pipeline import limits, runner, store_of
 
 log = logging.getLogger(__name__)
-AWAY = (DBAPIError, redis.exceptions.ConnectionError, kombu.exceptions.OperationalError, DiskFullError)
+BROKER_AWAY = (redis.exceptions.ConnectionError, kombu.exceptions.OperationalError)
+AWAY = (DBAPIError, *BROKER_AWAY, DiskFullError)
 """The store or the broker is away, or the disk is full: try again later (the step was left for a taker)."""
 RETRIES = 8
 """A provider's transient errors: tries before the step ends failed (backoff 1, 2, 4 ... 60 s)."""
@@ -95,12 +97,24 @@ def _reconcile_while_working(**_: object) -> None:
 
 
 def _reconcile_forever() -> None:
+    # One line per outage, not one per pass. A pass with nothing to hand on never touches the broker, so only
+    # one that handed something on says the broker is back.
+    store_away, broker_away = Outage("reconciler: store", log.warning), Outage("reconciler: broker", log.warning)
     while True:
         time.sleep(get_settings().reconcile_every_s)
         try:
-            reconcile_task()
-        except Exception as err:  # the store or the broker is away: the next pass tries again
-            log.warning("reconcile failed: %s", " ".join(str(err).split())[:300])
+            handed_on = reconcile_task()
+        except BROKER_AWAY as err:  # the next pass tries again
+            store_away.worked()
+            broker_away.failed(err)
+        except AWAY as err:
+            store_away.failed(err)
+        except Exception as err:
+            log.warning("reconcile failed: %s", one_line(err))
+        else:
+            store_away.worked()
+            if handed_on:
+                broker_away.worked()
 
 
 @app.task(name="beatdesk.ping", ignore_result=False)
@@ -111,9 +125,11 @@ def ping_task() -> str:
 
 @app.task(name="beatdesk.publish_due")
 def publish_due_task() -> int:
-    """Publish approved posts whose slot has come (every minute on the beat schedule)."""
+    """Publish approved posts whose slot has come (every minute on the beat schedule): their channels' steps
+    queued and run by this process's runner."""
     settings = get_settings()
-    return len(publish_due(store_of(settings), home=settings.home, now=datetime.now(UTC)))
+    sweep = publish_due(store_of(settings), home=settings.home, now=datetime.now(UTC), runner=runner())
+    return len(sweep.published)
 
 
 @app.task(name="beatdesk.run_schedules")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from beatdesk.models import ContentFormat, PostStatus
 from beatdesk.states import HOLDS_SLOT
+from beatdesk.store.attention import LATE_AFTER
 from beatdesk.store.schema import PostRow, PublicationRow
 
 ON_CALENDAR = HOLDS_SLOT
@@ -42,6 +43,10 @@ class SlotPost:
     @property
     def on_calendar(self) -> bool:
         return self.status in ON_CALENDAR
+
+    def late(self, now: datetime) -> bool:
+        """Approved (or being published) past its slot and not out yet: the publishing sweep missed it."""
+        return self.status in (PostStatus.approved, PostStatus.scheduled) and self.slot_at < now - LATE_AFTER
 
     @property
     def movable(self) -> bool:

@@ -70,6 +70,11 @@ def _engine_for(url: str) -> Engine:
         raise ConfigError(f"cannot use database {shown}: {err}") from None
 
 
+def engine_for(url: str) -> Engine:
+    """An engine for `url` with beatdesk's connection settings, not migrated: for tools that check first."""
+    return _engine_for(url)
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (Alembic), under a lock on PostgreSQL."""
     with engine.connect() as connection:

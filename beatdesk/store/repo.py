@@ -34,6 +34,7 @@ from beatdesk.models import (
     Batch,
     BatchSpec,
     BatchStatus,
+    ChannelVersion,
     Check,
     ContentFormat,
     Draft,
@@ -55,6 +56,7 @@ from beatdesk.store.schema import (
     ArtifactRow,
     BatchRow,
     ChannelMediaRow,
+    ChannelVersionRow,
     ChatReferenceRow,
     DecisionRow,
     EventRow,
@@ -90,13 +92,6 @@ def create_scheduled_batch(session: Session, *, spec: BatchSpec, schedule_key: s
     except IntegrityError:
         return None
     return row.id
-
-
-def set_batch_status(session: Session, *, batch_id: int, status: BatchStatus, error: str | None = None) -> None:
-    values: dict[str, object] = {"status": status, "error": error}
-    if status in (BatchStatus.done, BatchStatus.failed):
-        values["finished_at"] = utcnow()
-    session.execute(update(BatchRow).where(BatchRow.id == batch_id).values(**values))
 
 
 def finish_batch_if_done(session: Session, *, batch_id: int) -> bool:
@@ -151,6 +146,11 @@ def set_reason_code(session: Session, *, post_id: int, code: str | None) -> None
     session.execute(update(PostRow).where(PostRow.id == post_id).values(reason_code=code))
 
 
+def clear_reason(session: Session, *, post_id: int) -> None:
+    """A post back in review carries no rejection reason (the audit log keeps it)."""
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(reason=None, reason_code=None))
+
+
 def batch_steps(session: Session, *, batch_id: int) -> list[PipelineStep]:
     """The batch's own steps (its planning), oldest first."""
     rows = session.scalars(
@@ -181,12 +181,6 @@ def post_status(session: Session, post_id: int, *, lock: bool = False) -> PostSt
     if status is None:
         raise NotFoundError(f"no post with id {post_id}")
     return PostStatus(status)
-
-
-def has_open_steps(session: Session, *, post_id: int) -> bool:
-    """Whether the post has a step still to do (queued) or under way (running)."""
-    open_steps = select(StepRow.id).where(StepRow.post_id == post_id, StepRow.status.in_(step_rows.OPEN))
-    return bool(session.scalar(select(exists(open_steps))))
 
 
 def note_nudge(session: Session, *, post_id: int, at: datetime) -> None:
@@ -250,9 +244,9 @@ def add_planned_posts(
 
 
 def _post_loads(*, with_history: bool = True) -> list[Any]:  # loader options (SQLAlchemy names their type privately)
-    """A post's steps, and (with its history) its events and publications."""
+    """A post's steps and channel versions, and (with its history) its events and publications."""
     history = [selectinload(PostRow.events), selectinload(PostRow.publications)] if with_history else []
-    return [selectinload(PostRow.steps), *history]
+    return [selectinload(PostRow.steps), selectinload(PostRow.channel_versions), *history]
 
 
 def batch_id_of(session: Session, post_id: int) -> int:
@@ -568,7 +562,7 @@ def get_batch_header(session: Session, batch_id: int) -> Batch:
         raise NotFoundError(f"no batch with id {batch_id}")
     spec = BatchSpec.model_validate(row.spec)
     return Batch(id=row.id, persona=row.persona, status=BatchStatus(row.status), spec=spec, created_at=row.created_at,
-                 finished_at=row.finished_at, error=row.error)  # fmt: skip
+                 finished_at=row.finished_at, error=row.error, dropped=row.dropped or [])  # fmt: skip
 
 
 def daily_costs_by_kind(
@@ -620,49 +614,70 @@ def _offsets(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[datetim
     return [*stretches, (end, current)]
 
 
-def due_posts(session: Session, *, now: datetime, stale_after_s: float = 600) -> list[Post]:
-    """Approved posts whose slot has come, oldest slot first; and posts a publisher took but left
-    (its process died) longer than `stale_after_s` ago."""
-    stale = now - timedelta(seconds=stale_after_s)
+def due_posts(session: Session, *, now: datetime, stale_after_s: float = 30) -> list[Post]:
+    """Posts whose slot has come, oldest slot first: approved ones (their channels to queue), and ones being
+    published with a step to take up now (queued and its next try come, or left running by a worker that
+    stopped beating `stale_after_s` ago). Steps keep the real clock; `now` may be a `--now`."""
+    real_now = utcnow()
+    stale = real_now - timedelta(seconds=stale_after_s)
+    ready = select(StepRow.post_id).where(
+        StepRow.post_id == PostRow.id,
+        or_(
+            and_(StepRow.status == StepStatus.queued, or_(StepRow.retry_at.is_(None), StepRow.retry_at <= real_now)),
+            and_(StepRow.status == StepStatus.running, or_(StepRow.beat_at.is_(None), StepRow.beat_at < stale)),
+        ),
+    )
     query = (
         select(PostRow)
         .options(selectinload(PostRow.batch), *_post_loads())
         .where(
             PostRow.slot_at <= now,
-            or_(
-                PostRow.status == PostStatus.approved,
-                and_(PostRow.status == PostStatus.scheduled, PostRow.status_changed_at < stale),
-            ),
+            or_(PostRow.status == PostStatus.approved, and_(PostRow.status == PostStatus.scheduled, ready.exists())),
         )
         .order_by(PostRow.slot_at)
     )
     return [_post(row) for row in session.scalars(query)]
 
 
-def claim_for_publishing(session: Session, *, post_id: int, now: datetime, stale_after_s: float = 600) -> bool:
-    """Take the post for publishing (approved -> scheduled) unless another publisher holds it: one at a time."""
-    stale = now - timedelta(seconds=stale_after_s)
-    before = session.scalar(select(PostRow.status).where(PostRow.id == post_id))
-    taken = session.execute(
-        update(PostRow)
-        .where(
-            PostRow.id == post_id,
-            or_(
-                PostRow.status == PostStatus.approved,
-                and_(PostRow.status == PostStatus.scheduled, PostRow.status_changed_at < stale),
-            ),
-        )
-        .values(status=PostStatus.scheduled, status_changed_at=now)
+def publishing_post_ids(session: Session, *, now: datetime) -> list[int]:
+    """Posts whose slot has come and that are not out yet (approved, or being published), oldest slot first."""
+    query = select(PostRow.id).where(
+        PostRow.slot_at <= now, PostRow.status.in_([PostStatus.approved, PostStatus.scheduled])
     )
-    if not taken.rowcount:  # type: ignore[attr-defined]
-        return False
-    session.add(EventRow(post_id=post_id, actor="publisher", action="publishing", from_status=before,
-                         to_status=PostStatus.scheduled))  # fmt: skip
-    return True
+    return list(session.scalars(query.order_by(PostRow.slot_at)))
 
 
 def add_publication(session: Session, *, post_id: int, channel: str, remote_id: str, url: str | None) -> None:
+    """The post's copy on `channel` (kept once: a step taken over may store what its first run found)."""
+    known = select(PublicationRow.id).where(PublicationRow.post_id == post_id, PublicationRow.channel == channel)
+    if session.scalar(known) is not None:
+        return
     session.add(PublicationRow(post_id=post_id, channel=channel, remote_id=remote_id, url=url, published_at=utcnow()))
+
+
+def save_channel_version(session: Session, *, post_id: int, channel: str, version: ChannelVersion, actor: str) -> None:
+    """Keep a reviewer's text and first comment for one channel; a version with neither is removed."""
+    row = session.scalar(
+        select(ChannelVersionRow).where(ChannelVersionRow.post_id == post_id, ChannelVersionRow.channel == channel)
+    )
+    if version.text is None and version.first_comment is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(ChannelVersionRow(post_id=post_id, channel=channel, text=version.text,
+                                      first_comment=version.first_comment, changed_by=actor))  # fmt: skip
+    else:
+        row.text, row.first_comment, row.changed_by, row.changed_at = (
+            version.text, version.first_comment, actor, utcnow())  # fmt: skip
+    session.flush()
+
+
+def drop_channel_versions(session: Session, *, post_id: int) -> int:
+    """Forget every channel's version of a post (a new draft replaces what they were written from)."""
+    rows = session.scalars(select(ChannelVersionRow).where(ChannelVersionRow.post_id == post_id)).all()
+    for row in rows:
+        session.delete(row)
+    return len(rows)
 
 
 def uploaded_media(session: Session, *, post_id: int, channel: str, artifact: str) -> str | None:
@@ -709,10 +724,11 @@ def installation_id(session: Session) -> str:
 
 
 def scheduled_posts(session: Session, *, persona: str | None = None) -> list[Post]:
+    """Posts on their way out: approved with a slot, or being published (a channel waiting for its next try)."""
     query = (
         select(PostRow)
         .options(selectinload(PostRow.batch), *_post_loads())
-        .where(PostRow.status == PostStatus.approved, PostRow.slot_at.is_not(None))
+        .where(PostRow.status.in_([PostStatus.approved, PostStatus.scheduled]), PostRow.slot_at.is_not(None))
     )
     if persona:
         query = query.where(PostRow.persona == persona)
@@ -789,6 +805,27 @@ def log_event(session: Session, *, post_id: int, actor: str, action: str, note: 
     """A decision that does not change the status (an edit), kept in the post's audit log."""
     status = session.scalar(select(PostRow.status).where(PostRow.id == post_id))
     session.add(EventRow(post_id=post_id, actor=actor, action=action, from_status=status, to_status=status, note=note))
+
+
+def get_event(session: Session, event_id: int) -> tuple[int, PostEvent] | None:
+    """One entry of a post's audit log with its post's id, or None."""
+    row = session.get(EventRow, event_id)
+    return (row.post_id, _event(row)) if row is not None else None
+
+
+def latest_event(session: Session, *, post_id: int) -> tuple[int, PostEvent] | None:
+    """The post's newest audit entry with its id: what an undo checks it is still undoing."""
+    row = session.scalar(select(EventRow).where(EventRow.post_id == post_id).order_by(EventRow.id.desc()).limit(1))
+    return (row.id, _event(row)) if row is not None else None
+
+
+def drop_latest_decision(session: Session, *, post_id: int) -> None:
+    """Forget the post's newest decision row (an undone decision is not counted by the evals)."""
+    row = session.scalar(
+        select(DecisionRow).where(DecisionRow.post_id == post_id).order_by(DecisionRow.id.desc()).limit(1)
+    )
+    if row is not None:
+        session.delete(row)
 
 
 def fail_post(session: Session, *, post_id: int, actor: str, reason: str) -> None:
@@ -1057,6 +1094,7 @@ def _step(row: StepRow, artifact: Artifact | None) -> PipelineStep:
         detail=row.detail,
         request_id=row.request_id,
         attempts=row.attempts or 0,
+        retry_at=row.retry_at,
     )
 
 
@@ -1094,6 +1132,7 @@ def _post_of(
     publications: list[Publication],
 ) -> Post:
     """A post from its row and what belongs to it."""
+    versions = row.channel_versions
     return Post(
         id=row.id,
         batch_id=row.batch_id,
@@ -1109,6 +1148,7 @@ def _post_of(
         steps=steps,
         events=events,
         publications=publications,
+        channel_versions={v.channel: ChannelVersion(text=v.text, first_comment=v.first_comment) for v in versions},
         slot_at=row.slot_at,
         reason=row.reason,
         reason_code=row.reason_code,

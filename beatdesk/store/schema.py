@@ -164,6 +164,7 @@ class PostRow(Base):
     steps: Mapped[list[StepRow]] = relationship(order_by="StepRow.position", cascade="all, delete-orphan")
     events: Mapped[list[EventRow]] = relationship(order_by="EventRow.id", cascade="all, delete-orphan")
     publications: Mapped[list[PublicationRow]] = relationship(cascade="all, delete-orphan")
+    channel_versions: Mapped[list[ChannelVersionRow]] = relationship(cascade="all, delete-orphan")
 
 
 class ArtifactRow(Base):
@@ -223,6 +224,8 @@ class StepRow(Base):
     """Renewed every few seconds while a worker runs the step: a stale beat means nobody does."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     """How many times a worker took the step up (1 on a clean run)."""
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """A queued publish step that met a transient error (its reason in `error`): not taken up before this."""
 
     artifact: Mapped[ArtifactRow | None] = relationship(lazy="joined")
 
@@ -285,6 +288,21 @@ class PublicationRow(Base):
     remote_id: Mapped[str] = mapped_column(String(256))
     url: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelVersionRow(Base):
+    """A reviewer's text for one channel of a post (None: the generated text), and its first comment."""
+
+    __tablename__ = "channel_versions"
+    __table_args__ = (UniqueConstraint("post_id", "channel", name="uq_channel_versions_post_channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    first_comment: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ChannelMediaRow(Base):
@@ -486,3 +504,13 @@ class MetricsChannelRow(Base):
     rate_limited_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """The channel said to come back then (429 and its reset header): nothing is fetched from it before."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NoticeRow(Base):
+    """A notification sent (event, subject): the same one is not sent again within its window, by any process."""
+
+    __tablename__ = "notices"
+
+    event: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)

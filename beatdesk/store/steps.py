@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from beatdesk.errors import NotFoundError
@@ -44,14 +44,31 @@ def new_step(
 
 
 def next_open_step(session: Session, *, post_id: int) -> StepRow | None:
-    """The post's first step still to do (queued) or under way (running), locked on PostgreSQL."""
+    """The post's first step still to do (queued) or under way (running), locked on PostgreSQL; a publish
+    step waiting to be tried again (`retry_at`) only once its time has come."""
     return session.scalars(
         select(StepRow)
-        .where(StepRow.post_id == post_id, StepRow.status.in_(OPEN))
+        .where(
+            StepRow.post_id == post_id,
+            StepRow.status.in_(OPEN),
+            or_(StepRow.retry_at.is_(None), StepRow.retry_at <= utcnow()),
+        )
         .order_by(StepRow.position)
         .limit(1)
         .with_for_update(of=StepRow)
     ).first()
+
+
+def waiting_steps(session: Session, *, post_id: int) -> int:
+    """How many of the post's steps wait to be tried again later (publish steps after a transient error)."""
+    return (
+        session.scalar(
+            select(func.count()).where(
+                StepRow.post_id == post_id, StepRow.status == StepStatus.queued, StepRow.retry_at > utcnow()
+            )
+        )
+        or 0
+    )
 
 
 def open_step_named(session: Session, *, post_id: int, name: str) -> StepRow | None:

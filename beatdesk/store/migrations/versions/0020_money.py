@@ -2,7 +2,7 @@
 step's booked day; stored totals per persona, day and kind, per beat and format, and per batch
 
 Revision ID: 0020_money
-Revises: 0019
+Revises: 0020_publish
 
 Decimal text (SQLite) and NUMERIC(18, 9) (PostgreSQL) become whole nano-USD exactly; downgrade turns them back.
 A running step's cost was its reservation (plus what an earlier attempt left on it): it moves to
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020_money"
-down_revision = "0019"
+down_revision = "0020_publish"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,50 @@
+"""Rough edges a reviewer hit on the desk: a reject by its kind alone, and what the planner dropped shown on
+the batch page as `batch show` shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from markupsafe import escape
+from typer.testing import CliRunner
+
+from beatdesk.store import repo
+from tests.conftest import run_cli
+from tests.desk_client import Desk, desk_home, form_token, log_in
+
+
+@pytest.fixture
+def made(cli: CliRunner, home: Path) -> Iterator[Desk]:
+    with desk_home(cli, home, items=2) as desk:
+        yield desk
+
+
+def test_a_reject_needs_only_its_kind(made: Desk) -> None:
+    client = log_in(made.client())
+    page = client.get("/posts/1").text
+    assert 'id="reject-reason" required' not in page  # the browser does not ask for words either
+    answer = client.post(
+        "/posts/1/reject", data={"code": "off_beat", "reason": "", "csrftoken": form_token(client, "/posts/1")}
+    )
+    assert answer.status_code == 200 and "Rejected #1: off the persona&#39;s beats" in answer.text
+    with made.store.session() as session:
+        post = repo.get_post(session, 1)
+    assert (post.status, post.reason_code) == ("rejected", "off_beat")
+    neither = client.post(
+        "/posts/2/reject", data={"code": "", "reason": " ", "csrftoken": form_token(client, "/posts/2")}
+    )
+    assert "a rejection needs a reason" in neither.text
+    with made.store.session() as session:
+        assert repo.get_post(session, 2).status == "in_review"
+
+
+def test_the_batch_page_shows_what_the_planner_dropped(made: Desk, cli: CliRunner) -> None:
+    run_cli(cli, "review", "reject", "1", "--reason-code", "too_close")
+    second = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "5", "--video", "0", "--json")
+    dropped = run_cli(cli, "batch", "show", str(second["batch_id"]), "--json")["dropped"]
+    assert dropped
+    page = log_in(made.client()).get(f"/batches/{second['batch_id']}").text
+    assert f"Dropped by the planner ({len(dropped)})" in page
+    assert all(str(escape(line)) in page for line in dropped)
