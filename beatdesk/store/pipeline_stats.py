@@ -80,5 +80,6 @@ def pipeline_stats(session: Session) -> PipelineStats:
         stats.latencies[name] = Latencies(tuple(cumulative[:-1]), cumulative[-1], total[0])
     # The stored totals (kept equal to the steps by `books`): a row per persona and day, not one per step.
     spend = select(DayTotalRow.persona, func.sum(DayTotalRow.cost_usd)).group_by(DayTotalRow.persona)
-    stats.spend_usd = {persona: total or Decimal(0) for persona, total in session.execute(spend)}
+    spent = {persona: total or Decimal(0) for persona, total in session.execute(spend)}
+    stats.spend_usd = {persona: Decimal(0) for persona, _ in stats.posts} | spent  # free steps book no total row
     return stats
