@@ -42,5 +42,7 @@ def publish_now(store: Store, *, post_id: int, home: Path, actor: str) -> str:
     left = [s.channel.name for s in channel_states(post, persona, now=datetime.now(UTC)) if s.status not in FINISHED]
     if not left:
         raise BeatdeskError(f"post {post_id} is out on every channel already")
-    said = [retry_channel(store, post_id=post_id, channel=name, actor=actor, home=home) for name in left]
-    return "; ".join(said)
+    states = [due.retry_channel_now(store, home=home, post_id=post_id, channel=name, actor=actor) for name in left]
+    if all(s.status in FINISHED for s in states):
+        return f"#{post_id}: published on every channel"
+    return f"#{post_id}: " + "; ".join(f"{s.channel.name} {s.line()}" for s in states if s.status not in FINISHED)
