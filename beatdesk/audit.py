@@ -1,4 +1,4 @@
-"""The books, checked over a whole database: every cent on a step, and every total the sum of its steps.
+"""The books, checked over a whole database: every cent on a step, and every total (stored or not) the sum of its steps.
 
 `beatdesk audit` prints what it finds; the fault tests run it after killing workers. A finding is a
 defect of beatdesk, never of the user: each names the row and what is wrong with it.
@@ -10,12 +10,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from beatdesk.models import BatchSpec, BatchStatus, PostStatus, StepStatus
-from beatdesk.prices import PRICES
-from beatdesk.store.schema import BatchRow, PostRow, StepRow, money_sum
+from beatdesk.prices import PRICES, format_usd
+from beatdesk.store import books
+from beatdesk.store.schema import BatchRow, PostRow, StepRow
 
 ZERO = Decimal("0")
 WORKING = {PostStatus.planned, PostStatus.drafting, PostStatus.rendering}
@@ -51,6 +52,8 @@ def audit(session: Session) -> Audit:
         )
         if cost < 0:
             report.findings.append(f"{where}: negative cost {cost}")
+        if step.reserved_usd and step.status != StepStatus.running:
+            report.findings.append(f"{where} is {step.status} but still holds {step.reserved_usd} USD reserved")
         paid_model = step.model is not None and any(
             getattr(PRICES.get(step.model), unit, ZERO) > 0 for unit in ("per_image", "per_video_second")
         )
@@ -73,11 +76,11 @@ def audit(session: Session) -> Audit:
         counts[post.batch_id] += 1
     for batch in batches.values():
         report.batches += 1
-        summed = session.scalar(select(money_sum(StepRow.cost_usd)).where(StepRow.batch_id == batch.id)) or ZERO
+        summed = session.scalar(select(func.sum(StepRow.cost_usd)).where(StepRow.batch_id == batch.id)) or ZERO
         posts_total = sum((by_post[p.id] for p in posts.values() if p.batch_id == batch.id), ZERO)
         own = (
             session.scalar(
-                select(money_sum(StepRow.cost_usd)).where(StepRow.batch_id == batch.id, StepRow.post_id.is_(None))
+                select(func.sum(StepRow.cost_usd)).where(StepRow.batch_id == batch.id, StepRow.post_id.is_(None))
             )
             or ZERO
         )
@@ -90,4 +93,24 @@ def audit(session: Session) -> Audit:
                 f"batch {batch.id} is done with {counts[batch.id]} posts; its spec asks for "
                 f"{BatchSpec.model_validate(batch.spec).total}"
             )
+    report.findings += total_differences(session)
     return report
+
+
+TOTALS = {
+    "day": lambda key: f"day total of {key[0]} on {key[1]} for {key[2]}",
+    "beat": lambda key: f"beat total of {key[0]} for {key[1]} ({key[2]})",
+    "batch": lambda key: f"batch total of batch {key[0]}",
+}
+
+
+def total_differences(session: Session) -> list[str]:
+    """Each stored total (`books`) that differs from its steps' sum, one line each."""
+    summed, stored = books.from_steps(session), books.stored(session)
+    lines = []
+    for kind, name in TOTALS.items():
+        for key in sorted(summed[kind].keys() | stored[kind].keys(), key=str):
+            kept, steps = stored[kind].get(key, ZERO), summed[kind].get(key, ZERO)
+            if kept != steps:
+                lines.append(f"{name(key)}: {format_usd(kept)} USD stored, its steps sum to {format_usd(steps)} USD")
+    return lines

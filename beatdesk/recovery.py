@@ -177,7 +177,7 @@ def _batches(session: Session, limits: Limits, now: datetime, done: Recovered) -
         if quiet > limits.give_up_after_s:
             reason = f"not planned after {quiet:.0f} s: no live worker took it (is `beatdesk worker` running?)"
             if step is not None and step.status in step_rows.OPEN:
-                step_rows.end(session, step, status=StepStatus.failed, cost_usd=step.cost_usd, error=reason)
+                step_rows.abandon(session, step, reason=reason)
             batch.status, batch.error, batch.finished_at = BatchStatus.failed, reason, now
             done.failed_batches.append(batch.id)
             continue

@@ -53,7 +53,7 @@ from beatdesk.pipeline import DRAFT, MEDIA_STEPS, PLAN, STEPS
 from beatdesk.prices import format_usd, split_cost
 from beatdesk.publishing import all_out, channel_of, channel_states, is_publish, step_name
 from beatdesk.slots import channel_time
-from beatdesk.store import Store, heartbeat, repo
+from beatdesk.store import Store, books, heartbeat, repo
 from beatdesk.store import steps as step_rows
 from beatdesk.store.schema import BatchRow, PostRow, StepRow, utcnow
 
@@ -200,7 +200,7 @@ class _Claimed:
 
     def __init__(self, row: StepRow, post: Post, persona: Persona, work: StepWork, carried: Decimal) -> None:
         self.step_id, self.name, self.request_id = row.id, row.name, row.request_id
-        self.reserved = row.cost_usd - carried
+        self.booked, self.day = row.cost_usd, row.day  # on the books before this attempt (`carried` among it)
         self.post, self.persona, self.work, self.carried = post, persona, work, carried
         # What ending it writes besides the outcome: the step is ended by its id, never read again.
         self.worker, self.started_at, self.detail = row.worker or "", row.started_at or utcnow(), row.detail
@@ -350,11 +350,11 @@ class Runner:
                 # The last worker died inside a paid call: it may have been taken and charged.
                 if row.name in MEDIA_STEPS:  # never submitted blindly again: the reviewer asks for a new one
                     row.error = (f"outcome unknown: the worker stopped while submitting; may have been charged "
-                                 f"{format_usd(row.cost_usd)} USD (kept on the books)")  # fmt: skip
+                                 f"{format_usd(row.cost_usd + row.reserved_usd)} USD (kept on the books)")  # fmt: skip
                     self._end_post(session, post, failed=f"{row.name}: {row.error}; rerender to try again")
                     return Next.settled
-                # A model call has no request to resume: its estimate stays on the books, and it runs again.
-                carried = row.cost_usd
+                # A model call has no request to resume: its reservation is booked as spent, and it runs again.
+                carried = step_rows.book_reservation(session, row)
                 row.submit_started_at = None
                 row.detail = (f"an earlier attempt stopped inside a paid call; its estimate, "
                               f"{format_usd(carried)} USD, stays on the books")  # fmt: skip
@@ -367,16 +367,17 @@ class Runner:
         try:
             work = self.works(row.name, persona, chosen, post_id)
         except BeatdeskError as err:  # no key, an unknown model: the item fails with the reason
-            step_rows.claim(row, worker=me, provider=row.provider, model=row.model, now=utcnow())
+            step_rows.claim(row, worker=me, provider=row.provider, model=row.model, now=utcnow(), zone=persona.timezone)
             if is_publish(row.name):  # a channel without a publisher: that channel fails, the others go on
                 self._end_publish(session, post, row, StepStatus.failed, one_line(err))
                 return self._hand_on(session, post, through=through)
-            step_rows.end(session, row, status=StepStatus.failed, cost_usd=row.cost_usd, error=one_line(err))
+            step_rows.abandon(session, row, reason=one_line(err))
             self._end_post(session, post, failed=f"{row.name} failed: {one_line(err)}")
             return Next.settled
-        # A step taken over already holds its reservation; a queued one, or a model call run again, reserves now.
-        reserve = row.status == StepStatus.queued or carried > 0
-        step_rows.claim(row, worker=me, provider=work.provider, model=work.model, now=utcnow())
+        # A step taken over still holds its reservation; a queued one, or a model call run again (its earlier
+        # reservation booked above), reserves now.
+        reserve = row.status == StepStatus.queued or not row.reserved_usd
+        step_rows.claim(row, worker=me, provider=work.provider, model=work.model, now=utcnow(), zone=persona.timezone)
         row.retry_at = None
         if not moved:  # seen moving (a move above touched it): the reconciler leaves a post alone while it moves
             self._touch(session, post_id)
@@ -387,7 +388,7 @@ class Runner:
             if estimate > 0 else None
         )  # fmt: skip
         if refusal:
-            step_rows.end(session, row, status=StepStatus.skipped, cost_usd=carried,
+            step_rows.end(session, row, status=StepStatus.skipped, cost_usd=row.cost_usd,
                           error=f"not started: {refusal}")  # fmt: skip
             flag = Check(name="budget", level="fail", detail=f"{row.name} skipped: {refusal}")
             post = post.model_copy(update={"checks": [*post.checks, flag]})
@@ -415,16 +416,18 @@ class Runner:
                     provider=part.provider,
                     model=part.model,
                 )
-                step_rows.claim(
-                    sub, worker=claimed.worker, provider=part.provider, model=part.model, now=claimed.started_at
-                )
+                step_rows.claim(sub, worker=claimed.worker, provider=part.provider, model=part.model,
+                                now=claimed.started_at, zone=claimed.persona.timezone)  # fmt: skip
                 sub.request_id = part.request_id
                 step_rows.end(session, sub, status=StepStatus.done, cost_usd=part.cost_usd, latency_s=part.latency_s,
                               detail=part.detail)  # fmt: skip
             own = max(outcome.cost_usd - in_parts, ZERO)
-            step_rows.end_done(session, step_id=claimed.step_id, post_id=post.id, cost_usd=claimed.carried + own,
+            step_rows.end_done(session, step_id=claimed.step_id, post_id=post.id, cost_usd=claimed.booked + own,
                                latency_s=latency_s, artifact=outcome.artifact,
                                detail=_joined(claimed.detail if claimed.carried else None, outcome.detail))  # fmt: skip
+            day = claimed.day or books.local_day(claimed.started_at, claimed.persona.timezone)
+            books.book(session, [books.Entry(persona=post.persona, day=day, kind=claimed.name, batch_id=post.batch_id,
+                                             post_id=post.id, amount=own)])  # fmt: skip
             if outcome.draft is not None:
                 repo.save_draft(session, post_id=claimed.post.id, draft=outcome.draft, checks=outcome.checks,
                                 plan=claimed.post.plan)  # fmt: skip
@@ -458,12 +461,12 @@ class Runner:
             row = step_rows.step(session, claimed.step_id, lock=True)
             paid_call = row.request_id is not None or row.submit_started_at is not None
             # What the stage says it spent; else, once a paid call may have been taken, the estimate reserved for it.
-            spent = told if told is not None else (claimed.reserved if paid_call else ZERO)
+            spent = told if told is not None else (row.reserved_usd if paid_call else ZERO)
             reason = prefix + one_line(err)
             if paid_call and told is None:
                 reason += f" (charged {format_usd(spent)} USD: the provider took the request)"
             log.info("%s failed: %s", claimed.name, reason)
-            step_rows.end(session, row, status=StepStatus.failed, cost_usd=claimed.carried + spent,
+            step_rows.end(session, row, status=StepStatus.failed, cost_usd=row.cost_usd + spent,
                           latency_s=latency_s, error=reason)  # fmt: skip
             self._end_post(session, claimed.post, failed=f"{claimed.name} failed: {reason}")
             return Next.settled
@@ -553,6 +556,7 @@ class Runner:
                 wait = getattr(err, "retry_after_s", None) or publish_backoff(row.attempts)
                 row.status, row.retry_at, row.error = StepStatus.queued, now + timedelta(seconds=wait), reason
                 row.beat_at, row.latency_s = None, latency_s
+                row.reserved_usd = ZERO  # a queued step holds nothing: it reserves again when taken up
                 repo.log_event(session, post_id=claimed.post.id, actor="publisher", action="publish_retry_later",
                                note=f"{channel}: retrying at {row.retry_at:%Y-%m-%d %H:%M} UTC: {reason}")  # fmt: skip
             return self._hand_on(session, claimed.post, through=through)
@@ -712,7 +716,7 @@ class Runner:
             claimed = self._claim_batch(batch_id)
             if isinstance(claimed, list):
                 return claimed
-            row_id, batch, persona, planning, carried = claimed
+            row_id, batch, persona, planning = claimed
             started = time.perf_counter()
             call = Call(self.store, row_id, None)
             try:
@@ -728,17 +732,16 @@ class Runner:
                     with contextlib.suppress(*_STORE_DOWN):
                         self._release(row_id, tried=False)
                     raise
-                return self._fail_batch(row_id, batch, err, latency_s=time.perf_counter() - started, carried=carried)
+                return self._fail_batch(row_id, batch, err, latency_s=time.perf_counter() - started)
             try:
-                return self._store_plans(row_id, batch, persona, planned, carried,
-                                         latency_s=time.perf_counter() - started)  # fmt: skip
+                return self._store_plans(row_id, batch, persona, planned, latency_s=time.perf_counter() - started)
             except Exception as err:
                 if full_where(err) is not None:
                     with contextlib.suppress(*_STORE_DOWN):
                         self._release(row_id, tried=False)
                 raise
 
-    def _claim_batch(self, batch_id: int) -> list[int] | tuple[int, Batch, Persona, PlanWork, Decimal]:
+    def _claim_batch(self, batch_id: int) -> list[int] | tuple[int, Batch, Persona, PlanWork]:
         me = heartbeat.worker_name()
         with self.store.session() as session:
             batch_row = repo.batch_row(session, batch_id, lock=True)
@@ -752,15 +755,15 @@ class Runner:
             if row is not None and row.status == StepStatus.running:
                 if self._alive(row):
                     return []
-                if row.submit_started_at is not None:  # the last planner died inside a paid call
-                    carried, row.submit_started_at = row.cost_usd, None
+                if row.submit_started_at is not None:  # the last planner died inside a paid call: booked as spent
+                    carried, row.submit_started_at = step_rows.book_reservation(session, row), None
                     row.detail = (f"an earlier attempt stopped inside a paid call; its estimate, "
                                   f"{format_usd(carried)} USD, stays on the books")  # fmt: skip
                 if row.attempts >= MAX_ATTEMPTS:
                     self._batch_failed(session, batch_row, row, f"planning was taken up {row.attempts} times "
                                        "without finishing")  # fmt: skip
                     return []
-            reserve = row is None or carried > 0  # a planning taken over already holds its reservation
+            reserve = row is None or not row.reserved_usd  # a planning taken over may still hold its reservation
             if row is None:
                 row = step_rows.new_step(session, batch_id=batch_id, persona=batch_row.persona, name=PLAN)
             batch_row.status = BatchStatus.planning
@@ -773,34 +776,40 @@ class Runner:
             except BeatdeskError as err:
                 self._batch_failed(session, batch_row, row, one_line(err))
                 return []
-            step_rows.claim(row, worker=me, provider=planning.provider, model=planning.model, now=utcnow())
+            step_rows.claim(row, worker=me, provider=planning.provider, model=planning.model, now=utcnow(),
+                            zone=persona.timezone)  # fmt: skip
             estimate = planning.estimate(batch.spec, persona) if reserve else ZERO
             refusal = budget.reserve(session, step=row, persona=persona, spec=batch.spec, estimate=estimate)
             if refusal:
                 self._batch_failed(session, batch_row, row, f"planning not started: {refusal}",
-                                   status=StepStatus.skipped, cost_usd=carried)  # fmt: skip
+                                   status=StepStatus.skipped)  # fmt: skip
                 return []
-            return row.id, batch, persona, planning, carried
+            return row.id, batch, persona, planning
 
     def _store_plans(
-        self, step_id: int, batch: Batch, persona: Persona, planned: Planned, carried: Decimal, *, latency_s: float
+        self, step_id: int, batch: Batch, persona: Persona, planned: Planned, *, latency_s: float
     ) -> list[int]:
-        """The posts, each with a plan step carrying its share of the planning's cost, the batch step
-        closed at 0 (its cost moved to them), and the batch running: one transaction."""
-        total = carried + planned.cost_usd
-        shares = split_cost(total, len(planned.plans))
+        """The posts, each with a plan step carrying its share of the planning's cost (with what an earlier
+        attempt booked), the batch step closed at 0 (its cost moved to them), and the batch running: one transaction."""
 
         def record(session: Session) -> list[int]:
             row = step_rows.step(session, step_id, lock=True)
+            total = row.cost_usd + planned.cost_usd
+            shares = split_cost(total, len(planned.plans))
+            day = row.day or books.local_day(row.started_at or utcnow(), persona.timezone)
             done = {"status": StepStatus.done, "worker": row.worker or "", "provider": row.provider,
                     "model": row.model, "started_at": row.started_at or utcnow(), "finished_at": utcnow(),
-                    "attempts": 1, "latency_s": latency_s,
+                    "attempts": 1, "latency_s": latency_s, "day": day,
                     "detail": f"planned in batch step {row.id} with {len(shares)} items"}  # fmt: skip
             # Every pipeline starts with its plan: stored done, carrying its share of the planning's cost.
             post_ids = repo.add_planned_posts(session, batch_id=batch.id, persona=persona.key, posts=[
                 (plan, STEPS[plan.content_format], done | {"cost_usd": share})
                 for plan, share in zip(planned.plans, shares, strict=True)
             ])  # fmt: skip
+            made = zip(post_ids, planned.plans, shares, strict=True)
+            books.book(session, [books.Entry(persona=persona.key, day=day, kind=STEPS[plan.content_format][0],
+                                             batch_id=batch.id, post_id=post_id, amount=share)
+                                 for post_id, plan, share in made])  # fmt: skip
             notes = "; ".join(planned.notes)
             step_rows.end(session, row, status=StepStatus.done, cost_usd=ZERO, latency_s=latency_s,
                           detail=_joined(f"{format_usd(total)} USD split over posts {post_ids[0]}-{post_ids[-1]}",
@@ -813,18 +822,17 @@ class Runner:
 
         return self._in_transaction(record)
 
-    def _fail_batch(
-        self, step_id: int, batch: Batch, err: BaseException, *, latency_s: float, carried: Decimal
-    ) -> list[int]:
+    def _fail_batch(self, step_id: int, batch: Batch, err: BaseException, *, latency_s: float) -> list[int]:
         told = getattr(err, "cost_usd", None)
 
         def record(session: Session) -> list[int]:
             row = step_rows.step(session, step_id, lock=True)
-            reserved = row.cost_usd - carried
-            spent = told if told is not None else (reserved if row.submit_started_at is not None else ZERO)
+            spent = told if told is not None else (row.reserved_usd if row.submit_started_at is not None else ZERO)
             batch_row = session.get(BatchRow, batch.id)
             assert batch_row is not None
-            self._batch_failed(session, batch_row, row, one_line(err), cost_usd=carried + spent, latency_s=latency_s)
+            self._batch_failed(
+                session, batch_row, row, one_line(err), cost_usd=row.cost_usd + spent, latency_s=latency_s
+            )
             return []
 
         return self._in_transaction(record)

@@ -48,7 +48,7 @@ def main() -> None:
     from beatdesk.home import init_home
     from beatdesk.models import BatchSpec, ContentFormat
     from beatdesk.settings import get_settings
-    from beatdesk.store import open_store, repo, search
+    from beatdesk.store import books, open_store, repo, search
     from beatdesk.store.schema import PostRow, StepRow
     from beatdesk.users import add_user, issue_token
     from review_web.app import create_app
@@ -80,9 +80,11 @@ def main() -> None:
             {"post_id": post_id, "batch_id": owners[post_id], "persona": "ash", "position": n, "name": name,
              "status": "done", "provider": "local", "model": "m", "cost_usd": Decimal("0.01") * (n + 1),
              "latency_s": 0.1,
-             "started_at": now - timedelta(hours=post_id % (40 * 24)), "finished_at": now}
+             "started_at": now - timedelta(hours=post_id % (40 * 24)), "finished_at": now,
+             "day": books.local_day(now - timedelta(hours=post_id % (40 * 24)), "Europe/Berlin")}
             for post_id in ids for n, name in enumerate(("plan", "draft", "hero_image", "cover_image", "video"))
         ])  # fmt: skip
+        books.recount(session)  # the totals the runner keeps as steps end, for steps inserted here
         for post_id, plan, post_draft in session.execute(select(PostRow.id, PostRow.plan, PostRow.draft)).all():
             search.index_posts(session, [(post_id, plan, post_draft)])
         add_user(session, name="bench", role="reviewer", password="a long bench password")

@@ -13,7 +13,7 @@ from beatdesk.models import ContentFormat, Persona, PostListing, PostStatus
 from beatdesk.personas import load_persona
 from beatdesk.review import failing_checks, free_slots
 from beatdesk.settings import Settings
-from beatdesk.store import repo
+from beatdesk.store import books, repo
 from publishers.stage import publishing
 from review_web.chart import cost_chart
 from review_web.deps import MAX_ID, BatchId, PersonaKey, PostId, SettingsDep, StoreDep, Viewer
@@ -140,8 +140,8 @@ def persona_page(
     except BeatdeskError as err:
         raise HTTPException(status_code=404, detail=str(err)) from None
     with store.session() as session:
-        daily = repo.daily_costs_by_kind(session, persona=persona.key, days=30, zone=persona.timezone)
-        spend = repo.persona_spend(session, persona=persona.key)
+        daily = books.daily_costs(session, persona=persona.key, days=30, zone=persona.timezone)
+        spend = books.persona_spend(session, persona=persona.key)
     titles = {beat.key: beat.title for beat in persona.beats}
     chart = cost_chart(daily, zone=persona.timezone, spent_ever=spend.total_usd > 0)
     engagement = persona_engagement(store, persona)

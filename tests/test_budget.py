@@ -74,11 +74,12 @@ def test_the_day_counts_the_personas_steps_started_since_its_midnight(store: Sto
     zone = ZoneInfo("Europe/Berlin")
     with store.session() as session:
         other = step_rows.new_step(session, batch_id=batch_id, persona="bee", name="hero_image")
-        other.cost_usd, other.started_at = Decimal("0.18"), datetime.now(zone)
         old = step_rows.open_step_named(session, post_id=yesterday, name="hero_image")
         assert old is not None
         midnight = datetime.combine(datetime.now(zone).date(), time(), zone)
-        old.status, old.cost_usd, old.started_at = StepStatus.done, Decimal("0.18"), midnight - timedelta(minutes=1)
+        for row, started in ((other, datetime.now(zone)), (old, midnight - timedelta(minutes=1))):  # booked as run
+            step_rows.claim(row, worker="w:1", provider="fal", model="m", now=started, zone="Europe/Berlin")
+            step_rows.end(session, row, status=StepStatus.done, cost_usd=Decimal("0.18"))
     runner = runner_for(store, home, PaidImage(price=Decimal("0.18")))
     runner.advance(today)
     runner.advance(later)

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from beatdesk.settings import get_settings
-from beatdesk.store import repo
+from beatdesk.store import books, repo
 from tests.desk_client import Desk, desk_home
 from tests.servers import free_port
 
@@ -72,7 +72,7 @@ def test_metrics_equal_the_store_after_an_offline_batch(desk: Desk) -> None:
     samples = _samples(scrape.text)
     with desk.store.session() as session:
         queue = repo.status_counts(session, persona="ash")
-        spend = repo.persona_spend(session, persona="ash").total_usd
+        spend = books.persona_spend(session, persona="ash").total_usd
     posts = {dict(labels)["status"]: value for (name, labels), value in samples.items() if name == "beatdesk_posts"}
     assert posts == queue and sum(posts.values()) == 3
     assert samples[("beatdesk_spend_usd_total", (("persona", "ash"),))] == float(spend)

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from beatdesk.models import PostStatus, StepStatus
 from beatdesk.recovery import Limits, reconcile
 from beatdesk.settings import get_settings
-from beatdesk.store import open_store, repo
+from beatdesk.store import books, open_store, repo
 from beatdesk.store.schema import PostRow, StepRow, utcnow
 from beatdesk.users import add_user
 from publishers.due import retry_channel_now, skip_channel
@@ -124,6 +124,11 @@ def test_a_refused_token_and_a_refused_connection_are_said(cli: CliRunner, serve
     assert state.status == "published"
     post = run_cli(cli, "post", "show", str(post_id), "--json")
     assert post["status"] == "published" and [p["channel"] for p in post["publications"]] == ["mastodon"]
+    # Blocked, parked, given up, skipped and published: every publish step ended through `steps.end`, at 0,
+    # so the stored totals still equal the steps and no step holds a reservation.
+    with store().session() as session:
+        assert books.stored(session) == books.from_steps(session)
+        assert not session.scalar(select(func.sum(StepRow.reserved_usd)))
 
 
 def test_a_worker_killed_while_a_status_is_created_is_taken_over_without_a_duplicate(

@@ -41,7 +41,7 @@ def left_running(
         row = step_rows.open_step_named(session, post_id=post_id, name="hero_image")
         assert row is not None
         step_rows.claim(row, worker="gone:1", provider="fal", model="fal-ai/flux-pro/v1.1-ultra", now=then)
-        row.cost_usd, row.request_id = IMAGE, request_id
+        row.reserved_usd, row.request_id = IMAGE, request_id  # its reservation, held while it runs
         row.submit_started_at = then if marked or request_id else None
         post = session.get(PostRow, post_id)
         assert post is not None

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from beatdesk.errors import ConfigError, UnreachableServiceError
 from beatdesk.store import heartbeat
 from beatdesk.store.revisions import at_head
-from beatdesk.store.schema import SQLiteDecimalSum
 
 _stores: dict[str, Store] = {}
 _lock = threading.Lock()
@@ -48,7 +47,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-    dbapi_connection.create_aggregate("decimal_sum", 1, SQLiteDecimalSum)
 
 
 def _engine_for(url: str) -> Engine:

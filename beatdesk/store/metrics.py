@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from beatdesk.engagement import GROUPS, Group, PostEngagement, Reading
-from beatdesk.store.schema import MetricsChannelRow, PostRow, PublicationRow, ReadingRow, StepRow, money_total
+from beatdesk.store.schema import MetricsChannelRow, PostRow, PublicationRow, ReadingRow, StepRow
 
 FETCH_AFTER: tuple[timedelta, ...] = (
     timedelta(hours=1),
@@ -242,7 +242,7 @@ def engagement(session: Session, *, persona: str | None, since: datetime | None)
         return []
     ids = select(posts.subquery().c.id)
     costs = dict(session.execute(
-        select(StepRow.post_id, money_total(StepRow.cost_usd)).where(StepRow.post_id.in_(ids)).group_by(StepRow.post_id)
+        select(StepRow.post_id, func.sum(StepRow.cost_usd)).where(StepRow.post_id.in_(ids)).group_by(StepRow.post_id)
     ).all())  # fmt: skip
     newest = (
         select(ReadingRow.id, func.row_number().over(

@@ -15,7 +15,7 @@ from itertools import accumulate
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from beatdesk.store.schema import PostRow, StepRow, money_total
+from beatdesk.store.schema import DayTotalRow, PostRow, StepRow
 
 LATENCY_BUCKETS_S: tuple[float, ...] = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 """Upper bounds of the step-latency histogram: an offline draft in the first, a long video render in the last."""
@@ -78,6 +78,8 @@ def pipeline_stats(session: Session) -> PipelineStats:
     for name, (counts, total) in timed.items():
         cumulative = list(accumulate(counts))
         stats.latencies[name] = Latencies(tuple(cumulative[:-1]), cumulative[-1], total[0])
-    spend = select(StepRow.persona, money_total(StepRow.cost_usd)).group_by(StepRow.persona)
-    stats.spend_usd = {persona: total or Decimal(0) for persona, total in session.execute(spend)}
+    # The stored totals (kept equal to the steps by `books`): a row per persona and day, not one per step.
+    spend = select(DayTotalRow.persona, func.sum(DayTotalRow.cost_usd)).group_by(DayTotalRow.persona)
+    spent = {persona: total or Decimal(0) for persona, total in session.execute(spend)}
+    stats.spend_usd = {persona: Decimal(0) for persona, _ in stats.posts} | spent  # free steps book no total row
     return stats

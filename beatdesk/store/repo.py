@@ -17,7 +17,6 @@ from sqlalchemy import (
     Table,
     and_,
     case,
-    distinct,
     exists,
     func,
     literal_column,
@@ -48,8 +47,6 @@ from beatdesk.models import (
     PostStatus,
     Publication,
     Source,
-    Spend,
-    SpendLine,
     StepStatus,
 )
 from beatdesk.states import HOLDS_SLOT, RELEASES_SLOT, TERMINAL_FOR_BATCH, check_transition
@@ -69,8 +66,6 @@ from beatdesk.store.schema import (
     SourceRow,
     StepRow,
     local_day,
-    money_sum,
-    money_total,
     utcnow,
 )
 
@@ -425,7 +420,7 @@ def post_costs(session: Session, *, post_ids: Sequence[int]) -> dict[int, Decima
     if not costs:
         return costs
     rows = session.execute(
-        select(StepRow.post_id, money_total(StepRow.cost_usd))
+        select(StepRow.post_id, func.sum(StepRow.cost_usd))
         .where(StepRow.post_id.in_(list(costs)))
         .group_by(StepRow.post_id)
     )
@@ -435,7 +430,7 @@ def post_costs(session: Session, *, post_ids: Sequence[int]) -> dict[int, Decima
 
 def batch_cost(session: Session, *, batch_id: int) -> Decimal:
     """A batch's total cost, the sum of its posts' steps and its own (planning), summed in SQL."""
-    total = session.scalar(select(money_total(StepRow.cost_usd)).where(StepRow.batch_id == batch_id))
+    total = session.scalar(select(func.sum(StepRow.cost_usd)).where(StepRow.batch_id == batch_id))
     return total or Decimal(0)
 
 
@@ -584,9 +579,9 @@ def daily_costs_by_kind(
         day = case(*((StepRow.started_at < until, local_day(StepRow.started_at, literal_column(str(minutes))))
                      for until, minutes in stretches[:-1]), else_=day)  # fmt: skip
     rows = session.execute(
-        select(day.label("day"), StepRow.name, money_total(StepRow.cost_usd))
+        select(day.label("on_day"), StepRow.name, func.sum(StepRow.cost_usd))
         .where(StepRow.persona == persona, StepRow.started_at >= edges[0][1], StepRow.started_at < edges[-1][1])
-        .group_by(literal_column("day"), StepRow.name)
+        .group_by(literal_column("on_day"), StepRow.name)
     ).all()
     table: dict[date, dict[str, Decimal]] = {on: {} for on, _ in edges[:-1]}
     for on, name, cost in rows:
@@ -617,36 +612,6 @@ def _offsets(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[datetim
             current = minutes(stretches[-1][0])
         at = following
     return [*stretches, (end, current)]
-
-
-def persona_spend(session: Session, *, persona: str) -> Spend:
-    """A persona's spend per beat and per format, from one GROUP BY over its posts joined to their steps
-    (the per-beat and per-format lines are sums of its few rows), and its planning (steps of no post)."""
-    rows = session.execute(
-        select(PostRow.beat_key, PostRow.content_format, func.count(distinct(PostRow.id)),
-               money_total(StepRow.cost_usd))
-        .outerjoin(StepRow, StepRow.post_id == PostRow.id)
-        .where(PostRow.persona == persona)
-        .group_by(PostRow.beat_key, PostRow.content_format)
-    ).all()  # fmt: skip
-    beats: dict[str, list[Any]] = {}
-    formats: dict[str, list[Any]] = {}
-    for beat, content_format, posts, cost in rows:
-        for table, key in ((beats, beat), (formats, content_format)):
-            line = table.setdefault(key, [0, Decimal(0)])
-            line[0] += posts
-            line[1] += cost or Decimal(0)
-    planning = session.scalar(
-        select(money_total(StepRow.cost_usd)).where(StepRow.post_id.is_(None), StepRow.persona == persona)
-    ) or Decimal(0)
-
-    def lines(table: dict[str, list[Any]]) -> list[SpendLine]:
-        made = [SpendLine(key=key, posts=posts, total_usd=total) for key, (posts, total) in table.items()]
-        return sorted(made, key=lambda line: (-line.total_usd, line.key))
-
-    by_beat = lines(beats)
-    total = sum((line.total_usd for line in by_beat), Decimal(0)) + planning
-    return Spend(by_beat=by_beat, by_format=lines(formats), planning_usd=planning, total_usd=total)
 
 
 def due_posts(session: Session, *, now: datetime, stale_after_s: float = 30) -> list[Post]:
@@ -1072,7 +1037,7 @@ def list_decisions(session: Session, *, persona: str | None = None, since: datet
 
 def decided_cost(session: Session, *, post_id: int) -> Decimal:
     """What the post's earlier decisions already accounted for, so each decision carries only its draft's cost."""
-    return session.scalar(select(money_sum(DecisionRow.cost_usd)).where(DecisionRow.post_id == post_id)) or Decimal(0)
+    return session.scalar(select(func.sum(DecisionRow.cost_usd)).where(DecisionRow.post_id == post_id)) or Decimal(0)
 
 
 def edit_distance_of(session: Session, *, post_id: int) -> int:

@@ -1,13 +1,14 @@
-"""The tables. Money is exact: NUMERIC on PostgreSQL, decimal text on SQLite (which has no decimal type)."""
+"""The tables. Money is exact: whole nano-USD in a BIGINT on every store, a `Decimal` to callers."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     Dialect,
@@ -15,7 +16,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -24,68 +24,34 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import TypeDecorator
+
+NANOS_PER_USD = 1_000_000_000
+"""Money is kept as whole nano-USD (billionths of a dollar): an integer sums exactly with plain SUM on every store."""
 
 
 class Money(TypeDecorator[Decimal]):
-    impl = Numeric(18, 9)
+    """USD as an exact `Decimal` to callers, an integer count of nano-USD in the database."""
+
+    impl = BigInteger
     cache_ok = True
 
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(String(40))
-        return dialect.type_descriptor(Numeric(18, 9, asdecimal=True))
-
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        return format(Decimal(value), "f") if dialect.name == "sqlite" else Decimal(value)
+    def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> int | None:
+        return None if value is None else to_nanos(Decimal(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        return None if value is None else Decimal(value)
+        return None if value is None else from_nanos(int(value))  # PostgreSQL's SUM(bigint) is a numeric
 
 
-class money_sum(FunctionElement[Decimal]):
-    """SUM of a Money expression, exact on every backend: PostgreSQL sums numerics; SQLite, which
-    would sum our decimal strings as floats, calls `decimal_sum` (`SQLiteDecimalSum`)."""
-
-    type = Money()
-    inherit_cache = True
+def to_nanos(usd: Decimal) -> int:
+    """Whole nano-USD; a finer amount is rounded half up, as PostgreSQL's NUMERIC(18, 9) did before."""
+    return int(usd.scaleb(9).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-@compiles(money_sum)
-def _money_sum(element: money_sum, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"sum({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(money_sum, "sqlite")
-def _money_sum_sqlite(element: money_sum, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"decimal_sum({compiler.process(element.clauses, **kw)})"
-
-
-class money_total(FunctionElement[Decimal]):
-    """SUM of a Money column over many rows (a page of posts, a persona's month), exact and without a
-    Python call per row. PostgreSQL sums its numerics. SQLite sums the decimal text's whole units and
-    its billionths (Money keeps 9 places and is never negative) as 64-bit integers and prints them
-    back as decimal text; `money_sum`'s `decimal_sum` would call into Python once per row."""
-
-    type = Money()
-    inherit_cache = True
-
-
-@compiles(money_total)
-def _money_total(element: money_total, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"sum({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(money_total, "sqlite")
-def _money_total_sqlite(element: money_total, compiler: SQLCompiler, **kw: Any) -> str:
-    x = compiler.process(element.clauses, **kw)
-    units = f"sum(CAST({x} AS INTEGER))"
-    fraction = f"substr(substr({x}, instr({x}, '.') + 1) || '000000000', 1, 9)"  # the 9 places, padded
-    billionths = f"sum(CASE WHEN instr({x}, '.') > 0 THEN CAST({fraction} AS INTEGER) ELSE 0 END)"
-    total = f"printf('%d.%09d', {units} + {billionths} / 1000000000, {billionths} % 1000000000)"
-    return f"CASE WHEN count({x}) = 0 THEN NULL ELSE {total} END"
+def from_nanos(nanos: int) -> Decimal:
+    """The exact USD amount, without trailing zeros or an exponent: 10000000 -> Decimal("0.01")."""
+    usd = Decimal(nanos).scaleb(-9)
+    return usd.quantize(Decimal(1)) if usd == usd.to_integral_value() else usd.normalize()
 
 
 class local_day(FunctionElement[str]):
@@ -107,21 +73,6 @@ def _local_day(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
 def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
     column, minutes = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"date({column}, '{minutes} minutes')"
-
-
-class SQLiteDecimalSum:
-    """The `decimal_sum` aggregate registered on every SQLite connection: like SUM (NULL over no
-    values), but in Decimal."""
-
-    def __init__(self) -> None:
-        self.total: Decimal | None = None
-
-    def step(self, value: str | None) -> None:  # Money columns hold text on SQLite
-        if value is not None:
-            self.total = (self.total or Decimal(0)) + Decimal(value)
-
-    def finalize(self) -> str | None:
-        return None if self.total is None else format(self.total, "f")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -253,6 +204,11 @@ class StepRow(Base):
     model: Mapped[str | None] = mapped_column(String(128))
     artifact_id: Mapped[int | None] = mapped_column(ForeignKey("artifacts.id", ondelete="SET NULL"))
     cost_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    """What the step is on the books for: spent, or (a paid call that may have been charged) taken as spent."""
+    reserved_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    """The budget held for the step while it runs (its estimate): not a cost; released or booked when it ends."""
+    day: Mapped[date | None] = mapped_column(Date)
+    """The persona's calendar day (in its zone) the step started on: the day its cost is booked to (`books`)."""
     latency_s: Mapped[float | None] = mapped_column(Float)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # a day's spend
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -272,6 +228,38 @@ class StepRow(Base):
     """A queued publish step that met a transient error (its reason in `error`): not taken up before this."""
 
     artifact: Mapped[ArtifactRow | None] = relationship(lazy="joined")
+
+
+class DayTotalRow(Base):
+    """What a persona's steps of one kind cost on one of its days: kept by `books` as steps are booked."""
+
+    __tablename__ = "day_totals"
+
+    persona: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """The step's name (draft, hero_image, video.voiceover...)."""
+    cost_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class BeatTotalRow(Base):
+    """What a persona's posts of one beat and format cost, all time: the persona page's spend tables."""
+
+    __tablename__ = "beat_totals"
+
+    persona: Mapped[str] = mapped_column(String(32), primary_key=True)
+    beat_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_format: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cost_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class BatchTotalRow(Base):
+    """What a batch's steps (its posts' and its own planning) cost."""
+
+    __tablename__ = "batch_totals"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True)
+    cost_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
 
 
 class EventRow(Base):

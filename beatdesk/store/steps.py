@@ -1,4 +1,4 @@
-"""Step rows: started, claimed, marked while a paid call is under way, ended; and what they add up to.
+"""Step rows: started, claimed, marked while a paid call is under way, ended (their cost booked in `books`).
 
 Only the runner (`beatdesk.runner`) writes these; everything else reads steps through `repo`.
 """
@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from beatdesk.errors import NotFoundError
 from beatdesk.models import Artifact, StepStatus
-from beatdesk.store.schema import ArtifactRow, StepRow, money_sum, utcnow
+from beatdesk.store import books
+from beatdesk.store.schema import ArtifactRow, StepRow, utcnow
 
 ZERO = Decimal("0")
 OPEN = (StepStatus.queued, StepStatus.running)
@@ -99,13 +100,26 @@ def step(session: Session, step_id: int, *, lock: bool = False) -> StepRow:
     return row
 
 
-def claim(row: StepRow, *, worker: str, provider: str | None, model: str | None, now: datetime) -> None:
-    """The step runs now, on `worker`; a step taken over keeps its start, request id and cost so far."""
+def claim(
+    row: StepRow, *, worker: str, provider: str | None, model: str | None, now: datetime, zone: str = "UTC"
+) -> None:
+    """The step runs now, on `worker`; a step taken over keeps its start (and day, in the persona's `zone`),
+    request id, reservation and cost so far."""
     row.status = StepStatus.running
     row.worker, row.error, row.finished_at = worker, None, None
     row.provider, row.model = provider, model
     row.started_at, row.beat_at = row.started_at or now, now
+    row.day = row.day or books.local_day(row.started_at, zone)
     row.attempts = (row.attempts or 0) + 1
+
+
+def book_reservation(session: Session, row: StepRow) -> Decimal:
+    """Book what the step holds reserved as spent (a paid call that may have been charged), and return it."""
+    held = row.reserved_usd or ZERO
+    if held:
+        books.book(session, [books.entry_for(row, held)])
+        row.cost_usd, row.reserved_usd = row.cost_usd + held, ZERO
+    return held
 
 
 def set_columns(session: Session, *, step_id: int, **values: object) -> None:
@@ -127,7 +141,9 @@ def end(
     error: str | None = None,
     detail: str | None = None,
 ) -> None:
-    row.status, row.cost_usd, row.finished_at = status, cost_usd, utcnow()
+    """End the step at `cost_usd` (its reservation released), the change of its cost booked."""
+    books.book(session, [books.entry_for(row, cost_usd - (row.cost_usd or ZERO))])
+    row.status, row.cost_usd, row.reserved_usd, row.finished_at = status, cost_usd, ZERO, utcnow()
     row.latency_s, row.error, row.detail = latency_s, error, detail
     if artifact is not None:
         artifact_row = ArtifactRow(post_id=row.post_id, **artifact.model_dump())
@@ -146,10 +162,12 @@ def end_done(
     artifact: Artifact | None = None,
     detail: str | None = None,
 ) -> None:
-    """End a step done by its id: its artifact inserted, then one UPDATE (which locks the row on PostgreSQL).
-    The runner's ending transaction knows all it writes, so it never reads the row back."""
-    values: dict[str, object] = {"status": StepStatus.done, "cost_usd": cost_usd, "finished_at": utcnow(),
-                                 "latency_s": latency_s, "error": None, "detail": detail}  # fmt: skip
+    """End a step done by its id: its artifact inserted, then one UPDATE (which locks the row on PostgreSQL), its
+    reservation released. The runner's ending transaction knows all it writes (and books the cost itself), so it
+    never reads the row back."""
+    values: dict[str, object] = {"status": StepStatus.done, "cost_usd": cost_usd, "reserved_usd": ZERO,
+                                 "finished_at": utcnow(), "latency_s": latency_s, "error": None,
+                                 "detail": detail}  # fmt: skip
     if artifact is not None:
         made = insert(ArtifactRow).values(post_id=post_id, **artifact.model_dump()).returning(ArtifactRow.id)
         values["artifact_id"] = session.scalar(made)
@@ -157,29 +175,25 @@ def end_done(
 
 
 def skip_open(session: Session, *, post_id: int, reason: str) -> None:
-    """Steps that will not run (the post failed): queued ones skipped; a running one, abandoned, keeps
-    what it has on the books."""
+    """Steps that will not run (the post failed): queued ones skipped; a running one abandoned (`abandon`)."""
     now = utcnow()
     session.execute(
         update(StepRow)
         .where(StepRow.post_id == post_id, StepRow.status == StepStatus.queued)
         .values(status=StepStatus.skipped, error=reason, finished_at=now)
     )
-    session.execute(
-        update(StepRow)
-        .where(StepRow.post_id == post_id, StepRow.status == StepStatus.running)
-        .values(status=StepStatus.failed, error=reason, finished_at=now)
-    )
+    running = select(StepRow).where(StepRow.post_id == post_id, StepRow.status == StepStatus.running)
+    for row in session.scalars(running.with_for_update(of=StepRow)):
+        abandon(session, row, reason=reason)
 
 
-def spent(session: Session, *, batch_id: int, persona: str, day_start: datetime) -> tuple[Decimal, Decimal]:
-    """What the batch's steps and the persona's steps started today are on the books for (reservations included)."""
-    paid = StepRow.cost_usd != ZERO  # free steps are most rows; the sums skip them
-    batch = session.scalar(select(money_sum(StepRow.cost_usd)).where(StepRow.batch_id == batch_id, paid))
-    day = session.scalar(
-        select(money_sum(StepRow.cost_usd)).where(StepRow.persona == persona, StepRow.started_at >= day_start, paid)
-    )
-    return batch or ZERO, day or ZERO
+def abandon(session: Session, row: StepRow, *, reason: str) -> None:
+    """End an open step nobody will finish, failed: its reservation booked as spent once a paid call may have
+    reached the provider (a request id, or a call marked under way), else released."""
+    paid_call = row.request_id is not None or row.submit_started_at is not None
+    held = (row.reserved_usd or ZERO) if paid_call else ZERO
+    end(session, row, status=StepStatus.failed, cost_usd=(row.cost_usd or ZERO) + held, latency_s=row.latency_s,
+        error=reason, detail=row.detail)  # fmt: skip
 
 
 def running_beats(session: Session, *, post_ids: Sequence[int]) -> dict[int, list[datetime | None]]:

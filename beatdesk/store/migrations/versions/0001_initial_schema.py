@@ -113,7 +113,7 @@ def upgrade() -> None:
         sa.Column("provider", sa.String(length=64), nullable=True),
         sa.Column("model", sa.String(length=128), nullable=True),
         sa.Column("artifact_id", sa.Integer(), nullable=True),
-        sa.Column("cost_usd", beatdesk.store.schema.Money(precision=18, scale=9), nullable=False),
+        sa.Column("cost_usd", sa.Numeric(18, 9).with_variant(sa.String(40), "sqlite"), nullable=False),
         sa.Column("latency_s", sa.Float(), nullable=True),
         sa.Column("started_at", beatdesk.store.schema.UTCDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", beatdesk.store.schema.UTCDateTime(timezone=True), nullable=True),

@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("edit_distance", sa.Integer(), nullable=False),
         sa.Column("reason_code", sa.String(length=16), nullable=True),
         sa.Column("decide_seconds", sa.Float(), nullable=True),
-        sa.Column("cost_usd", beatdesk.store.schema.Money(), nullable=False),
+        sa.Column("cost_usd", sa.Numeric(18, 9).with_variant(sa.String(40), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(["post_id"], ["posts.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
