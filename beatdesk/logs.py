@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from beatdesk.settings import Settings
 
@@ -59,6 +60,19 @@ def formatter(log_format: str) -> logging.Formatter:
     return TextWithStep(TEXT_FORMAT)
 
 
+class _StderrNow(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a line is logged, not the stream it was when configured: a command
+    run inside another program (a test runner, an embedding app) swaps stderr and may close the old one."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(settings: Settings, *, level: int | str | None = None, explicit_only: bool = False) -> None:
     """The root logger writes to stderr in the chosen format and level (`level` overrides the setting).
     `explicit_only`: only when BEATDESK_LOG_FORMAT or BEATDESK_LOG_LEVEL was set and nothing configured it
@@ -69,7 +83,7 @@ def configure_logging(settings: Settings, *, level: int | str | None = None, exp
         return
     for handler in ours:
         root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrNow()
     handler.beatdesk = True  # type: ignore[attr-defined]
     handler.setFormatter(formatter(settings.log_format))
     handler.addFilter(StepFields())

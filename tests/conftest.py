@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import os
 import socket
 import uuid
@@ -68,6 +69,10 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield path
     get_settings.cache_clear()
     forget_stores()
+    root = logging.getLogger()  # a command that configured logging (serve, scheduler) leaves it to itself
+    for handler in [h for h in root.handlers if getattr(h, "beatdesk", False)]:
+        root.removeHandler(handler)
+    root.setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
