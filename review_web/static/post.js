@@ -40,8 +40,11 @@
     panel.scrollIntoView({block: "start"});
     panel.querySelector("textarea[name=caption]").focus();
   };
+  // Keys typed into a field or an open dialog are theirs. A dialog just closed may still hold focus (its
+  // close event comes later, and Chromium serves input first): a key there is the page's.
+  const typedInto = (target) => target.closest("input, select, textarea, dialog[open]");
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest("input, select, textarea, dialog") || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (typedInto(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "a" && form) form.requestSubmit(byId("approve"));
     else if (event.key === "r" && byId("reject-reason")) byId("reject-reason").focus();
     else if (event.key === "e") edit();
