@@ -53,8 +53,9 @@ from beatdesk.pipeline import DRAFT, MEDIA_STEPS, PLAN, STEPS
 from beatdesk.prices import format_usd, split_cost
 from beatdesk.publishing import all_out, channel_of, channel_states, is_publish, step_name
 from beatdesk.slots import channel_time
-from beatdesk.store import Store, books, heartbeat, repo
+from beatdesk.store import Store, books, repo
 from beatdesk.store import steps as step_rows
+from beatdesk.store.heartbeat import Heartbeat, is_stale, worker_name
 from beatdesk.store.schema import BatchRow, PostRow, StepRow, utcnow
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,8 @@ class Runner:
     ) -> None:
         self.store, self.home, self.works, self.planning = store, home, works, planning
         self.stale_after_s, self.publish_give_up_after_s = stale_after_s, publish_give_up_after_s
-        self.beat_every_s = max(0.1, stale_after_s / 6)
+        self.heartbeat = Heartbeat(store, every_s=max(0.1, stale_after_s / 6))
+        """This runner's beats on the steps it runs, at its own interval (a sixth of the time a beat goes stale)."""
 
     # --- posts --------------------------------------------------------------------------------
 
@@ -277,7 +279,7 @@ class Runner:
     ) -> Outcome | _Claimed | Next:
         """The stage's call, beating meanwhile; transient errors tried again here up to `tries` times. A publish
         step ends here without failing its post (see `_end_publish`), and the post's next channel is handed on."""
-        with heartbeat.beating(self.store, claimed.step_id, every_s=self.beat_every_s):
+        with self.heartbeat.beating(claimed.step_id):
             for attempt in range(tries):
                 try:
                     outcome = claimed.work.run(claimed.post, claimed.persona, call)
@@ -319,7 +321,7 @@ class Runner:
         """Take up the post's next open step (`row`, if the caller found it; or over, from a dead worker) and
         reserve its budget, in the caller's transaction: a claim of its own, or the one that ended the step
         before. A step the budget refuses is skipped, and (`through`) the one after it taken up instead."""
-        me, post_id = heartbeat.worker_name(), post.id
+        me, post_id = worker_name(), post.id
         try:
             persona = load_persona(self.home, post.persona)
         except BeatdeskError as err:
@@ -656,7 +658,7 @@ class Runner:
 
     def _alive(self, row: StepRow) -> bool:
         """Whether a worker is on the running step: this process (a sibling thread), or one whose beat is fresh."""
-        return heartbeat.running_here(row.id) or not heartbeat.is_stale(row.beat_at, stale_after_s=self.stale_after_s)
+        return self.heartbeat.running_here(row.id) or not is_stale(row.beat_at, stale_after_s=self.stale_after_s)
 
     def _touch(self, session: Session, post_id: int) -> None:
         row = session.get(PostRow, post_id)
@@ -742,7 +744,7 @@ class Runner:
                 raise
 
     def _claim_batch(self, batch_id: int) -> list[int] | tuple[int, Batch, Persona, PlanWork]:
-        me = heartbeat.worker_name()
+        me = worker_name()
         with self.store.session() as session:
             batch_row = repo.batch_row(session, batch_id, lock=True)
             status = BatchStatus(batch_row.status)

@@ -13,9 +13,9 @@ import pytest
 from beatdesk.audit import audit
 from beatdesk.errors import OutcomeUnknownError, RefusedError, TransientError
 from beatdesk.home import init_home
-from beatdesk.models import BatchSpec, BatchStatus, ContentFormat, PostStatus, StepStatus
+from beatdesk.models import BatchSpec, BatchStatus, ContentFormat, Persona, Post, PostStatus, StepStatus
 from beatdesk.recovery import Limits, reconcile
-from beatdesk.runner import Next, Runner
+from beatdesk.runner import Call, Next, Outcome, Runner
 from beatdesk.store import Store, forget_stores, open_store, repo
 from beatdesk.store import steps as step_rows
 from beatdesk.store.schema import PostRow, utcnow
@@ -252,3 +252,33 @@ def test_a_step_done_stays_done_when_taking_up_the_next_one_fails(store: Store, 
     with pytest.raises(RuntimeError):  # its own claim meets the error again, as before
         runner.advance(post_id)
     assert image.submits == 1
+
+
+class WaitsForItsBeat(PaidImage):
+    """An image that takes its time: it returns once its step's beat has been renewed (or after 10 s)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store, self.beat_renewed = store, False
+
+    def run(self, post: Post, persona: Persona, call: Call) -> Outcome:
+        with self.store.session() as session:
+            claimed_at = step_rows.step(session, call.step_id).beat_at
+        for _ in range(200):
+            with self.store.session() as session:
+                beat_at = step_rows.step(session, call.step_id).beat_at
+            if beat_at is not None and claimed_at is not None and beat_at > claimed_at:
+                self.beat_renewed = True
+                break
+            time.sleep(0.05)
+        return super().run(post, persona, call)
+
+
+def test_each_runner_keeps_its_steps_alive_at_its_own_interval(store: Store, home: Path) -> None:
+    """A runner that goes stale quickly beats quickly, though another runner of the process, which beats
+    once every ten minutes, started its steps first."""
+    (_, slow_post), (_, quick_post) = rendering_posts(store, batches=1, per_batch=2)
+    assert runner_for(store, home, PaidImage(), stale_after_s=3600).advance(slow_post) is Next.settled
+    image = WaitsForItsBeat(store)
+    assert runner_for(store, home, image, stale_after_s=0.6).advance(quick_post) is Next.settled
+    assert image.beat_renewed  # a reconciler watching it found it alive all along
