@@ -647,14 +647,46 @@ class Runner:
 
     def _end_post(self, session: Session, post: Post, *, failed: str | None = None) -> None:
         if failed is not None:
-            repo.fail_post(session, post_id=post.id, actor="runner", reason=failed)
-        elif post.status is PUBLISHING:
+            self._post_failed(session, post_id=post.id, batch_id=post.batch_id, persona=post.persona, reason=failed)
+            return
+        if post.status is PUBLISHING:
             self._settle_publishing(session, post.id)
             return
-        else:
-            repo.transition(session, post_id=post.id, to=PostStatus.in_review, actor="runner", action="rendered")
-        if repo.finish_batch_if_done(session, batch_id=post.batch_id):
-            notify.batch_ready_on_commit(session, batch_id=post.batch_id, persona=post.persona, store=self.store)
+        repo.transition(session, post_id=post.id, to=PostStatus.in_review, actor="runner", action="rendered")
+        self._finish_batch(session, batch_id=post.batch_id, persona=post.persona)
+
+    def _post_failed(
+        self, session: Session, *, post_id: int, batch_id: int, persona: str, reason: str, actor: str = "runner"
+    ) -> bool:
+        """The one place a post ends failed: its open steps ended with what they have on the books, the move in
+        its audit log by `actor`, and its batch done if this was its last post (announced once committed)."""
+        repo.fail_post(session, post_id=post_id, actor=actor, reason=reason)
+        return self._finish_batch(session, batch_id=batch_id, persona=persona)
+
+    def _finish_batch(self, session: Session, *, batch_id: int, persona: str) -> bool:
+        if not repo.finish_batch_if_done(session, batch_id=batch_id):
+            return False
+        notify.batch_ready_on_commit(session, batch_id=batch_id, persona=persona, store=self.store)
+        return True
+
+    # --- giving up: asked by the reconciler when nothing moves a post or a batch ----------------------
+
+    def give_up_post(self, session: Session, *, post_id: int, reason: str) -> bool:
+        """End a post nothing moves (no live worker took it) failed with the reason, in the caller's transaction;
+        whether that made its batch done."""
+        batch_id, persona = session.execute(
+            select(PostRow.batch_id, PostRow.persona).where(PostRow.id == post_id)
+        ).one()  # fmt: skip
+        return self._post_failed(session, post_id=post_id, batch_id=batch_id, persona=persona, reason=reason,
+                                 actor="reconciler")  # fmt: skip
+
+    def give_up_batch(self, session: Session, *, batch_id: int, reason: str) -> None:
+        """End a batch nobody planned failed with the reason, its planning step (if one is open) with what it has
+        on the books, in the caller's transaction."""
+        batch_row = repo.batch_row(session, batch_id, lock=True)
+        row = step_rows.open_batch_step(session, batch_id=batch_id, name=PLAN)
+        cost = step_rows.cost_if_abandoned(row) if row is not None else None
+        self._batch_failed(session, batch_row, row, reason, cost_usd=cost, latency_s=row.latency_s if row else None)
 
     def _alive(self, row: StepRow) -> bool:
         """Whether a worker is on the running step: this process (a sibling thread), or one whose beat is fresh."""
@@ -843,15 +875,18 @@ class Runner:
         self,
         session: Session,
         batch_row: BatchRow,
-        row: StepRow,
+        row: StepRow | None,
         reason: str,
         *,
         status: StepStatus = StepStatus.failed,
         cost_usd: Decimal | None = None,
         latency_s: float | None = None,
     ) -> None:
-        step_rows.end(session, row, status=status, cost_usd=row.cost_usd if cost_usd is None else cost_usd,
-                      latency_s=latency_s, error=reason)  # fmt: skip
+        """The one place a batch ends failed: its planning step (when it has one) ended at `cost_usd` (else what
+        it has on the books), the change booked."""
+        if row is not None:
+            step_rows.end(session, row, status=status, cost_usd=row.cost_usd if cost_usd is None else cost_usd,
+                          latency_s=latency_s, error=reason, detail=row.detail)  # fmt: skip
         batch_row.status, batch_row.error, batch_row.finished_at = BatchStatus.failed, reason, utcnow()
 
 

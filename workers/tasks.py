@@ -85,7 +85,7 @@ def advance_task(self: Task, post_id: int) -> None:
 def reconcile_task() -> int:
     """Hand on whatever stopped moving (see `beatdesk.recovery`); every few seconds on the beat schedule."""
     settings = get_settings()
-    done = reconcile(store_of(settings), hand_on_post=advance_task.delay, hand_on_batch=advance_batch_task.delay,
+    done = reconcile(runner(), hand_on_post=advance_task.delay, hand_on_batch=advance_batch_task.delay,
                      limits=limits(settings))  # fmt: skip
     return len(done.posts) + len(done.batches)
 

@@ -190,10 +190,15 @@ def skip_open(session: Session, *, post_id: int, reason: str) -> None:
 def abandon(session: Session, row: StepRow, *, reason: str) -> None:
     """End an open step nobody will finish, failed: its reservation booked as spent once a paid call may have
     reached the provider (a request id, or a call marked under way), else released."""
-    paid_call = row.request_id is not None or row.submit_started_at is not None
-    held = (row.reserved_usd or ZERO) if paid_call else ZERO
-    end(session, row, status=StepStatus.failed, cost_usd=(row.cost_usd or ZERO) + held, latency_s=row.latency_s,
+    end(session, row, status=StepStatus.failed, cost_usd=cost_if_abandoned(row), latency_s=row.latency_s,
         error=reason, detail=row.detail)  # fmt: skip
+
+
+def cost_if_abandoned(row: StepRow) -> Decimal:
+    """What an open step nobody will finish costs: its reservation too once a paid call may have reached the
+    provider (a request id, or a call marked under way)."""
+    paid_call = row.request_id is not None or row.submit_started_at is not None
+    return (row.cost_usd or ZERO) + ((row.reserved_usd or ZERO) if paid_call else ZERO)
 
 
 def running_beats(session: Session, *, post_ids: Sequence[int]) -> dict[int, list[datetime | None]]:
