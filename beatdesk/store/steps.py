@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
 
-from sqlalchemy import Table, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from beatdesk.errors import NotFoundError
@@ -123,10 +122,8 @@ def book_reservation(session: Session, row: StepRow) -> Decimal:
 
 
 def set_columns(session: Session, *, step_id: int, **values: object) -> None:
-    """Write a running step's columns (a request id, a mark; its end): a plain UPDATE of the table, since
-    no session that calls this holds the step as an object to keep in step (half the ORM update's CPU)."""
-    steps = cast(Table, StepRow.__table__)
-    if not session.execute(update(steps).where(steps.c.id == step_id).values(**values)).rowcount:  # type: ignore[attr-defined]
+    """Write a step's columns by its id (a request id, a mark; its end), without reading it first."""
+    if not session.execute(update(StepRow).where(StepRow.id == step_id).values(**values)).rowcount:  # type: ignore[attr-defined]
         raise NotFoundError(f"no step with id {step_id}")
 
 
