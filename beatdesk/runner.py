@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,9 +28,8 @@ from typing import Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
-from beatdesk import budget, logs
+from beatdesk import budget, logs, retries
 from beatdesk.disk import DiskFullError, disk_full, full_where, store_place
 from beatdesk.errors import BeatdeskError, ChannelBlocked, TransientError
 from beatdesk.models import (
@@ -72,8 +70,6 @@ ACTION_INTO = {PostStatus.drafting: "draft", PostStatus.rendering: "drafted"}
 """How the audit log names the moves the runner makes before a step."""
 MAX_ATTEMPTS = 5
 """A step taken up this often without finishing (workers dying on it) ends failed instead."""
-IN_PLACE_TRIES = 5
-"""Transient errors retried in place when there is no broker to hand the retry to."""
 
 
 def one_line(err: BaseException) -> str:
@@ -238,7 +234,7 @@ class Runner:
             while isinstance(claimed, _Claimed):
                 started, step_id = time.perf_counter(), claimed.step_id
                 call = Call(self.store, step_id, claimed.request_id)
-                tries = IN_PLACE_TRIES if wait_in_place else 1
+                tries = retries.STEP_IN_PLACE.attempts if wait_in_place else 1
                 through = through_until is not None and time.monotonic() < through_until
                 try:
                     with logs.step_context(post_id=post_id, batch_id=claimed.post.batch_id, step_id=step_id,
@@ -287,14 +283,20 @@ class Runner:
                 except TransientError as err:
                     if is_publish(claimed.name):  # a publisher retries in place itself; then it waits its turn
                         return self._park(claimed, err, latency_s=time.perf_counter() - started, through=through)
-                    self._note(claimed.step_id, f"will retry: {one_line(err)}")
-                    log.info("%s will retry: %s", claimed.name, one_line(err))
-                    if attempt + 1 < tries:
-                        time.sleep(backoff(attempt))
+                    spent = retries.spent(err)
+                    if spent is None:
+                        self._note(claimed.step_id, f"will retry: {one_line(err)}")
+                        log.info("%s will retry: %s", claimed.name, one_line(err))
+                    wait = retries.STEP_IN_PLACE.wait_s(attempt + 1)
+                    if spent is None and attempt + 1 < tries and wait is not None:
+                        time.sleep(wait)
                         continue
-                    if not (last_try or wait_in_place):
+                    if spent is None and not (last_try or wait_in_place):
                         raise  # the task retries later: the step stays running, released (see advance), and resumes
-                    prefix = f"gave up after {tries} tries: " if wait_in_place else "gave up after the last retry: "
+                    # A call its boundary's policy already retried is never sent again by the step's retry.
+                    prefix = (f"gave up after the {spent} retries: " if spent is not None
+                              else f"gave up after {tries} tries: " if wait_in_place
+                              else "gave up after the last retry: ")  # fmt: skip
                     return self._fail(claimed, err, latency_s=time.perf_counter() - started, prefix=prefix)
                 except _STORE_DOWN:
                     raise  # not the stage's failure: the task retries, and the step is taken over or resumed
@@ -915,11 +917,6 @@ def publish_backoff(attempts: int) -> float:
     return min(3600.0, 60.0 * 2 ** max(attempts - 1, 0))
 
 
-def backoff(tries: int) -> float:
-    """Exponential backoff with full jitter, capped at a minute."""
-    return random.uniform(0, min(60.0, 0.5 * 2**tries))
-
-
 _STORE_DOWN = (DBAPIError,)
 T = TypeVar("T")
 
@@ -930,10 +927,5 @@ def _store_away(err: BaseException) -> bool:
 
 
 def _retry_store(action: Callable[[], T]) -> T:
-    """An ending transaction, tried again while the database is away (up to a minute)."""
-    return retry(
-        retry=retry_if_exception(_store_away),
-        stop=stop_after_delay(60),
-        wait=wait_exponential_jitter(multiplier=0.2, max=5),
-        reraise=True,
-    )(action)()
+    """An ending transaction, tried again while the database is away (the store's one policy, `retries.STORE`)."""
+    return retries.STORE.call(action, retry_if=_store_away)
