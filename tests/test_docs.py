@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,12 @@ def test_every_persona_field_is_documented() -> None:
     for model in (Persona, Beat, Channel, Budgets, BatchDefaults, BatchSchedule, DraftRules, CardStyle):
         for name in model.model_fields:
             assert f"`{name}`" in page, f"{model.__name__}.{name} is not in docs/personas.md"
+
+
+def test_the_readme_stays_short_and_links_to_pages_that_exist() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) < 150
+    links = re.findall(r"\]\((docs/[^)#]*)\)", readme)
+    assert "docs/configuration.md" in links and "docs/cli.md" in links
+    for link in links:
+        assert (ROOT / link).exists(), f"README links to {link}, which does not exist"
