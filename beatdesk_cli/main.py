@@ -613,6 +613,67 @@ def post_edit(
         console.print(f"  check fails: {line}", highlight=False)
 
 
+@post_app.command("comment")
+@edge
+def post_comment(
+    post_id: StoredPostId,
+    text: Annotated[str, typer.Argument(help="The comment; @name tells a person with a desk account.")],
+    author: Annotated[str | None, typer.Option("--as", help="Whose comment (default: $USER).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a comment to a post's thread (in its audit log; people named as @name are told)."""
+    from beatdesk import comments
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.comments import as_json_in, print_comment, zone_of
+    from beatdesk_cli.show import print_json
+
+    settings = get_settings()
+    store = _store(settings)
+    with store.session() as session:
+        comment = comments.write(session, post_id=post_id, author=author or _actor(), text=text)
+    zone = zone_of(settings, store, post_id)
+    if as_json:
+        print_json(as_json_in(comment, zone))
+    else:
+        print_comment(console, comment, zone)
+
+
+@post_app.command("comments")
+@edge
+def post_comments(post_id: StoredPostId, as_json: JsonFlag = False) -> None:
+    """A post's comment thread, oldest first, each open or resolved."""
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.comments import print_thread
+
+    settings = get_settings()
+    print_thread(console, _store(settings), settings, post_id, as_json=as_json)
+
+
+@post_app.command("resolve-comment")
+@edge
+def post_resolve_comment(
+    post_id: StoredPostId,
+    comment_id: Annotated[int, typer.Argument(help="The comment's id (#N in `post comments`).", min=1, max=2**31 - 1)],
+    reopen: Annotated[bool, typer.Option("--reopen", help="Open a resolved comment again.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Mark a comment of the post resolved (or open again with --reopen)."""
+    from beatdesk import comments
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.comments import as_json_in, print_comment, zone_of
+    from beatdesk_cli.show import print_json
+
+    settings = get_settings()
+    store = _store(settings)
+    with store.session() as session:
+        comment = comments.resolve(session, post_id=post_id, comment_id=comment_id, actor=_actor(), reopen=reopen)
+    zone = zone_of(settings, store, post_id)
+    if as_json:
+        print_json(as_json_in(comment, zone))
+    else:
+        print_comment(console, comment, zone)
+
+
 @post_app.command("move")
 @edge
 def post_move(

@@ -275,6 +275,21 @@ class EventRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class CommentRow(Base):
+    """A comment in a post's thread: open until someone marks it resolved (and open again if reopened)."""
+
+    __tablename__ = "post_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    author: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    mentions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+
+
 class PublicationRow(Base):
     __tablename__ = "publications"
     __table_args__ = (
