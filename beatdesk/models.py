@@ -99,7 +99,7 @@ def _loopback_url(url: str) -> bool:
 
 
 class Channel(Strict):
-    """Where the persona posts; `outbox` writes files locally. Credentials never live here (see README)."""
+    """Where the persona posts; `outbox` writes files locally. Credentials never live here (see docs/publishing.md)."""
 
     name: ChannelName
     account: str = ""
