@@ -1597,10 +1597,6 @@ def _send_queued_notices() -> None:
         sender.flush()
 
 
-if __name__ == "__main__":
-    main()
-
-
 @link_app.command("create")
 @edge
 def link_create(
@@ -1669,3 +1665,7 @@ def link_revoke(link_id: Annotated[int, typer.Argument(help="The link's id.", mi
     with _store(get_settings()).session() as session:
         link = client_links.revoke(session, link_id=link_id, actor=_actor())
     console.print(f"link {link.id} for {link.label} is revoked", highlight=False)
+
+
+if __name__ == "__main__":
+    main()
