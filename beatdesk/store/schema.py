@@ -290,6 +290,23 @@ class CommentRow(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
 
 
+class ClientLinkRow(Base):
+    """A link to one post or one batch for someone without an account: only the token's SHA-256 is kept."""
+
+    __tablename__ = "client_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    target_id: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(40))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
 class PublicationRow(Base):
     __tablename__ = "publications"
     __table_args__ = (
