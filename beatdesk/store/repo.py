@@ -48,6 +48,7 @@ from beatdesk.models import (
     StepStatus,
 )
 from beatdesk.states import HOLDS_SLOT, RELEASES_SLOT, TERMINAL_FOR_BATCH, check_transition
+from beatdesk.store import comments as comment_rows
 from beatdesk.store import heartbeat, search
 from beatdesk.store import steps as step_rows
 from beatdesk.store.schema import (
@@ -506,7 +507,8 @@ def batch_listings(session: Session, *, batch_id: int) -> list[PostListing]:
 
 
 def listing_glances(session: Session, *, post_ids: Sequence[int]) -> dict[int, ListingGlance]:
-    """For a page of listings: two small queries (caption and checks, latest image), never the posts' steps."""
+    """For a page of listings: three small queries (caption and checks, latest image, open comments), never the
+    posts' steps."""
     ids = list(post_ids)
     if not ids:
         return {}
@@ -532,6 +534,9 @@ def listing_glances(session: Session, *, post_ids: Sequence[int]) -> dict[int, L
     ):
         if post_id in glances:
             glances[post_id].thumbnail = path
+    for post_id, count in comment_rows.open_counts(session, post_ids=ids).items():
+        if post_id in glances:
+            glances[post_id].open_comments = count
     return glances
 
 
