@@ -1,5 +1,5 @@
-"""Rough edges a reviewer hit on the desk: a reject by its kind alone, and what the planner dropped shown on
-the batch page as `batch show` shows it."""
+"""Rough edges a reviewer hit on the desk (issue 32): a reject by its kind alone, what the planner dropped shown
+on the batch page as `batch show` shows it, and the rest of the list, each tried in Chromium as well."""
 
 from __future__ import annotations
 
@@ -8,17 +8,21 @@ from pathlib import Path
 
 import pytest
 from markupsafe import escape
+from playwright.sync_api import Browser, expect
 from typer.testing import CliRunner
 
 from beatdesk.store import repo
 from tests.conftest import run_cli
 from tests.desk_client import Desk, desk_home, form_token, log_in
+from tests.test_review_desk_pages import shot
+from tests.test_review_web import browser, desk  # noqa: F401  (fixtures)
+from tests.test_review_web import log_in as browser_log_in
 
 
 @pytest.fixture
 def made(cli: CliRunner, home: Path) -> Iterator[Desk]:
-    with desk_home(cli, home, items=2) as desk:
-        yield desk
+    with desk_home(cli, home, items=2) as home_desk:
+        yield home_desk
 
 
 def test_a_reject_needs_only_its_kind(made: Desk) -> None:
@@ -48,3 +52,19 @@ def test_the_batch_page_shows_what_the_planner_dropped(made: Desk, cli: CliRunne
     page = log_in(made.client()).get(f"/batches/{second['batch_id']}").text
     assert f"Dropped by the planner ({len(dropped)})" in page
     assert all(str(escape(line)) in page for line in dropped)
+
+
+def test_the_batch_page_lists_the_dropped_items_with_their_reasons_in_a_browser(
+    desk: str,  # noqa: F811
+    browser: Browser,  # noqa: F811
+    cli: CliRunner,
+) -> None:
+    run_cli(cli, "review", "reject", "1", "--reason-code", "too_close")
+    second = run_cli(cli, "batch", "run", "--persona", "ash", "--items", "5", "--video", "0", "--json")
+    dropped = run_cli(cli, "batch", "show", str(second["batch_id"]), "--json")["dropped"]
+    assert dropped
+    page = browser.new_page()
+    browser_log_in(page, desk, f"/batches/{second['batch_id']}")
+    expect(page.locator("#dropped h2")).to_have_text(f"Dropped by the planner ({len(dropped)})")
+    expect(page.locator("#dropped li")).to_have_text(dropped)  # each with the planner's reason, as `batch show` says
+    shot(page, "batch-dropped.png")
