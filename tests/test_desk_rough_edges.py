@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from markupsafe import escape
 from playwright.sync_api import Browser, expect
 from typer.testing import CliRunner
@@ -68,3 +69,35 @@ def test_the_batch_page_lists_the_dropped_items_with_their_reasons_in_a_browser(
     expect(page.locator("#dropped h2")).to_have_text(f"Dropped by the planner ({len(dropped)})")
     expect(page.locator("#dropped li")).to_have_text(dropped)  # each with the planner's reason, as `batch show` says
     shot(page, "batch-dropped.png")
+
+
+def audit_of(made: Desk, post_id: int) -> list[tuple[str, str | None]]:
+    with made.store.session() as session:
+        return [(event.action, event.note) for event in repo.get_post(session, post_id).events]
+
+
+def test_the_api_and_the_cli_reject_by_a_code_alone_into_the_audit_log(made: Desk, cli: CliRunner) -> None:
+    api = TestClient(made.client().app, base_url="http://testserver/api")
+    review = {"Authorization": f"Bearer {made.token('rita', 'review')}"}
+    neither = api.post("/posts/1/reject", headers=review, json={})
+    assert neither.status_code == 422 and "a rejection needs a reason or a code" in neither.json()["detail"]
+    unknown = api.post("/posts/1/reject", headers=review, json={"code": "boring"})
+    assert unknown.status_code == 422 and "unknown reason code" in unknown.json()["detail"]
+    assert api.post("/posts/1/reject", headers=review, json={"code": "wrong_facts"}).json()["status"] == "rejected"
+    assert ("reject", "wrong or unsupported facts") in audit_of(made, 1)
+    rejected = run_cli(cli, "review", "reject", "2", "--reason-code", "tone", "--json")
+    assert rejected["status"] == "rejected"
+    assert ("reject", "not the persona's voice") in audit_of(made, 2)
+    with made.store.session() as session:
+        assert [repo.get_post(session, i).reason_code for i in (1, 2)] == ["wrong_facts", "tone"]
+
+
+def test_a_kind_alone_rejects_in_a_browser(desk: str, browser: Browser) -> None:  # noqa: F811
+    page = browser.new_page()
+    browser_log_in(page, desk, "/posts/2")
+    page.select_option("#reject-code", "off_beat")
+    page.click("#reject")  # the reason box left empty
+    expect(page.locator("#done")).to_contain_text("Rejected #2: off the persona's beats")
+    page.goto(f"{desk}/posts/2")
+    expect(page.locator("#status")).to_have_text("rejected")
+    expect(page.locator("#audit")).to_contain_text("off the persona's beats")
