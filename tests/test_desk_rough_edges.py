@@ -101,3 +101,22 @@ def test_a_kind_alone_rejects_in_a_browser(desk: str, browser: Browser) -> None:
     page.goto(f"{desk}/posts/2")
     expect(page.locator("#status")).to_have_text("rejected")
     expect(page.locator("#audit")).to_contain_text("off the persona's beats")
+
+
+def test_n_walks_the_posts_in_the_queue_s_order(desk: str, browser: Browser) -> None:  # noqa: F811
+    page = browser.new_page()
+    browser_log_in(page, desk)
+    page.goto(f"{desk}/?status=in_review")
+    listed = [link.get_attribute("href") for link in page.locator("#queue tbody tr td a[href^='/posts/']").all()]
+    assert listed == ["/posts/3", "/posts/2", "/posts/1"]  # newest first
+    page.goto(f"{desk}{listed[0]}")
+    walked = [listed[0]]
+    for _ in listed[1:]:
+        page.wait_for_load_state()  # post.js listens once the page has loaded
+        page.keyboard.press("n")
+        expect(page).not_to_have_url(f"{desk}{walked[-1]}")
+        walked.append(page.url.removeprefix(desk))
+    assert walked == listed
+    expect(page.locator("#next-post")).to_have_count(0)  # the last in the queue has no next
+    page.keyboard.press("p")
+    expect(page).to_have_url(f"{desk}{listed[1]}")
