@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from beatdesk.store import repo
 from tests.conftest import run_cli
-from tests.desk_client import Desk, desk_home, form_token, log_in
+from tests.desk_client import PASSWORD, Desk, desk_home, form_token, log_in
 from tests.test_review_desk_pages import shot
 from tests.test_review_web import browser, desk  # noqa: F401  (fixtures)
 from tests.test_review_web import log_in as browser_log_in
@@ -120,3 +120,20 @@ def test_n_walks_the_posts_in_the_queue_s_order(desk: str, browser: Browser) -> 
     expect(page.locator("#next-post")).to_have_count(0)  # the last in the queue has no next
     page.keyboard.press("p")
     expect(page).to_have_url(f"{desk}{listed[1]}")
+
+
+def test_correct_logins_never_lock_a_person_out_and_failures_do(desk: str, browser: Browser) -> None:  # noqa: F811
+    page = browser.new_page()
+    for _ in range(6):  # six correct logins within the minute
+        browser_log_in(page, desk)
+        expect(page.locator("#queue")).to_be_visible()
+        page.click("text=Log out")
+    for _ in range(5):
+        page.fill("input[name=name]", "rita")
+        page.fill("input[name=password]", "not her password")
+        page.click("button[type=submit]")
+        expect(page.locator(".error")).to_have_text("Wrong name or password.")
+    page.fill("input[name=name]", "rita")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")  # the sixth try within the minute, right or wrong, waits
+    expect(page.locator(".error")).to_have_text("Too many attempts; wait a minute and try again.")
