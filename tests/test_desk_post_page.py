@@ -83,11 +83,11 @@ def test_bulk_approve_names_the_failing_posts_unless_a_reason_is_given(store_des
     answer = client.post("/bulk/approve", data={"post_ids": [1, 2, 3], "csrftoken": token})
     assert answer.status_code == 200
     assert "post 2 fails its checks (banned_phrases)" in answer.text and "post 3 fails its checks" in answer.text
-    assert "Approved 1 post" in answer.text
+    assert "Approved post #1" in answer.text
     assert [status_and_audit(store_desk, n)[0] for n in (1, 2, 3)] == ["approved", "in_review", "in_review"]
 
     answer = client.post("/bulk/approve", data={"post_ids": [2, 3], "reason": "a series on hype", "csrftoken": token})
-    assert "Approved 2 posts" in answer.text and "fails its checks" not in answer.text
+    assert "Approved 2 posts: #2, #3" in answer.text and "fails its checks" not in answer.text
     for post_id in (2, 3):
         status, notes = status_and_audit(store_desk, post_id)
         assert status == "approved" and notes[0].endswith("(banned_phrases): a series on hype")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from beatdesk.store import repo
 from tests.conftest import run_cli
 from tests.desk_client import PASSWORD, Desk, desk_home, form_token, log_in
-from tests.test_review_desk_pages import shot
+from tests.test_review_desk_pages import edit_caption, on_post, shot
 from tests.test_review_web import browser, desk  # noqa: F401  (fixtures)
 from tests.test_review_web import log_in as browser_log_in
 
@@ -137,3 +137,37 @@ def test_correct_logins_never_lock_a_person_out_and_failures_do(desk: str, brows
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")  # the sixth try within the minute, right or wrong, waits
     expect(page.locator(".error")).to_have_text("Too many attempts; wait a minute and try again.")
+
+
+def test_saving_says_what_the_edit_changed_and_bulk_actions_say_what_they_did(desk: str, browser: Browser) -> None:  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    on_post(page, desk, "/posts/2")
+    edit_caption(page, "A game-changer, they say. Measure it.")
+    expect(page.locator("#done")).to_have_text("Saved caption · now failing: banned_phrases")
+    expect(page.locator("#done")).to_be_in_viewport()  # at the top, not below the fold with the checks
+    shot(page, "post-saved-notice.png")
+    page.wait_for_load_state()
+    edit_caption(page, "Measure it on your own data before you believe it.")
+    expect(page.locator("#done")).to_have_text("Saved caption · now passing: banned_phrases")
+
+    page.goto(f"{desk}/posts/1")
+    page.select_option("#reject-code", "tone")
+    page.click("#reject")
+    page.goto(f"{desk}/posts/1")
+    expect(page.locator("#status")).to_have_text("rejected")
+    expect(page.locator("#reopen")).to_be_visible()
+    expect(page.locator("#edit, .channel-edit")).to_have_count(0)  # no Edit on a rejected post: reopen it first
+    page.wait_for_load_state()
+    page.keyboard.press("e")  # and the key does nothing
+    expect(page).to_have_url(f"{desk}/posts/1")
+
+    page.goto(f"{desk}/?status=in_review")
+    page.wait_for_load_state()
+    page.keyboard.press("A")  # nothing ticked
+    expect(page.locator(".error")).to_contain_text("Nothing selected: tick the posts first")
+    expect(page.locator("#queue tbody tr")).to_have_count(2)
+    page.locator("#queue input[type=checkbox]").nth(0).check()
+    page.locator("#queue input[type=checkbox]").nth(1).check()
+    page.click("#approve-selected")
+    expect(page.locator("#done")).to_have_text("Approved 2 posts: #3, #2")
+    shot(page, "queue-bulk-approved.png")
