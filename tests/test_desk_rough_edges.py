@@ -3,6 +3,7 @@ on the batch page as `batch show` shows it, and the rest of the list, each tried
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,10 @@ from markupsafe import escape
 from playwright.sync_api import Browser, expect
 from typer.testing import CliRunner
 
+from beatdesk.settings import get_settings
 from beatdesk.store import repo
+from beatdesk_cli.main import app
+from review_web.app import create_app
 from tests.conftest import run_cli
 from tests.desk_client import PASSWORD, Desk, desk_home, form_token, log_in
 from tests.test_review_desk_pages import edit_caption, on_post, shot
@@ -171,3 +175,17 @@ def test_saving_says_what_the_edit_changed_and_bulk_actions_say_what_they_did(de
     page.click("#approve-selected")
     expect(page.locator("#done")).to_have_text("Approved 2 posts: #3, #2")
     shot(page, "queue-bulk-approved.png")
+
+
+def test_the_readme_s_desk_example_makes_an_admin_first_whose_admin_pages_open(cli: CliRunner, home: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## The review desk", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    adds = [shlex.split(line.split("#", 1)[0]) for line in block.splitlines() if line.startswith("beatdesk users add")]
+    assert adds and "admin" in adds[0]  # the first person made is an admin
+    run_cli(cli, "init")
+    for add in adds:  # as typed, with the password piped in instead of asked for
+        assert cli.invoke(app, [*add[1:], "--password-stdin"], input=PASSWORD + "\n").exit_code == 0
+    first = adds[0][3]
+    client = TestClient(create_app(get_settings()))
+    log_in(client, first)
+    assert client.get("/admin/users").status_code == 200
