@@ -157,14 +157,22 @@ def edit_channel(
     first_comment: FormText = "",
     reset: Annotated[str, Form(max_length=8)] = "",
 ) -> RedirectResponse:
-    """One channel's own text (the generated one again with `reset`, or when it is the same) and first comment."""
+    """One channel's own text (the generated one again with `reset`, or when it is the same) and first comment;
+    back on the post, a notice says whether it was saved and which checks it made fail or pass."""
     edits = {channel: ChannelEdit(text="" if reset else text, first_comment=first_comment)}
+    before: list[Check] = []
+    changed: list[str] = []
 
     def act(session: Session) -> None:
-        post_editing.edit_post(session, post_id=post_id, home=settings.home, actor=user.name, fields={},
-                               channels=edits)  # fmt: skip
+        before.extend(repo.get_post(session, post_id, with_history=False).checks)
+        done = post_editing.edit_post(session, post_id=post_id, home=settings.home, actor=user.name, fields={},
+                                      channels=edits)  # fmt: skip
+        changed.extend([channel] if done.channels else [])
 
-    return decide(store, post_id, act)
+    def said(session: Session) -> str:
+        return saved_notice(changed, before, repo.get_post(session, post_id, with_history=False).checks)
+
+    return decide(store, post_id, act, said=said, stay=True)
 
 
 @router.post("/posts/{post_id}/channels/{channel}/preview")
