@@ -291,7 +291,7 @@ def list_posts(
     batch_id: int | None = None,
     limit: int = 200,
 ) -> list[Post]:
-    query = select(PostRow).options(selectinload(PostRow.batch), *_post_loads()).order_by(PostRow.id.desc())
+    query = select(PostRow).options(selectinload(PostRow.batch), *_post_loads()).order_by(review_order())
     if persona:
         query = query.where(PostRow.persona == persona)
     if status:
