@@ -135,8 +135,9 @@ def _disk_full(err: BaseException) -> str | None:
     return None if full is None else str(full)
 
 
-def _store(settings: Settings) -> Store:
-    """The store, migrated; a home that cannot be written or a damaged SQLite file is one line saying so."""
+def _store(settings: Settings, *, reading: bool = False) -> Store:
+    """The store, migrated; a home that cannot be written or a damaged SQLite file is one line saying so. A
+    command that only reads (`reading`) never makes a store: without one it says where it looked."""
     from sqlalchemy.exc import DatabaseError
 
     from beatdesk.errors import ConfigError
@@ -150,6 +151,11 @@ def _store(settings: Settings) -> Store:
             raise ConfigError(
                 f"no beatdesk home here ({settings.home}): run this where you ran `beatdesk init`, "
                 "set BEATDESK_HOME to your home, or run `beatdesk init` to start one here"
+            )
+        if reading and not (settings.home / "beatdesk.db").exists():
+            raise ConfigError(
+                f"no beatdesk store in {settings.home} (looked for {settings.home / 'beatdesk.db'}): point "
+                "BEATDESK_HOME at your home, or run `beatdesk init` to start one there"
             )
         settings.check_home()
     try:
@@ -335,7 +341,7 @@ def batch_show(
     from beatdesk.store import repo
     from beatdesk_cli.show import batch_json, posts_table, print_json
 
-    with _store(get_settings()).session() as session:
+    with _store(get_settings(), reading=True).session() as session:
         batch = repo.get_batch(session, batch_id)
     if as_json:
         print_json(batch_json(batch))
@@ -467,7 +473,7 @@ def sources_list(
 
     settings = get_settings()
     chosen = load_persona(settings.home, persona)
-    with _store(settings).session() as session:
+    with _store(settings, reading=True).session() as session:
         found = repo.list_sources(session, persona=chosen.key, limit=100_000 if beat else limit)
     if beat:
         found = [s for s in found if beat in s.beats][:limit]
@@ -492,7 +498,7 @@ def queue_list(
 
     settings = get_settings()
     key = load_persona(settings.home, persona).key if persona else None
-    with _store(settings).session() as session:
+    with _store(settings, reading=True).session() as session:
         posts = repo.list_posts(session, persona=key, status=status)
     if as_json:
         print_json([post_summary(post) for post in posts])
@@ -508,7 +514,7 @@ def post_show(post_id: StoredPostId, as_json: JsonFlag = False) -> None:
     from beatdesk.store import repo
     from beatdesk_cli.show import print_json, print_post
 
-    with _store(get_settings()).session() as session:
+    with _store(get_settings(), reading=True).session() as session:
         post = repo.get_post(session, post_id)
     if as_json:
         print_json(post.model_dump(mode="json"))
@@ -821,7 +827,7 @@ def evals_command(
     settings = get_settings()
     key = load_persona(settings.home, persona).key if persona else None
     start = _since_utc(since)
-    with _store(settings).session() as session:
+    with _store(settings, reading=True).session() as session:
         standings = evals(session, persona=key, since=start)
     if as_json:
         print_json([s.as_json() for s in standings])
@@ -861,7 +867,7 @@ def _metrics_report(persona: str | None, since: str | None, as_json: bool) -> No
     chosen = load_persona(settings.home, persona) if persona else None
     start = _since_utc(since)
     zones = {chosen.key: chosen.timezone} if chosen else _zones(settings)
-    with _store(settings).session() as session:
+    with _store(settings, reading=True).session() as session:
         found = report(session, zones=zones, persona=chosen.key if chosen else None, since=start)
     if as_json:
         print_json({"persona": chosen.key if chosen else None, "since": start.isoformat() if start else None}
@@ -1228,7 +1234,7 @@ def schedule_show(
 
     settings = get_settings()
     key = load_persona(settings.home, persona).key if persona else None
-    with _store(settings).session() as session:
+    with _store(settings, reading=True).session() as session:
         posts = repo.scheduled_posts(session, persona=key)
     now = datetime.now(UTC)
     rows = [(p, channel_states(p, load_persona(settings.home, p.persona), now=now)) for p in posts]
@@ -1292,7 +1298,7 @@ def users_tokens(
     from beatdesk.users import list_tokens
     from beatdesk_cli.show import print_json
 
-    with _store(get_settings()).session() as session:
+    with _store(get_settings(), reading=True).session() as session:
         tokens = list_tokens(session, name=name)
     if as_json:
         print_json([{"id": t.id, "user": t.user, "name": t.name, "scope": t.scope,
@@ -1336,7 +1342,7 @@ def users_list(as_json: JsonFlag = False) -> None:
     from beatdesk.users import list_people
     from beatdesk_cli.show import print_json
 
-    with _store(get_settings()).session() as session:
+    with _store(get_settings(), reading=True).session() as session:
         people = list_people(session)
     if as_json:
         print_json([{"name": p.name, "role": p.role, "state": p.state, "created_at": p.created_at.isoformat(),
@@ -1444,7 +1450,7 @@ def audit(as_json: JsonFlag = False) -> None:
     from beatdesk.settings import get_settings
     from beatdesk_cli.show import print_json
 
-    with _store(get_settings()).session() as session:
+    with _store(get_settings(), reading=True).session() as session:
         report = check_books(session)
     if as_json:
         print_json({"ok": report.ok, "steps": report.steps, "posts": report.posts, "batches": report.batches,

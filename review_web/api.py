@@ -14,10 +14,11 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.openapi.utils import get_openapi
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from beatdesk import comments
+from beatdesk.enums import REJECT_REASONS
 from beatdesk.errors import BeatdeskError, InvalidEditError, NotFoundError
 from beatdesk.models import Check, Comment, ContentFormat, Post, PostListing, PostStatus
 from beatdesk.review import approve, reject, reopen
@@ -70,8 +71,23 @@ class ApproveBody(BaseModel):
     """Why approve a post whose checks fail (kept in its audit log); such a post is refused (409) without one."""
 
 
+def _reject_code(code: str) -> str:
+    if code not in REJECT_REASONS:
+        raise ValueError(f"unknown reason code; use one of {', '.join(REJECT_REASONS)}")
+    return code
+
+
 class RejectBody(BaseModel):
-    reason: Text = Field(min_length=1, max_length=2000)
+    reason: Text = Field(default="", max_length=2000)
+    """Why, in words (kept in the audit log); may be left out when `code` is given."""
+    code: Annotated[str, AfterValidator(_reject_code)] | None = None
+    """The kind of reason, counted by the evals: too_close, off_beat, wrong_facts, tone, format or other."""
+
+    @model_validator(mode="after")
+    def _a_reason(self) -> "RejectBody":
+        if not self.reason.strip() and self.code is None:
+            raise ValueError(f"a rejection needs a reason or a code ({', '.join(REJECT_REASONS)})")
+        return self
 
 
 class ReferenceBody(BaseModel):
@@ -172,7 +188,7 @@ def approve_post(
 
 @router.post("/posts/{post_id}/reject", response_model=PostSummary)
 def reject_post(post_id: PostId, body: RejectBody, user: ApiReviewer, store: StoreDep) -> PostSummary:
-    run(store, lambda s: reject(s, post_id=post_id, actor=user.name, reason=body.reason))
+    run(store, lambda s: reject(s, post_id=post_id, actor=user.name, reason=body.reason, code=body.code))
     return _summary_of(store, post_id)
 
 

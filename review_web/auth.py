@@ -103,12 +103,22 @@ def give_anon_cookie(request: Request, response: Response) -> None:
 
 
 class LoginLimiter:
-    """Login attempts per peer (the address uvicorn reports: the real one unless a trusted proxy says otherwise),
-    counted in `storage`: the broker's Redis when there is one, so every desk on it counts the same attempts."""
+    """Failed login attempts per peer (the address uvicorn reports: the real one unless a trusted proxy says
+    otherwise), counted in `storage`: the broker's Redis when there is one, so every desk on it counts the same
+    attempts."""
 
     def __init__(self, storage: Storage) -> None:
         self._limiter = MovingWindowRateLimiter(storage)
 
     def allow(self, peer: str, name: str) -> bool:
+        """Whether one more attempt may be made: only failed ones count, so a person logging in and out is never
+        locked out. The login route is async and checks, authenticates and counts without awaiting, so one desk
+        never lets a burst of attempts slip between the check and the count."""
         per_name, per_peer = LOGIN_LIMITS
-        return self._limiter.hit(per_peer, peer) and self._limiter.hit(per_name, peer, name)
+        return self._limiter.test(per_peer, peer) and self._limiter.test(per_name, peer, name)
+
+    def failed(self, peer: str, name: str) -> None:
+        """Count a failed attempt against the peer, and against the peer with that name."""
+        per_name, per_peer = LOGIN_LIMITS
+        self._limiter.hit(per_peer, peer)
+        self._limiter.hit(per_name, peer, name)

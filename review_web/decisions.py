@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from beatdesk.enums import REJECT_REASONS
 from beatdesk.errors import BeatdeskError, InvalidTransitionError, NotFoundError
+from beatdesk.models import Check
 from beatdesk.personas import load_persona
 from beatdesk.review import approve, parse_time, reject, reopen
 from beatdesk.store import Store, repo
@@ -31,6 +32,7 @@ FormText = Annotated[str, Form(max_length=20_000)]
 """A field of a desk form: a post's body at most."""
 ChannelKey = Annotated[str, PathParam(max_length=32, pattern=r"^[a-z]+$")]
 """A channel's name in a path."""
+NOTHING_TICKED = "Nothing selected: tick the posts first (x on a row), then approve or reject them"
 
 
 def decide(
@@ -40,15 +42,20 @@ def decide(
     *,
     said: Callable[[Session], str] | None = None,
     actor: str | None = None,
+    stay: bool = False,
 ) -> RedirectResponse:
     """Run a decision; a refusal comes back on the post's page as one line. With `said`, the reviewer goes
-    straight on to the next post in review, told what was done (and offered its Undo when `actor` is given)."""
+    straight on to the next post in review (back to this one with `stay`), told what was done (and offered its
+    Undo when `actor` is given)."""
     try:
         with store.session() as session:
             repo.batch_id_of(session, post_id)  # a missing post is said as such, before anything is tried
             action(session)
         if said is None:
             return RedirectResponse(f"/posts/{post_id}", status_code=303)
+        if stay:
+            with store.session() as session:
+                return RedirectResponse(f"/posts/{post_id}?{urlencode({'done': said(session)})}", status_code=303)
         with store.session() as session:
             message = said(session)
             following = repo.next_in_review(session, post_id=post_id)
@@ -123,13 +130,20 @@ def edit_post(
     body: FormText = "",
     alt_text: FormText = "",
 ) -> RedirectResponse:
-    """The caption is saved ending on the hashtags field's tags: they are edited in one place."""
+    """The caption is saved ending on the hashtags field's tags: they are edited in one place. Back on the post,
+    a notice says what was saved and which checks the edit made fail or pass."""
     changes = form_changes(title=title, caption=caption, hashtags=hashtags, body=body, alt_text=alt_text)
-    return decide(
-        store,
-        post_id,
-        lambda session: edit_draft(session, post_id=post_id, home=settings.home, actor=user.name, changes=changes),
-    )
+    before: list[Check] = []
+    changed: list[str] = []
+
+    def act(session: Session) -> None:
+        before.extend(repo.get_post(session, post_id, with_history=False).checks)
+        changed.extend(edit_draft(session, post_id=post_id, home=settings.home, actor=user.name, changes=changes))
+
+    def said(session: Session) -> str:
+        return saved_notice(changed, before, repo.get_post(session, post_id, with_history=False).checks)
+
+    return decide(store, post_id, act, said=said, stay=True)
 
 
 @router.post("/posts/{post_id}/channels/{channel}")
@@ -143,14 +157,22 @@ def edit_channel(
     first_comment: FormText = "",
     reset: Annotated[str, Form(max_length=8)] = "",
 ) -> RedirectResponse:
-    """One channel's own text (the generated one again with `reset`, or when it is the same) and first comment."""
+    """One channel's own text (the generated one again with `reset`, or when it is the same) and first comment;
+    back on the post, a notice says whether it was saved and which checks it made fail or pass."""
     edits = {channel: ChannelEdit(text="" if reset else text, first_comment=first_comment)}
+    before: list[Check] = []
+    changed: list[str] = []
 
     def act(session: Session) -> None:
-        post_editing.edit_post(session, post_id=post_id, home=settings.home, actor=user.name, fields={},
-                               channels=edits)  # fmt: skip
+        before.extend(repo.get_post(session, post_id, with_history=False).checks)
+        done = post_editing.edit_post(session, post_id=post_id, home=settings.home, actor=user.name, fields={},
+                                      channels=edits)  # fmt: skip
+        changed.extend([channel] if done.channels else [])
 
-    return decide(store, post_id, act)
+    def said(session: Session) -> str:
+        return saved_notice(changed, before, repo.get_post(session, post_id, with_history=False).checks)
+
+    return decide(store, post_id, act, said=said, stay=True)
 
 
 @router.post("/posts/{post_id}/channels/{channel}/preview")
@@ -230,23 +252,25 @@ def bulk_approve(
     user: Reviewer,
     store: StoreDep,
     settings: SettingsDep,
-    post_ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form(max_length=500)],
+    post_ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form(max_length=500, default_factory=list)],
     reason: FormText = "",
     back: Annotated[str, Form(max_length=2000)] = "/",
 ) -> RedirectResponse:
     """Approve the ticked posts, each into its persona's next free slot; a post whose checks fail needs
     `reason` (kept in its audit log). Refusals are listed by post id, not fatal."""
-    refused, tokens = [], []
+    if not post_ids:
+        return _back(back, [NOTHING_TICKED])
+    refused, tokens, approved = [], [], []
     for post_id in post_ids:
         try:
             with store.session() as session:
                 approve(session, post_id=post_id, home=settings.home, actor=user.name, override=reason,
                         require_override=True)  # fmt: skip
                 tokens.append(undo_token(session, post_id=post_id, actor=user.name))
+                approved.append(post_id)
         except BeatdeskError as err:
             refused.append(str(err))
-    approved = len(tokens)
-    done = f"Approved {approved} post{'s' if approved != 1 else ''}" if approved else None
+    done = f"Approved {_posts(approved)}" if approved else None
     return _back(back, refused, done=done, undo=tokens)
 
 
@@ -254,23 +278,25 @@ def bulk_approve(
 def bulk_reject(
     user: Reviewer,
     store: StoreDep,
-    post_ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form(max_length=500)],
+    post_ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form(max_length=500, default_factory=list)],
     reason: FormText = "",
     back: Annotated[str, Form(max_length=2000)] = "/",
 ) -> RedirectResponse:
     """Reject the ticked posts with one reason; refusals are listed, not fatal."""
-    refused, tokens = [], []
+    if not post_ids:
+        return _back(back, [NOTHING_TICKED])
+    refused, tokens, rejected = [], [], []
     for post_id in post_ids:
         try:
             with store.session() as session:
                 reject(session, post_id=post_id, actor=user.name, reason=reason)
                 tokens.append(undo_token(session, post_id=post_id, actor=user.name))
+                rejected.append(post_id)
         except BeatdeskError as err:
             refused.append(str(err))
             if not reason.strip():
                 break  # the same refusal for every post: say it once
-    rejected = len(tokens)
-    done = f"Rejected {rejected} post{'s' if rejected != 1 else ''}" if rejected else None
+    done = f"Rejected {_posts(rejected)}" if rejected else None
     return _back(back, refused, done=done, undo=tokens)
 
 
@@ -296,6 +322,27 @@ def undo(
     if len(posts) == 1 and not refused:  # one post: to its page, where its status shows what the undo did
         back = f"/posts/{posts.pop()}"
     return _back(back, refused, done="; ".join(undone) or None)
+
+
+def _posts(post_ids: Sequence[int]) -> str:
+    """Which posts a bulk action acted on: "post #3" or "2 posts: #3, #2" (past a dozen, how many more)."""
+    ids = ", ".join(f"#{post_id}" for post_id in post_ids[:12])
+    ids += f" and {len(post_ids) - 12} more" if len(post_ids) > 12 else ""
+    return f"post {ids}" if len(post_ids) == 1 else f"{len(post_ids)} posts: {ids}"
+
+
+def saved_notice(changed: Sequence[str], before: Sequence[Check], after: Sequence[Check]) -> str:
+    """What an edit saved and the checks it changed: those it made fail, those it made pass."""
+    if not changed:
+        return "Nothing to save: the text is as it was"
+    failing_before = {check.name for check in before if check.level == "fail"}
+    failing_after = {check.name for check in after if check.level == "fail"}
+    said = f"Saved {', '.join(changed)}"
+    if failing_after - failing_before:
+        said += f" · now failing: {', '.join(sorted(failing_after - failing_before))}"
+    if failing_before - failing_after:
+        said += f" · now passing: {', '.join(sorted(failing_before - failing_after))}"
+    return said if failing_after ^ failing_before else said + " · the checks are as they were"
 
 
 def _back(

@@ -1,5 +1,6 @@
-"""Logging in and out: a server-side session per login, its CSRF token bound to it, attempts rate-limited."""
+"""Logging in and out: a server-side session per login, its CSRF token bound to it, failed attempts rate-limited."""
 
+from contextlib import suppress
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -48,6 +49,8 @@ async def login(
         user = authenticate(session, name=name, password=password)
         key = start_session(session, user_id=user.id, lifetime=SESSION_LIFETIME) if user is not None else None
     if key is None:
+        with suppress(StorageError):  # Redis went away since the check: refused all the same, counted nowhere
+            limiter.failed(peer, name)
         return page(request, "login.html", status_code=401, next=safe_next(next), error="Wrong name or password.")
     response = RedirectResponse(safe_next(next), status_code=303)
     # A new session key, so a new CSRF token: a token seen before login is worth nothing after it.

@@ -100,7 +100,7 @@ def post_page(
     store: StoreDep,
     settings: SettingsDep,
     error: Annotated[str | None, Query(max_length=2000)] = None,
-    done: Annotated[str | None, Query(max_length=300)] = None,
+    done: Annotated[str | None, Query(max_length=400)] = None,
 ) -> HTMLResponse:
     with store.session() as session:
         post = _found(lambda: repo.get_post(session, post_id))

@@ -156,3 +156,17 @@ def test_a_read_command_outside_the_home_names_the_home_and_makes_nothing(
     assert list(elsewhere.iterdir()) == []  # no empty store left behind
     run_cli(cli, "init")  # init starts one here, and then the queue reads it
     assert "0 posts" in run_cli(cli, "queue", "list").stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("queue", "list"), ("post", "show", "1"), ("batch", "show", "1"), ("evals",), ("schedule", "show"),
+     ("users", "list"), ("audit",), ("metrics", "report")],
+)  # fmt: skip
+def test_read_commands_on_a_home_without_a_store_name_where_they_looked_and_make_none(
+    cli: CliRunner, home: Path, command: tuple[str, ...]
+) -> None:
+    home.mkdir()  # BEATDESK_HOME names a folder with no store in it (a home not yet started, or the wrong one)
+    result = run_cli(cli, *command, code=1)
+    assert_one_line(result.stderr, f"no beatdesk store in {home} (looked for {home / 'beatdesk.db'})")
+    assert list(home.iterdir()) == []

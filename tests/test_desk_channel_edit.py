@@ -58,6 +58,7 @@ def test_one_channel_is_edited_on_its_card(desk: str, browser: Browser, home: Pa
     expect(mastodon.locator(".channel-count")).to_have_text(f"{len(OWN)} / 500 characters in all")
     mastodon.locator(".save-channel").click()
 
+    expect(page.locator("#done")).to_contain_text("Saved mastodon")  # said at the top, with the checks it changed
     expect(mastodon.locator(".own-text")).to_have_text("own text")
     expect(mastodon.locator(".part")).to_have_text(OWN)
     expect(mastodon.locator(".comment-box")).to_be_visible()

@@ -83,11 +83,11 @@ def test_bulk_approve_names_the_failing_posts_unless_a_reason_is_given(store_des
     answer = client.post("/bulk/approve", data={"post_ids": [1, 2, 3], "csrftoken": token})
     assert answer.status_code == 200
     assert "post 2 fails its checks (banned_phrases)" in answer.text and "post 3 fails its checks" in answer.text
-    assert "Approved 1 post" in answer.text
+    assert "Approved post #1" in answer.text
     assert [status_and_audit(store_desk, n)[0] for n in (1, 2, 3)] == ["approved", "in_review", "in_review"]
 
     answer = client.post("/bulk/approve", data={"post_ids": [2, 3], "reason": "a series on hype", "csrftoken": token})
-    assert "Approved 2 posts" in answer.text and "fails its checks" not in answer.text
+    assert "Approved 2 posts: #2, #3" in answer.text and "fails its checks" not in answer.text
     for post_id in (2, 3):
         status, notes = status_and_audit(store_desk, post_id)
         assert status == "approved" and notes[0].endswith("(banned_phrases): a series on hype")
@@ -255,7 +255,7 @@ def test_a_failing_post_is_approved_with_a_reason_and_the_diff_shows(desk: str, 
     page.fill("#override", "quoting a critic, on purpose")
     page.click("#approve-anyway")
     expect(page.locator("#done")).to_contain_text("Approved #2")
-    expect(page).to_have_url(f"{desk}/posts/3?done=" + page.url.split("?done=", 1)[-1])
+    expect(page).to_have_url(f"{desk}/posts/1?done=" + page.url.split("?done=", 1)[-1])  # the next older one
 
     out = run_cli(CliRunner(), "post", "show", "2", "--json")  # the reason is in the store's audit log
     notes = [event["note"] for event in out["events"] if event["action"] == "approve"]
@@ -276,10 +276,11 @@ def test_the_keyboard_and_the_video_at_390_px(desk: str, browser: Browser) -> No
                          " v.muted = true; await v.play(); return !v.paused; })()")  # fmt: skip
     shot(page, "post-video.png")
 
-    page.keyboard.press("n")
+    expect(page.locator("#next-post")).to_have_count(0)  # the oldest: last in the queue's newest-first order
+    page.keyboard.press("p")
     expect(page).to_have_url(f"{desk}/posts/2")
     page.wait_for_load_state()  # the keys work once post.js has run
-    page.keyboard.press("p")
+    page.keyboard.press("n")
     expect(page).to_have_url(f"{desk}/posts/1")
     page.wait_for_load_state()
     page.keyboard.press("e")
@@ -291,11 +292,11 @@ def test_the_keyboard_and_the_video_at_390_px(desk: str, browser: Browser) -> No
     page.keyboard.type("off-beat")
     page.keyboard.press("Enter")
     expect(page.locator("#done")).to_contain_text("Rejected #1: off-beat")
-    expect(page).to_have_url(f"{desk}/posts/2?done=" + page.url.split("?done=", 1)[-1])
+    expect(page).to_have_url(f"{desk}/posts/3?done=" + page.url.split("?done=", 1)[-1])  # back to the newest
     page.wait_for_load_state()
     page.keyboard.press("a")  # checks pass: approved at once, and on to the next
-    expect(page.locator("#done")).to_contain_text("Approved #2")
-    expect(page).to_have_url(f"{desk}/posts/3?done=" + page.url.split("?done=", 1)[-1])
+    expect(page.locator("#done")).to_contain_text("Approved #3")
+    expect(page).to_have_url(f"{desk}/posts/2?done=" + page.url.split("?done=", 1)[-1])
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{desk}/posts/1")
@@ -303,7 +304,7 @@ def test_the_keyboard_and_the_video_at_390_px(desk: str, browser: Browser) -> No
     assert fits_the_width(page)
     box = video.bounding_box()
     assert box and box["width"] <= 390 and box["x"] >= 0
-    page.goto(f"{desk}/posts/3")
+    page.goto(f"{desk}/posts/2")  # the one left in review
     assert fits_the_width(page)
     card = page.locator('.card[data-channel="outbox"]').bounding_box()
     image = page.locator('.card[data-channel="outbox"] img.card-media')

@@ -471,7 +471,7 @@ ENV_CASES: dict[str, Case] = {
         ("init",), ("BEATDESK_HOME", "cannot write there"), env={"BEATDESK_HOME": "/etc/hostname/home"}
     ),
     "home-unwritable": Case(
-        ("queue", "list"), ("BEATDESK_HOME", "cannot write there"), env={"BEATDESK_HOME": "/sys/beatdesk-home"}
+        ("queue", "list"), ("no beatdesk store in /sys/beatdesk-home",), env={"BEATDESK_HOME": "/sys/beatdesk-home"}
     ),
     "home-unwritable-batch": Case(
         BATCH, ("BEATDESK_HOME", "cannot write there"), env={"BEATDESK_HOME": "/sys/beatdesk-home"}

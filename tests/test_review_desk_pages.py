@@ -106,8 +106,8 @@ def test_the_post_shows_as_each_channel_will(desk: str, browser: Browser, home: 
 def test_failing_checks_need_a_reason_and_the_keyboard_moves_on(desk: str, browser: Browser) -> None:  # noqa: F811
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     on_post(page, desk, "/posts/2")
-    page.keyboard.press("n")
-    expect(page).to_have_url(f"{desk}/posts/3")
+    page.keyboard.press("n")  # the queue's order, newest first: on to the older one
+    expect(page).to_have_url(f"{desk}/posts/1")
     page.wait_for_load_state()
     page.keyboard.press("p")
     expect(page).to_have_url(f"{desk}/posts/2")
@@ -134,14 +134,14 @@ def test_failing_checks_need_a_reason_and_the_keyboard_moves_on(desk: str, brows
     expect(dialog).to_contain_text("banned_phrases")
     page.fill("#override", "quoting a critic, on purpose")
     page.click("#approve-anyway")
-    expect(page).to_have_url(f"{desk}/posts/3?done=" + page.url.split("?done=", 1)[-1])
+    expect(page).to_have_url(f"{desk}/posts/1?done=" + page.url.split("?done=", 1)[-1])
     expect(page.locator("#done")).to_contain_text("Approved #2")
     expect(page.locator("#done")).to_contain_text("(Europe/Berlin)")
     page.wait_for_load_state()
 
     page.keyboard.press("a")  # no failing check: approved at once, and on to the next post in review
-    expect(page.locator("#done")).to_contain_text("Approved #3")
-    expect(page).to_have_url(f"{desk}/posts/1?done=" + page.url.split("?done=", 1)[-1])
+    expect(page.locator("#done")).to_contain_text("Approved #1")
+    expect(page).to_have_url(f"{desk}/posts/3?done=" + page.url.split("?done=", 1)[-1])  # back to the newest
 
     page.goto(f"{desk}/posts/2")
     expect(page.locator("#status")).to_have_text("approved")

@@ -221,7 +221,7 @@ def test_bulk_approve_send_back_and_the_batch_and_persona_pages(desk: str, brows
     boxes.nth(2).check()
     page.click("#approve-selected")
     expect(page).to_have_url(re.compile(re.escape(f"{desk}/?status=in_review&sort=oldest") + "(&|$)"))  # its place kept
-    expect(page.locator("#done")).to_have_text("Approved 2 posts")
+    expect(page.locator("#done")).to_have_text("Approved 2 posts: #2, #3")
     expect(page.locator("#queue tbody tr")).to_have_count(1)
 
 

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,33 @@ def test_the_desk_and_the_scheduler_outlive_the_database_away(cli: CliRunner, ho
     )
     assert not re.search(r"^up +\| restarted", text, re.MULTILINE), text
     assert "Traceback" not in text, text
+
+
+@pytest.mark.redis
+def test_the_scheduler_under_up_is_said_only_when_it_acts(cli: CliRunner, home: Path, redis_url: str) -> None:
+    """Rounds every second on a broker: a post whose slot comes is published and said; the idle rounds before
+    and after it leave no line."""
+    run_cli(cli, "init")
+    run_cli(cli, "batch", "run", "--persona", "ash", "--items", "1", "--video", "0")
+    port = free_port()
+    log = home.parent / "up.log"
+    env = os.environ | {"BEATDESK_HOME": str(home), "BEATDESK_BROKER_URL": redis_url, "BEATDESK_SCHEDULER_TICK_S": "1"}
+    store = open_store(f"sqlite:///{home / 'beatdesk.db'}")
+
+    def published() -> bool:
+        with store.session() as session:
+            return repo.get_post(session, 1).status == PostStatus.published
+
+    def ready() -> bool:
+        return answers(f"http://127.0.0.1:{port}/login") and bool(workers.answering(redis_url))
+
+    with running(["up", "--port", str(port), "--concurrency", "1"], env=env, log=log, ready=ready) as up:
+        slot = datetime.now(UTC) + timedelta(seconds=3)
+        run_cli(cli, "review", "approve", "1", "--at", slot.isoformat())
+        wait_until(published, within_s=60, what=log.read_text())
+        wait_until(lambda: "publish_due" in log.read_text(), within_s=10, what=log.read_text())
+        text = stop_and_check(up, signal.SIGTERM, log, {"serve", "worker", "scheduler"})
+    said = [
+        line for line in text.splitlines() if re.search(r"Task beatdesk\.(publish_due|run_schedules|reconcile)\[", line)
+    ]
+    assert len(said) == 1 and re.search(r"beatdesk\.publish_due\[.*\] succeeded in .*: 1$", said[0]), text

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+
 from celery import Celery
+from celery.app.trace import LOG_RECEIVED
 from celery.signals import setup_logging, worker_process_init
 
 from beatdesk.errors import UnreachableServiceError
@@ -82,7 +86,25 @@ def _fresh_connections(**_: object) -> None:
     forget_stores()
 
 
+class QuietWhenIdle(logging.Filter):
+    """Drops the worker's "received" and "succeeded" lines of the beat schedule's tasks unless one acted (a
+    count above 0): the scheduler's every-minute rounds are logged only when they do something."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        told = record.args if isinstance(record.args, Mapping) else {}
+        scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+        if record.levelno >= logging.WARNING or told.get("name") not in scheduled:
+            return True  # a failure is always said
+        if "return_value" in told:
+            return str(told["return_value"]) not in ("0", "None")
+        return record.msg != LOG_RECEIVED
+
+
 @setup_logging.connect
 def _beatdesk_logging(loglevel: int | str | None = None, **_: object) -> None:
     # Connected, this replaces Celery's own set-up: the worker's and beat's lines come in BEATDESK_LOG_FORMAT.
     configure_logging(get_settings(), level=loglevel or None)
+    for name in ("celery.worker.strategy", "celery.app.trace"):  # where a task's received and succeeded are said
+        logger = logging.getLogger(name)
+        if not any(isinstance(each, QuietWhenIdle) for each in logger.filters):
+            logger.addFilter(QuietWhenIdle())

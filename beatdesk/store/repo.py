@@ -290,7 +290,7 @@ def list_posts(
     batch_id: int | None = None,
     limit: int = 200,
 ) -> list[Post]:
-    query = select(PostRow).options(selectinload(PostRow.batch), *_post_loads()).order_by(PostRow.id.desc())
+    query = select(PostRow).options(selectinload(PostRow.batch), *_post_loads()).order_by(review_order())
     if persona:
         query = query.where(PostRow.persona == persona)
     if status:
@@ -324,6 +324,12 @@ def _queue_filters(
     return where
 
 
+def review_order(*, oldest_first: bool = False) -> ColumnElement[Any]:
+    """The one order posts are reviewed in: newest first, in the queue, the API, the CLI's list and a post
+    page's next/previous (the queue may be turned oldest first by hand)."""
+    return PostRow.id.asc() if oldest_first else PostRow.id.desc()
+
+
 def page_posts(
     session: Session,
     *,
@@ -342,7 +348,7 @@ def page_posts(
     total = session.scalar(select(func.count()).select_from(PostRow).where(*where)) or 0
     rows = session.scalars(
         select(PostRow).options(selectinload(PostRow.batch), *_post_loads()).where(*where)
-        .order_by(PostRow.id.asc() if oldest_first else PostRow.id.desc()).offset(offset).limit(limit)
+        .order_by(review_order(oldest_first=oldest_first)).offset(offset).limit(limit)
     )  # fmt: skip
     return [_post(row) for row in rows], total
 
@@ -484,7 +490,7 @@ def queue_page(
     total = session.scalar(select(func.count()).select_from(PostRow).where(*where)) or 0
     rows = session.execute(
         select(*_LISTING_COLUMNS).where(*where)
-        .order_by(PostRow.id.asc() if oldest_first else PostRow.id.desc()).offset(offset).limit(limit)
+        .order_by(review_order(oldest_first=oldest_first)).offset(offset).limit(limit)
     ).all()  # fmt: skip
     return _listings(session, rows), total
 
@@ -541,21 +547,24 @@ def listing_glances(session: Session, *, post_ids: Sequence[int]) -> dict[int, L
 
 
 def review_neighbours(session: Session, *, post_id: int) -> tuple[int | None, int | None]:
-    """The posts in review just before and just after this one, by id (the queue's oldest-first order)."""
+    """The posts in review listed just before and just after this one in the review order (newest first)."""
     in_review = PostRow.status == PostStatus.in_review
-    before = session.scalar(select(func.max(PostRow.id)).where(in_review, PostRow.id < post_id))
-    after = session.scalar(select(func.min(PostRow.id)).where(in_review, PostRow.id > post_id))
+    newer = select(PostRow.id).where(in_review, PostRow.id > post_id).order_by(review_order(oldest_first=True))
+    older = select(PostRow.id).where(in_review, PostRow.id < post_id).order_by(review_order())
+    before, after = session.scalar(newer.limit(1)), session.scalar(older.limit(1))
     return before, after
 
 
 def next_in_review(session: Session, *, post_id: int) -> int | None:
-    """The post to review after this one: the next by id, else the first still waiting (never this one)."""
+    """The post to review after this one: the next in the review order, else the first still waiting (never
+    this one)."""
     _, after = review_neighbours(session, post_id=post_id)
     if after is not None:
         return after
     return session.scalar(
-        select(func.min(PostRow.id)).where(PostRow.status == PostStatus.in_review, PostRow.id != post_id)
-    )
+        select(PostRow.id).where(PostRow.status == PostStatus.in_review, PostRow.id != post_id)
+        .order_by(review_order()).limit(1)
+    )  # fmt: skip
 
 
 def get_batch_header(session: Session, batch_id: int) -> Batch:
