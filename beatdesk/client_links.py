@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from beatdesk import comments
 from beatdesk.errors import BeatdeskError, NotFoundError
 from beatdesk.models import Comment, PostStatus
-from beatdesk.review import approve
+from beatdesk.review import approve, failing_checks
 from beatdesk.store import repo
 from beatdesk.store.schema import BatchRow, ClientLinkRow, PostRow
 from beatdesk.users import USER_NAME
@@ -28,6 +28,9 @@ from beatdesk.users import USER_NAME
 DEFAULT_LIFETIME = timedelta(days=7)
 MAX_LIFETIME = timedelta(days=90)
 """A link is a password in a URL: it should not outlive the review it was made for."""
+CHANGES = "Changes asked for: "
+MAX_NOTE = comments.MAX_COMMENT - len(CHANGES)
+"""Characters in a note asking for changes: it is kept as a comment, after `CHANGES`."""
 
 
 class LinkRefused(BeatdeskError):
@@ -49,6 +52,10 @@ class ClientLink:
     @property
     def actor(self) -> str:
         return f"client:{self.label}"
+
+    @property
+    def live(self) -> bool:
+        return self.state() == "live"
 
     def state(self, now: datetime | None = None) -> str:
         if self.revoked_at is not None:
@@ -120,6 +127,9 @@ def client_approve(session: Session, link: ClientLink, *, post_id: int, home: Pa
     """Approve into the persona's next free slot, as a reviewer would; a post with failing checks waits for
     the team (a client cannot give the reason a reviewer must)."""
     shows(session, link, post_id)
+    failing = failing_checks(repo.get_post(session, post_id, with_history=False))
+    if failing:  # said before `approve`, whose refusal asks for a reason the client's page has no field for
+        raise BeatdeskError(f"post {post_id} fails its checks ({', '.join(failing)}): the team looks at it first")
     approve(session, post_id=post_id, home=home, actor=link.actor, override=None, require_override=True)
 
 
@@ -130,9 +140,12 @@ def ask_for_changes(session: Session, link: ClientLink, *, post_id: int, note: s
     status = session.scalar(select(PostRow.status).where(PostRow.id == post_id))
     if status != PostStatus.in_review:
         raise BeatdeskError(f"post {post_id} is {status} now, no longer waiting for review")
-    if not note.strip():
+    said = note.replace("\r\n", "\n").strip()  # as `comments.write` counts it
+    if not said:
         raise BeatdeskError("say what should change: the note is empty")
-    comment = comments.write(session, post_id=post_id, author=link.actor, text=f"Changes asked for: {note.strip()}")
+    if len(said) > MAX_NOTE:
+        raise BeatdeskError(f"the note holds at most {MAX_NOTE:,} characters; this one has {len(said):,}")
+    comment = comments.write(session, post_id=post_id, author=link.actor, text=CHANGES + said)
     repo.log_event(session, post_id=post_id, actor=link.actor, action="changes asked", note=f"comment {comment.id}")
     return comment
 

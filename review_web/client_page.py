@@ -64,7 +64,8 @@ def client_page(
             }
         )
     zone = shown[0]["zone"] if shown else "UTC"
-    response = page(request, "client.html", link=link, token=token, shown=shown, done=done, error=error, zone=zone)
+    response = page(request, "client.html", link=link, token=token, shown=shown, done=done, error=error, zone=zone,
+                    note_max=client_links.MAX_NOTE)  # fmt: skip
     response.headers["cache-control"] = "no-store"
     response.headers["x-robots-tag"] = "noindex"
     return response

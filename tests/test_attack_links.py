@@ -1,0 +1,83 @@
+"""An attacker's pass over client links and comments: what a link holder, a reviewer on the wrong page or a
+hostile comment can make the desk do, each refusal said in words the person can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from beatdesk import client_links
+from beatdesk.store import repo
+from tests.desk_client import Desk, desk_home, form_token, log_in
+from tests.test_desk_post_page import make_failing
+
+
+@pytest.fixture
+def desk(cli: CliRunner, home: Path) -> Iterator[Desk]:
+    with desk_home(cli, home, items=3) as made:
+        yield made
+
+
+def make_link(desk: Desk, post_id: int, label: str = "acme") -> tuple[int, str]:
+    with desk.store.session() as session:
+        link, token = client_links.create(session, kind="post", target_id=post_id, label=label, actor="rita")
+    return link.id, token
+
+
+def test_a_client_is_not_asked_for_a_reason_it_cannot_give(desk: Desk) -> None:
+    make_failing(desk, 1)
+    _, token = make_link(desk, 1)
+    client = desk.client()
+    csrf = form_token(client, f"/c/{token}")
+    answer = client.post(f"/c/{token}/posts/1/approve", data={"csrftoken": csrf})
+    assert "fails its checks (banned_phrases)" in answer.text and "the team" in answer.text
+    assert "give a reason" not in answer.text  # the client's page has no field for one
+    with desk.store.session() as session:
+        assert repo.get_post(session, 1).status == "in_review"
+
+
+def test_a_note_as_long_as_the_form_allows_is_kept(desk: Desk) -> None:
+    _, token = make_link(desk, 1)
+    client = desk.client()
+    page = client.get(f"/c/{token}").text
+    csrf = form_token(client, f"/c/{token}")
+    allowed = int(page.split('id="changes-1" name="note" rows="2" maxlength="')[1].split('"')[0])
+    asked = client.post(f"/c/{token}/posts/1/changes", data={"csrftoken": csrf, "note": "x" * allowed})
+    assert "Asked for changes to post 1" in asked.text
+    too_long = client.post(f"/c/{token}/posts/1/changes", data={"csrftoken": csrf, "note": "x" * (allowed + 1)})
+    assert f"the note holds at most {allowed:,} characters" in too_long.text
+
+
+def test_the_share_count_counts_live_links_in_words(desk: Desk) -> None:
+    first, _ = make_link(desk, 3)
+    make_link(desk, 3, label="beta")
+    reviewer = log_in(desk.client())
+    csrf = form_token(reviewer, "/posts/3")
+    page = reviewer.post(f"/posts/3/links/{first}/revoke", data={"csrftoken": csrf}).text
+    assert "Share for review · 1 live link of 2" in page
+
+
+def test_a_post_page_revokes_only_its_own_links(desk: Desk) -> None:
+    other, token = make_link(desk, 1)
+    reviewer = log_in(desk.client())
+    csrf = form_token(reviewer, "/posts/3")
+    assert reviewer.post(f"/posts/3/links/{other}/revoke", data={"csrftoken": csrf}).status_code == 404
+    assert desk.client().get(f"/c/{token}").status_code == 200  # post 1's link still works
+
+
+def test_hostile_comments_are_text(desk: Desk) -> None:
+    _, token = make_link(desk, 1)
+    client = desk.client()
+    csrf = form_token(client, f"/c/{token}")
+    evil = '<img src=x onerror="alert(1)"> @rita <script>alert(2)</script>'
+    client.post(f"/c/{token}/posts/1/comment", data={"csrftoken": csrf, "text": evil})
+    assert "<script>alert(2)" not in client.get(f"/c/{token}").text
+    reviewer = log_in(desk.client())
+    page = reviewer.get("/posts/1").text
+    assert "&lt;script&gt;alert(2)" in page and "<script>alert(2)" not in page and "<img src=x" not in page
+    assert '<span class="mention">@rita</span>' in page
+    nul = client.post(f"/c/{token}/posts/1/comment", data={"csrftoken": csrf, "text": "a\x00b"})
+    assert nul.status_code == 400 and "NUL bytes are not allowed" in nul.text, nul.text
