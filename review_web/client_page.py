@@ -139,8 +139,8 @@ def _act(
         message = {"done": said}
     except NotFoundError as err:
         raise HTTPException(404, str(err)) from None
-    except InvalidTransitionError as err:
-        raise HTTPException(409, str(err)) from None
+    except InvalidTransitionError:  # the team (or another click) decided first: said on the client's own page
+        message = {"error": "this was decided already, while the page was open: nothing was changed"}
     except BeatdeskError as err:
         message = {"error": str(err)}
     return RedirectResponse(f"/c/{token}?{urlencode(message)}", status_code=303)

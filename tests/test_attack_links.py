@@ -81,3 +81,17 @@ def test_hostile_comments_are_text(desk: Desk) -> None:
     assert '<span class="mention">@rita</span>' in page
     nul = client.post(f"/c/{token}/posts/1/comment", data={"csrftoken": csrf, "text": "a\x00b"})
     assert nul.status_code == 400 and "NUL bytes are not allowed" in nul.text, nul.text
+
+
+def test_a_client_deciding_after_the_team_is_told_on_its_own_page(desk: Desk) -> None:
+    _, token = make_link(desk, 1)
+    client = desk.client()
+    csrf = form_token(client, f"/c/{token}")  # the client's page is open
+    reviewer = log_in(desk.client())
+    reviewer.post("/posts/1/approve", data={"csrftoken": form_token(reviewer, "/posts/1")})
+    late = client.post(f"/c/{token}/posts/1/approve", data={"csrftoken": csrf})
+    assert late.status_code == 200 and "this was decided already" in late.text
+    assert "Back to the queue" not in late.text  # a desk page the client cannot open
+    with desk.store.session() as session:
+        post = repo.get_post(session, 1)
+    assert post.status == "approved" and [e.actor for e in post.events if e.action == "approve"] == ["rita"]
