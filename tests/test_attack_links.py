@@ -11,8 +11,10 @@ from typer.testing import CliRunner
 
 from beatdesk import client_links
 from beatdesk.store import repo
+from beatdesk.users import add_user, remove_user
 from tests.desk_client import Desk, desk_home, form_token, log_in
 from tests.test_desk_post_page import make_failing
+from tests.test_desk_security import _Isolation
 
 
 @pytest.fixture
@@ -95,3 +97,32 @@ def test_a_client_deciding_after_the_team_is_told_on_its_own_page(desk: Desk) ->
     with desk.store.session() as session:
         post = repo.get_post(session, 1)
     assert post.status == "approved" and [e.actor for e in post.events if e.action == "approve"] == ["rita"]
+
+
+def test_a_removed_person_is_not_mentioned_and_the_team_thread_stays_off_the_link(desk: Desk) -> None:
+    with desk.store.session() as session:
+        add_user(session, name="sam", role="reviewer", password="a long enough password 1")
+        remove_user(session, name="sam")
+    api = desk.client(base_url="http://testserver/api")
+    bearer = {"Authorization": f"Bearer {desk.token('rita')}"}
+    made = api.post("/posts/1/comments", json={"text": "Ask @sam and @rita. Internal only."}, headers=bearer)
+    assert made.status_code == 201 and made.json()["mentions"] == ["rita"]
+    assert api.post("/posts/1/comments", json={"text": "a\x00b"}, headers=bearer).status_code == 422
+    assert api.post("/posts/99/comments", json={"text": "x"}, headers=bearer).status_code == 404
+    reader = {"Authorization": f"Bearer {desk.token('rita', scope='read')}"}
+    assert api.post("/posts/1/comments", json={"text": "x"}, headers=reader).status_code == 403
+    _, token = make_link(desk, 1)
+    assert "Internal only" not in desk.client().get(f"/c/{token}").text  # a client sees only what it wrote
+
+
+def test_a_right_to_left_override_in_a_comment_stays_inside_it(desk: Desk) -> None:
+    hostile = "Invoice \u202egnp.exe @rita review"
+    _, token = make_link(desk, 1)
+    client = desk.client()
+    client.post(f"/c/{token}/posts/1/comment", data={"csrftoken": form_token(client, f"/c/{token}"), "text": hostile})
+    client.post(f"/c/{token}/posts/1/changes", data={"csrftoken": form_token(client, f"/c/{token}"), "note": hostile})
+    reviewer = log_in(desk.client())
+    for page in (client.get(f"/c/{token}").text, reviewer.get("/posts/1").text):
+        found = _Isolation()
+        found.feed(page)
+        assert found.isolated and not found.exposed, found.exposed
