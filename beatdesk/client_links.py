@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from beatdesk import comments
@@ -176,6 +176,18 @@ def list_links(session: Session, *, kind: str | None = None, target_id: int | No
     if kind is not None and target_id is not None:
         query = query.where(ClientLinkRow.kind == kind, ClientLinkRow.target_id == target_id)
     return [_link(row) for row in session.scalars(query)]
+
+
+def links_showing(session: Session, *, post_id: int) -> list[ClientLink]:
+    """Every link that shows the post, newest first: its own, and those of the batch it is in."""
+    batch_id = session.scalar(select(PostRow.batch_id).where(PostRow.id == post_id))
+    query = select(ClientLinkRow).where(
+        or_(
+            and_(ClientLinkRow.kind == "post", ClientLinkRow.target_id == post_id),
+            and_(ClientLinkRow.kind == "batch", ClientLinkRow.target_id == batch_id),
+        )
+    )
+    return [_link(row) for row in session.scalars(query.order_by(ClientLinkRow.id.desc()))]
 
 
 def _post_ids(session: Session, kind: str, target_id: int) -> list[int]:

@@ -126,3 +126,14 @@ def test_a_right_to_left_override_in_a_comment_stays_inside_it(desk: Desk) -> No
         found = _Isolation()
         found.feed(page)
         assert found.isolated and not found.exposed, found.exposed
+
+
+def test_the_post_page_shows_and_revokes_the_batch_link_that_shows_the_post(desk: Desk) -> None:
+    with desk.store.session() as session:
+        link, token = client_links.create(session, kind="batch", target_id=1, label="acme", actor="rita")
+    reviewer = log_in(desk.client())
+    page = reviewer.get("/posts/2").text
+    assert "Share for review · 1 link" in page and "its whole batch" in page
+    csrf = form_token(reviewer, "/posts/2")
+    reviewer.post(f"/posts/2/links/{link.id}/revoke", data={"csrftoken": csrf})
+    assert desk.client().get(f"/c/{token}").status_code == 410
