@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from beatdesk import comments
 from beatdesk.errors import BeatdeskError, NotFoundError
 from beatdesk.models import Comment, PostStatus
-from beatdesk.review import approve
+from beatdesk.review import approve, failing_checks
 from beatdesk.store import repo
 from beatdesk.store.schema import BatchRow, ClientLinkRow, PostRow
 from beatdesk.users import USER_NAME
@@ -28,6 +28,9 @@ from beatdesk.users import USER_NAME
 DEFAULT_LIFETIME = timedelta(days=7)
 MAX_LIFETIME = timedelta(days=90)
 """A link is a password in a URL: it should not outlive the review it was made for."""
+CHANGES = "Changes asked for: "
+MAX_NOTE = comments.MAX_COMMENT - len(CHANGES)
+"""Characters in a note asking for changes: it is kept as a comment, after `CHANGES`."""
 
 
 class LinkRefused(BeatdeskError):
@@ -49,6 +52,10 @@ class ClientLink:
     @property
     def actor(self) -> str:
         return f"client:{self.label}"
+
+    @property
+    def live(self) -> bool:
+        return self.state() == "live"
 
     def state(self, now: datetime | None = None) -> str:
         if self.revoked_at is not None:
@@ -120,6 +127,9 @@ def client_approve(session: Session, link: ClientLink, *, post_id: int, home: Pa
     """Approve into the persona's next free slot, as a reviewer would; a post with failing checks waits for
     the team (a client cannot give the reason a reviewer must)."""
     shows(session, link, post_id)
+    failing = failing_checks(repo.get_post(session, post_id, with_history=False))
+    if failing:  # said before `approve`, whose refusal asks for a reason the client's page has no field for
+        raise BeatdeskError(f"post {post_id} fails its checks ({', '.join(failing)}): the team looks at it first")
     approve(session, post_id=post_id, home=home, actor=link.actor, override=None, require_override=True)
 
 
@@ -130,9 +140,12 @@ def ask_for_changes(session: Session, link: ClientLink, *, post_id: int, note: s
     status = session.scalar(select(PostRow.status).where(PostRow.id == post_id))
     if status != PostStatus.in_review:
         raise BeatdeskError(f"post {post_id} is {status} now, no longer waiting for review")
-    if not note.strip():
+    said = note.replace("\r\n", "\n").strip()  # as `comments.write` counts it
+    if not said:
         raise BeatdeskError("say what should change: the note is empty")
-    comment = comments.write(session, post_id=post_id, author=link.actor, text=f"Changes asked for: {note.strip()}")
+    if len(said) > MAX_NOTE:
+        raise BeatdeskError(f"the note holds at most {MAX_NOTE:,} characters; this one has {len(said):,}")
+    comment = comments.write(session, post_id=post_id, author=link.actor, text=CHANGES + said)
     repo.log_event(session, post_id=post_id, actor=link.actor, action="changes asked", note=f"comment {comment.id}")
     return comment
 
@@ -163,6 +176,18 @@ def list_links(session: Session, *, kind: str | None = None, target_id: int | No
     if kind is not None and target_id is not None:
         query = query.where(ClientLinkRow.kind == kind, ClientLinkRow.target_id == target_id)
     return [_link(row) for row in session.scalars(query)]
+
+
+def links_showing(session: Session, *, post_id: int) -> list[ClientLink]:
+    """Every link that shows the post, newest first: its own, and those of the batch it is in."""
+    batch_id = session.scalar(select(PostRow.batch_id).where(PostRow.id == post_id))
+    query = select(ClientLinkRow).where(
+        or_(
+            and_(ClientLinkRow.kind == "post", ClientLinkRow.target_id == post_id),
+            and_(ClientLinkRow.kind == "batch", ClientLinkRow.target_id == batch_id),
+        )
+    )
+    return [_link(row) for row in session.scalars(query.order_by(ClientLinkRow.id.desc()))]
 
 
 def _post_ids(session: Session, kind: str, target_id: int) -> list[int]:

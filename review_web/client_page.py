@@ -64,7 +64,8 @@ def client_page(
             }
         )
     zone = shown[0]["zone"] if shown else "UTC"
-    response = page(request, "client.html", link=link, token=token, shown=shown, done=done, error=error, zone=zone)
+    response = page(request, "client.html", link=link, token=token, shown=shown, done=done, error=error, zone=zone,
+                    note_max=client_links.MAX_NOTE)  # fmt: skip
     response.headers["cache-control"] = "no-store"
     response.headers["x-robots-tag"] = "noindex"
     return response
@@ -138,8 +139,8 @@ def _act(
         message = {"done": said}
     except NotFoundError as err:
         raise HTTPException(404, str(err)) from None
-    except InvalidTransitionError as err:
-        raise HTTPException(409, str(err)) from None
+    except InvalidTransitionError:  # the team (or another click) decided first: said on the client's own page
+        message = {"error": "this was decided already, while the page was open: nothing was changed"}
     except BeatdeskError as err:
         message = {"error": str(err)}
     return RedirectResponse(f"/c/{token}?{urlencode(message)}", status_code=303)

@@ -106,7 +106,7 @@ def post_page(
         post = _found(lambda: repo.get_post(session, post_id))
         references = repo.references(session, post_id=post_id)
         thread = comment_rows.thread(session, post_id=post_id)
-        links = client_links.list_links(session, kind="post", target_id=post_id)
+        links = client_links.links_showing(session, post_id=post_id)
         previous, following = repo.review_neighbours(session, post_id=post_id)
         persona = _persona(settings, post.persona)
         slots = []

@@ -41,7 +41,9 @@ def share_post(
 @router.post("/posts/{post_id}/links/{link_id}/revoke")
 def revoke_link(post_id: PostId, link_id: LinkId, user: Reviewer, store: StoreDep) -> RedirectResponse:
     try:
-        with store.session() as session:
+        with store.session() as session:  # a post's page revokes the links it lists, no other
+            if link_id not in {made.id for made in client_links.links_showing(session, post_id=post_id)}:
+                raise NotFoundError(f"post {post_id} has no link {link_id}")
             link = client_links.revoke(session, link_id=link_id, actor=user.name)
     except NotFoundError as err:
         raise HTTPException(404, str(err)) from None
