@@ -137,3 +137,28 @@ def test_audit_names_a_tampered_total(store: Store, home: Path) -> None:
     assert len(day) == 1 and day[0].endswith("for hero_image: 0.12345679 USD stored, its steps sum to 0.123456789 USD")
     assert f"batch total of batch {batch_id}: 0 USD stored, its steps sum to 0.123456789 USD" in findings
     assert len(findings) == 2
+
+
+def test_a_post_given_up_inside_a_paid_call_says_it_may_have_been_charged(store: Store, home: Path) -> None:
+    """The reconciler's give-up (no live worker took the post) says what a takeover says: the outcome is unknown,
+    the estimate is on the books."""
+    from beatdesk.audit import audit
+    from beatdesk.store import repo
+    from beatdesk.store import steps as step_rows
+    from tests.runner_kit import PaidImage, rendering_posts, runner_for
+
+    ((_, post_id),) = rendering_posts(store, batches=1, per_batch=1)
+    died_in(store, post_id, request_id=None)
+    runner = runner_for(store, home, PaidImage(price=PRICE))
+    with store.session() as session:
+        runner.give_up_post(session, post_id=post_id, reason="no live worker on it")
+    with store.session() as session:
+        post = repo.get_post(session, post_id)
+        image = next(step for step in post.steps if step.name == "hero_image")
+        assert post.status == "failed" and post.total_cost_usd == PRICE
+        assert image.error is not None and image.error.startswith(
+            f"outcome unknown: the worker stopped while submitting; may have been charged {PRICE} USD (kept on the books)"
+        )
+        assert image.error.endswith("no live worker on it")
+        assert audit(session).ok
+        assert step_rows.open_step_named(session, post_id=post_id, name="hero_image") is None

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from beatdesk.errors import NotFoundError
 from beatdesk.models import Artifact, StepStatus
+from beatdesk.prices import format_usd
 from beatdesk.store import books
 from beatdesk.store.schema import ArtifactRow, StepRow, utcnow
 
@@ -187,8 +188,13 @@ def skip_open(session: Session, *, post_id: int, reason: str) -> None:
 def abandon(session: Session, row: StepRow, *, reason: str) -> None:
     """End an open step nobody will finish, failed: its reservation booked as spent once a paid call may have
     reached the provider (a request id, or a call marked under way), else released."""
-    end(session, row, status=StepStatus.failed, cost_usd=cost_if_abandoned(row), latency_s=row.latency_s,
-        error=reason, detail=row.detail)  # fmt: skip
+    cost = cost_if_abandoned(row)
+    paid = not row.name.startswith("publish_")  # a publication is not paid for: its doubt is a duplicate post
+    if paid and row.submit_started_at is not None and row.request_id is None:  # as the runner's takeover says it
+        reason = (f"outcome unknown: the worker stopped while submitting; may have been charged "
+                  f"{format_usd(cost)} USD (kept on the books); {reason}")  # fmt: skip
+    end(session, row, status=StepStatus.failed, cost_usd=cost, latency_s=row.latency_s, error=reason,
+        detail=row.detail)  # fmt: skip
 
 
 def cost_if_abandoned(row: StepRow) -> Decimal:
