@@ -144,9 +144,7 @@ def to_the_skip_link(page: Page, name: str) -> None:
     assert box and box["y"] >= 0 and box["height"] > 10, f"{name}: the skip link is not on the screen when focused"
 
 
-def test_a_skip_link_first_and_tab_reaches_every_control_with_a_ring(
-    served: tuple[str, Store], browser: Browser
-) -> None:  # noqa: F811
+def test_a_skip_link_then_tab_reaches_every_control_with_a_ring(served: tuple[str, Store], browser: Browser) -> None:  # noqa: F811
     url, _ = served
     anonymous = browser.new_page(viewport={"width": 1280, "height": 900})
     page = browser.new_page(viewport={"width": 1280, "height": 900})
