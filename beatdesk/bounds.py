@@ -2,7 +2,7 @@
 
 Each bound is far above what a real persona needs (the example has 6 beats of 4 angles in 4.5 KiB) and low
 enough that planning, which grows linearly with beats and sources, stays within seconds and a few hundred MB.
-README ("Limits") lists them.
+docs/personas.md ("Limits") lists them.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ def _loopback_url(url: str) -> bool:
 
 
 class Channel(Strict):
-    """Where the persona posts; `outbox` writes files locally. Credentials never live here (see README)."""
+    """Where the persona posts; `outbox` writes files locally. Credentials never live here (see docs/publishing.md)."""
 
     name: ChannelName
     account: str = ""
@@ -472,6 +472,23 @@ class PostEvent(BaseModel):
     note: str | None = None
 
 
+class Comment(BaseModel):
+    """A comment in a post's thread; `mentions` are the people with an account it names as @name."""
+
+    id: int
+    post_id: int
+    at: datetime
+    author: str
+    body: str
+    mentions: list[str] = []
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self.resolved_at is not None
+
+
 class Post(BaseModel):
     """A post with its plan, draft, pipeline and decisions: the whole story."""
 
@@ -532,6 +549,7 @@ class ListingGlance(BaseModel):
     first_line: str = ""
     failing: list[str] = []
     warnings: int = 0
+    open_comments: int = 0
     thumbnail: str | None = None
     """The path of the post's latest image file (its card or video cover), if it has one."""
 

@@ -5,7 +5,8 @@ and batches that are not moving:
 - a step whose worker stopped beating: handed to a worker now (the step is taken over and resumed);
 - a post or batch with nothing under way and no progress for `idle_after_s` (a lost task, a broker
   restarted without its queue, a hand-on that never went out): handed to a worker again;
-- no progress and no live worker on it for `give_up_after_s`, though handed on: it ends failed with the reason;
+- no progress and no live worker on it for `give_up_after_s`, though handed on: the runner is asked to give it
+  up (it ends failed with the reason, the runner's one way: its steps, the books, its audit log, its batch);
 - a post being published whose worker stopped beating inside a publish step: handed on, to be taken over.
 Handing a post on twice is harmless: `Runner.advance` is idempotent.
 """
@@ -23,8 +24,10 @@ from sqlalchemy.orm import Session
 from beatdesk.models import BatchStatus, PostStatus, StepStatus
 from beatdesk.notify import events as notify
 from beatdesk.pipeline import PLAN
-from beatdesk.store import Store, heartbeat, repo
+from beatdesk.runner import Runner
+from beatdesk.store import Store, repo
 from beatdesk.store import steps as step_rows
+from beatdesk.store.heartbeat import is_stale
 from beatdesk.store.schema import BatchRow, PostRow, StepRow, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,7 +47,8 @@ class Recovered:
     unattended: int = 0
     """Posts handed to a worker that none took, while no step anywhere has a live worker."""
     personas: dict[int, str] = field(default_factory=dict)
-    """The persona of each batch that finished in this pass (for its notice)."""
+    """The persona of each running batch found finished in this pass (for its notice; a batch done because the
+    runner gave its last post up is announced by the runner)."""
 
 
 @dataclass(frozen=True)
@@ -55,20 +59,21 @@ class Limits:
 
 
 def reconcile(
-    store: Store,
+    runner: Runner,
     *,
     hand_on_post: Callable[[int], object],
     hand_on_batch: Callable[[int], object],
     limits: Limits,
     now: datetime | None = None,
 ) -> Recovered:
-    """One pass; the hand-ons are called after the pass's transaction has committed."""
-    now = now or utcnow()
+    """One pass; the hand-ons are called after the pass's transaction has committed. What cannot move is given
+    up by `runner`."""
+    now, store = now or utcnow(), runner.store
     done = Recovered()
     with store.session() as session:
-        _posts(session, limits, now, done)
+        _posts(session, runner, limits, now, done)
         _publishing(session, limits, now, done)
-        _batches(session, limits, now, done)
+        _batches(session, runner, limits, now, done)
     for post_id in done.posts:
         hand_on_post(post_id)
     for batch_id in done.batches:
@@ -88,9 +93,9 @@ def _announce(store: Store, done: Recovered) -> None:
         notify.no_live_worker(waiting=done.unattended, store=store)
 
 
-def _posts(session: Session, limits: Limits, now: datetime, done: Recovered) -> None:
+def _posts(session: Session, runner: Runner, limits: Limits, now: datetime, done: Recovered) -> None:
     rows = session.execute(
-        select(PostRow.id, PostRow.batch_id, PostRow.persona, PostRow.touched_at, PostRow.nudged_at)
+        select(PostRow.id, PostRow.batch_id, PostRow.touched_at, PostRow.nudged_at)
         .where(PostRow.status.in_(WORKING))
     ).all()  # fmt: skip
     if not rows:
@@ -98,7 +103,7 @@ def _posts(session: Session, limits: Limits, now: datetime, done: Recovered) -> 
     beats = step_rows.running_beats(session, post_ids=[row.id for row in rows])
     alive = {post_id for post_id, running in beats.items() if _beating(running, limits, now)}
     unattended = 0
-    for post_id, batch_id, persona, touched_at, nudged_at in rows:
+    for post_id, batch_id, touched_at, nudged_at in rows:
         running = beats.get(post_id, [])
         if post_id in alive:
             continue  # a live worker is on it
@@ -114,10 +119,8 @@ def _posts(session: Session, limits: Limits, now: datetime, done: Recovered) -> 
         if quiet > limits.give_up_after_s and handed_on_in_vain:
             reason = (f"no progress for {quiet:.0f} s and no live worker on it (is `beatdesk worker` running?); "
                       "send it back to try again")  # fmt: skip
-            repo.fail_post(session, post_id=post_id, actor="reconciler", reason=reason)
-            if repo.finish_batch_if_done(session, batch_id=batch_id):
+            if runner.give_up_post(session, post_id=post_id, reason=reason):
                 done.finished_batches.append(batch_id)
-                done.personas[batch_id] = persona
             done.failed_posts.append(post_id)
             continue
         dead_worker = bool(running)  # running steps, none of their workers alive
@@ -133,7 +136,7 @@ def _posts(session: Session, limits: Limits, now: datetime, done: Recovered) -> 
 
 
 def _beating(beats: list[datetime | None], limits: Limits, now: datetime) -> bool:
-    return any(not heartbeat.is_stale(beat, stale_after_s=limits.stale_after_s, now=now) for beat in beats)
+    return any(not is_stale(beat, stale_after_s=limits.stale_after_s, now=now) for beat in beats)
 
 
 def _publishing(session: Session, limits: Limits, now: datetime, done: Recovered) -> None:
@@ -145,7 +148,7 @@ def _publishing(session: Session, limits: Limits, now: datetime, done: Recovered
     beats = step_rows.running_beats(session, post_ids=[row.id for row in rows])
     for post_id, nudged_at in rows:
         running = beats.get(post_id, [])
-        if not running or any(not heartbeat.is_stale(b, stale_after_s=limits.stale_after_s, now=now) for b in running):
+        if not running or any(not is_stale(b, stale_after_s=limits.stale_after_s, now=now) for b in running):
             continue
         if nudged_at is not None and (now - nudged_at).total_seconds() < limits.stale_after_s:
             continue
@@ -153,7 +156,7 @@ def _publishing(session: Session, limits: Limits, now: datetime, done: Recovered
         done.posts.append(post_id)
 
 
-def _batches(session: Session, limits: Limits, now: datetime, done: Recovered) -> None:
+def _batches(session: Session, runner: Runner, limits: Limits, now: datetime, done: Recovered) -> None:
     for batch in session.scalars(select(BatchRow).where(BatchRow.status.in_([*UNPLANNED, BatchStatus.running]))):
         if batch.status == BatchStatus.running:
             if repo.finish_batch_if_done(session, batch_id=batch.id):
@@ -170,15 +173,13 @@ def _batches(session: Session, limits: Limits, now: datetime, done: Recovered) -
         # over at once, as one whose worker died.
         running = step is not None and step.status == StepStatus.running
         beat_at = step.beat_at if step is not None and running else None
-        if running and not heartbeat.is_stale(beat_at, stale_after_s=limits.stale_after_s, now=now):
+        if running and not is_stale(beat_at, stale_after_s=limits.stale_after_s, now=now):
             continue
         since = max(filter(None, (batch.created_at, step.started_at if step else None)))
         quiet = (now - since).total_seconds()
         if quiet > limits.give_up_after_s:
             reason = f"not planned after {quiet:.0f} s: no live worker took it (is `beatdesk worker` running?)"
-            if step is not None and step.status in step_rows.OPEN:
-                step_rows.abandon(session, step, reason=reason)
-            batch.status, batch.error, batch.finished_at = BatchStatus.failed, reason, now
+            runner.give_up_batch(session, batch_id=batch.id, reason=reason)
             done.failed_batches.append(batch.id)
             continue
         if not running and quiet < limits.idle_after_s:

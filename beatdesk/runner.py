@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,9 +28,8 @@ from typing import Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
-from beatdesk import budget, logs
+from beatdesk import budget, logs, retries
 from beatdesk.disk import DiskFullError, disk_full, full_where, store_place
 from beatdesk.errors import BeatdeskError, ChannelBlocked, TransientError
 from beatdesk.models import (
@@ -53,8 +51,9 @@ from beatdesk.pipeline import DRAFT, MEDIA_STEPS, PLAN, STEPS
 from beatdesk.prices import format_usd, split_cost
 from beatdesk.publishing import all_out, channel_of, channel_states, is_publish, step_name
 from beatdesk.slots import channel_time
-from beatdesk.store import Store, books, heartbeat, repo
+from beatdesk.store import Store, books, repo
 from beatdesk.store import steps as step_rows
+from beatdesk.store.heartbeat import Heartbeat, is_stale, worker_name
 from beatdesk.store.schema import BatchRow, PostRow, StepRow, utcnow
 
 log = logging.getLogger(__name__)
@@ -71,8 +70,6 @@ ACTION_INTO = {PostStatus.drafting: "draft", PostStatus.rendering: "drafted"}
 """How the audit log names the moves the runner makes before a step."""
 MAX_ATTEMPTS = 5
 """A step taken up this often without finishing (workers dying on it) ends failed instead."""
-IN_PLACE_TRIES = 5
-"""Transient errors retried in place when there is no broker to hand the retry to."""
 
 
 def one_line(err: BaseException) -> str:
@@ -219,7 +216,8 @@ class Runner:
     ) -> None:
         self.store, self.home, self.works, self.planning = store, home, works, planning
         self.stale_after_s, self.publish_give_up_after_s = stale_after_s, publish_give_up_after_s
-        self.beat_every_s = max(0.1, stale_after_s / 6)
+        self.heartbeat = Heartbeat(store, every_s=max(0.1, stale_after_s / 6))
+        """This runner's beats on the steps it runs, at its own interval (a sixth of the time a beat goes stale)."""
 
     # --- posts --------------------------------------------------------------------------------
 
@@ -236,7 +234,7 @@ class Runner:
             while isinstance(claimed, _Claimed):
                 started, step_id = time.perf_counter(), claimed.step_id
                 call = Call(self.store, step_id, claimed.request_id)
-                tries = IN_PLACE_TRIES if wait_in_place else 1
+                tries = retries.STEP_IN_PLACE.attempts if wait_in_place else 1
                 through = through_until is not None and time.monotonic() < through_until
                 try:
                     with logs.step_context(post_id=post_id, batch_id=claimed.post.batch_id, step_id=step_id,
@@ -277,7 +275,7 @@ class Runner:
     ) -> Outcome | _Claimed | Next:
         """The stage's call, beating meanwhile; transient errors tried again here up to `tries` times. A publish
         step ends here without failing its post (see `_end_publish`), and the post's next channel is handed on."""
-        with heartbeat.beating(self.store, claimed.step_id, every_s=self.beat_every_s):
+        with self.heartbeat.beating(claimed.step_id):
             for attempt in range(tries):
                 try:
                     outcome = claimed.work.run(claimed.post, claimed.persona, call)
@@ -285,14 +283,20 @@ class Runner:
                 except TransientError as err:
                     if is_publish(claimed.name):  # a publisher retries in place itself; then it waits its turn
                         return self._park(claimed, err, latency_s=time.perf_counter() - started, through=through)
-                    self._note(claimed.step_id, f"will retry: {one_line(err)}")
-                    log.info("%s will retry: %s", claimed.name, one_line(err))
-                    if attempt + 1 < tries:
-                        time.sleep(backoff(attempt))
+                    spent = retries.spent(err)
+                    if spent is None:
+                        self._note(claimed.step_id, f"will retry: {one_line(err)}")
+                        log.info("%s will retry: %s", claimed.name, one_line(err))
+                    wait = retries.STEP_IN_PLACE.wait_s(attempt + 1)
+                    if spent is None and attempt + 1 < tries and wait is not None:
+                        time.sleep(wait)
                         continue
-                    if not (last_try or wait_in_place):
+                    if spent is None and not (last_try or wait_in_place):
                         raise  # the task retries later: the step stays running, released (see advance), and resumes
-                    prefix = f"gave up after {tries} tries: " if wait_in_place else "gave up after the last retry: "
+                    # A call its boundary's policy already retried is never sent again by the step's retry.
+                    prefix = (f"gave up after the {spent} retries: " if spent is not None
+                              else f"gave up after {tries} tries: " if wait_in_place
+                              else "gave up after the last retry: ")  # fmt: skip
                     return self._fail(claimed, err, latency_s=time.perf_counter() - started, prefix=prefix)
                 except _STORE_DOWN:
                     raise  # not the stage's failure: the task retries, and the step is taken over or resumed
@@ -319,7 +323,7 @@ class Runner:
         """Take up the post's next open step (`row`, if the caller found it; or over, from a dead worker) and
         reserve its budget, in the caller's transaction: a claim of its own, or the one that ended the step
         before. A step the budget refuses is skipped, and (`through`) the one after it taken up instead."""
-        me, post_id = heartbeat.worker_name(), post.id
+        me, post_id = worker_name(), post.id
         try:
             persona = load_persona(self.home, post.persona)
         except BeatdeskError as err:
@@ -645,18 +649,50 @@ class Runner:
 
     def _end_post(self, session: Session, post: Post, *, failed: str | None = None) -> None:
         if failed is not None:
-            repo.fail_post(session, post_id=post.id, actor="runner", reason=failed)
-        elif post.status is PUBLISHING:
+            self._post_failed(session, post_id=post.id, batch_id=post.batch_id, persona=post.persona, reason=failed)
+            return
+        if post.status is PUBLISHING:
             self._settle_publishing(session, post.id)
             return
-        else:
-            repo.transition(session, post_id=post.id, to=PostStatus.in_review, actor="runner", action="rendered")
-        if repo.finish_batch_if_done(session, batch_id=post.batch_id):
-            notify.batch_ready_on_commit(session, batch_id=post.batch_id, persona=post.persona, store=self.store)
+        repo.transition(session, post_id=post.id, to=PostStatus.in_review, actor="runner", action="rendered")
+        self._finish_batch(session, batch_id=post.batch_id, persona=post.persona)
+
+    def _post_failed(
+        self, session: Session, *, post_id: int, batch_id: int, persona: str, reason: str, actor: str = "runner"
+    ) -> bool:
+        """The one place a post ends failed: its open steps ended with what they have on the books, the move in
+        its audit log by `actor`, and its batch done if this was its last post (announced once committed)."""
+        repo.fail_post(session, post_id=post_id, actor=actor, reason=reason)
+        return self._finish_batch(session, batch_id=batch_id, persona=persona)
+
+    def _finish_batch(self, session: Session, *, batch_id: int, persona: str) -> bool:
+        if not repo.finish_batch_if_done(session, batch_id=batch_id):
+            return False
+        notify.batch_ready_on_commit(session, batch_id=batch_id, persona=persona, store=self.store)
+        return True
+
+    # --- giving up: asked by the reconciler when nothing moves a post or a batch ----------------------
+
+    def give_up_post(self, session: Session, *, post_id: int, reason: str) -> bool:
+        """End a post nothing moves (no live worker took it) failed with the reason, in the caller's transaction;
+        whether that made its batch done."""
+        batch_id, persona = session.execute(
+            select(PostRow.batch_id, PostRow.persona).where(PostRow.id == post_id)
+        ).one()  # fmt: skip
+        return self._post_failed(session, post_id=post_id, batch_id=batch_id, persona=persona, reason=reason,
+                                 actor="reconciler")  # fmt: skip
+
+    def give_up_batch(self, session: Session, *, batch_id: int, reason: str) -> None:
+        """End a batch nobody planned failed with the reason, its planning step (if one is open) with what it has
+        on the books, in the caller's transaction."""
+        batch_row = repo.batch_row(session, batch_id, lock=True)
+        row = step_rows.open_batch_step(session, batch_id=batch_id, name=PLAN)
+        cost = step_rows.cost_if_abandoned(row) if row is not None else None
+        self._batch_failed(session, batch_row, row, reason, cost_usd=cost, latency_s=row.latency_s if row else None)
 
     def _alive(self, row: StepRow) -> bool:
         """Whether a worker is on the running step: this process (a sibling thread), or one whose beat is fresh."""
-        return heartbeat.running_here(row.id) or not heartbeat.is_stale(row.beat_at, stale_after_s=self.stale_after_s)
+        return self.heartbeat.running_here(row.id) or not is_stale(row.beat_at, stale_after_s=self.stale_after_s)
 
     def _touch(self, session: Session, post_id: int) -> None:
         row = session.get(PostRow, post_id)
@@ -742,7 +778,7 @@ class Runner:
                 raise
 
     def _claim_batch(self, batch_id: int) -> list[int] | tuple[int, Batch, Persona, PlanWork]:
-        me = heartbeat.worker_name()
+        me = worker_name()
         with self.store.session() as session:
             batch_row = repo.batch_row(session, batch_id, lock=True)
             status = BatchStatus(batch_row.status)
@@ -841,15 +877,18 @@ class Runner:
         self,
         session: Session,
         batch_row: BatchRow,
-        row: StepRow,
+        row: StepRow | None,
         reason: str,
         *,
         status: StepStatus = StepStatus.failed,
         cost_usd: Decimal | None = None,
         latency_s: float | None = None,
     ) -> None:
-        step_rows.end(session, row, status=status, cost_usd=row.cost_usd if cost_usd is None else cost_usd,
-                      latency_s=latency_s, error=reason)  # fmt: skip
+        """The one place a batch ends failed: its planning step (when it has one) ended at `cost_usd` (else what
+        it has on the books), the change booked."""
+        if row is not None:
+            step_rows.end(session, row, status=status, cost_usd=row.cost_usd if cost_usd is None else cost_usd,
+                          latency_s=latency_s, error=reason, detail=row.detail)  # fmt: skip
         batch_row.status, batch_row.error, batch_row.finished_at = BatchStatus.failed, reason, utcnow()
 
 
@@ -878,11 +917,6 @@ def publish_backoff(attempts: int) -> float:
     return min(3600.0, 60.0 * 2 ** max(attempts - 1, 0))
 
 
-def backoff(tries: int) -> float:
-    """Exponential backoff with full jitter, capped at a minute."""
-    return random.uniform(0, min(60.0, 0.5 * 2**tries))
-
-
 _STORE_DOWN = (DBAPIError,)
 T = TypeVar("T")
 
@@ -893,10 +927,5 @@ def _store_away(err: BaseException) -> bool:
 
 
 def _retry_store(action: Callable[[], T]) -> T:
-    """An ending transaction, tried again while the database is away (up to a minute)."""
-    return retry(
-        retry=retry_if_exception(_store_away),
-        stop=stop_after_delay(60),
-        wait=wait_exponential_jitter(multiplier=0.2, max=5),
-        reraise=True,
-    )(action)()
+    """An ending transaction, tried again while the database is away (the store's one policy, `retries.STORE`)."""
+    return retries.STORE.call(action, retry_if=_store_away)

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from beatdesk import retries
 from beatdesk.errors import ConfigError, describe_validation_error
 from beatdesk.notify.urls import shape_problem, split_urls
 from beatdesk.notify.urls import shown as shown_url
@@ -44,8 +45,8 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(default=0.4, ge=0, le=2)
     llm_timeout_s: float = Field(default=60, gt=0)
     llm_max_tokens: int = Field(default=2000, ge=16)
-    llm_max_retries: int = Field(default=3, ge=0, le=10)
-    """Retries with backoff on 429, 5xx and timeouts, done by the provider's client."""
+    llm_max_retries: int = Field(default=retries.LLM.attempts - 1, ge=0, le=10)
+    """Retries with backoff on 429, 5xx and timeouts, done by the provider's client (the LLM's one policy)."""
     llm_requests_per_second: float | None = Field(default=None, gt=0)
     """Client-side rate limit for model calls; counted in the broker's Redis when there is one (shared by every
     worker on it), else per process; unset means none."""

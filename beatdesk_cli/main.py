@@ -41,6 +41,8 @@ schedule_app = typer.Typer(help="What goes out when.", no_args_is_help=True)
 sources_app = typer.Typer(help="A persona's sources: notes, digests and feeds.", no_args_is_help=True)
 notify_app = typer.Typer(help="Notifications through Apprise URLs (BEATDESK_NOTIFY_URLS, a persona's notify).",
                          no_args_is_help=True)  # fmt: skip
+link_app = typer.Typer(help="Client links: a post or a batch for someone without an account to approve.",
+                       no_args_is_help=True)  # fmt: skip
 db_app = typer.Typer(help="The store: migrate, copy to another database, dump and restore.", no_args_is_help=True)
 metrics_app = typer.Typer(
     help="Engagement: what the audience did with what went out. Alone: the rankings (`metrics report`).",
@@ -59,6 +61,7 @@ for sub, name in (
     (queue_app, "queue"),
     (post_app, "post"),
     (review_app, "review"),
+    (link_app, "link"),
     (db_app, "db"),
 ):
     app.add_typer(sub, name=name)
@@ -611,6 +614,67 @@ def post_edit(
     console.print(f"post {post_id}: {'; '.join(said) or 'nothing changed'}", highlight=False)
     for line in failing:
         console.print(f"  check fails: {line}", highlight=False)
+
+
+@post_app.command("comment")
+@edge
+def post_comment(
+    post_id: StoredPostId,
+    text: Annotated[str, typer.Argument(help="The comment; @name tells a person with a desk account.")],
+    author: Annotated[str | None, typer.Option("--as", help="Whose comment (default: $USER).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a comment to a post's thread (in its audit log; people named as @name are told)."""
+    from beatdesk import comments
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.comments import as_json_in, print_comment, zone_of
+    from beatdesk_cli.show import print_json
+
+    settings = get_settings()
+    store = _store(settings)
+    with store.session() as session:
+        comment = comments.write(session, post_id=post_id, author=author or _actor(), text=text)
+    zone = zone_of(settings, store, post_id)
+    if as_json:
+        print_json(as_json_in(comment, zone))
+    else:
+        print_comment(console, comment, zone)
+
+
+@post_app.command("comments")
+@edge
+def post_comments(post_id: StoredPostId, as_json: JsonFlag = False) -> None:
+    """A post's comment thread, oldest first, each open or resolved."""
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.comments import print_thread
+
+    settings = get_settings()
+    print_thread(console, _store(settings), settings, post_id, as_json=as_json)
+
+
+@post_app.command("resolve-comment")
+@edge
+def post_resolve_comment(
+    post_id: StoredPostId,
+    comment_id: Annotated[int, typer.Argument(help="The comment's id (#N in `post comments`).", min=1, max=2**31 - 1)],
+    reopen: Annotated[bool, typer.Option("--reopen", help="Open a resolved comment again.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Mark a comment of the post resolved (or open again with --reopen)."""
+    from beatdesk import comments
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.comments import as_json_in, print_comment, zone_of
+    from beatdesk_cli.show import print_json
+
+    settings = get_settings()
+    store = _store(settings)
+    with store.session() as session:
+        comment = comments.resolve(session, post_id=post_id, comment_id=comment_id, actor=_actor(), reopen=reopen)
+    zone = zone_of(settings, store, post_id)
+    if as_json:
+        print_json(as_json_in(comment, zone))
+    else:
+        print_comment(console, comment, zone)
 
 
 @post_app.command("move")
@@ -1531,6 +1595,76 @@ def _send_queued_notices() -> None:
     sender = sys.modules.get("beatdesk.notify.sender")  # nothing announced: nothing to load
     if sender is not None:
         sender.flush()
+
+
+@link_app.command("create")
+@edge
+def link_create(
+    for_whom: Annotated[
+        str, typer.Option("--for", help="Who it is for, e.g. acme-marketing (shown in the audit log).")
+    ],
+    post: Annotated[int | None, typer.Option("--post", min=1, max=2**31 - 1, help="The post to show.")] = None,
+    batch: Annotated[int | None, typer.Option("--batch", min=1, max=2**31 - 1, help="The batch to show.")] = None,
+    expires: Annotated[str, typer.Option(help="How long it works: 90m, 12h, 7d, 2w (at most 90 days).")] = "7d",
+    as_json: JsonFlag = False,
+) -> None:
+    """A link to one post or one batch where someone without an account can approve, ask for changes or comment."""
+    from beatdesk import client_links
+    from beatdesk.errors import BeatdeskError
+    from beatdesk.settings import get_settings
+    from beatdesk.users import parse_lifetime
+    from beatdesk_cli.show import print_json
+
+    if (post is None) == (batch is None):
+        raise BeatdeskError("give one of --post ID or --batch ID")
+    settings = get_settings()
+    lifetime = parse_lifetime(expires)
+    with _store(settings).session() as session:
+        link, token = client_links.create(session, kind="post" if post else "batch", target_id=post or batch or 0,
+                                          label=for_whom, actor=_actor(), lifetime=lifetime)  # fmt: skip
+    url = f"{settings.desk_url}/c/{token}"
+    if as_json:
+        print_json({"id": link.id, "url": url, "kind": link.kind, "target_id": link.target_id, "for": link.label,
+                    "expires_at": link.expires_at.isoformat()})  # fmt: skip
+        return
+    console.print(f"link {link.id} for {link.label} to {link.kind} {link.target_id}, until "
+                  f"{link.expires_at:%Y-%m-%d %H:%M} UTC (shown once; revoke with `beatdesk link revoke {link.id}`):",
+                  highlight=False)  # fmt: skip
+    print(url, flush=True)
+
+
+@link_app.command("list")
+@edge
+def link_list(as_json: JsonFlag = False) -> None:
+    """Client links, newest first, each live, expired or revoked (their tokens are never shown again)."""
+    from beatdesk import client_links
+    from beatdesk.settings import get_settings
+    from beatdesk_cli.show import print_json
+
+    with _store(get_settings()).session() as session:
+        links = client_links.list_links(session)
+    rows = [{"id": link.id, "kind": link.kind, "target_id": link.target_id, "for": link.label, "by": link.created_by,
+             "expires_at": link.expires_at.isoformat(), "state": link.state()} for link in links]  # fmt: skip
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("no client links; make one with `beatdesk link create --post ID --for NAME`")
+    for row in rows:
+        console.print(f"{row['id']}  {row['kind']} {row['target_id']}  for {row['for']}  by {row['by']}  "
+                      f"until {row['expires_at']}  {row['state']}", highlight=False)  # fmt: skip
+
+
+@link_app.command("revoke")
+@edge
+def link_revoke(link_id: Annotated[int, typer.Argument(help="The link's id.", min=1, max=2**31 - 1)]) -> None:
+    """Stop a client link at once: its page and its actions are refused from now on."""
+    from beatdesk import client_links
+    from beatdesk.settings import get_settings
+
+    with _store(get_settings()).session() as session:
+        link = client_links.revoke(session, link_id=link_id, actor=_actor())
+    console.print(f"link {link.id} for {link.label} is revoked", highlight=False)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -21,11 +20,6 @@ class TransientPublishError(TransientError):
     def __init__(self, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
-
-
-RETRY_AFTER_ATTEMPTS = 3
-RETRY_AFTER_CAP_S = 30.0
-"""A longer wait is left to the publish retries and the next sweep, rather than holding a worker."""
 
 
 GRAPH_AUTH_CODES = frozenset({102, 190})
@@ -85,24 +79,16 @@ class ChannelApi:
 
 
 def call(channel: str, method: str, url: str, *, ok: tuple[int, ...] = (), **kwargs: Any) -> httpx.Response:
-    """One request; an error answer (unless listed in `ok`) raised as the right kind, with the channel's message.
-
-    A 429 or 503 that says when to come back (Retry-After, at most RETRY_AFTER_CAP_S) is sent again then, a
-    few times: the server did not take it, so sending it again cannot post twice. Bodies must therefore be
-    bytes or JSON, not open files."""
-    for attempt in range(RETRY_AFTER_ATTEMPTS):
-        try:
-            response = send(channel, method, url, **kwargs)
-        except ChannelAddressRefused as err:
-            raise PublishRefused(str(err)) from None
-        except net.FetchError as err:  # past the deadline, or an oversized answer: a retry looks for the post first
-            raise TransientPublishError(f"{channel}: {method} {err}") from err
-        except httpx.HTTPError as err:
-            raise TransientPublishError(f"{channel}: {method} {url}: {type(err).__name__}") from err
-        wait = retry_after(response) if response.status_code in (429, 503) else None
-        if wait is None or wait > RETRY_AFTER_CAP_S or attempt == RETRY_AFTER_ATTEMPTS - 1:
-            break
-        time.sleep(wait)
+    """One request, sent once; an error answer (unless listed in `ok`) raised as the right kind, with the
+    channel's message and its Retry-After (the publication's one retry policy, `retries.CHANNELS`, waits it)."""
+    try:
+        response = send(channel, method, url, **kwargs)
+    except ChannelAddressRefused as err:
+        raise PublishRefused(str(err)) from None
+    except net.FetchError as err:  # past the deadline, or an oversized answer: a retry looks for the post first
+        raise TransientPublishError(f"{channel}: {method} {err}") from err
+    except httpx.HTTPError as err:
+        raise TransientPublishError(f"{channel}: {method} {url}: {type(err).__name__}") from err
     status = response.status_code
     if status < 400 or status in ok:
         return response

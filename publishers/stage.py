@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
-
+from beatdesk import retries
 from beatdesk.errors import BeatdeskError, ConfigError, RefusedError
 from beatdesk.models import Channel, Persona, Post, StepStatus
 from beatdesk.personas import load_persona
@@ -41,7 +40,6 @@ PUBLISHERS: dict[str, Callable[..., Publisher]] = {
     "mastodon": MastodonPublisher, "bluesky": BlueskyPublisher, "x": XPublisher, "linkedin": LinkedInPublisher,
     "webhook": WebhookPublisher, "threads": ThreadsPublisher, "instagram": InstagramPublisher,
 }  # fmt: skip
-RETRY_WAIT = wait_exponential_jitter(multiplier=0.5, max=10)
 
 
 _THREAD = re.compile(r" \(a thread of (\d+)\)$")
@@ -131,9 +129,9 @@ def publishing(post: Post, home: Path) -> list[ChannelState]:
         return []
 
 
-@retry(retry=retry_if_exception_type(TransientPublishError), stop=stop_after_attempt(4), wait=RETRY_WAIT, reraise=True)
 def _publish_with_retries(publisher: Publisher, outgoing: Outgoing) -> Published:
-    return publisher.publish(outgoing)
+    """The publication under the channels' one retry policy (a retry looks for the earlier post first)."""
+    return retries.CHANNELS.call(lambda: publisher.publish(outgoing), retry_if=retries.of_type(TransientPublishError))
 
 
 def _media(post: Post) -> tuple[Path, ...]:

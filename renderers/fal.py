@@ -29,9 +29,8 @@ import fal_client
 import httpx
 import urllib3
 from sseclient import SSEClient
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from beatdesk import net
+from beatdesk import net, retries
 from beatdesk.errors import OutcomeUnknownError, RefusedError, TransientError
 from beatdesk.models import Artifact
 from beatdesk.prices import image_cost, price_for, video_cost
@@ -86,14 +85,13 @@ class FalQueue:
         self.files = net.client(timeout=httpx.Timeout(60, connect=10), headers={"User-Agent": "beatdesk"})
         self.download_max_bytes, self.download_timeout_s = download_max_bytes, download_timeout_s
 
-    @retry(
-        retry=retry_if_exception_type(SubmitNotSent),
-        stop=stop_after_attempt(4),
-        wait=wait_exponential_jitter(multiplier=0.2, max=5),
-        reraise=True,
-    )
     def submit(self, application: str, arguments: dict[str, Any]) -> str:
-        """Send the request once; again only when it certainly never arrived (`SubmitNotSent`)."""
+        """Send the request; again (fal's one retry policy, `retries.FAL`) only when it certainly never arrived."""
+        return retries.FAL.call(
+            lambda: self._submit_once(application, arguments), retry_if=retries.of_type(SubmitNotSent)
+        )
+
+    def _submit_once(self, application: str, arguments: dict[str, Any]) -> str:
         url = self.base_url + application
         try:
             response = self.http.request("POST", url, json=arguments, headers=self._auth, timeout=30)
@@ -208,17 +206,17 @@ class FalQueue:
             time.sleep(interval)
             interval = min(interval * 1.5, 2.0)  # quick for fast models, gentle on long videos
 
-    @retry(
-        retry=retry_if_exception_type(TransientRenderError),
-        stop=stop_after_attempt(3),
-        wait=wait_exponential_jitter(multiplier=0.2, max=3),
-        reraise=True,
-    )
     def download(self, url: str, out_path: Path) -> tuple[Path, str, int]:
         """Fetch a result file next to `out_path` (its extension from the content type); atomic, never half-written.
+        A failed fetch is tried again under fal's one retry policy (`retries.FAL`); a trickle is not (its own try
+        took the whole deadline).
 
         Through the bounded fetch every URL from outside takes: at most `download_max_bytes`, all of it within
         `download_timeout_s` however the server trickles, never to an internal address unless allowed."""
+        return retries.FAL.call(lambda: self._download_once(url, out_path),
+                                retry_if=retries.of_type(TransientRenderError))  # fmt: skip
+
+    def _download_once(self, url: str, out_path: Path) -> tuple[Path, str, int]:
         try:
             with net.streamed(self.files, "GET", url, max_bytes=self.download_max_bytes,
                               deadline_s=self.download_timeout_s, redirects=5) as (response, body):  # fmt: skip

@@ -17,14 +17,26 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from sqlalchemy.orm import Session
 
+from beatdesk import comments
 from beatdesk.errors import BeatdeskError, InvalidEditError, NotFoundError
-from beatdesk.models import Check, ContentFormat, Post, PostListing, PostStatus
+from beatdesk.models import Check, Comment, ContentFormat, Post, PostListing, PostStatus
 from beatdesk.review import approve, reject, reopen
 from beatdesk.store import Store, repo
+from beatdesk.store import comments as comment_rows
 from beatdesk.users import list_users
 from publishers.stage import publishing
 from publishers.versions import ChannelEdit
-from review_web.deps import MAX_ID, ApiAdmin, ApiReader, ApiReviewer, PostId, SettingsDep, StoreDep, schema_reader
+from review_web.deps import (
+    MAX_ID,
+    ApiAdmin,
+    ApiReader,
+    ApiReviewer,
+    CommentId,
+    PostId,
+    SettingsDep,
+    StoreDep,
+    schema_reader,
+)
 from review_web.security import FORM_BODY
 from workers.editing import edit_post
 
@@ -214,6 +226,46 @@ def add_reference(post_id: PostId, body: ReferenceBody, _: ApiReviewer, store: S
 @router.get("/users", response_model=list[UserOut])
 def users(_: ApiAdmin, store: StoreDep) -> list[UserOut]:
     return [UserOut(name=u.name, role=u.role) for u in run(store, list_users)]
+
+
+class CommentBody(BaseModel):
+    text: Text = Field(max_length=20_000)
+    """The comment; `@name` tells a person with an account (through the notifications, when set)."""
+
+
+@router.get("/posts/{post_id}/comments", response_model=list[Comment])
+def post_comments(post_id: PostId, _: ApiReader, store: StoreDep) -> list[Comment]:
+    """The post's thread, oldest first."""
+
+    def read(session: Session) -> list[Comment]:
+        repo.batch_id_of(session, post_id)  # a missing post is 404, not an empty thread
+        return comment_rows.thread(session, post_id=post_id)
+
+    return run(store, read)
+
+
+@router.post("/posts/{post_id}/comments", response_model=Comment, status_code=201)
+def write_comment(post_id: PostId, body: CommentBody, user: ApiReviewer, store: StoreDep) -> Comment:
+    """Add a comment: 422 when it is empty or over 4,000 characters, 404 for a missing post."""
+    try:
+        with store.session() as session:
+            return comments.write(session, post_id=post_id, author=user.name, text=body.text)
+    except NotFoundError as err:
+        raise HTTPException(404, str(err)) from None
+    except BeatdeskError as err:
+        raise HTTPException(422, str(err)) from None
+
+
+@router.post("/posts/{post_id}/comments/{comment_id}/resolve", response_model=Comment)
+def resolve_comment(post_id: PostId, comment_id: CommentId, user: ApiReviewer, store: StoreDep) -> Comment:
+    return run(store, lambda s: comments.resolve(s, post_id=post_id, comment_id=comment_id, actor=user.name))
+
+
+@router.post("/posts/{post_id}/comments/{comment_id}/reopen", response_model=Comment)
+def reopen_comment(post_id: PostId, comment_id: CommentId, user: ApiReviewer, store: StoreDep) -> Comment:
+    return run(
+        store, lambda s: comments.resolve(s, post_id=post_id, comment_id=comment_id, actor=user.name, reopen=True)
+    )
 
 
 def _summary_of(store: Store, post_id: int) -> PostSummary:

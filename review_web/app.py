@@ -22,7 +22,20 @@ from starlette.types import ASGIApp
 from beatdesk.rate_limits import limits_storage
 from beatdesk.settings import Settings
 from beatdesk.store import open_store
-from review_web import admin, api, attention, calendar, decisions, evals_page, health, login, pages
+from review_web import (
+    admin,
+    api,
+    attention,
+    calendar,
+    client_page,
+    comments,
+    decisions,
+    evals_page,
+    health,
+    login,
+    pages,
+    sharing,
+)
 from review_web.auth import Csrf, LoginLimiter, secret_key
 from review_web.deps import LoginRequired
 from review_web.security import FORM_BODY, guarded
@@ -57,7 +70,19 @@ def create_app(settings: Settings, *, public: bool = False) -> ASGIApp:
 
     desk.mount("/api", json_api)
     desk.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (health, login, pages, decisions, admin, evals_page, calendar, attention):
+    for module in (
+        health,
+        login,
+        pages,
+        decisions,
+        comments,
+        sharing,
+        client_page,
+        admin,
+        evals_page,
+        calendar,
+        attention,
+    ):
         desk.include_router(module.router)
     desk.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
     desk.add_exception_handler(StarletteHTTPException, _error_page)  # type: ignore[arg-type]

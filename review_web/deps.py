@@ -18,6 +18,7 @@ from review_web.auth import SESSION_COOKIE, Csrf, Identity, binding
 MAX_ID = 2**31 - 1
 """The largest id the store's integer columns hold (PostgreSQL's INTEGER)."""
 PostId = Annotated[int, Path(ge=1, le=MAX_ID, description="a post's id")]
+CommentId = Annotated[int, Path(ge=1, le=MAX_ID, description="a comment's id")]
 BatchId = Annotated[int, Path(ge=1, le=MAX_ID, description="a batch's id")]
 PersonaKey = Annotated[str, Path(pattern=r"^@?[A-Za-z][A-Za-z0-9_\-]{0,31}$", description="a persona's key")]
 

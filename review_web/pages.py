@@ -8,12 +8,14 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from beatdesk import client_links
 from beatdesk.errors import BeatdeskError, NotFoundError
 from beatdesk.models import ContentFormat, Persona, PostListing, PostStatus
 from beatdesk.personas import load_persona
 from beatdesk.review import failing_checks, free_slots
 from beatdesk.settings import Settings
 from beatdesk.store import books, repo
+from beatdesk.store import comments as comment_rows
 from publishers.stage import publishing
 from review_web.chart import cost_chart
 from review_web.deps import MAX_ID, BatchId, PersonaKey, PostId, SettingsDep, StoreDep, Viewer
@@ -103,6 +105,8 @@ def post_page(
     with store.session() as session:
         post = _found(lambda: repo.get_post(session, post_id))
         references = repo.references(session, post_id=post_id)
+        thread = comment_rows.thread(session, post_id=post_id)
+        links = client_links.list_links(session, kind="post", target_id=post_id)
         previous, following = repo.review_neighbours(session, post_id=post_id)
         persona = _persona(settings, post.persona)
         slots = []
@@ -119,7 +123,7 @@ def post_page(
                 cards=channel_cards(persona, post) if persona else [], media=media_of(post), slots=slots,
                 failing=failing_checks(post), previous=previous, following=following,
                 channels=publishing(post, settings.home), versions=versions(post), provenance=provenance_of(post.draft),
-                editing=edit_fields(post.draft) if post.draft else None)  # fmt: skip
+                editing=edit_fields(post.draft) if post.draft else None, thread=thread, links=links)  # fmt: skip
 
 
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)

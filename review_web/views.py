@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from beatdesk.comments import pieces as comment_pieces
 from beatdesk.models import REJECT_REASONS
 from beatdesk.prices import format_usd
 from beatdesk.store import Store
@@ -62,6 +63,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["link"] = link
     templates.env.globals["reject_reasons"] = REJECT_REASONS
     templates.env.filters["in_zone"] = in_zone
+    templates.env.filters["mention_pieces"] = comment_pieces
     return templates
 
 

@@ -235,7 +235,7 @@ def test_the_reconciler_tells_of_work_no_worker_takes_and_of_what_it_failed(home
     ((batch_id, post_id),) = rendering_posts(store, batches=1, per_batch=1)  # its task lost, no worker running
 
     def reconcile_at(offset_s: float) -> None:
-        reconcile(store, hand_on_post=lambda _: None, hand_on_batch=lambda _: None, limits=Limits(),
+        reconcile(runner_for(store, home, PaidImage()), hand_on_post=lambda _: None, hand_on_batch=lambda _: None, limits=Limits(),
                   now=utcnow() + timedelta(seconds=offset_s))  # fmt: skip
 
     reconcile_at(61)  # handed on

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from beatdesk import retries
 from beatdesk.settings import get_settings
 from beatdesk.store import forget_stores
 from tests.conftest import run_cli
@@ -120,3 +122,20 @@ def test_the_outbox_keeps_a_videos_caption_files(cli: CliRunner, home: Path) -> 
     names = sorted(p.suffix for p in folder.iterdir())
     assert names.count(".mp4") == 1 and ".srt" in names and ".vtt" in names
     assert (folder / next(p.name for p in folder.iterdir() if p.suffix == ".vtt")).read_text().startswith("WEBVTT")
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_channel_that_keeps_asking_to_wait_gets_the_post_as_often_as_the_channels_policy_says(
+    cli: CliRunner, server: ChannelServer, status: int
+) -> None:
+    """Retry-After 0 on every answer: one publication sends the status CHANNELS.attempts times (no retry of a
+    request inside the retry of the publication), then the channel waits its turn for a later sweep."""
+    post_id = approved_post(cli)
+    server.create_errors["mastodon"] = [status] * 100
+    server.retry_after = "0"
+    assert publish(cli) == []
+    assert len(server.sent("POST", "/api/v1/statuses")) == retries.CHANNELS.attempts and not server.posts.get(
+        "mastodon"
+    )
+    events = run_cli(cli, "post", "show", str(post_id), "--json")["events"]
+    assert [e["action"] for e in events if e["action"].startswith("publish_")] == ["publish_retry_later"]

@@ -26,6 +26,7 @@ from beatdesk.store import books, open_store, repo
 from beatdesk.store.schema import PostRow, StepRow, utcnow
 from beatdesk.users import add_user
 from publishers.due import retry_channel_now, skip_channel
+from publishers.stage import publishing_runner
 from tests.conftest import run_cli
 from tests.desk_client import PASSWORD, Desk, log_in
 from tests.fake_channels import TOKEN, WEBHOOK_SECRET, ChannelServer, channel_server
@@ -180,5 +181,10 @@ def test_the_reconciler_hands_on_a_publish_step_whose_worker_died(cli: CliRunner
                             name="publish_mastodon", status=StepStatus.running, attempts=1,
                             beat_at=utcnow() - timedelta(seconds=60)))  # fmt: skip
     handed: list[int] = []
-    done = reconcile(store(), hand_on_post=handed.append, hand_on_batch=lambda _: None, limits=Limits())
+    done = reconcile(
+        publishing_runner(store(), get_settings()),
+        hand_on_post=handed.append,
+        hand_on_batch=lambda _: None,
+        limits=Limits(),
+    )
     assert handed == [post_id] and done.posts == [post_id]

@@ -13,9 +13,10 @@ import pytest
 from beatdesk.audit import audit
 from beatdesk.errors import OutcomeUnknownError, RefusedError, TransientError
 from beatdesk.home import init_home
-from beatdesk.models import BatchSpec, BatchStatus, ContentFormat, PostStatus, StepStatus
+from beatdesk.models import BatchSpec, BatchStatus, ContentFormat, Persona, Post, PostStatus, StepStatus
 from beatdesk.recovery import Limits, reconcile
-from beatdesk.runner import Next, Runner
+from beatdesk.runner import Call, Next, Outcome, Runner
+from beatdesk.settings import get_settings
 from beatdesk.store import Store, forget_stores, open_store, repo
 from beatdesk.store import steps as step_rows
 from beatdesk.store.schema import PostRow, utcnow
@@ -51,7 +52,7 @@ def left_running(
 def hand_ons(store: Store, now_offset_s: float = 0) -> tuple[list[int], list[int], object]:
     posts: list[int] = []
     batches: list[int] = []
-    done = reconcile(store, hand_on_post=posts.append, hand_on_batch=batches.append, limits=LIMITS,
+    done = reconcile(runner_for(store, get_settings().home, PaidImage()), hand_on_post=posts.append, hand_on_batch=batches.append, limits=LIMITS,
                      now=utcnow() + timedelta(seconds=now_offset_s))  # fmt: skip
     return posts, batches, done
 
@@ -252,3 +253,54 @@ def test_a_step_done_stays_done_when_taking_up_the_next_one_fails(store: Store, 
     with pytest.raises(RuntimeError):  # its own claim meets the error again, as before
         runner.advance(post_id)
     assert image.submits == 1
+
+
+class WaitsForItsBeat(PaidImage):
+    """An image that takes its time: it returns once its step's beat has been renewed (or after 10 s)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store, self.beat_renewed = store, False
+
+    def run(self, post: Post, persona: Persona, call: Call) -> Outcome:
+        with self.store.session() as session:
+            claimed_at = step_rows.step(session, call.step_id).beat_at
+        for _ in range(200):
+            with self.store.session() as session:
+                beat_at = step_rows.step(session, call.step_id).beat_at
+            if beat_at is not None and claimed_at is not None and beat_at > claimed_at:
+                self.beat_renewed = True
+                break
+            time.sleep(0.05)
+        return super().run(post, persona, call)
+
+
+def test_each_runner_keeps_its_steps_alive_at_its_own_interval(store: Store, home: Path) -> None:
+    """A runner that goes stale quickly beats quickly, though another runner of the process, which beats
+    once every ten minutes, started its steps first."""
+    (_, slow_post), (_, quick_post) = rendering_posts(store, batches=1, per_batch=2)
+    assert runner_for(store, home, PaidImage(), stale_after_s=3600).advance(slow_post) is Next.settled
+    image = WaitsForItsBeat(store)
+    assert runner_for(store, home, image, stale_after_s=0.6).advance(quick_post) is Next.settled
+    assert image.beat_renewed  # a reconciler watching it found it alive all along
+
+
+def test_a_batch_nobody_plans_is_given_up_by_the_runner_with_its_paid_planning_on_the_books(store: Store) -> None:
+    """The planner died inside its paid call, and nobody took the planning over: the reconciler asks the runner to
+    give the batch up; the planning's estimate stays on the books, and the stored totals stay equal to the steps."""
+    with store.session() as session:
+        batch_id = repo.create_batch(session, spec=BatchSpec(persona="ash", counts={ContentFormat.hero_text: 2}))
+        row = step_rows.new_step(session, batch_id=batch_id, persona="ash", name="plan")
+        then = utcnow()
+        step_rows.claim(row, worker="gone:1", provider="openai", model="gpt-4.1-mini", now=then)
+        row.reserved_usd, row.submit_started_at = Decimal("0.01"), then
+        repo.batch_row(session, batch_id).status = BatchStatus.planning
+    _, _, done = hand_ons(store, now_offset_s=1000)
+    assert done.failed_batches == [batch_id]  # type: ignore[attr-defined]
+    with store.session() as session:
+        batch = repo.get_batch(session, batch_id)
+        report = audit(session)
+    (step,) = batch.steps
+    assert batch.status is BatchStatus.failed and "not planned after" in (batch.error or "")
+    assert (step.status, step.cost_usd) == (StepStatus.failed, Decimal("0.01"))
+    assert report.ok, report.findings

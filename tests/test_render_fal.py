@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tenacity import wait_none
 from typer.testing import CliRunner
 
+from beatdesk import retries
 from beatdesk.settings import get_settings
-from renderers.fal import FalQueue
 from renderers.registry import _shared_queue
 from tests.conftest import run_cli
 from tests.fake_fal import FalState, fal_server
@@ -300,25 +300,34 @@ def test_a_flaky_download_is_retried_without_a_second_charge(cli: CliRunner, fal
     assert out["posts"][0]["status"] == "in_review" and fal.charges == 1
 
 
-def test_a_download_that_keeps_failing_fails_the_step_with_its_url(
-    cli: CliRunner, fal: FalState, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("beatdesk.runner.backoff", lambda _retries: 0.0)  # the in-place retries, at once
-    monkeypatch.setattr(FalQueue.download.retry, "wait", wait_none())  # type: ignore[attr-defined]
+def test_a_download_that_keeps_failing_fails_the_step_with_its_url(cli: CliRunner, fal: FalState) -> None:
     fal.file_errors = [500] * 100
     out = run(cli, "--items", "1", "--video", "0", code=1)
     post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
     url = f"{fal.url}files/{fal.submits[0]['request_id']}.png"
-    assert post["status"] == "failed" and f"gave up after 5 tries: downloading {url} failed: 500" in post["reason"]
+    assert (
+        post["status"] == "failed" and f"gave up after the fal retries: downloading {url} failed: 500" in post["reason"]
+    )
     step = image_step(cli, post["id"])
     assert step["status"] == "failed" and url in step["error"] and step["cost_usd"] == "0.06"
-    assert fal.charges == 1 and len(fal.file_errors) == 100 - 5 * 3  # five tries of three downloads each
+    # fal's one policy sends the download its attempts, and nothing retries it on top (the step fails)
+    assert fal.charges == 1 and len(fal.file_errors) == 100 - retries.FAL.attempts
+
+
+def test_a_submit_answered_429_every_time_is_sent_as_often_as_the_fal_policy_says(
+    cli: CliRunner, fal: FalState
+) -> None:
+    fal.submit_errors = [429] * 100
+    out = run(cli, "--items", "1", "--video", "0", code=1)
+    post = run_cli(cli, "post", "show", str(out["posts"][0]["id"]), "--json")
+    assert post["status"] == "failed" and "gave up after the fal retries" in post["reason"] and "429" in post["reason"]
+    assert len(fal.submit_errors) == 100 - retries.FAL.attempts and fal.charges == 0
 
 
 def test_a_trickled_file_ends_at_its_deadline_and_keeps_the_price(
     cli: CliRunner, fal: FalState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("beatdesk.runner.backoff", lambda _retries: 0.0)
+    monkeypatch.setattr("beatdesk.retries.STEP_IN_PLACE", replace(retries.STEP_IN_PLACE, max_wait_s=0.0))
     monkeypatch.setenv("BEATDESK_FAL_DOWNLOAD_TIMEOUT_S", "1")
     get_settings.cache_clear()
     fal.trickle_files = True

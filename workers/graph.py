@@ -21,7 +21,7 @@ from beatdesk.schedules import start_due_batches
 from beatdesk.settings import Settings
 from beatdesk.store import repo
 from workers.app import check_broker, configure
-from workers.pipeline import limits, store_of
+from workers.pipeline import limits, runner, store_of
 from workers.tasks import advance_batch_task, advance_task
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def recover(settings: Settings) -> Recovered:
     """One reconciler pass: hand on what stopped moving, fail what cannot move (see `beatdesk.recovery`)."""
     configure(settings)
     try:
-        return reconcile(store_of(settings), hand_on_post=advance_task.delay, hand_on_batch=advance_batch_task.delay,
+        return reconcile(runner(), hand_on_post=advance_task.delay, hand_on_batch=advance_batch_task.delay,
                          limits=limits(settings))  # fmt: skip
     except Exception as err:  # the broker or the database is away: the next pass tries again
         log.warning("reconcile failed: %s", one_line(err))
@@ -180,7 +180,7 @@ def sweep(settings: Settings) -> int:
     configure(settings)
     by_hand = replace(limits(settings), idle_after_s=min(SWEEP_IDLE_S, settings.idle_after_s))
     try:
-        done = reconcile(store_of(settings), hand_on_post=advance_task.delay, hand_on_batch=advance_batch_task.delay,
+        done = reconcile(runner(), hand_on_post=advance_task.delay, hand_on_batch=advance_batch_task.delay,
                          limits=by_hand)  # fmt: skip
     except Exception as err:
         full = disk_full(err, database=store_place(settings.effective_database_url),

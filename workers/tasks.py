@@ -21,6 +21,7 @@ from celery import Task
 from celery.signals import worker_ready
 from sqlalchemy.exc import DBAPIError
 
+from beatdesk import retries
 from beatdesk.disk import DiskFullError
 from beatdesk.errors import TransientError
 from beatdesk.outage import Outage
@@ -37,16 +38,15 @@ log = logging.getLogger(__name__)
 BROKER_AWAY = (redis.exceptions.ConnectionError, kombu.exceptions.OperationalError)
 AWAY = (DBAPIError, *BROKER_AWAY, DiskFullError)
 """The store or the broker is away, or the disk is full: try again later (the step was left for a taker)."""
-RETRIES = 8
-"""A provider's transient errors: tries before the step ends failed (backoff 1, 2, 4 ... 60 s)."""
+RETRIES = retries.STEP.attempts - 1
+"""A step's transient errors that no boundary's policy retried: tries before the step ends failed."""
 IN_PROCESS_THREADS_PER_CORE = 2
 """Posts run side by side in-process: enough to keep every core's card process busy."""
 METRICS_EVERY_S = 600.0
 """How often the scheduler looks for publications whose engagement is due (milestones are hours apart)."""
-_retry = {"retry_backoff": 1, "retry_backoff_max": 60, "retry_jitter": True}
 
 
-@app.task(name="beatdesk.advance_batch", bind=True, autoretry_for=AWAY, max_retries=40, **_retry)
+@app.task(name="beatdesk.advance_batch", bind=True, autoretry_for=AWAY, **retries.BROKER.celery_options())
 def advance_batch_task(self: Task, batch_id: int) -> None:
     """Plan the batch (once) and hand each of its posts on."""
     hand_on(runner().advance_batch(batch_id), in_process=self.request.is_eager)
@@ -66,7 +66,7 @@ def hand_on(post_ids: list[int], *, in_process: bool) -> None:
         done.result()
 
 
-@app.task(name="beatdesk.advance", bind=True, autoretry_for=(*AWAY, TransientError), max_retries=RETRIES, **_retry)
+@app.task(name="beatdesk.advance", bind=True, autoretry_for=(*AWAY, TransientError), **retries.STEP.celery_options())
 def advance_task(self: Task, post_id: int) -> None:
     """Run the post's steps, one after another, until it waits for a person, ends, or another worker has it.
     A post's steps run one after another anyway: the next one runs right here, taken up in the transaction
@@ -85,7 +85,7 @@ def advance_task(self: Task, post_id: int) -> None:
 def reconcile_task() -> int:
     """Hand on whatever stopped moving (see `beatdesk.recovery`); every few seconds on the beat schedule."""
     settings = get_settings()
-    done = reconcile(store_of(settings), hand_on_post=advance_task.delay, hand_on_batch=advance_batch_task.delay,
+    done = reconcile(runner(), hand_on_post=advance_task.delay, hand_on_batch=advance_batch_task.delay,
                      limits=limits(settings))  # fmt: skip
     return len(done.posts) + len(done.batches)
 

@@ -36,6 +36,7 @@ class Event(StrEnum):
     budget_exhausted = "budget_exhausted"
     posts_failed = "posts_failed"
     no_live_worker = "no_live_worker"
+    mentioned = "mentioned"
 
 
 REPEAT_AFTER = timedelta(hours=1)
@@ -169,6 +170,21 @@ def no_live_worker(*, waiting: int, store: Store | None = None) -> None:
         "Start `beatdesk worker` (or `beatdesk up`).",
         store=store,
     )
+
+
+def mentioned_on_commit(
+    session: Session, *, post_id: int, comment_id: int, persona: str, author: str, mentions: list[str], text: str
+) -> None:
+    """People named in a comment: told once the comment is kept, with the desk's link to the post's thread."""
+    names = ", ".join(f"@{name}" for name in mentions)
+    excerpt = text if len(text) <= 280 else text[:279].rsplit(" ", 1)[0] + " …"
+
+    def compose(_store: Store, desk: str) -> tuple[str, str]:
+        title = f"{author} mentioned {names} on post {post_id} of @{persona}"
+        return title, f"{excerpt}\n\nReply: {desk}/posts/{post_id}#comments"
+
+    subject = f"comment {comment_id}"
+    _on_commit(session, lambda: _queue(Event.mentioned, subject, persona=persona, store=None, compose=compose))
 
 
 # --- how -----------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from beatdesk.errors import ConfigError, UnreachableServiceError
-from beatdesk.store import heartbeat
 from beatdesk.store.revisions import at_head
 
 _stores: dict[str, Store] = {}
@@ -114,7 +113,6 @@ def open_store(url: str) -> Store:
 def forget_stores() -> None:
     """Drop cached engines (after a fork, or between tests)."""
     with _lock:
-        heartbeat.forget()
         for store in _stores.values():
             store.dispose()
         _stores.clear()

@@ -1,8 +1,9 @@
-"""Running steps say they are alive: one thread per process writes a beat on the steps it is running.
+"""Running steps say they are alive: a runner's heartbeat writes a beat on the steps it is running.
 
 A step whose beat has gone stale (its worker died, or it gave up and handed the step to a retry that
-never came) is taken over by the next worker or reconciler that sees it. One statement per beat per
-process, however many threads of renders it runs.
+never came) is taken over by the next worker or reconciler that sees it. Each runner owns one
+`Heartbeat`, at its own interval: one thread while it runs steps (none when idle), one statement per
+beat, however many threads of renders it runs.
 """
 
 from __future__ import annotations
@@ -26,11 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_lock = threading.Lock()
-_running: dict[int, Store] = {}
-"""Steps running in this process right now, and the store each belongs to."""
-_thread_pid: int | None = None
-
 
 def worker_name() -> str:
     """host:pid of this process (a forked worker child gets its own)."""
@@ -41,45 +37,47 @@ def is_stale(beat_at: datetime | None, *, stale_after_s: float, now: datetime | 
     return beat_at is None or beat_at < (now or utcnow()) - timedelta(seconds=stale_after_s)
 
 
-def running_here(step_id: int) -> bool:
-    with _lock:
-        return step_id in _running
+class Heartbeat:
+    """The beats of one runner's running steps, renewed every `every_s` by a thread that runs while any does."""
 
+    def __init__(self, store: Store, *, every_s: float) -> None:
+        self.store, self.every_s = store, every_s
+        self._lock = threading.Lock()
+        self._running: set[int] = set()
+        self._pid: int | None = None
+        """The process whose thread beats; after a fork the parent's thread (and its steps) are not the child's."""
+        self._beating = False
 
-@contextmanager
-def beating(store: Store, step_id: int, *, every_s: float) -> Iterator[None]:
-    """While the block runs, the step's beat is renewed every `every_s`."""
-    global _thread_pid
-    with _lock:
-        _running[step_id] = store
-        start = _thread_pid != os.getpid()  # after a fork the parent's thread is gone: start one here
-        _thread_pid = os.getpid()
-    if start:
-        threading.Thread(target=_beat_forever, args=(every_s,), name="beatdesk-heartbeat", daemon=True).start()
-    try:
-        yield
-    finally:
-        with _lock:
-            _running.pop(step_id, None)
+    def running_here(self, step_id: int) -> bool:
+        with self._lock:
+            return self._pid == os.getpid() and step_id in self._running
 
+    @contextmanager
+    def beating(self, step_id: int) -> Iterator[None]:
+        """While the block runs, the step's beat is renewed."""
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid, self._running, self._beating = os.getpid(), set(), False
+            self._running.add(step_id)
+            start, self._beating = not self._beating, True
+        if start:
+            threading.Thread(target=self._beat_while_running, name="beatdesk-heartbeat", daemon=True).start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.discard(step_id)
 
-def forget(store: Store | None = None) -> None:
-    """Beat no more to `store` (or to any): its engine is being disposed."""
-    with _lock:
-        for step_id in [i for i, s in _running.items() if store is None or s is store]:
-            del _running[step_id]
-
-
-def _beat_forever(every_s: float) -> None:
-    wake = threading.Event()
-    while not wake.wait(every_s):
-        with _lock:
-            by_store: dict[int, tuple[Store, list[int]]] = {}
-            for step_id, store in _running.items():
-                by_store.setdefault(id(store), (store, []))[1].append(step_id)
-        for store, step_ids in by_store.values():
+    def _beat_while_running(self) -> None:
+        wake = threading.Event()
+        while not wake.wait(self.every_s):
+            with self._lock:
+                if not self._running:  # idle: the thread ends; the next step started starts another
+                    self._beating = False
+                    return
+                step_ids = sorted(self._running)
             try:
-                with store.session() as session:
+                with self.store.session() as session:
                     session.execute(
                         update(StepRow)
                         .where(StepRow.id.in_(step_ids), StepRow.status == StepStatus.running)

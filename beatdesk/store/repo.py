@@ -7,14 +7,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
 from sqlalchemy import (
     ColumnElement,
     Row,
-    Table,
     and_,
     case,
     exists,
@@ -26,7 +25,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy.orm.util import identity_key
 
 from beatdesk.errors import InvalidTransitionError, NotFoundError
 from beatdesk.models import (
@@ -50,6 +48,7 @@ from beatdesk.models import (
     StepStatus,
 )
 from beatdesk.states import HOLDS_SLOT, RELEASES_SLOT, TERMINAL_FOR_BATCH, check_transition
+from beatdesk.store import comments as comment_rows
 from beatdesk.store import heartbeat, search
 from beatdesk.store import steps as step_rows
 from beatdesk.store.schema import (
@@ -508,7 +507,8 @@ def batch_listings(session: Session, *, batch_id: int) -> list[PostListing]:
 
 
 def listing_glances(session: Session, *, post_ids: Sequence[int]) -> dict[int, ListingGlance]:
-    """For a page of listings: two small queries (caption and checks, latest image), never the posts' steps."""
+    """For a page of listings: three small queries (caption and checks, latest image, open comments), never the
+    posts' steps."""
     ids = list(post_ids)
     if not ids:
         return {}
@@ -534,6 +534,9 @@ def listing_glances(session: Session, *, post_ids: Sequence[int]) -> dict[int, L
     ):
         if post_id in glances:
             glances[post_id].thumbnail = path
+    for post_id, count in comment_rows.open_counts(session, post_ids=ids).items():
+        if post_id in glances:
+            glances[post_id].open_comments = count
     return glances
 
 
@@ -760,9 +763,9 @@ def transition(
     The move is a compare-and-set (`WHERE status = <what was read>`, the row count checked): of two
     decisions at the same moment exactly one moves the post, on SQLite (where `FOR UPDATE` is a no-op)
     as on PostgreSQL; the other gets InvalidTransitionError. `expected`, when given, must be its status."""
-    row = session.execute(
-        select(PostRow.status, PostRow.batch_id).where(PostRow.id == post_id).with_for_update()
-    ).first()  # two columns, not the whole row: the runner moves every post three times
+    # The locked read loads the row afresh: a copy this session held from before is what the lock found (a
+    # reviewer's edit committed meanwhile is seen, never archived over), and the UPDATEs below keep it in step.
+    row = session.get(PostRow, post_id, with_for_update=True, populate_existing=True)
     if row is None:
         raise NotFoundError(f"no post with id {post_id}")
     current = PostStatus(row.status)
@@ -775,30 +778,17 @@ def transition(
         moved["reason"] = note
     if to in RELEASES_SLOT:
         moved["slot_at"] = None  # a post back in review, drafting or rejected holds no slot
-    posts = cast(Table, PostRow.__table__)
-    won = session.execute(update(posts).where(posts.c.id == post_id, posts.c.status == current).values(**moved))
+    won = session.execute(update(PostRow).where(PostRow.id == post_id, PostRow.status == current).values(**moved))
     if not won.rowcount:  # type: ignore[attr-defined]  # another decision moved it between our read and write
         now_status = session.scalar(select(PostRow.status).where(PostRow.id == post_id))
         raise InvalidTransitionError(f"post {post_id} became {now_status} a moment ago; it was not moved to {to}")
-    _expire_loaded(session, PostRow, post_id)
     settles = (to in TERMINAL_FOR_BATCH) - (current in TERMINAL_FOR_BATCH)
     if settles:  # the batch's counter follows its posts (a redraft takes one back), so progress reads one row
-        batches = cast(Table, BatchRow.__table__)
-        counted = batches.c.posts_settled + settles
-        session.execute(update(batches).where(batches.c.id == row.batch_id).values(posts_settled=counted))
-        _expire_loaded(session, BatchRow, row.batch_id)
+        counted = BatchRow.posts_settled + settles
+        session.execute(update(BatchRow).where(BatchRow.id == row.batch_id).values(posts_settled=counted))
     session.add(EventRow(post_id=post_id, at=now, actor=actor, action=action, from_status=current, to_status=to,
                          note=note))  # fmt: skip
     return current
-
-
-def _expire_loaded(session: Session, entity: type[Any], key: int) -> None:
-    """After a plain UPDATE (half the ORM update's CPU, which looks for the row among the session's objects
-    whatever it holds): a copy of the row this session already holds is read afresh when next used, as the
-    locked read of a move always gave its caller (pending changes were flushed before that read)."""
-    loaded = session.identity_map.get(identity_key(entity, key))
-    if loaded is not None:
-        session.expire(loaded)
 
 
 def log_event(session: Session, *, post_id: int, actor: str, action: str, note: str | None = None) -> None:
