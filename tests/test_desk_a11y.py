@@ -21,6 +21,7 @@ from beatdesk.store import Store, open_store, repo
 from tests.conftest import run_cli
 from tests.desk_client import PASSWORD, served_desk
 from tests.test_desk_calendar import berlin, next_monday
+from tests.test_desk_client_links import link_to
 from tests.test_review_desk_pages import shot
 from tests.test_review_web import add_admin, browser  # noqa: F401  (fixture)
 
@@ -78,13 +79,18 @@ def findings(page: Page) -> list[str]:
     return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:4]]}" for v in violations]
 
 
-def test_axe_finds_nothing_on_any_page_at_1280_and_390(served: tuple[str, Store], browser: Browser) -> None:  # noqa: F811
+def test_axe_finds_nothing_on_any_page_at_1280_and_390(served: tuple[str, Store], browser: Browser, home: Path) -> None:  # noqa: F811
     url, _ = served
+    client = link_to(home, 2).replace("http://127.0.0.1:8000", url)
     found: list[str] = []
     for width, height in WIDTHS.items():
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(f"{url}/login")
         found += [f"{width} login: {line}" for line in findings(page)]
+        page.goto(client)  # what a client without an account sees
+        found += [f"{width} client link: {line}" for line in findings(page)]
+        if width < 1280:
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
         log_in_as(page, url)
         for name, path in PAGES.items():
             page.goto(f"{url}{path}")
