@@ -83,7 +83,7 @@ def calendar_page(
         done=done, sheet=sheet, zone=zone.key, abbrev=abbrev, picked=move, here=_url(chosen.key, view, shown.anchor),
         now=now,
         link=link, label=lambda at: local_label(at, zone),
-        pick=lambda post_id: _url(chosen.key, view, shown.anchor, move=post_id) + "#move",
+        pick=lambda post_id: _url(chosen.key, view, shown.anchor, move=post_id) + "#moving",
         nav=lambda **kw: _nav(chosen.key, view, shown, move, **kw),
     )  # fmt: skip
 

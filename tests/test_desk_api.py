@@ -35,7 +35,7 @@ def one_line(answer: Any) -> str:
     if answer.headers.get("content-type", "").startswith("application/json"):
         detail = answer.json()["detail"]
     else:
-        detail = re.search(r"<section><h2>[^<]*</h2><p>([^<]*)</p>", answer.text).group(1)  # type: ignore[union-attr]
+        detail = re.search(r"<section><h1>[^<]*</h1><p>([^<]*)</p>", answer.text).group(1)  # type: ignore[union-attr]
     assert isinstance(detail, str) and detail and "\n" not in detail
     return detail
 

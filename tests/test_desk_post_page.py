@@ -166,7 +166,7 @@ def test_a_redraft_is_in_the_history_with_its_note(store_desk: Desk, cli: CliRun
     history = page.split('<details id="history">', 1)[1].split("</details>", 1)[0]
     assert "Draft history · 2 earlier" in history
     edit, redraft = history.split('<div class="old-draft">')[1:]
-    assert "edit by rita" in edit and '<h3 class="sub">caption</h3>' in edit and "<ins>A game-changer," in edit
+    assert "edit by rita" in edit and '<h2 class="sub">caption</h2>' in edit and "<ins>A game-changer," in edit
     assert "redraft by" in redraft and "lead with the number" in redraft
 
 

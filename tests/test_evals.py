@@ -168,7 +168,7 @@ def test_the_desk_shows_the_ranking(home: Path) -> None:
         client.post("/login", data={"name": "rita", "password": "correct horse battery", "csrftoken": token})
         page = client.get("/evals?persona=ash&days=30")
         assert page.status_code == 200
-        row = page.text.split('<table id="evals">')[1]
+        row = page.text.split('<table id="evals"')[1]
         assert "openai:gpt-4.1-mini" in row and "8 (80%)" in row and "49%–94%" in row and "tone 2" in row
         assert "0.0025" in row
         assert "No review decisions yet for bob" in client.get("/evals?persona=bob").text
