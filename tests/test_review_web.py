@@ -124,6 +124,7 @@ def test_html_in_a_draft_shows_as_text(desk: str, browser: Browser) -> None:
     page = browser.new_page()
     log_in(page, desk, "/posts/2")
     expect(page).to_have_url(f"{desk}/posts/2")
+    page.wait_for_load_state()  # post.js (deferred) listens for keys only once the page has loaded
     page.keyboard.press("e")
     page.fill("textarea[name=caption]", "<script>window.pwned = 1</script><b>bold?</b>\n\n#AI #Inference")
     page.click("text=Save (checks run again)")
