@@ -792,7 +792,7 @@ API_CASES: dict[str, Call] = {
     "approve-time-word": Call("POST", "/api/posts/1/approve", 422, "at", {"at": "tomorrow"}),
     "approve-unknown": Call("POST", "/api/posts/999/approve", 404, "999", {}),
     "reject-no-reason": Call("POST", "/api/posts/1/reject", 422, "reason", {}),
-    "reject-blank-reason": Call("POST", "/api/posts/1/reject", 409, "reason", {"reason": "  "}),
+    "reject-blank-reason": Call("POST", "/api/posts/1/reject", 422, "needs a reason or a code", {"reason": "  "}),
     "search-short": Call("GET", "/api/search?q=a", 422, "2 characters"),
     "reference-no-body": Call("POST", "/api/posts/1/references", 422, "bot", {}),
     "post-id-word": Call("GET", "/api/posts/first", 422, "post_id"),
