@@ -30,6 +30,17 @@ def print_thread(console: TerminalConsole, store: Store, settings: Settings, pos
         print_comment(console, comment, zone)
 
 
+def show_comment(
+    console: TerminalConsole, store: Store, settings: Settings, comment: Comment, *, as_json: bool
+) -> None:
+    """One comment just written or resolved, as JSON or a block, its time in the persona's zone."""
+    zone = zone_of(settings, store, comment.post_id)
+    if as_json:
+        print_json(as_json_in(comment, zone))
+    else:
+        print_comment(console, comment, zone)
+
+
 def print_comment(console: TerminalConsole, comment: Comment, zone: ZoneInfo) -> None:
     state = f"resolved by {comment.resolved_by}" if comment.resolved else "open"
     told = f" · tells {', '.join('@' + name for name in comment.mentions)}" if comment.mentions else ""

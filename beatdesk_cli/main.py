@@ -633,18 +633,13 @@ def post_comment(
     """Add a comment to a post's thread (in its audit log; people named as @name are told)."""
     from beatdesk import comments
     from beatdesk.settings import get_settings
-    from beatdesk_cli.comments import as_json_in, print_comment, zone_of
-    from beatdesk_cli.show import print_json
+    from beatdesk_cli.comments import show_comment
 
     settings = get_settings()
     store = _store(settings)
     with store.session() as session:
         comment = comments.write(session, post_id=post_id, author=author or _actor(), text=text)
-    zone = zone_of(settings, store, post_id)
-    if as_json:
-        print_json(as_json_in(comment, zone))
-    else:
-        print_comment(console, comment, zone)
+    show_comment(console, store, settings, comment, as_json=as_json)
 
 
 @post_app.command("comments")
@@ -669,18 +664,13 @@ def post_resolve_comment(
     """Mark a comment of the post resolved (or open again with --reopen)."""
     from beatdesk import comments
     from beatdesk.settings import get_settings
-    from beatdesk_cli.comments import as_json_in, print_comment, zone_of
-    from beatdesk_cli.show import print_json
+    from beatdesk_cli.comments import show_comment
 
     settings = get_settings()
     store = _store(settings)
     with store.session() as session:
         comment = comments.resolve(session, post_id=post_id, comment_id=comment_id, actor=_actor(), reopen=reopen)
-    zone = zone_of(settings, store, post_id)
-    if as_json:
-        print_json(as_json_in(comment, zone))
-    else:
-        print_comment(console, comment, zone)
+    show_comment(console, store, settings, comment, as_json=as_json)
 
 
 @post_app.command("move")
