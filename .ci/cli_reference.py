@@ -45,7 +45,8 @@ def _section(command: Any, ctx: Any) -> list[str]:
         rows.append(f"| `{_cell(names)}` | {kind} | {_cell(meaning)} |")
     if rows:
         lines += ["| name | kind | meaning |", "|---|---|---|", *rows, ""]
-    subcommands = getattr(command, "commands", None) or {}
+    listed = command.list_commands(ctx) if hasattr(command, "list_commands") else []  # the root loads them lazily
+    subcommands = {name: command.get_command(ctx, name) for name in listed}
     shown = [name for name in sorted(subcommands) if not subcommands[name].hidden]
     if shown:
         lines += ["Commands: " + ", ".join(f"`{ctx.command_path} {name}`" for name in shown) + ".", ""]

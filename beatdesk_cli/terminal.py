@@ -92,3 +92,13 @@ class TerminalConsole(Console):
         if isinstance(renderable, Text):
             renderable = clean_text(renderable)
         return super().render(renderable, options)
+
+
+console = TerminalConsole()
+errors = TerminalConsole(stderr=True)
+"""Everything the commands print goes through these two: no markup is read, control sequences never pass."""
+
+
+def say_error(message: str) -> None:
+    """`error: MESSAGE` on stderr, the message as plain text: brackets in it (`[least, most]`) are not markup."""
+    errors.print(Text.assemble(("error:", "red"), " ", message), highlight=False, soft_wrap=True)

@@ -60,3 +60,28 @@ def test_a_batch_still_loads_what_it_needs(cli: CliRunner, home: Path) -> None:
     imported = imported_modules("plan", "--persona", "ash", "--items", "1", "--json", home=home)
     assert "scipy" in imported
     assert "sklearn" not in imported
+
+
+def test_root_help_lines_match_the_commands() -> None:
+    """`beatdesk --help` lists the groups without loading them: the line it shows is the command's own."""
+    import typer.main
+
+    from beatdesk_cli.main import GROUPS, app
+
+    root = typer.main.get_command(app)
+    ctx = root.make_context("beatdesk", [], resilient_parsing=True)
+    for name, (_, _, shown) in GROUPS.items():
+        command = root.get_command(ctx, name)
+        assert command is not None, name
+        own = (command.help or "").strip().split("\n\n")[0]
+        assert " ".join(own.split()).startswith(shown.rstrip(".")), (name, own, shown)
+
+
+def test_root_help_imports_no_command_module(home: Path) -> None:
+    imported = imported_modules("--help", home=home)
+    assert "beatdesk_cli" in imported
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "beatdesk_cli.main", "--help"],
+        env=os.environ | {"BEATDESK_HOME": str(home)}, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert "beatdesk_cli.commands." not in result.stderr
